@@ -1,0 +1,140 @@
+package nodes
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Node is a configured node, built once per flow version by its constructor and shared by every run of that
+// version, so Execute must be safe for concurrent use.
+type Node interface {
+	Execute(ctx context.Context, x *Exec) (Result, error)
+}
+
+// DryRunner is implemented by side-effecting nodes: in test runs the engine calls DryRun instead of Execute, and
+// the node reports what it would have sent without sending it.
+type DryRunner interface {
+	DryRun(ctx context.Context, x *Exec) (Result, error)
+}
+
+// Closer is implemented by nodes that hold resources; the engine closes them when a flow version is unloaded.
+type Closer interface {
+	Close() error
+}
+
+// Mode tells test runs from live ones.
+type Mode string
+
+// Run modes.
+const (
+	ModeLive Mode = "live"
+	ModeTest Mode = "test"
+)
+
+// Exec is what a node sees of the run while it executes one step.
+type Exec struct {
+	// Input is the output of the node that led here (the trigger payload for trigger nodes).
+	Input any
+	// Env is the expression environment (trigger, prev, nodes, vars, env, run); nodes evaluate their
+	// expression parameters against it.
+	Env map[string]any
+
+	RunID   string
+	FlowID  string
+	NodeID  string
+	Attempt int
+	Mode    Mode
+	// IdempotencyKey is the same for every attempt of this step of this run, so providers that honour keys
+	// apply a side effect once however often the step is retried.
+	IdempotencyKey string
+	// Credential returns the decrypted fields of the node's credential, or ErrNoCredential.
+	Credential func(ctx context.Context) (map[string]string, error)
+
+	HTTP   *http.Client
+	Logger *slog.Logger
+}
+
+// ErrNoCredential is returned by Exec.Credential when the node names no credential.
+var ErrNoCredential = errors.New("node has no credential")
+
+// Result is what a step produces.
+type Result struct {
+	// Output is the data passed to the next nodes as their input and kept as nodes.<id>.
+	Output any
+	// Port selects the output port to follow; empty means the node's first output.
+	Port string
+	// WaitUntil parks the run until that time (delay); the worker is released meanwhile.
+	WaitUntil time.Time
+	// Response is the answer to a synchronous trigger (core.respond).
+	Response *Response
+	// Vars are merged into the run's flow variables (core.set-vars).
+	Vars map[string]any
+}
+
+// Response is an HTTP answer a flow gives to the caller of a synchronous webhook.
+type Response struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    any               `json:"body,omitempty"`
+}
+
+// Kind classifies a step failure, so the engine knows whether trying again can help.
+type Kind string
+
+// Failure kinds. A plain error returned by a node counts as Retryable.
+const (
+	Retryable  Kind = "retryable"
+	Permanent  Kind = "permanent"
+	RetryAfter Kind = "retry_after"
+	Cancel     Kind = "cancel"
+)
+
+// Error is a typed step failure. Nodes return it (through the constructors below) to say how the engine should
+// treat the failure; Code is a stable machine-readable reason and Details carries what the provider said.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Err     error
+	After   time.Duration
+	Details any
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// NewPermanent marks err as a failure that retrying cannot fix (bad input, 4xx from a provider).
+func NewPermanent(code string, err error) error { return &Error{Kind: Permanent, Code: code, Err: err} }
+
+// NewRetryable marks err as a transient failure worth retrying with backoff (timeouts, 5xx).
+func NewRetryable(code string, err error) error { return &Error{Kind: Retryable, Code: code, Err: err} }
+
+// NewRetryAfter marks err as a rate limit: retry no sooner than after.
+func NewRetryAfter(code string, err error, after time.Duration) error {
+	return &Error{Kind: RetryAfter, Code: code, Err: err, After: after}
+}
+
+// NewCancel stops the run without retrying and without following the error port.
+func NewCancel(code string, err error) error { return &Error{Kind: Cancel, Code: code, Err: err} }
+
+// Classify returns the typed form of any error a node returned; untyped errors are retryable.
+func Classify(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: Retryable, Code: "timeout", Err: err}
+	}
+	return &Error{Kind: Retryable, Code: "node_failed", Err: err}
+}
+
+// WithDetails attaches provider details (a response body, a request) to a typed error.
+func WithDetails(err error, details any) error {
+	e := Classify(err)
+	c := *e
+	c.Details = details
+	return &c
+}

@@ -1,0 +1,171 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/ferry-hq/ferry/flows"
+)
+
+var pathParam = regexp.MustCompile(`:([A-Za-z]+)`)
+
+// OpenAPIPath converts a route path to OpenAPI form (/flows/:id → /flows/{id}).
+func OpenAPIPath(p string) string { return pathParam.ReplaceAllString(p, "{$1}") }
+
+// OpenAPI builds the OpenAPI 3.1 description from the route table, so the document cannot drift from the
+// routes that exist.
+func (a *API) OpenAPI() map[string]any {
+	paths := map[string]any{}
+	for _, r := range a.Routes() {
+		path := OpenAPIPath(r.Path)
+		item, _ := paths[path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[path] = item
+		}
+		methods := []string{strings.ToLower(r.Method)}
+		if r.Method == "ALL" {
+			methods = []string{"get", "post", "put", "patch", "delete"}
+		}
+		for _, m := range methods {
+			item[m] = operation(r, m)
+		}
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "Ferry API", "version": a.Version,
+			"description": "Flows, runs, the node catalog and webhooks of a Ferry server. Every error answers " +
+				"{\"error\": {\"code\", \"message\", \"problems\"?}} with a stable code."},
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas()},
+	}
+}
+
+func operation(r Route, method string) map[string]any {
+	status := r.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	op := map[string]any{
+		"summary":      r.Summary,
+		"tags":         []string{r.Tag},
+		"operationId":  method + strings.NewReplacer("/", "_", ":", "", "{", "", "}", "", ".", "_").Replace(r.Path),
+		"x-permission": string(r.Permission),
+	}
+	var params []map[string]any
+	for _, m := range pathParam.FindAllStringSubmatch(r.Path, -1) {
+		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	}
+	for _, q := range r.Query {
+		params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": "string"}})
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	if r.Request != "" {
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			"application/json": map[string]any{"schema": ref(r.Request)}}}
+	}
+	ok := map[string]any{"description": http.StatusText(status)}
+	if r.Response != "" {
+		ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(r.Response)}}
+	}
+	op["responses"] = map[string]any{
+		strconv.Itoa(status): ok,
+		"default":            map[string]any{"description": "An error", "content": map[string]any{"application/json": map[string]any{"schema": ref("Error")}}},
+	}
+	return op
+}
+
+func ref(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+
+func obj(props map[string]any, required ...string) map[string]any {
+	o := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		sort.Strings(required)
+		o["required"] = required
+	}
+	return o
+}
+
+var (
+	str     = map[string]any{"type": "string"}
+	integer = map[string]any{"type": "integer"}
+	boolean = map[string]any{"type": "boolean"}
+	anyJSON = map[string]any{}
+	when    = map[string]any{"type": "string", "format": "date-time"}
+)
+
+func list(item map[string]any) map[string]any { return map[string]any{"type": "array", "items": item} }
+
+var schemaOnce sync.Once
+var schemaDoc map[string]any
+
+func schemas() map[string]any {
+	schemaOnce.Do(func() {
+		problem := obj(map[string]any{"code": str, "message": str, "nodeId": str, "field": str, "line": integer, "column": integer}, "code", "message")
+		run := obj(map[string]any{"id": str, "flowId": str, "flowVersion": integer, "mode": map[string]any{"enum": []string{"live", "test"}},
+			"status":      map[string]any{"enum": []string{"queued", "running", "waiting", "succeeded", "failed", "cancelled"}},
+			"triggerNode": str, "trigger": anyJSON, "businessKey": str, "dedupKey": str, "attempt": integer, "error": anyJSON,
+			"response": anyJSON, "replayOf": str, "availableAt": when, "createdAt": when, "startedAt": when, "finishedAt": when, "durationMs": integer},
+			"id", "flowId", "status", "mode")
+		step := obj(map[string]any{"seq": integer, "nodeId": str, "nodeType": str, "attempt": integer, "status": str, "port": str,
+			"input": anyJSON, "output": anyJSON, "error": anyJSON, "startedAt": when, "durationUs": integer}, "seq", "nodeId", "status")
+		flowDoc := obj(map[string]any{
+			"schema": map[string]any{"type": "integer", "const": flows.SchemaVersion}, "name": str, "description": str,
+			"settings": obj(map[string]any{"retry": ref("Retry"), "saveData": map[string]any{"enum": []string{"all", "errors", "metadata"}},
+				"vars": map[string]any{"type": "object"}, "maxSteps": integer}),
+			"nodes": list(obj(map[string]any{"id": str, "type": str, "version": integer, "name": str, "params": map[string]any{"type": "object"},
+				"credential": str, "position": obj(map[string]any{"x": map[string]any{"type": "number"}, "y": map[string]any{"type": "number"}}),
+				"retry": ref("Retry"), "notes": str}, "id", "type")),
+			"edges": list(obj(map[string]any{"source": str, "sourcePort": str, "target": str, "targetPort": str}, "source", "target")),
+			"ui":    anyJSON,
+		}, "schema", "name", "nodes", "edges")
+		flow := obj(map[string]any{"id": str, "name": str, "description": str, "status": map[string]any{"enum": []string{"draft", "published", "paused"}},
+			"revision": integer, "publishedVersion": integer, "webhookUrl": str, "flow": ref("FlowDocument"), "createdAt": when, "updatedAt": when},
+			"id", "name", "status", "revision")
+		version := obj(map[string]any{"flowId": str, "version": integer, "message": str, "createdBy": str, "createdAt": when, "flow": ref("FlowDocument")},
+			"flowId", "version")
+		schemaDoc = map[string]any{
+			"Error": obj(map[string]any{"error": obj(map[string]any{"code": str, "message": str, "problems": list(ref("Problem")),
+				"details": map[string]any{"type": "object"}}, "code", "message")}, "error"),
+			"Problem":          problem,
+			"Status":           obj(map[string]any{"status": str, "checks": map[string]any{"type": "object"}}, "status"),
+			"Version":          obj(map[string]any{"version": str, "flowSchema": integer}),
+			"Retry":            obj(map[string]any{"maxAttempts": integer, "backoff": str, "maxBackoff": str}),
+			"FlowDocument":     flowDoc,
+			"Flow":             flow,
+			"FlowList":         obj(map[string]any{"flows": list(ref("Flow"))}, "flows"),
+			"FlowVersion":      version,
+			"FlowVersionList":  obj(map[string]any{"versions": list(ref("FlowVersion"))}, "versions"),
+			"PublishRequest":   obj(map[string]any{"message": str}),
+			"Validation":       obj(map[string]any{"valid": boolean, "problems": list(ref("Problem"))}, "valid", "problems"),
+			"TestRequest":      obj(map[string]any{"payload": anyJSON, "trigger": str, "flow": ref("FlowDocument")}),
+			"ManualRunRequest": obj(map[string]any{"payload": anyJSON, "trigger": str, "businessKey": str}),
+			"Run":              run,
+			"Step":             step,
+			"RunDetail":        map[string]any{"allOf": []any{ref("Run"), obj(map[string]any{"steps": list(ref("Step"))}, "steps")}},
+			"RunList":          obj(map[string]any{"runs": list(ref("Run")), "nextCursor": str}, "runs"),
+			"WebhookAccepted":  obj(map[string]any{"runId": str, "status": str, "duplicate": boolean}, "runId"),
+			"NodeCatalog":      obj(map[string]any{"nodes": list(map[string]any{"type": "object", "description": "A node spec: type, version, name, category, description, inputs, outputs, dynamicOutputs, params (name, label, type, default, required, secret, advanced, expression, options, showIf, examples, fields), credentials, docs."})}, "nodes"),
+			"CredentialRequest": obj(map[string]any{"name": str, "type": str, "live": map[string]any{"type": "object", "additionalProperties": str},
+				"test": map[string]any{"type": "object", "additionalProperties": str}}, "live"),
+			"Credential": obj(map[string]any{"id": str, "name": str, "type": str, "fields": list(str), "testFields": list(str), "createdAt": when, "updatedAt": when},
+				"id", "name", "type", "fields"),
+			"CredentialList":     obj(map[string]any{"credentials": list(ref("Credential"))}, "credentials"),
+			"CredentialTypeList": obj(map[string]any{"types": list(obj(map[string]any{"id": str, "name": str, "description": str, "fields": list(map[string]any{"type": "object"})}))}, "types"),
+			"FunctionList":       obj(map[string]any{"functions": list(obj(map[string]any{"name": str, "category": str, "signature": str, "description": str, "example": str, "builtin": boolean}))}, "functions"),
+		}
+	})
+	return schemaDoc
+}
+
+func (a *API) openAPI(c fiber.Ctx) error {
+	return ok(c, http.StatusOK, a.OpenAPI())
+}

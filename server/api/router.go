@@ -1,0 +1,166 @@
+package api
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/adaptor"
+	"github.com/gofiber/fiber/v3/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ferry-hq/ferry/server/metrics"
+	"github.com/ferry-hq/ferry/server/runner"
+	"github.com/ferry-hq/ferry/server/store"
+	"github.com/ferry-hq/ferry/server/vault"
+)
+
+// Permission is what a caller must hold to use a route. Every route declares one (I6); the role that grants
+// each is decided in one place by the auth layer.
+type Permission string
+
+// Permissions used by the route table.
+const (
+	PermPublic       Permission = "public"        // anyone: health, webhooks (which authenticate themselves)
+	PermFlowsRead    Permission = "flows:read"    // see flows, versions, the node catalog
+	PermFlowsWrite   Permission = "flows:write"   // create, edit, import, delete and test-run flows
+	PermFlowsPublish Permission = "flows:publish" // publish, pause, roll back
+	PermRunsRead     Permission = "runs:read"     // see runs and their steps
+	PermRunsOperate  Permission = "runs:operate"  // start, retry, replay, cancel runs
+	PermMetricsRead  Permission = "metrics:read"  // scrape Prometheus metrics
+)
+
+// Route is one entry of the route table: the single place that says what exists, who may call it and how it
+// is documented in the OpenAPI description.
+type Route struct {
+	Method     string
+	Path       string
+	Permission Permission
+	Tag        string
+	Summary    string
+	// Request and Response name schemas of the OpenAPI document ("" for none).
+	Request  string
+	Response string
+	// Status is the success status (200 when 0).
+	Status  int
+	Query   []QueryParam
+	Handler fiber.Handler
+}
+
+// QueryParam documents a query parameter of a route.
+type QueryParam struct {
+	Name        string
+	Description string
+}
+
+// API holds the dependencies of every handler.
+type API struct {
+	Store   store.Store
+	Runner  *runner.Runner
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Version is the build version shown by /api/v1/version.
+	Version string
+	// FlowsChanged is called after a publish, pause or delete, so schedules are reloaded.
+	FlowsChanged func()
+	// Ready adds checks to /readyz beyond the store (Redis, when configured).
+	Ready map[string]func(context.Context) error
+	// BodyLimit bounds request bodies, webhooks included.
+	BodyLimit int
+	// Credentials is the credential vault.
+	Credentials *vault.Credentials
+	// Web is the built single-page app served at /.
+	Web fs.FS
+}
+
+// Routes is the route table.
+func (a *API) Routes() []Route {
+	flowQuery := []QueryParam{{"search", "substring of the flow name"}, {"status", "draft, published or paused"}}
+	runQuery := []QueryParam{{"flow", "flow id"}, {"status", "comma-separated statuses"}, {"mode", "live or test"},
+		{"businessKey", "exact business key, such as an order number"}, {"since", "RFC 3339 time, inclusive"},
+		{"until", "RFC 3339 time, exclusive"}, {"cursor", "nextCursor of the previous page"}, {"limit", "page size, at most 500"}}
+	return []Route{
+		{Method: "GET", Path: "/healthz", Permission: PermPublic, Tag: "system", Summary: "Liveness: the process answers", Response: "Status", Handler: a.healthz},
+		{Method: "GET", Path: "/readyz", Permission: PermPublic, Tag: "system", Summary: "Readiness: the store (and Redis when configured) answer", Response: "Status", Handler: a.readyz},
+		{Method: "GET", Path: "/metrics", Permission: PermMetricsRead, Tag: "system", Summary: "Prometheus metrics", Handler: a.metrics()},
+		{Method: "GET", Path: "/api/v1/openapi.json", Permission: PermPublic, Tag: "system", Summary: "This API's OpenAPI 3.1 description", Handler: a.openAPI},
+		{Method: "GET", Path: "/api/v1/version", Permission: PermPublic, Tag: "system", Summary: "Build version and flow schema version", Response: "Version", Handler: a.version},
+
+		{Method: "GET", Path: "/api/v1/nodes", Permission: PermFlowsRead, Tag: "catalog", Summary: "The node catalog: every node type's spec", Response: "NodeCatalog", Handler: a.listNodes},
+		{Method: "GET", Path: "/api/v1/functions", Permission: PermFlowsRead, Tag: "catalog", Summary: "Functions available in expressions", Response: "FunctionList", Handler: a.listFunctions},
+		{Method: "POST", Path: "/api/v1/validate", Permission: PermFlowsRead, Tag: "flows", Summary: "Validate a flow document without saving it", Request: "FlowDocument", Response: "Validation", Handler: a.validate},
+
+		{Method: "GET", Path: "/api/v1/flows", Permission: PermFlowsRead, Tag: "flows", Summary: "List flows", Response: "FlowList", Query: flowQuery, Handler: a.listFlows},
+		{Method: "POST", Path: "/api/v1/flows", Permission: PermFlowsWrite, Tag: "flows", Summary: "Create a flow from a flow document", Request: "FlowDocument", Response: "Flow", Status: 201, Handler: a.createFlow},
+		{Method: "POST", Path: "/api/v1/flows/import", Permission: PermFlowsWrite, Tag: "flows", Summary: "Import an exported flow document, optionally publishing it (?publish=true); all or nothing", Request: "FlowDocument", Response: "Flow", Status: 201, Query: []QueryParam{{"publish", "publish the imported flow at once"}}, Handler: a.importFlow},
+		{Method: "GET", Path: "/api/v1/flows/:id", Permission: PermFlowsRead, Tag: "flows", Summary: "Get a flow with its draft document", Response: "Flow", Handler: a.getFlow},
+		{Method: "PUT", Path: "/api/v1/flows/:id", Permission: PermFlowsWrite, Tag: "flows", Summary: "Save the draft; send If-Match with the revision you edited to avoid overwriting someone else's save", Request: "FlowDocument", Response: "Flow", Handler: a.saveFlow},
+		{Method: "DELETE", Path: "/api/v1/flows/:id", Permission: PermFlowsWrite, Tag: "flows", Summary: "Delete a flow with its versions and runs", Status: 204, Handler: a.deleteFlow},
+		{Method: "POST", Path: "/api/v1/flows/:id/publish", Permission: PermFlowsPublish, Tag: "flows", Summary: "Publish the draft as a new immutable version", Request: "PublishRequest", Response: "FlowVersion", Status: 201, Handler: a.publishFlow},
+		{Method: "POST", Path: "/api/v1/flows/:id/pause", Permission: PermFlowsPublish, Tag: "flows", Summary: "Pause a published flow: webhooks answer 503 so providers retry later, schedules stop", Response: "Flow", Handler: a.pauseFlow},
+		{Method: "POST", Path: "/api/v1/flows/:id/resume", Permission: PermFlowsPublish, Tag: "flows", Summary: "Resume a paused flow", Response: "Flow", Handler: a.resumeFlow},
+		{Method: "GET", Path: "/api/v1/flows/:id/versions", Permission: PermFlowsRead, Tag: "flows", Summary: "List published versions", Response: "FlowVersionList", Handler: a.listVersions},
+		{Method: "GET", Path: "/api/v1/flows/:id/versions/:version", Permission: PermFlowsRead, Tag: "flows", Summary: "Get one published version", Response: "FlowVersion", Handler: a.getVersion},
+		{Method: "POST", Path: "/api/v1/flows/:id/versions/:version/rollback", Permission: PermFlowsPublish, Tag: "flows", Summary: "Publish an older version again", Response: "Flow", Handler: a.rollback},
+		{Method: "GET", Path: "/api/v1/flows/:id/export", Permission: PermFlowsRead, Tag: "flows", Summary: "Export the draft, or a version with ?version=N, as a flow document", Response: "FlowDocument", Query: []QueryParam{{"version", "published version to export"}}, Handler: a.exportFlow},
+		{Method: "POST", Path: "/api/v1/flows/:id/test", Permission: PermFlowsWrite, Tag: "runs", Summary: "Test-run the draft (or a document sent along) with a sample payload; side-effecting nodes only report what they would send", Request: "TestRequest", Response: "RunDetail", Handler: a.testFlow},
+		{Method: "POST", Path: "/api/v1/flows/:id/run", Permission: PermRunsOperate, Tag: "runs", Summary: "Start a live run of the published version from its manual trigger", Request: "ManualRunRequest", Response: "Run", Status: 202, Handler: a.manualRun},
+
+		{Method: "GET", Path: "/api/v1/runs", Permission: PermRunsRead, Tag: "runs", Summary: "List runs, newest first, with filters and cursor pagination", Response: "RunList", Query: runQuery, Handler: a.listRuns},
+		{Method: "GET", Path: "/api/v1/runs/:id", Permission: PermRunsRead, Tag: "runs", Summary: "Get a run with every step's input, output, status and duration", Response: "RunDetail", Handler: a.getRun},
+		{Method: "POST", Path: "/api/v1/runs/:id/retry", Permission: PermRunsOperate, Tag: "runs", Summary: "Retry a failed run from its failed step", Response: "Run", Status: 202, Handler: a.retryRun},
+		{Method: "POST", Path: "/api/v1/runs/:id/replay", Permission: PermRunsOperate, Tag: "runs", Summary: "Start a new run with this run's original trigger payload (?current=true: on the current published version)", Response: "Run", Status: 202, Query: []QueryParam{{"current", "run the currently published version instead of the original one"}}, Handler: a.replayRun},
+		{Method: "POST", Path: "/api/v1/runs/:id/cancel", Permission: PermRunsOperate, Tag: "runs", Summary: "Cancel a queued, waiting or running run", Response: "Run", Handler: a.cancelRun},
+
+		{Method: "GET", Path: "/api/v1/credential-types", Permission: PermFlowsRead, Tag: "credentials", Summary: "Credential types and their fields", Response: "CredentialTypeList", Handler: a.listCredentialTypes},
+		{Method: "GET", Path: "/api/v1/credentials", Permission: PermCredentialsRead, Tag: "credentials", Summary: "List credentials: names, types and which fields are set, never secret values", Response: "CredentialList", Handler: a.listCredentials},
+		{Method: "POST", Path: "/api/v1/credentials", Permission: PermCredentialsWrite, Tag: "credentials", Summary: "Create a credential; its secrets are encrypted and never returned", Request: "CredentialRequest", Response: "Credential", Status: 201, Handler: a.createCredential},
+		{Method: "GET", Path: "/api/v1/credentials/:id", Permission: PermCredentialsRead, Tag: "credentials", Summary: "Get a credential without its secrets", Response: "Credential", Handler: a.getCredential},
+		{Method: "PUT", Path: "/api/v1/credentials/:id", Permission: PermCredentialsWrite, Tag: "credentials", Summary: "Replace a credential's name and fields", Request: "CredentialRequest", Response: "Credential", Handler: a.replaceCredential},
+		{Method: "DELETE", Path: "/api/v1/credentials/:id", Permission: PermCredentialsWrite, Tag: "credentials", Summary: "Delete a credential", Status: 204, Handler: a.deleteCredential},
+
+		{Method: "ALL", Path: "/hooks/:flowId", Permission: PermPublic, Tag: "webhooks", Summary: "Webhook of a published flow; authenticated by the flow's webhook trigger", Response: "WebhookAccepted", Status: 202, Handler: a.webhook(false)},
+		{Method: "ALL", Path: "/hooks/:flowId/test", Permission: PermPublic, Tag: "webhooks", Summary: "Test webhook: runs the flow's draft in test mode and answers with the run", Response: "RunDetail", Handler: a.webhook(true)},
+
+		{Method: "GET", Path: "/*", Permission: PermPublic, Tag: "web", Summary: "The web app (single-page; unknown paths serve index.html)", Handler: a.serveWeb},
+	}
+}
+
+// App builds the Fiber application with every route of the table.
+func (a *API) App() *fiber.App {
+	if a.BodyLimit == 0 {
+		a.BodyLimit = 4 << 20
+	}
+	app := fiber.New(fiber.Config{
+		AppName:      "ferry",
+		ErrorHandler: a.handleError,
+		BodyLimit:    a.BodyLimit,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 90 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		// Values taken from a request (ids, bodies) outlive the handler in caches and runs.
+		Immutable: true,
+	})
+	app.Use(recover.New())
+	for _, r := range a.Routes() {
+		if r.Method == "ALL" {
+			app.All(r.Path, r.Handler)
+			continue
+		}
+		app.Add([]string{r.Method}, r.Path, r.Handler)
+	}
+	app.Use(func(c fiber.Ctx) error {
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route for " + c.Method() + " " + c.Path()}
+	})
+	return app
+}
+
+func (a *API) metrics() fiber.Handler {
+	if a.Metrics == nil {
+		return func(c fiber.Ctx) error { return errNotFound("metrics") }
+	}
+	return adaptor.HTTPHandler(promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
+}

@@ -1,0 +1,201 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/server/runner"
+	"github.com/ferry-hq/ferry/server/store"
+)
+
+// WebhookAccepted is the answer to an asynchronous webhook once its run is committed.
+type WebhookAccepted struct {
+	RunID     string `json:"runId"`
+	Status    string `json:"status"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+// webhook serves /hooks/{flowId}: the trigger verifies and parses the request, the run is committed, and only
+// then is the caller answered (I1). With test set, it runs the draft in test mode instead.
+func (a *API) webhook(test bool) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		flowID := c.Params("flowId")
+		code := http.StatusInternalServerError
+		defer func() {
+			if a.Metrics != nil {
+				a.Metrics.Webhooks.WithLabelValues(flowID, strconv.Itoa(code)).Inc()
+			}
+		}()
+		err := a.serveWebhook(c, flowID, test)
+		code = c.Response().StatusCode()
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				code = e.Status
+			}
+		}
+		return err
+	}
+}
+
+func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
+	ctx := c.Context()
+	var loaded *runner.Loaded
+	mode := nodes.ModeLive
+	if test {
+		f, err := a.Store.GetFlow(ctx, flowID)
+		if err != nil {
+			return fromStore(err, "flow")
+		}
+		if loaded, err = runner.Compile(f.ID, 0, f.Draft); err != nil {
+			return fromStore(err, "flow")
+		}
+		mode = nodes.ModeTest
+	} else {
+		f, l, err := a.Runner.Published(ctx, flowID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "no flow listens here"}
+		case errors.Is(err, runner.ErrNotPublished) && f != nil && f.Status == store.FlowPaused:
+			// 503 makes providers deliver again later instead of dropping the event.
+			c.Set("Retry-After", "60")
+			return &Error{Status: http.StatusServiceUnavailable, Code: "flow_paused", Message: "the flow is paused; deliver again later"}
+		case errors.Is(err, runner.ErrNotPublished):
+			return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "the flow is not published"}
+		case err != nil:
+			return err
+		}
+		loaded = l
+	}
+	wh := loaded.Compiled.Webhook
+	if wh == nil {
+		return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "the flow has no webhook trigger"}
+	}
+	trigger := wh.Impl.(nodes.WebhookTrigger)
+	query, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+	header := http.Header{}
+	for k, vs := range c.GetReqHeaders() {
+		header[http.CanonicalHeaderKey(k)] = vs
+	}
+	req := &nodes.WebhookRequest{Method: c.Method(), Header: header, Query: query, Body: c.Body(), RemoteIP: c.IP(), Mode: mode,
+		Credential: func(ctx context.Context) (map[string]string, error) {
+			if wh.Def.Credential == "" {
+				return nil, nodes.ErrNoCredential
+			}
+			if a.Runner.Engine.Credentials == nil {
+				return nil, errors.New("no credential store")
+			}
+			return a.Runner.Engine.Credentials(ctx, wh.Def.Credential, mode)
+		}}
+	acc, err := trigger.Accept(ctx, req)
+	if err != nil {
+		var we *nodes.WebhookError
+		if errors.As(err, &we) {
+			return &Error{Status: we.Status, Code: we.Code, Message: we.Err.Error()}
+		}
+		return err
+	}
+	t := runner.Trigger{Flow: loaded, Node: wh.Def.ID, Payload: acc.Payload, DedupKey: acc.DedupKey, BusinessKey: acc.BusinessKey, Mode: mode}
+	if test {
+		t.DedupKey = ""
+		res, err := a.Runner.RunNow(ctx, t, a.Runner.TestTimeout)
+		if err != nil {
+			return err
+		}
+		return ok(c, http.StatusOK, runDetail(res.Run, res.Steps))
+	}
+	if acc.Sync {
+		res, err := a.Runner.RunNow(ctx, t, acc.Timeout)
+		var dup *store.DuplicateRunError
+		if errors.As(err, &dup) {
+			return a.answerDuplicate(c, dup.RunID)
+		}
+		if err != nil {
+			return err
+		}
+		return a.answerSync(c, res)
+	}
+	run, err := a.Runner.Accept(ctx, t)
+	var dup *store.DuplicateRunError
+	if errors.As(err, &dup) {
+		return a.answerDuplicate(c, dup.RunID)
+	}
+	if err != nil {
+		return err
+	}
+	if acc.Ack != nil {
+		return writeResponse(c, acc.Ack)
+	}
+	return ok(c, http.StatusAccepted, WebhookAccepted{RunID: run.ID, Status: run.Status})
+}
+
+// answerSync answers a synchronous webhook from its committed run: the respond node's answer if it ran,
+// else a summary of the run.
+func (a *API) answerSync(c fiber.Ctx, res *runner.Result) error {
+	c.Set("X-Ferry-Run-Id", res.Run.ID)
+	if res.Response != nil {
+		return writeResponse(c, res.Response)
+	}
+	switch res.Run.Status {
+	case store.RunFailed:
+		return c.Status(http.StatusInternalServerError).JSON(fiber.Map{"runId": res.Run.ID, "status": res.Run.Status, "error": res.Run.Error})
+	case store.RunSucceeded, store.RunCancelled:
+		return ok(c, http.StatusOK, WebhookAccepted{RunID: res.Run.ID, Status: res.Run.Status})
+	}
+	return ok(c, http.StatusAccepted, WebhookAccepted{RunID: res.Run.ID, Status: res.Run.Status})
+}
+
+// answerDuplicate answers a repeated delivery: with the original run's response when it had one, so a
+// provider that retries a synchronous webhook gets the same answer, else 200 naming the original run.
+func (a *API) answerDuplicate(c fiber.Ctx, runID string) error {
+	c.Set("X-Ferry-Run-Id", runID)
+	c.Set("X-Ferry-Duplicate", "true")
+	run, err := a.Store.GetRun(c.Context(), runID)
+	if err == nil && len(run.Response) > 0 {
+		var r nodes.Response
+		if json.Unmarshal(run.Response, &r) == nil {
+			return writeResponse(c, &r)
+		}
+	}
+	status := ""
+	if run != nil {
+		status = run.Status
+	}
+	return ok(c, http.StatusOK, WebhookAccepted{RunID: runID, Status: status, Duplicate: true})
+}
+
+// writeResponse writes a flow-defined answer: JSON for structured bodies, text for strings.
+func writeResponse(c fiber.Ctx, r *nodes.Response) error {
+	status := r.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	for k, v := range r.Headers {
+		c.Set(k, v)
+	}
+	switch b := r.Body.(type) {
+	case nil:
+		return c.SendStatus(status)
+	case string:
+		if c.GetRespHeader("Content-Type") == "" {
+			c.Set("Content-Type", "text/plain; charset=utf-8")
+		}
+		return c.Status(status).SendString(b)
+	default:
+		if ct := c.GetRespHeader("Content-Type"); ct != "" {
+			raw, err := json.Marshal(b)
+			if err != nil {
+				return err
+			}
+			return c.Status(status).Send(raw)
+		}
+		return c.Status(status).JSON(b)
+	}
+}

@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ferry-hq/ferry/flows/engine"
+	"github.com/ferry-hq/ferry/server/api"
+	"github.com/ferry-hq/ferry/server/metrics"
+	"github.com/ferry-hq/ferry/server/queue"
+	"github.com/ferry-hq/ferry/server/queue/memq"
+	"github.com/ferry-hq/ferry/server/runner"
+	"github.com/ferry-hq/ferry/server/scheduler"
+	"github.com/ferry-hq/ferry/server/store"
+	"github.com/ferry-hq/ferry/server/vault"
+	"github.com/ferry-hq/ferry/web"
+
+	_ "github.com/ferry-hq/ferry/nodes/all" // every node type
+)
+
+// Version is the build version, set with -ldflags "-X github.com/ferry-hq/ferry/server/app.Version=…".
+var Version = "dev"
+
+// App is a wired Ferry process.
+type App struct {
+	Config      Config
+	Logger      *slog.Logger
+	Store       store.Store
+	Queue       queue.Queue
+	Runner      *runner.Runner
+	Credentials *vault.Credentials
+	Cron        *scheduler.Cron
+	API         *api.API
+	HTTP        *fiber.App
+	redis       *redis.Client
+}
+
+// New opens the store (applying migrations), loads the secret key and wires everything. Close releases it.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger()
+	key, err := secretKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	v, err := vault.New(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	a := &App{Config: cfg, Logger: logger, Store: st, Queue: memq.New()}
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("FERRY_REDIS_URL: %w", err)
+		}
+		a.redis = redis.NewClient(opts)
+	}
+	a.Credentials = &vault.Credentials{Store: st, Vault: v}
+	m := metrics.New(a.Queue.Depth)
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64
+	eng := &engine.Engine{
+		HTTP:        &http.Client{Transport: transport, Timeout: 5 * time.Minute},
+		Credentials: a.Credentials.Resolve,
+		Logger:      logger,
+		OnStep:      m.ObserveStep,
+	}
+	a.Runner = runner.New(st, a.Queue, eng, m, logger)
+	a.Cron = scheduler.NewCron(a.Runner, logger)
+	a.API = &api.API{Store: st, Runner: a.Runner, Metrics: m, Logger: logger, Version: Version,
+		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files()}
+	if a.redis != nil {
+		a.API.Ready = map[string]func(context.Context) error{"redis": func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }}
+	}
+	a.HTTP = a.API.App()
+	return a, nil
+}
+
+// secretKey returns FERRY_SECRET_KEY, or in embedded mode the key generated into the data directory.
+func secretKey(cfg Config) ([]byte, error) {
+	if cfg.SecretKey != "" {
+		k, err := vault.ParseKey(cfg.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("FERRY_SECRET_KEY: %w", err)
+		}
+		return k, nil
+	}
+	if cfg.DatabaseURL != "" {
+		// Several processes share a Postgres store: a key generated here would differ from theirs.
+		return nil, errors.New("FERRY_SECRET_KEY is required with FERRY_DATABASE_URL, so every process decrypts the same credentials (generate one with: openssl rand -base64 32)")
+	}
+	return vault.LoadOrCreateKey(cfg.DataDir)
+}
+
+// Run serves HTTP and executes runs until ctx ends, then shuts down gracefully: the listener stops first,
+// in-flight requests get up to 10 seconds, and workers hand unfinished runs back.
+func (a *App) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened (tests listen on port 0).
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{}, 3)
+	go func() { a.Runner.Work(ctx, a.Config.Workers); done <- struct{}{} }()
+	go func() { scheduler.Sweep(ctx, a.Runner, 2*time.Second); done <- struct{}{} }()
+	go func() { a.Cron.Run(ctx); done <- struct{}{} }()
+
+	serveErr := make(chan error, 1)
+	go func() {
+		serveErr <- a.HTTP.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+	}()
+	a.Logger.Info("ferry started", "addr", ln.Addr().String(), "store", a.Store.Dialect(), "embedded", a.Config.Embedded(),
+		"workers", a.Config.Workers, "version", Version)
+	var result error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		result = err
+	}
+	shutdownCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if err := a.HTTP.ShutdownWithContext(shutdownCtx); err != nil {
+		a.Logger.Warn("http shutdown", "err", err)
+	}
+	cancel()
+	for i := 0; i < 3; i++ {
+		<-done
+	}
+	a.Logger.Info("ferry stopped")
+	return result
+}
+
+// Close releases the store and Redis connections.
+func (a *App) Close() error {
+	_ = a.Queue.Close()
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	return a.Store.Close()
+}
+
+// Fatal prints err and exits; for commands.
+func Fatal(err error) {
+	fmt.Fprintln(os.Stderr, "ferry:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,126 @@
+// Package app reads Ferry's configuration and wires the store, queue, runner, scheduler and HTTP server
+// together, with one start and stop lifecycle for every command.
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Config is Ferry's configuration. Each field has an environment variable and a command-line flag; flags win.
+type Config struct {
+	// Addr is where the HTTP server listens.
+	Addr string
+	// DataDir holds the SQLite database and the generated secret key in embedded mode.
+	DataDir string
+	// DatabaseURL switches the store to Postgres when it is a postgres:// URL; empty means SQLite in DataDir.
+	DatabaseURL string
+	// RedisURL configures Redis (checked by /readyz; the distributed queue uses it).
+	RedisURL string
+	// SecretKey encrypts credentials; empty means generate one into DataDir (embedded mode).
+	SecretKey string
+	// Workers is how many runs this process executes at once.
+	Workers int
+	// LogLevel is debug, info, warn or error; LogFormat is text or json.
+	LogLevel  string
+	LogFormat string
+	// BodyLimit bounds request bodies in bytes, webhooks included.
+	BodyLimit int
+}
+
+// Setting describes one configuration value: its flag, its environment variable and its default. The same
+// table drives flag registration, environment reading and the README's configuration table.
+type Setting struct {
+	Flag, Env, Default, Usage string
+	Target                    func(*Config) any
+}
+
+// Settings lists every configuration value.
+func Settings() []Setting {
+	return []Setting{
+		{"addr", "FERRY_ADDR", "127.0.0.1:8080", "address the HTTP server listens on", func(c *Config) any { return &c.Addr }},
+		{"data-dir", "FERRY_DATA_DIR", "./ferry-data", "directory for the SQLite database and the generated secret key", func(c *Config) any { return &c.DataDir }},
+		{"database-url", "FERRY_DATABASE_URL", "", "postgres://… to use Postgres; empty for SQLite in the data directory", func(c *Config) any { return &c.DatabaseURL }},
+		{"redis-url", "FERRY_REDIS_URL", "", "redis://… for Redis (distributed mode); empty for the in-process queue", func(c *Config) any { return &c.RedisURL }},
+		{"workers", "FERRY_WORKERS", strconv.Itoa(defaultWorkers()), "runs executed at once by this process", func(c *Config) any { return &c.Workers }},
+		{"log-level", "FERRY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
+		{"log-format", "FERRY_LOG_FORMAT", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
+		{"body-limit", "FERRY_BODY_LIMIT", strconv.Itoa(4 << 20), "largest request body accepted, in bytes", func(c *Config) any { return &c.BodyLimit }},
+	}
+}
+
+func defaultWorkers() int { return max(4, 4*runtime.GOMAXPROCS(0)) }
+
+// FromEnv returns the defaults overridden by environment variables. FERRY_SECRET_KEY is read only from the
+// environment, never from a flag, so it does not show in process listings.
+func FromEnv() (Config, error) {
+	var c Config
+	for _, s := range Settings() {
+		v := s.Default
+		if env, ok := os.LookupEnv(s.Env); ok {
+			v = env
+		}
+		if err := set(s.Target(&c), v); err != nil {
+			return c, fmt.Errorf("%s: %w", s.Env, err)
+		}
+	}
+	c.SecretKey = os.Getenv("FERRY_SECRET_KEY")
+	return c, nil
+}
+
+func set(target any, v string) error {
+	switch t := target.(type) {
+	case *string:
+		*t = v
+	case *int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*t = n
+	}
+	return nil
+}
+
+// Validate checks values that would otherwise fail later and less clearly.
+func (c *Config) Validate() error {
+	if c.Workers < 1 {
+		return fmt.Errorf("workers must be at least 1")
+	}
+	if c.BodyLimit < 1024 {
+		return fmt.Errorf("body-limit must be at least 1024 bytes")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
+		!strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "file:") {
+		return fmt.Errorf("database-url must start with postgres://, postgresql://, sqlite:// or file:")
+	}
+	if _, err := c.level(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c *Config) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return l, fmt.Errorf("log-level must be debug, info, warn or error")
+	}
+	return l, nil
+}
+
+// Logger builds the process logger.
+func (c *Config) Logger() *slog.Logger {
+	l, _ := c.level()
+	opts := &slog.HandlerOptions{Level: l}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// Embedded reports whether this configuration runs without outside servers.
+func (c *Config) Embedded() bool { return c.DatabaseURL == "" && c.RedisURL == "" }

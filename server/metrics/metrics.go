@@ -1,0 +1,62 @@
+// Package metrics holds Ferry's Prometheus collectors in one registry, so the runner, the API and the queue
+// report into the same /metrics page and tests can read them without global state.
+package metrics
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the collectors Ferry exports.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// Runs counts runs reaching a status (terminal, waiting, or queued for retry), by flow.
+	Runs *prometheus.CounterVec
+	// Steps times node executions by node type and step status.
+	Steps *prometheus.HistogramVec
+	// Webhooks counts webhook requests by flow and answer code.
+	Webhooks *prometheus.CounterVec
+}
+
+// New registers Ferry's collectors plus the Go runtime and process collectors. depth, when not nil, is read at
+// every scrape to report the queue depth.
+func New(depth func(ctx context.Context) (int64, error)) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_runs_total", Help: "Runs that reached a status, by flow and status.",
+		}, []string{"flow", "status"}),
+		Steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ferry_step_duration_seconds", Help: "Time spent executing one step, by node type and status.",
+			Buckets: []float64{.0001, .0005, .001, .005, .01, .05, .1, .5, 1, 5, 30},
+		}, []string{"node_type", "status"}),
+		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_webhook_requests_total", Help: "Webhook requests, by flow and HTTP status of the answer.",
+		}, []string{"flow", "code"}),
+	}
+	reg.MustRegister(m.Runs, m.Steps, m.Webhooks,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if depth != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ferry_queue_depth", Help: "Run ids waiting in the queue, due or delayed.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := depth(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+	}
+	return m
+}
+
+// ObserveStep records one step's duration.
+func (m *Metrics) ObserveStep(nodeType, status string, d time.Duration) {
+	m.Steps.WithLabelValues(nodeType, status).Observe(d.Seconds())
+}

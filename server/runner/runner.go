@@ -1,0 +1,343 @@
+// Package runner is the server side of a run's life: it commits runs before their triggers are answered,
+// hands them to the queue, claims them with a lease, executes them with the engine and saves their progress.
+// Webhooks, schedules, the manual-run and test-run API, and workers all go through it.
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ferry-hq/ferry/flows"
+	"github.com/ferry-hq/ferry/flows/engine"
+	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/server/metrics"
+	"github.com/ferry-hq/ferry/server/queue"
+	"github.com/ferry-hq/ferry/server/store"
+)
+
+// Errors the API maps to answers.
+var (
+	// ErrNotPublished is returned when a live trigger reaches a flow that has no published version or is paused.
+	ErrNotPublished = errors.New("runner: flow is not published")
+	// ErrNotRetryable is returned when a run is not in a state that allows the requested action.
+	ErrNotRetryable = errors.New("runner: run is not in a state that allows this")
+)
+
+// Runner executes runs. It is safe for concurrent use.
+type Runner struct {
+	Store   store.Store
+	Queue   queue.Queue
+	Engine  *engine.Engine
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Owner names this process in run leases.
+	Owner string
+	// Lease is how long a claimed run stays ours without renewal; a crashed worker's runs are picked up after it.
+	Lease time.Duration
+	// TestTimeout bounds a test run executed inline.
+	TestTimeout time.Duration
+
+	cache versionCache
+}
+
+// New returns a Runner with defaults filled in.
+func New(st store.Store, q queue.Queue, eng *engine.Engine, m *metrics.Metrics, logger *slog.Logger) *Runner {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Runner{Store: st, Queue: q, Engine: eng, Metrics: m, Logger: logger,
+		Owner: "ferry-" + uuid.NewString()[:8], Lease: 30 * time.Second, TestTimeout: 60 * time.Second,
+		cache: versionCache{entries: map[versionKey]*Loaded{}}}
+}
+
+// Loaded is a compiled flow version.
+type Loaded struct {
+	FlowID   string
+	Version  int
+	Compiled *flows.Compiled
+	// Doc is kept for test runs of drafts, which store the document they ran.
+	Doc json.RawMessage
+}
+
+type versionKey struct {
+	flowID  string
+	version int
+}
+
+// versionCache keeps compiled published versions; they are immutable (I8), so an entry never goes stale.
+type versionCache struct {
+	mu      sync.RWMutex
+	entries map[versionKey]*Loaded
+}
+
+const maxCachedVersions = 2000
+
+// Version returns flowID's published version `version`, compiled once and cached.
+func (r *Runner) Version(ctx context.Context, flowID string, version int) (*Loaded, error) {
+	key := versionKey{flowID, version}
+	r.cache.mu.RLock()
+	l := r.cache.entries[key]
+	r.cache.mu.RUnlock()
+	if l != nil {
+		return l, nil
+	}
+	v, err := r.Store.GetVersion(ctx, flowID, version)
+	if err != nil {
+		return nil, err
+	}
+	l, err = Compile(flowID, version, v.Doc)
+	if err != nil {
+		return nil, err
+	}
+	r.cache.mu.Lock()
+	if len(r.cache.entries) >= maxCachedVersions {
+		for k, old := range r.cache.entries { // evict an arbitrary entry; recompiling is cheap
+			old.Compiled.Close()
+			delete(r.cache.entries, k)
+			break
+		}
+	}
+	if existing := r.cache.entries[key]; existing != nil {
+		l.Compiled.Close()
+		l = existing
+	} else {
+		r.cache.entries[key] = l
+	}
+	r.cache.mu.Unlock()
+	return l, nil
+}
+
+// Compile parses and compiles a flow document.
+func Compile(flowID string, version int, doc json.RawMessage) (*Loaded, error) {
+	f, err := flows.Parse(doc)
+	if err != nil {
+		return nil, err
+	}
+	c, err := flows.Compile(f)
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded{FlowID: flowID, Version: version, Compiled: c, Doc: doc}, nil
+}
+
+// Published returns the flow and its published version, or ErrNotPublished.
+func (r *Runner) Published(ctx context.Context, flowID string) (*store.Flow, *Loaded, error) {
+	f, err := r.Store.GetFlow(ctx, flowID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.Status != store.FlowPublished || f.PublishedVersion == 0 {
+		return f, nil, ErrNotPublished
+	}
+	l, err := r.Version(ctx, flowID, f.PublishedVersion)
+	return f, l, err
+}
+
+// Trigger describes a run about to be created.
+type Trigger struct {
+	Flow        *Loaded
+	Node        string
+	Payload     any
+	DedupKey    string
+	BusinessKey string
+	Mode        nodes.Mode
+	ReplayOf    string
+}
+
+func (r *Runner) newRun(t Trigger) (*store.Run, json.RawMessage, error) {
+	payload, err := json.Marshal(t.Payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("runner: encode trigger payload: %w", err)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, nil, fmt.Errorf("runner: new run id: %w", err)
+	}
+	now := time.Now().UTC()
+	run := &store.Run{
+		ID: id.String(), FlowID: t.Flow.FlowID, FlowVersion: t.Flow.Version, Mode: string(t.Mode),
+		Status: store.RunQueued, TriggerNode: t.Node, Trigger: payload, DedupKey: t.DedupKey,
+		BusinessKey: t.BusinessKey, Attempt: 1, ReplayOf: t.ReplayOf, AvailableAt: now, CreatedAt: now,
+	}
+	if t.Flow.Version == 0 {
+		run.Doc = t.Flow.Doc
+	}
+	if run.Mode == "" {
+		run.Mode = string(nodes.ModeLive)
+	}
+	return run, payload, nil
+}
+
+// Accept commits a queued run for t and enqueues it. When it returns without error the run is durable and
+// the trigger may be acknowledged (I1). A repeated dedup key returns *store.DuplicateRunError.
+func (r *Runner) Accept(ctx context.Context, t Trigger) (*store.Run, error) {
+	run, _, err := r.newRun(t)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Store.CreateRun(ctx, run, nil); err != nil {
+		return nil, err
+	}
+	r.countRun(run.FlowID, store.RunQueued)
+	if err := r.Queue.Enqueue(ctx, run.ID, run.AvailableAt); err != nil {
+		// The run is committed; the sweeper will find it.
+		r.Logger.Warn("enqueue failed; the sweeper will pick the run up", "run", run.ID, "err", err)
+	}
+	return run, nil
+}
+
+// Result is a run executed inline, as committed.
+type Result struct {
+	Run      *store.Run
+	Steps    []store.Step
+	Response *nodes.Response
+}
+
+// RunNow executes a new run inline, within timeout, and commits it with its steps before returning: synchronous
+// webhooks answer with its Response, test runs show its steps. A run that waits, needs a retry or runs out of
+// time is committed as it stands and continues on a worker. With a dedup key the run is committed first, so
+// concurrent duplicate deliveries cannot both execute (I3).
+func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (*Result, error) {
+	run, _, err := r.newRun(t)
+	if err != nil {
+		return nil, err
+	}
+	leaseUntil := time.Now().Add(timeout + r.Lease)
+	if t.DedupKey != "" {
+		run.Status, run.LeaseOwner, run.LeaseUntil, run.StartedAt = store.RunRunning, r.Owner, leaseUntil, run.CreatedAt
+		if err := r.Store.CreateRun(ctx, run, nil); err != nil {
+			return nil, err
+		}
+	}
+	state := engine.NewState(t.Flow.Compiled, t.Node, t.Payload)
+	execCtx, cancel := context.WithTimeout(ctx, timeout)
+	out := r.Engine.Execute(execCtx, t.Flow.Compiled, r.engineRun(run, t.Payload, state))
+	cancel()
+	if t.Mode == nodes.ModeTest && out.Status == engine.StatusQueued {
+		out.Status = engine.StatusFailed
+		out.Error = &engine.StepError{Code: "test_run_timeout", Message: fmt.Sprintf("the test run did not finish within %s", timeout)}
+	}
+	prog := r.progress(run, t.Flow.Compiled, state, out)
+	if t.DedupKey != "" {
+		// Detach from the caller: once executed, the outcome must be saved even if the caller went away.
+		if err := r.Store.SaveProgress(context.WithoutCancel(ctx), prog); err != nil {
+			return nil, fmt.Errorf("runner: save run %s: %w", run.ID, err)
+		}
+		applyProgress(run, prog)
+	} else {
+		applyProgress(run, prog)
+		run.LeaseOwner, run.LeaseUntil = "", time.Time{}
+		if run.Status == store.RunRunning {
+			run.Status = store.RunQueued
+		}
+		if err := r.Store.CreateRun(context.WithoutCancel(ctx), run, prog.Steps); err != nil {
+			return nil, err
+		}
+	}
+	r.finish(run, out)
+	return &Result{Run: run, Steps: prog.Steps, Response: state.Response}, nil
+}
+
+func applyProgress(run *store.Run, p store.Progress) {
+	run.Status, run.Checkpoint, run.Error, run.Response = p.Status, p.Checkpoint, p.Error, p.Response
+	run.Attempt = p.Attempt
+	if !p.AvailableAt.IsZero() {
+		run.AvailableAt = p.AvailableAt
+	}
+	run.FinishedAt = p.FinishedAt
+	if run.StartedAt.IsZero() {
+		run.StartedAt = run.CreatedAt
+	}
+}
+
+func (r *Runner) engineRun(run *store.Run, trigger any, st *engine.State) *engine.Run {
+	return &engine.Run{ID: run.ID, FlowID: run.FlowID, Version: run.FlowVersion, Mode: nodes.Mode(run.Mode),
+		Attempt: run.Attempt, Trigger: trigger, State: st}
+}
+
+// progress turns an engine outcome into what the store keeps.
+func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, out engine.Outcome) store.Progress {
+	p := store.Progress{RunID: run.ID, LeaseOwner: r.Owner, Attempt: run.Attempt}
+	now := time.Now().UTC()
+	switch out.Status {
+	case engine.StatusSucceeded:
+		p.Status, p.FinishedAt = store.RunSucceeded, now
+	case engine.StatusFailed:
+		p.Status, p.FinishedAt = store.RunFailed, now
+	case engine.StatusCancelled:
+		p.Status, p.FinishedAt = store.RunCancelled, now
+	case engine.StatusWaiting:
+		p.Status, p.AvailableAt = store.RunWaiting, out.AvailableAt.UTC()
+	case engine.StatusQueued:
+		p.Status, p.AvailableAt = store.RunQueued, out.AvailableAt.UTC()
+	}
+	if p.Status != store.RunSucceeded && p.Status != store.RunCancelled {
+		p.Checkpoint = mustJSON(st)
+	}
+	if out.Error != nil {
+		p.Error = mustJSON(out.Error)
+	}
+	if st.Response != nil {
+		p.Response = mustJSON(st.Response)
+	}
+	p.Steps = r.steps(run.ID, c, out.Steps)
+	return p
+}
+
+// steps converts engine steps for storage, keeping as much data as the flow's saveData setting allows.
+func (r *Runner) steps(runID string, c *flows.Compiled, in []engine.Step) []store.Step {
+	save := c.Flow.Settings.SaveData
+	out := make([]store.Step, len(in))
+	for i, s := range in {
+		st := store.Step{RunID: runID, Seq: s.Seq, NodeID: s.NodeID, NodeType: s.NodeType, Attempt: s.Attempt,
+			Status: s.Status, Port: s.Port, StartedAt: s.StartedAt.UTC(), DurationUS: s.Duration.Microseconds()}
+		keep := save == "" || save == flows.SaveAll || (save == flows.SaveErrors && s.Status == engine.StepFailed)
+		if keep {
+			st.Input, st.Output = mustJSON(s.Input), mustJSON(s.Output)
+		}
+		if s.Error != nil {
+			st.Error = mustJSON(s.Error)
+		}
+		out[i] = st
+	}
+	return out
+}
+
+// mustJSON encodes run data; a value that cannot be encoded is stored as a description of the failure rather
+// than dropped silently.
+func mustJSON(v any) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"encodingError": err.Error()})
+	}
+	return b
+}
+
+func (r *Runner) countRun(flowID, status string) {
+	if r.Metrics != nil {
+		r.Metrics.Runs.WithLabelValues(flowID, status).Inc()
+	}
+}
+
+// finish reports a run's new status and hands a run that continues later back to the queue.
+func (r *Runner) finish(run *store.Run, out engine.Outcome) {
+	r.countRun(run.FlowID, run.Status)
+	if run.Status == store.RunQueued || run.Status == store.RunWaiting {
+		if err := r.Queue.Enqueue(context.Background(), run.ID, run.AvailableAt); err != nil {
+			r.Logger.Warn("enqueue failed; the sweeper will pick the run up", "run", run.ID, "err", err)
+		}
+	}
+	if out.Error != nil && run.Status == store.RunFailed {
+		r.Logger.Info("run failed", "run", run.ID, "flow", run.FlowID, "node", out.Error.NodeID, "code", out.Error.Code)
+	}
+}

@@ -1,0 +1,236 @@
+// Package store keeps flows, flow versions, runs, steps and dedup keys in SQLite (embedded mode) or Postgres,
+// through GORM. The database is the truth about every run: the queue only carries run ids.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when the requested row does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a conditional update finds the row in another state than expected (a run that
+// is no longer queued, a draft saved by someone else since it was read).
+var ErrConflict = errors.New("store: conflict")
+
+// DuplicateRunError is returned by CreateRun when the flow already has a run for the dedup key (I3).
+type DuplicateRunError struct {
+	RunID string
+}
+
+func (e *DuplicateRunError) Error() string { return "store: duplicate trigger event, run " + e.RunID }
+
+// Flow status values.
+const (
+	FlowDraft     = "draft"
+	FlowPublished = "published"
+	FlowPaused    = "paused"
+)
+
+// Flow is an editable flow: its draft document and, once published, the version live triggers run.
+type Flow struct {
+	ID          string
+	Name        string
+	Description string
+	// Draft is the flow JSON being edited.
+	Draft json.RawMessage
+	// Revision increases with every save of the draft, for optimistic locking.
+	Revision int
+	Status   string
+	// PublishedVersion is the version live triggers run; 0 when never published.
+	PublishedVersion int
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// FlowVersion is an immutable published snapshot of a flow (I8).
+type FlowVersion struct {
+	FlowID    string
+	Version   int
+	Doc       json.RawMessage
+	Message   string
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// FlowFilter narrows ListFlows.
+type FlowFilter struct {
+	Search string // substring of the name, case-insensitive
+	Status string
+	Limit  int
+}
+
+// Run status values. Queued, running and waiting are live; the rest are terminal.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunWaiting   = "waiting"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+	RunCancelled = "cancelled"
+)
+
+// Run is one execution of a flow version.
+type Run struct {
+	ID     string
+	FlowID string
+	// FlowVersion is the published version the run executes; 0 for a test run of a draft, whose document is
+	// then kept in Doc.
+	FlowVersion int
+	Doc         json.RawMessage
+	Mode        string // "live" or "test"
+	Status      string
+	TriggerNode string
+	Trigger     json.RawMessage
+	DedupKey    string // empty: no dedup
+	BusinessKey string
+	Attempt     int
+	// Checkpoint is the engine's state needed to resume: pending steps, node outputs, variables.
+	Checkpoint json.RawMessage
+	// Error is set when the run failed: {code, message, nodeId}.
+	Error json.RawMessage
+	// Response is the answer a synchronous trigger got (core.respond).
+	Response json.RawMessage
+	// ReplayOf names the run whose trigger payload this run replays.
+	ReplayOf string
+	// AvailableAt is when a queued or waiting run may next be claimed (retry backoff, delay); zero: at once.
+	AvailableAt time.Time
+	LeaseOwner  string
+	LeaseUntil  time.Time
+	CreatedAt   time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
+}
+
+// Terminal reports whether the run has finished for good.
+func (r *Run) Terminal() bool {
+	return r.Status == RunSucceeded || r.Status == RunFailed || r.Status == RunCancelled
+}
+
+// Step status values.
+const (
+	StepSucceeded = "succeeded"
+	StepFailed    = "failed"
+	StepDryRun    = "dry_run"
+	StepWaiting   = "waiting"
+)
+
+// Step is one node execution within a run; a retried node has one step per attempt.
+type Step struct {
+	RunID      string
+	Seq        int // order within the run, from 1
+	NodeID     string
+	NodeType   string
+	Attempt    int
+	Status     string
+	Port       string
+	Input      json.RawMessage
+	Output     json.RawMessage
+	Error      json.RawMessage
+	StartedAt  time.Time
+	DurationUS int64
+}
+
+// RunFilter narrows ListRuns. Results are newest first; Cursor continues after the last run of a page.
+type RunFilter struct {
+	FlowID      string
+	Status      []string
+	Mode        string
+	BusinessKey string
+	Since       time.Time // created at or after
+	Until       time.Time // created before
+	Cursor      string
+	Limit       int
+}
+
+// RunPage is one page of ListRuns; NextCursor is empty on the last page.
+type RunPage struct {
+	Runs       []Run
+	NextCursor string
+}
+
+// Progress is what a worker writes after executing part of a run: the run's new state and the steps it added,
+// in one transaction, only while it still holds the lease.
+type Progress struct {
+	RunID       string
+	LeaseOwner  string
+	Status      string
+	Attempt     int
+	Checkpoint  json.RawMessage
+	Error       json.RawMessage
+	Response    json.RawMessage // written only when set: an answer already given is never withdrawn
+	AvailableAt time.Time       // for queued (retry) and waiting runs; zero: claimable at once
+	FinishedAt  time.Time       // for terminal runs; zero: now
+	Steps       []Step
+}
+
+// Store is the persistence Ferry needs. Both implementations (SQLite, Postgres) pass one conformance suite.
+type Store interface {
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the connections.
+	Close() error
+	// Dialect is "sqlite" or "postgres".
+	Dialect() string
+
+	CreateFlow(ctx context.Context, f *Flow) error
+	GetFlow(ctx context.Context, id string) (*Flow, error)
+	ListFlows(ctx context.Context, filter FlowFilter) ([]Flow, error)
+	// SaveDraft replaces the draft (and name/description) if the flow's revision is still expectRevision
+	// (0: don't check), and bumps the revision; ErrConflict otherwise.
+	SaveDraft(ctx context.Context, f *Flow, expectRevision int) error
+	// SetFlowStatus switches a published flow between published and paused.
+	SetFlowStatus(ctx context.Context, id, status string) error
+	// DeleteFlow removes a flow with its versions, runs, steps and dedup keys.
+	DeleteFlow(ctx context.Context, id string) error
+	// Publish stores doc as the next version, makes it the published one, and returns it, atomically.
+	Publish(ctx context.Context, flowID string, doc json.RawMessage, message, by string) (*FlowVersion, error)
+	// Republish makes an existing older version the published one again (rollback, I8).
+	Republish(ctx context.Context, flowID string, version int) error
+	GetVersion(ctx context.Context, flowID string, version int) (*FlowVersion, error)
+	ListVersions(ctx context.Context, flowID string) ([]FlowVersion, error)
+	// ImportFlow creates a flow and, when version is non-nil, its first published version, all or nothing.
+	ImportFlow(ctx context.Context, f *Flow, version *FlowVersion) error
+	// PublishedFlows lists every flow whose status is published, with its published version document.
+	PublishedFlows(ctx context.Context) ([]FlowVersion, error)
+
+	// CreateRun inserts a run; with a dedup key already used for the flow it returns *DuplicateRunError and
+	// inserts nothing. Steps, when given, are inserted in the same transaction (synchronous webhooks).
+	CreateRun(ctx context.Context, r *Run, steps []Step) error
+	GetRun(ctx context.Context, id string) (*Run, error)
+	// ListRuns pages through runs newest first (by id: run ids are UUIDv7, generated with uuid.NewV7). Listed
+	// runs leave out the large columns, Doc, Trigger and Checkpoint, which stay nil; GetRun has them.
+	ListRuns(ctx context.Context, filter RunFilter) (RunPage, error)
+	ListSteps(ctx context.Context, runID string) ([]Step, error)
+	// ClaimRun moves a queued or waiting run whose AvailableAt has passed, or a running run whose lease has
+	// expired, to running under owner's lease; ErrConflict when it is not claimable.
+	ClaimRun(ctx context.Context, id, owner string, leaseUntil time.Time) (*Run, error)
+	// ExtendLease pushes the lease of a run the owner holds; ErrConflict when the lease was lost.
+	ExtendLease(ctx context.Context, id, owner string, leaseUntil time.Time) error
+	// SaveProgress applies p if p.LeaseOwner still holds the run's lease; ErrConflict otherwise.
+	SaveProgress(ctx context.Context, p Progress) error
+	// Transition moves a run from one of the from statuses to status `to`, setting the given fields
+	// (cancel, retry from the failed step); ErrConflict when the run is in another status.
+	Transition(ctx context.Context, id string, from []string, to string, set RunUpdate) error
+	// DueRuns returns ids of runs that should be (re)enqueued: queued or waiting runs with AvailableAt at or
+	// before now and no live lease, and running runs whose lease expired before now.
+	DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// CountRuns counts runs by status, for metrics and readiness.
+	CountRuns(ctx context.Context, status string) (int64, error)
+}
+
+// RunUpdate is the set of run fields Transition may change; nil fields stay as they are.
+type RunUpdate struct {
+	Attempt     *int
+	Checkpoint  json.RawMessage
+	Error       json.RawMessage
+	AvailableAt *time.Time
+	FinishedAt  *time.Time
+	// ClearLease drops the lease owner and expiry.
+	ClearLease bool
+	// ClearError sets the error to null.
+	ClearError bool
+}
