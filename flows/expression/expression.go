@@ -1,11 +1,29 @@
 // Package expression compiles and evaluates the expressions users write in flows: conditions, mapping values and
 // {{ }} interpolations in string parameters. It wraps expr-lang/expr with Ferry's environment, its function
 // library, a program cache and size limits, and turns compile errors into errors that carry line and column.
+//
+// Besides expr's built-ins (documented in Functions with Builtin set), expressions can call Ferry's library,
+// registered from the func_*.go files:
+//
+//   - text: regexMatch, regexFind, regexFindAll, regexGroups, regexReplace, padLeft, padRight, truncate, slug
+//   - phone: phone, isPhone, phoneRegion (E.164 via libphonenumber, region CN by default)
+//   - time: parseTime, formatTime, inZone, addTime, addDays, unix, unixMilli, fromUnix, fromUnixMilli
+//   - money: toMinor, fromMinor, money, formatMoney, currencyDigits (integer minor units, never float math)
+//   - hashing and encoding: md5, sha1, sha256, sha512, hmacSha1, hmacSha256, hmacSha512, base64Url,
+//     fromBase64Url, hex, fromHex
+//   - masking: maskPhone, maskEmail, maskIdCard, maskBankCard, mask
+//   - data: lookup, jsonGet, coalesce, uuid, uuidV7
+//   - conversion: toInt, toNumber, toString, toBool
+//
+// Calls are checked when an expression is compiled: argument counts and literal types against each
+// function's signature, and literal patterns, currencies, time zones, regions and paths against their rules,
+// so mistakes surface with a position when a flow is saved rather than on every run.
 package expression
 
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -35,7 +53,9 @@ const (
 	MaxMemory = 1 << 20
 )
 
-// Result pins the type an expression must produce.
+// Result pins the type an expression must produce. It is checked when the expression is compiled as far as
+// types are known there; values read from the payload are only known at run time (use EvalBool for
+// conditions).
 type Result string
 
 // Result types.
@@ -63,6 +83,7 @@ type Error struct {
 	Snippet string `json:"snippet,omitempty"`
 }
 
+// Error formats the message with its position, for logs and plain-text API responses.
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s at line %d, column %d", e.Message, e.Line, e.Column)
@@ -134,7 +155,8 @@ type cacheKey struct {
 // maxCachedPrograms bounds the program cache. Expressions are compiled whenever a flow is validated, including
 // drafts typed in the editor, so an unbounded cache would grow with every keystroke; when the bound is reached
 // the cache starts over, and the programs in use stay referenced by their flows.
-const maxCachedPrograms = 10000
+// It is a variable only so tests can lower it.
+var maxCachedPrograms int64 = 10000
 
 var (
 	// cache shares compiled programs between flow versions that use the same expression text.
@@ -172,6 +194,8 @@ func compile(src string, result Result) (*Program, error) {
 		opts = append(opts, expr.AsBool())
 	case ResultNumber:
 		opts = append(opts, expr.AsFloat64())
+	case ResultString:
+		opts = append(opts, expr.AsKind(reflect.String))
 	}
 	opts = append(opts, functionOptions...)
 	prog, err := expr.Compile(src, opts...)

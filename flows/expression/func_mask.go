@@ -42,19 +42,30 @@ func digitsOf(s string) string {
 	return b.String()
 }
 
-// maskPhone keeps the country code, the first three and the last four digits of the national number.
+// minPhoneHidden is the fewest digits maskPhone hides: an 8-digit Hong Kong number keeps only its last four.
+const minPhoneHidden = 4
+
+// maskPhone keeps the country code, the first three and the last four digits of the national number, giving
+// up first the leading and then the trailing digits when fewer than four would be hidden.
 func maskPhone(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "+") && len(s) <= maxPhoneLength {
 		if num, err := phonenumbers.Parse(s, "ZZ"); err == nil {
 			national := phonenumbers.GetNationalSignificantNumber(num)
-			return "+" + strconv.Itoa(int(num.GetCountryCode())) + maskRunes(national, 3, 4)
+			return "+" + strconv.Itoa(int(num.GetCountryCode())) + maskPhoneDigits(national)
 		}
 	}
 	if d := digitsOf(s); d != "" {
-		return maskRunes(d, 3, 4)
+		return maskPhoneDigits(d)
 	}
 	return maskRunes(s, 3, 4)
+}
+
+func maskPhoneDigits(d string) string {
+	hide := max(minPhoneHidden, len(d)-3-4)
+	keepEnd := min(4, max(len(d)-hide, 0))
+	keepStart := min(3, max(len(d)-hide-keepEnd, 0))
+	return d[:keepStart] + strings.Repeat(string(maskChar), len(d)-keepStart-keepEnd) + d[len(d)-keepEnd:]
 }
 
 // maskEmail keeps the first and last character of the local part and the whole domain; three stars stand
@@ -109,7 +120,7 @@ func init() {
 	registerMask(FunctionDoc{
 		Name:        "maskPhone",
 		Signature:   "maskPhone(number) string",
-		Description: "Masks a phone number keeping the country code, the first 3 and the last 4 digits of the national number: +86138****5678.",
+		Description: "Masks a phone number keeping the country code, the first 3 and the last 4 digits of the national number (+86138****5678), and always hiding at least 4 digits.",
 		Example:     `maskPhone("+86 138 1234 5678") + " " + maskPhone("13812345678")`,
 		Output:      "+86138****5678 138****5678",
 	}, maskPhone, new(func(any) string))

@@ -158,6 +158,8 @@ func TestMoney(t *testing.T) {
 		{src: `currencyDigits(trigger.body)`, body: 1.0, err: "currencyDigits: argument 1 must be text, got a number"},
 		// Minor units are integers, so sums are exact.
 		{src: `toMinor(0.1, "USD") + toMinor(0.2, "USD") == toMinor(0.3, "USD")`, want: true},
+		{src: `toMinor(149.99, "EUR") == 14999 && toMinor(trigger.body, "EUR") > 10000`, body: 149.99, want: true},
+		{src: `toMinor(149.99, "EUR") * 3 - 1`, want: 44996}, // expr does integer arithmetic in int
 		{src: `sum(map(trigger.body, toMinor(#, "EUR")))`, body: []any{19.99, 0.01, 149.99}, want: 16999},
 	})
 }

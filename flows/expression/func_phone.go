@@ -23,11 +23,10 @@ func phoneRegionArg(fn string, params []any, i int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	region := strings.ToUpper(strings.TrimSpace(r))
-	if err := checkRegion(region); err != nil {
+	if err := checkRegion(r); err != nil {
 		return "", fmt.Errorf("%s: %w", fn, err)
 	}
-	return region, nil
+	return strings.ToUpper(strings.TrimSpace(r)), nil
 }
 
 func checkRegion(region string) error {

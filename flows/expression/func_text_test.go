@@ -87,7 +87,7 @@ func TestPadAndTruncate(t *testing.T) {
 		{src: `padLeft("a", 100000)`, err: "padLeft: argument 2 must be at most 10000, got 100000"},
 		{src: `padLeft(trigger.body, 3)`, body: map[string]any{}, err: "padLeft: argument 1 must be text, got an object"},
 		{src: `truncate("Ferry connects your shop", 12)`, want: "Ferry connec"},
-		{src: `truncate("Ferry connects your shop", 12, "...")`, want: "Ferry conn..."},
+		{src: `truncate("Ferry connects your shop", 12, "...")`, want: "Ferry con..."},
 		{src: `truncate("short", 12, "...")`, want: "short"},
 		{src: `truncate("exactly", 7, "…")`, want: "exactly"},
 		{src: `truncate("支付宝交易成功通知", 5, "…")`, want: "支付宝交…"},

@@ -17,8 +17,9 @@ type Template struct {
 }
 
 type templatePart struct {
-	text string
-	prog *Program
+	text   string
+	prog   *Program
+	offset int // byte offset of the expression in the template, to place its runtime errors
 }
 
 // IsTemplate reports whether s interpolates any expression.
@@ -53,7 +54,7 @@ func CompileTemplate(src string) (*Template, error) {
 		if err != nil {
 			return nil, shiftError(err, src, offset+open+2)
 		}
-		t.parts = append(t.parts, templatePart{prog: prog})
+		t.parts = append(t.parts, templatePart{prog: prog, offset: offset + open + 2})
 		consumed := open + 2 + closeAt + 2
 		rest, offset = rest[consumed:], offset+consumed
 	}
@@ -61,6 +62,15 @@ func CompileTemplate(src string) (*Template, error) {
 		t.single = t.parts[0].prog
 	}
 	return t, nil
+}
+
+// evalPart evaluates one expression of the template, placing a runtime error within the whole template.
+func (t *Template) evalPart(p templatePart, env map[string]any) (any, error) {
+	v, err := p.prog.Eval(env)
+	if err != nil {
+		return nil, shiftError(err, t.src, p.offset)
+	}
+	return v, nil
 }
 
 // Source returns the template text.
@@ -79,7 +89,7 @@ func (t *Template) Static() bool {
 // Eval renders the template against env.
 func (t *Template) Eval(env map[string]any) (any, error) {
 	if t.single != nil {
-		return t.single.Eval(env)
+		return t.evalPart(t.parts[0], env)
 	}
 	var b strings.Builder
 	for _, p := range t.parts {
@@ -87,7 +97,7 @@ func (t *Template) Eval(env map[string]any) (any, error) {
 			b.WriteString(p.text)
 			continue
 		}
-		v, err := p.prog.Eval(env)
+		v, err := t.evalPart(p, env)
 		if err != nil {
 			return nil, err
 		}

@@ -27,6 +27,17 @@ CREATE TABLE flow_versions (
     PRIMARY KEY (flow_id, version)
 );
 
+-- Published versions are immutable (I8): the database refuses to change one, whatever code tries.
+-- +goose StatementBegin
+CREATE FUNCTION flow_versions_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'flow versions are immutable';
+END;
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER flow_versions_immutable BEFORE UPDATE ON flow_versions
+    FOR EACH ROW EXECUTE FUNCTION flow_versions_immutable();
+
 -- Run ids are UUIDv7 text, so ordering by id orders runs by creation time (ListRuns pages on it). The C collation
 -- makes that order byte-wise, the same as SQLite's, and cheap whatever the database's locale is.
 CREATE TABLE runs (
@@ -90,4 +101,5 @@ DROP TABLE dedup_keys;
 DROP TABLE steps;
 DROP TABLE runs;
 DROP TABLE flow_versions;
+DROP FUNCTION flow_versions_immutable();
 DROP TABLE flows;

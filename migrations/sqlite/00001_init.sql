@@ -26,6 +26,14 @@ CREATE TABLE flow_versions (
     PRIMARY KEY (flow_id, version)
 );
 
+-- Published versions are immutable (I8): the database refuses to change one, whatever code tries.
+-- +goose StatementBegin
+CREATE TRIGGER flow_versions_immutable BEFORE UPDATE ON flow_versions
+BEGIN
+    SELECT RAISE(ABORT, 'flow versions are immutable');
+END;
+-- +goose StatementEnd
+
 CREATE TABLE runs (
     id              TEXT      NOT NULL PRIMARY KEY,
     flow_id         TEXT      NOT NULL REFERENCES flows (id) ON DELETE CASCADE,

@@ -207,7 +207,8 @@ func toMinor(v any, exp int) (int64, error) {
 		if math.IsInf(x, 0) || math.IsNaN(x) {
 			return 0, fmt.Errorf("%v is not an amount", x)
 		}
-		return decimalToMinor(strconv.FormatFloat(x, 'f', -1, 64), exp)
+		var buf [32]byte
+		return decimalToMinor(strconv.AppendFloat(buf[:0], x, 'f', -1, 64), exp)
 	case json.Number:
 		return decimalToMinor(string(x), exp)
 	case string:
@@ -226,39 +227,38 @@ func scaleInt(n int64, exp int) (int64, error) {
 	return n, nil
 }
 
-// decimalToMinor parses [+-]digits[.digits] exactly.
-func decimalToMinor(s string, exp int) (int64, error) {
+// decimalToMinor parses [+-]digits[.digits] exactly. It takes text or bytes, so a float can be formatted into a
+// stack buffer and parsed without allocating.
+func decimalToMinor[T string | []byte](s T, exp int) (int64, error) {
 	text, neg := s, false
-	if text != "" && (text[0] == '-' || text[0] == '+') {
+	if len(text) > 0 && (text[0] == '-' || text[0] == '+') {
 		neg = text[0] == '-'
 		text = text[1:]
 	}
-	whole, frac, _ := strings.Cut(text, ".")
-	if whole == "" && frac == "" || !allDigits(whole) || !allDigits(frac) {
-		return 0, fmt.Errorf("%q is not a decimal amount such as 149.99", s)
+	whole, frac := text, text[:0]
+	for i := 0; i < len(text); i++ {
+		if text[i] == '.' {
+			whole, frac = text[:i], text[i+1:]
+			break
+		}
+	}
+	if len(whole) == 0 && len(frac) == 0 || !allDigits(whole) || !allDigits(frac) {
+		return 0, fmt.Errorf("%q is not a decimal amount such as 149.99", string(s))
 	}
 	var n uint64
 	const limit = uint64(math.MaxInt64)
-	push := func(d byte) error {
+	for i := 0; i < len(whole)+exp; i++ {
+		d := byte('0')
+		switch {
+		case i < len(whole):
+			d = whole[i]
+		case i-len(whole) < len(frac):
+			d = frac[i-len(whole)]
+		}
 		if n > (limit-uint64(d-'0'))/10 {
-			return errMinorOverflow
+			return 0, errMinorOverflow
 		}
 		n = n*10 + uint64(d-'0')
-		return nil
-	}
-	for i := 0; i < len(whole); i++ {
-		if err := push(whole[i]); err != nil {
-			return 0, err
-		}
-	}
-	for i := range exp {
-		d := byte('0')
-		if i < len(frac) {
-			d = frac[i]
-		}
-		if err := push(d); err != nil {
-			return 0, err
-		}
 	}
 	if len(frac) > exp && frac[exp] >= '5' {
 		if n == limit {
@@ -272,7 +272,7 @@ func decimalToMinor(s string, exp int) (int64, error) {
 	return int64(n), nil
 }
 
-func allDigits(s string) bool {
+func allDigits[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false

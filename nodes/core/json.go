@@ -26,6 +26,7 @@ type JSONError struct {
 	Err    error
 }
 
+// Error describes the problem with its position, in words a webhook sender can act on.
 func (e *JSONError) Error() string {
 	if e.Line == 0 {
 		return "invalid JSON: " + e.Err.Error()
@@ -33,6 +34,7 @@ func (e *JSONError) Error() string {
 	return fmt.Sprintf("invalid JSON at line %d, column %d: %v", e.Line, e.Column, e.Err)
 }
 
+// Unwrap gives the underlying decoder error.
 func (e *JSONError) Unwrap() error { return e.Err }
 
 var (

@@ -112,7 +112,8 @@ func init() {
 		},
 		Docs: "Builds an object from per-field expressions, with defaults, required fields and type " +
 			"conversion, so field names and formats of one system become those of another.\n\n" +
-			"**Output:** the new object (or the input object with the fields added, with *Keep input fields*). " +
+			"**Output:** the new object (or, with *Keep input fields*, a copy of the input object with the " +
+			"fields added; the input itself is never changed). " +
 			"A null value is written as null unless a default applies.\n\n" +
 			"**Example:** target `customer.email` ← `lower(trigger.body.customer.email)` and target " +
 			"`amount_minor` ← `trigger.body.amount` as *Money in minor units* with currency `EUR` turn " +

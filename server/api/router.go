@@ -24,13 +24,15 @@ type Permission string
 
 // Permissions used by the route table.
 const (
-	PermPublic       Permission = "public"        // anyone: health, webhooks (which authenticate themselves)
-	PermFlowsRead    Permission = "flows:read"    // see flows, versions, the node catalog
-	PermFlowsWrite   Permission = "flows:write"   // create, edit, import, delete and test-run flows
-	PermFlowsPublish Permission = "flows:publish" // publish, pause, roll back
-	PermRunsRead     Permission = "runs:read"     // see runs and their steps
-	PermRunsOperate  Permission = "runs:operate"  // start, retry, replay, cancel runs
-	PermMetricsRead  Permission = "metrics:read"  // scrape Prometheus metrics
+	PermPublic           Permission = "public"            // anyone: health, webhooks (which authenticate themselves)
+	PermFlowsRead        Permission = "flows:read"        // see flows, versions, the node catalog
+	PermFlowsWrite       Permission = "flows:write"       // create, edit, import, delete and test-run flows
+	PermFlowsPublish     Permission = "flows:publish"     // publish, pause, roll back
+	PermRunsRead         Permission = "runs:read"         // see runs and their steps
+	PermRunsOperate      Permission = "runs:operate"      // start, retry, replay, cancel runs
+	PermMetricsRead      Permission = "metrics:read"      // scrape Prometheus metrics
+	PermCredentialsRead  Permission = "credentials:read"  // list credentials (names and which fields are set, never values)
+	PermCredentialsWrite Permission = "credentials:write" // create, replace and delete credentials
 )
 
 // Route is one entry of the route table: the single place that says what exists, who may call it and how it

@@ -220,9 +220,13 @@ type Store interface {
 	DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)
 	// CountRuns counts runs by status, for metrics and readiness.
 	CountRuns(ctx context.Context, status string) (int64, error)
+
+	CredentialStore
 }
 
-// RunUpdate is the set of run fields Transition may change; nil fields stay as they are.
+// RunUpdate is the set of run fields Transition may change; nil fields stay as they are. A pointer to the zero
+// time clears AvailableAt or FinishedAt; an empty non-nil Checkpoint clears it. A move to a terminal status with
+// FinishedAt nil stamps the finish time unless one is recorded.
 type RunUpdate struct {
 	Attempt     *int
 	Checkpoint  json.RawMessage

@@ -5,10 +5,15 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // TestSQLite runs the conformance suite on SQLite files in temporary directories.
@@ -39,7 +44,7 @@ func TestPostgres(t *testing.T) {
 			t.Fatalf("create schema: %v", err)
 		}
 		t.Cleanup(func() {
-			if _, err := admin.ExecContext(t.Context(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
 				t.Errorf("drop schema %s: %v", schema, err)
 			}
 		})
@@ -140,4 +145,72 @@ func (b *backend) concurrentMigrations(t *testing.T) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestResolve(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		url, dialect, dsn string
+	}{
+		{"", DialectSQLite, filepath.Join(dir, "data", "ferry.db")},
+		{"postgres://u:p@db:5432/ferry?sslmode=disable", DialectPostgres, "postgres://u:p@db:5432/ferry?sslmode=disable"},
+		{"postgresql://db/ferry", DialectPostgres, "postgresql://db/ferry"},
+		{"sqlite://" + filepath.Join(dir, "x", "f.db"), DialectSQLite, filepath.Join(dir, "x", "f.db")},
+		{"file:" + filepath.Join(dir, "g.db") + "?cache=private", DialectSQLite, "file:" + filepath.Join(dir, "g.db") + "?cache=private"},
+	} {
+		got, err := resolve(c.url, filepath.Join(dir, "data"))
+		if err != nil {
+			t.Errorf("resolve(%q): %v", c.url, err)
+			continue
+		}
+		if got.dialect != c.dialect || got.dsn != c.dsn {
+			t.Errorf("resolve(%q) = %s %q, want %s %q", c.url, got.dialect, got.dsn, c.dialect, c.dsn)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "data")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data directory not created 0700: %v %v", fi, err)
+	}
+	for _, bad := range []string{"mysql://db/ferry", "postgress://u:secret@db/ferry", "sqlite://:memory:",
+		"file::memory:?cache=shared", "file:x.db?mode=memory"} {
+		_, err := resolve(bad, dir)
+		if err == nil {
+			t.Errorf("resolve(%q) accepted", bad)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+	// The caller's parameters follow Ferry's, and the writer alone begins transactions IMMEDIATE.
+	tg, _ := resolve("sqlite://"+filepath.Join(dir, "q.db")+"?_pragma=cache_size(-20000)", dir)
+	if w := sqliteDSN(tg, true); !strings.Contains(w, "_txlock=immediate") || !strings.Contains(w, "cache_size") {
+		t.Errorf("writer DSN %q", w)
+	}
+	if r := sqliteDSN(tg, false); strings.Contains(r, "_txlock") || !strings.Contains(r, "query_only") {
+		t.Errorf("reader DSN %q", r)
+	}
+}
+
+// BenchmarkSQLiteCreateRun measures durable run accepts on the embedded store, from many goroutines at once as
+// webhook handlers would call it.
+func BenchmarkSQLiteCreateRun(b *testing.B) {
+	s, err := Open(context.Background(), "", b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	f := &Flow{Name: "bench"}
+	if err := s.CreateFlow(context.Background(), f); err != nil {
+		b.Fatal(err)
+	}
+	payload := json.RawMessage(`{"id":"evt_1","type":"payment_intent.succeeded","data":{"amount":1999,"currency":"cny"}}`)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := uuid.Must(uuid.NewV7()).String()
+			r := &Run{ID: id, FlowID: f.ID, FlowVersion: 1, Mode: "live", Status: RunQueued, Trigger: payload,
+				DedupKey: id, BusinessKey: "order-1"}
+			if err := s.CreateRun(context.Background(), r, nil); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

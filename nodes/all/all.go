@@ -1,0 +1,9 @@
+// Package all switches every node Ferry ships on. Nodes register themselves from init functions, so a node
+// package takes part only when something imports it; the server imports this package once, blank, and each
+// connector package (payments, shops, CRMs, notifications) adds its own blank import here, in one place.
+package all
+
+import (
+	// Triggers, logic, data steps, HTTP request and webhook responses.
+	_ "github.com/ferry-hq/ferry/nodes/core"
+)

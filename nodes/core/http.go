@@ -1,0 +1,746 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-hq/ferry/flows/expression"
+	"github.com/ferry-hq/ferry/nodes"
+)
+
+// HTTPType is the node type of the generic HTTP request, the way to reach any system without a connector.
+const HTTPType = "core.http"
+
+// Credential types the HTTP node can authenticate with. The node recognises them by their fields, since a step
+// sees only the decrypted fields: "token" (bearer), "username"/"password" (basic), "name"/"value"/"in" (API key).
+const (
+	CredentialHTTPAPIKey = "http.apikey"
+	CredentialHTTPBearer = "http.bearer"
+	CredentialHTTPBasic  = "http.basic"
+)
+
+// Stable failure codes of core.http, so alert rules and error branches can tell outcomes apart.
+const (
+	CodeHTTPRequestInvalid        = "http_request_invalid"        // permanent: the rendered URL, header or body is unusable
+	CodeHTTPCredentialInvalid     = "http_credential_invalid"     // permanent: the credential has none of the known shapes
+	CodeHTTPCredentialUnavailable = "http_credential_unavailable" // retryable: the vault failed
+	CodeHTTPTimeout               = "http_timeout"                // retryable: no answer in time, or 408
+	CodeHTTPNetwork               = "http_network"                // retryable: connection failed
+	CodeHTTPRateLimited           = "http_rate_limited"           // retry-after (or retryable without Retry-After): 429
+	CodeHTTPUnavailable           = "http_unavailable"            // retry-after: 503 with Retry-After
+	CodeHTTPTooEarly              = "http_too_early"              // retryable: 425
+	CodeHTTPServerError           = "http_server_error"           // retryable: 5xx
+	CodeHTTPClientError           = "http_client_error"           // permanent: other 4xx
+	CodeHTTPUnexpectedStatus      = "http_unexpected_status"      // permanent: 1xx or an unfollowed 3xx
+	CodeHTTPResponseTooLarge      = "http_response_too_large"     // permanent
+	CodeHTTPResponseInvalid       = "http_response_invalid"       // permanent: response type JSON, body is not
+)
+
+// Limits of core.http.
+const (
+	// MaxHTTPResponseBytes caps the response body read into run data.
+	MaxHTTPResponseBytes = 10 << 20
+	maxHTTPTimeout       = 5 * time.Minute
+	// detailBodyBytes caps the text of a failed response kept in the error details; detailJSONBytes is the
+	// largest JSON error body kept parsed.
+	detailBodyBytes = 8 << 10
+	detailJSONBytes = 64 << 10
+)
+
+// defaultHTTPClient is used when the engine gives the step no client. The request deadline comes from the node's
+// timeout through the context; these limits only bound the phases of a connection.
+var defaultHTTPClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	ForceAttemptHTTP2:     true,
+	MaxIdleConns:          100,
+	MaxIdleConnsPerHost:   16,
+	IdleConnTimeout:       90 * time.Second,
+	TLSHandshakeTimeout:   10 * time.Second,
+	ExpectContinueTimeout: time.Second,
+}}
+
+// Body types of core.http.
+const (
+	bodyNone = "none"
+	bodyJSON = "json"
+	bodyForm = "form"
+	bodyRaw  = "raw"
+)
+
+func init() {
+	withBody := map[string][]any{"bodyType": {bodyJSON, bodyForm, bodyRaw}}
+	nodes.MustRegister(nodes.Spec{
+		Type:        HTTPType,
+		Version:     1,
+		Name:        "HTTP request",
+		Category:    nodes.CategoryAction,
+		Description: "Calls any HTTP API and passes on its answer.",
+		SideEffect:  true,
+		Inputs:      []nodes.Port{{ID: nodes.DefaultPort, Label: "Input", Kind: nodes.PortMain}},
+		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Response", Kind: nodes.PortMain}},
+		Credentials: []string{CredentialHTTPAPIKey, CredentialHTTPBearer, CredentialHTTPBasic},
+		Params: []nodes.Field{
+			{
+				Name: "method", Label: "Method", Type: nodes.TypeSelect, Default: http.MethodGet,
+				Options: []nodes.Option{
+					{Value: http.MethodGet, Label: "GET"}, {Value: http.MethodPost, Label: "POST"},
+					{Value: http.MethodPut, Label: "PUT"}, {Value: http.MethodPatch, Label: "PATCH"},
+					{Value: http.MethodDelete, Label: "DELETE"}, {Value: http.MethodHead, Label: "HEAD"},
+				},
+			},
+			{
+				Name: "url", Label: "URL", Type: nodes.TypeString, Required: true, Expression: true,
+				Description: "http or https URL; may interpolate {{ }} expressions.",
+				Examples: []nodes.Example{
+					{Name: "Static", Value: "https://crm.example.com/api/v2/deals"},
+					{Name: "With an id", Value: "https://crm.example.com/api/v2/orders/{{ trigger.body.order_id }}"},
+				},
+			},
+			{
+				Name: "query", Label: "Query parameters", Type: nodes.TypeKeyValue, Expression: true,
+				Description: "Added to the URL's query, replacing parameters of the same name; values may interpolate {{ }}.",
+				Examples:    []nodes.Example{{Name: "Search by email", Value: map[string]any{"email": "{{ trigger.body.customer.email }}"}}},
+			},
+			{
+				Name: "headers", Label: "Headers", Type: nodes.TypeKeyValue, Expression: true,
+				Description: "Request headers; values may interpolate {{ }}. Put secrets in the credential, not here.",
+				Examples:    []nodes.Example{{Name: "Accept JSON", Value: map[string]any{"Accept": "application/json"}}},
+			},
+			{
+				Name: "bodyType", Label: "Body", Type: nodes.TypeSelect, Default: bodyNone,
+				Options: []nodes.Option{
+					{Value: bodyNone, Label: "None"},
+					{Value: bodyJSON, Label: "JSON", Description: "Sent as application/json."},
+					{Value: bodyForm, Label: "Form", Description: "Sent as application/x-www-form-urlencoded."},
+					{Value: bodyRaw, Label: "Raw text", Description: "Sent as text/plain unless a Content-Type header says otherwise."},
+				},
+			},
+			{
+				Name: "body", Label: "Body content", Type: nodes.TypeText, Required: true, Expression: true,
+				Description: "JSON: a single {{ expression }} is sent as that value encoded as JSON (the safe way " +
+					"to send data), other text must be valid JSON once rendered. Form: a single {{ expression }} " +
+					"giving an object is form-encoded, text is sent as is. Raw: the rendered text.",
+				ShowIf: withBody,
+				Examples: []nodes.Example{
+					{Name: "Previous step's output", Value: "{{ prev }}"},
+					{Name: "Built object", Value: `{{ {"email": trigger.body.customer.email, "amount": trigger.body.amount} }}`},
+					{Name: "JSON text", Value: `{"order_id": "{{ trigger.body.order_id }}"}`},
+				},
+			},
+			{
+				Name: "timeout", Label: "Timeout", Type: nodes.TypeDuration, Default: "30s",
+				Description: "Time allowed for the whole exchange, at most 5m. A timeout is retried.",
+				Examples:    []nodes.Example{{Name: "Thirty seconds", Value: "30s"}, {Name: "Two minutes", Value: "2m"}},
+			},
+			{
+				Name: "idempotencyKey", Label: "Send idempotency key", Type: nodes.TypeBoolean, Default: false,
+				Description: "Send a key that is the same on every retry of this step in this run, so APIs that " +
+					"honour it (Stripe, most payment APIs) apply the call once.",
+			},
+			{
+				Name: "idempotencyHeader", Label: "Idempotency header", Type: nodes.TypeString, Default: "Idempotency-Key",
+				Description: "Header that carries the idempotency key.",
+				ShowIf:      map[string][]any{"idempotencyKey": {true}},
+				Advanced:    true,
+				Examples:    []nodes.Example{{Name: "Standard", Value: "Idempotency-Key"}, {Name: "Request id", Value: "X-Request-Id"}},
+			},
+			{
+				Name: "responseType", Label: "Response format", Type: nodes.TypeSelect, Default: "auto", Advanced: true,
+				Options: []nodes.Option{
+					{Value: "auto", Label: "Automatic", Description: "JSON when the response says so and parses, else text."},
+					{Value: "json", Label: "JSON", Description: "A response that is not JSON fails the step."},
+					{Value: "text", Label: "Text"},
+				},
+			},
+			{
+				Name: "successCodes", Label: "Success status codes", Type: nodes.TypeString, Advanced: true,
+				Description: "Statuses that count as success, as codes and ranges separated by commas; empty means " +
+					"2xx. Useful when, say, 404 means \"not there yet\" and the flow should go on.",
+				Examples: []nodes.Example{{Name: "2xx and 404", Value: "2xx, 404"}, {Name: "Range", Value: "200-299"}},
+			},
+		},
+		Docs: "Sends one HTTP request and passes on the answer. The credential, if any, is applied by its " +
+			"kind: bearer token, basic auth, or an API key in a header or the query.\n\n" +
+			"**Output:** `{\"status\": 200, \"headers\": {\"content-type\": \"…\"}, \"body\": …}` with lower-case " +
+			"header names (first value of each) and the body parsed as JSON when it is JSON, else text (null " +
+			"when empty). Bodies over 10 MiB fail the step.\n\n" +
+			"**Failures:** 429 (and 503 with Retry-After) wait as long as the server asks; 408, 425, 5xx, " +
+			"timeouts and network errors are retried; other 4xx fail for good. The status, the response body " +
+			"and the request (secrets hidden) are kept in the error details.\n\n" +
+			"**Test runs** send nothing: the step outputs `{\"dryRun\": true, \"request\": {…}}`.\n\n" +
+			"**Example:** POST to `https://crm.example.com/api/deals` with JSON body `{{ prev }}` creates a deal " +
+			"from the mapped order; a later step reads `prev.body.id`.",
+	}, newHTTP)
+}
+
+type keyTemplate struct {
+	key  string
+	tmpl *expression.Template
+}
+
+type statusRange struct{ lo, hi int }
+
+type httpNode struct {
+	method            string
+	url               *expression.Template
+	query             []keyTemplate
+	headers           []keyTemplate
+	bodyType          string
+	body              *expression.Template
+	timeout           time.Duration
+	responseType      string
+	idempotency       bool
+	idempotencyHeader string
+	success           []statusRange // nil: 2xx
+}
+
+func newHTTP(cfg *nodes.Config) (nodes.Node, error) {
+	n := &httpNode{
+		method:       cfg.String("method"),
+		url:          cfg.Template("url"),
+		query:        sortedTemplates(cfg.KeyValue("query")),
+		headers:      sortedTemplates(cfg.KeyValue("headers")),
+		bodyType:     cfg.String("bodyType"),
+		timeout:      cfg.Duration("timeout"),
+		responseType: cfg.String("responseType"),
+		idempotency:  cfg.Bool("idempotencyKey"),
+	}
+	if n.url != nil && n.url.Static() {
+		s, _ := n.url.EvalString(nil)
+		if _, err := parseRequestURL(s); err != nil {
+			cfg.Fail("url", nodes.CodeParamInvalid, err.Error())
+		}
+	}
+	for _, h := range n.headers {
+		if !validHeaderName(h.key) {
+			cfg.Fail("headers."+h.key, nodes.CodeParamInvalid, fmt.Sprintf("%q is not a valid header name", h.key))
+		}
+	}
+	for _, q := range n.query {
+		if q.key == "" {
+			cfg.Fail("query", nodes.CodeParamInvalid, "query parameter names must not be empty")
+		}
+	}
+	if n.bodyType != bodyNone {
+		n.body = cfg.Template("body")
+		if n.body != nil && n.body.Static() && n.bodyType == bodyJSON {
+			if s, _ := n.body.EvalString(nil); !json.Valid([]byte(s)) {
+				cfg.Fail("body", nodes.CodeParamInvalid, "body is not valid JSON")
+			}
+		}
+	}
+	if n.timeout <= 0 || n.timeout > maxHTTPTimeout {
+		cfg.Fail("timeout", nodes.CodeParamInvalid, "timeout must be more than 0 and at most 5m")
+	}
+	if n.idempotency {
+		n.idempotencyHeader = strings.TrimSpace(cfg.String("idempotencyHeader"))
+		if !validHeaderName(n.idempotencyHeader) {
+			cfg.Fail("idempotencyHeader", nodes.CodeParamInvalid, fmt.Sprintf("%q is not a valid header name", n.idempotencyHeader))
+		}
+	}
+	if s := strings.TrimSpace(cfg.String("successCodes")); s != "" {
+		ranges, err := parseStatusRanges(s)
+		if err != nil {
+			cfg.Fail("successCodes", nodes.CodeParamInvalid, err.Error())
+		}
+		n.success = ranges
+	}
+	return n, cfg.Err()
+}
+
+func sortedTemplates(m map[string]*expression.Template) []keyTemplate {
+	out := make([]keyTemplate, 0, len(m))
+	for k, t := range m {
+		out = append(out, keyTemplate{key: strings.TrimSpace(k), tmpl: t})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out
+}
+
+func parseRequestURL(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a URL", s)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("URL %q must start with http:// or https://", s)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("URL %q has no host", s)
+	}
+	return u, nil
+}
+
+// parseStatusRanges reads "2xx, 404, 300-304".
+func parseStatusRanges(s string) ([]statusRange, error) {
+	var out []statusRange
+	for _, part := range strings.Split(s, ",") {
+		p := strings.ToLower(strings.TrimSpace(part))
+		var r statusRange
+		var err1, err2 error
+		switch {
+		case len(p) == 3 && p[1:] == "xx" && p[0] >= '1' && p[0] <= '5':
+			r.lo = int(p[0]-'0') * 100
+			r.hi = r.lo + 99
+		case strings.Contains(p, "-"):
+			lo, hi, _ := strings.Cut(p, "-")
+			r.lo, err1 = strconv.Atoi(strings.TrimSpace(lo))
+			r.hi, err2 = strconv.Atoi(strings.TrimSpace(hi))
+		default:
+			r.lo, err1 = strconv.Atoi(p)
+			r.hi = r.lo
+		}
+		if err1 != nil || err2 != nil || r.lo < 100 || r.hi > 599 || r.lo > r.hi {
+			return nil, fmt.Errorf("%q is not a status code, a range like 200-299 or a class like 2xx", strings.TrimSpace(part))
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (n *httpNode) succeeded(status int) bool {
+	if n.success == nil {
+		return status >= 200 && status <= 299
+	}
+	for _, r := range n.success {
+		if status >= r.lo && status <= r.hi {
+			return true
+		}
+	}
+	return false
+}
+
+// httpRequest is a request rendered for one step: what Execute sends and what DryRun shows. redactHeaders and
+// redactQuery name what carries a credential and must never be shown.
+type httpRequest struct {
+	method        string
+	url           *url.URL
+	header        http.Header
+	body          []byte
+	bodyView      any
+	redactHeaders map[string]bool // canonical header names
+	redactQuery   map[string]bool
+	// keyHeader is the custom header an API key credential went into; it must not follow a redirect to another
+	// host, which net/http only guarantees for Authorization and cookies.
+	keyHeader string
+}
+
+func requestInvalid(err error) error { return nodes.NewPermanent(CodeHTTPRequestInvalid, err) }
+
+// render evaluates every template and applies the credential.
+func (n *httpNode) render(ctx context.Context, x *nodes.Exec) (*httpRequest, error) {
+	env := envOf(x)
+	raw, err := n.url.EvalString(env)
+	if err != nil {
+		return nil, evalFailed("http", "url", err)
+	}
+	u, err := parseRequestURL(raw)
+	if err != nil {
+		return nil, requestInvalid(fmt.Errorf("http: %w", err))
+	}
+	r := &httpRequest{method: n.method, url: u, header: make(http.Header, len(n.headers)+3),
+		redactHeaders: map[string]bool{"Authorization": true, "Proxy-Authorization": true}}
+	var query url.Values
+	if len(n.query) > 0 {
+		query = u.Query()
+		for _, q := range n.query {
+			v, err := q.tmpl.EvalString(env)
+			if err != nil {
+				return nil, evalFailed("http", "query."+q.key, err)
+			}
+			query.Set(q.key, v)
+		}
+	}
+	for _, h := range n.headers {
+		v, err := h.tmpl.EvalString(env)
+		if err != nil {
+			return nil, evalFailed("http", "headers."+h.key, err)
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return nil, requestInvalid(fmt.Errorf("http: header %s: value contains a line break", h.key))
+		}
+		r.header.Set(h.key, v)
+	}
+	if err := n.renderBody(r, env); err != nil {
+		return nil, err
+	}
+	if n.idempotency && x.IdempotencyKey != "" {
+		r.header.Set(n.idempotencyHeader, x.IdempotencyKey)
+	}
+	if x.Credential != nil {
+		cred, err := x.Credential(ctx)
+		switch {
+		case errors.Is(err, nodes.ErrNoCredential):
+		case err != nil:
+			var typed *nodes.Error
+			if errors.As(err, &typed) {
+				// The engine already said how to treat it.
+				return nil, fmt.Errorf("http: load credential: %w", err)
+			}
+			return nil, nodes.NewRetryable(CodeHTTPCredentialUnavailable, fmt.Errorf("http: load credential: %w", err))
+		default:
+			if query == nil {
+				query = u.Query()
+			}
+			if err := applyCredential(r, query, cred); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if query != nil {
+		u.RawQuery = query.Encode()
+	}
+	return r, nil
+}
+
+func (n *httpNode) renderBody(r *httpRequest, env map[string]any) error {
+	if n.body == nil {
+		return nil
+	}
+	v, err := n.body.Eval(env)
+	if err != nil {
+		return evalFailed("http", "body", err)
+	}
+	contentType := ""
+	switch n.bodyType {
+	case bodyJSON:
+		contentType = "application/json"
+		s, isText := v.(string)
+		switch {
+		case isText && json.Valid([]byte(s)):
+			r.body = []byte(s)
+		case isText && n.body.Static(), isText && !singleExpression(n.body):
+			return requestInvalid(errors.New("http: body is not valid JSON once rendered; use a single {{ expression }} to send a value"))
+		default:
+			if r.body, err = json.Marshal(v); err != nil {
+				return requestInvalid(fmt.Errorf("http: encode JSON body: %w", err))
+			}
+		}
+		r.bodyView, _ = DecodeJSON(r.body)
+	case bodyForm:
+		contentType = "application/x-www-form-urlencoded"
+		switch b := v.(type) {
+		case map[string]any:
+			r.body = []byte(formValues(b).Encode())
+		case string:
+			r.body = []byte(b)
+		case nil:
+		default:
+			return requestInvalid(fmt.Errorf("http: form body must be an object or text, not %s", describe(v)))
+		}
+		r.bodyView = string(r.body)
+	case bodyRaw:
+		contentType = "text/plain; charset=utf-8"
+		r.body = []byte(expression.Stringify(v))
+		r.bodyView = string(r.body)
+	}
+	if r.header.Get("Content-Type") == "" {
+		r.header.Set("Content-Type", contentType)
+	}
+	return nil
+}
+
+// singleExpression reports whether a template is one {{ expression }} and nothing else, so its value keeps its
+// type: the difference between sending "Ada" as a JSON string and refusing Ada as invalid JSON text.
+func singleExpression(t *expression.Template) bool {
+	src := t.Source()
+	return strings.HasPrefix(src, "{{") && strings.HasSuffix(src, "}}") && strings.Count(src, "{{") == 1
+}
+
+func formValues(m map[string]any) url.Values {
+	out := make(url.Values, len(m))
+	for k, v := range m {
+		if list, ok := v.([]any); ok {
+			for _, item := range list {
+				out.Add(k, expression.Stringify(item))
+			}
+			continue
+		}
+		out.Set(k, expression.Stringify(v))
+	}
+	return out
+}
+
+// applyCredential recognises the credential by its fields and puts it where its kind goes.
+func applyCredential(r *httpRequest, query url.Values, cred map[string]string) error {
+	switch {
+	case cred["token"] != "":
+		r.header.Set("Authorization", "Bearer "+cred["token"])
+	case cred["username"] != "":
+		r.header.Set("Authorization", "Basic "+basicAuth(cred["username"], cred["password"]))
+	case cred["name"] != "" && cred["value"] != "":
+		switch strings.ToLower(cred["in"]) {
+		case "query":
+			query.Set(cred["name"], cred["value"])
+			r.redactQuery = map[string]bool{cred["name"]: true}
+		case "", "header":
+			if !validHeaderName(cred["name"]) {
+				return nodes.NewPermanent(CodeHTTPCredentialInvalid, fmt.Errorf("http: credential header name %q is not valid", cred["name"]))
+			}
+			r.keyHeader = http.CanonicalHeaderKey(cred["name"])
+			r.header.Set(r.keyHeader, cred["value"])
+			r.redactHeaders[r.keyHeader] = true
+		default:
+			return nodes.NewPermanent(CodeHTTPCredentialInvalid, fmt.Errorf("http: credential puts the key in %q; use header or query", cred["in"]))
+		}
+	default:
+		return nodes.NewPermanent(CodeHTTPCredentialInvalid,
+			errors.New("http: the credential has neither a token, a username, nor an API key name and value"))
+	}
+	return nil
+}
+
+func basicAuth(user, pass string) string {
+	req := http.Request{Header: http.Header{}}
+	req.SetBasicAuth(user, pass)
+	return strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")
+}
+
+// shownURL is the URL with query values that carry a credential replaced.
+func (r *httpRequest) shownURL() string {
+	if len(r.redactQuery) == 0 {
+		return r.url.String()
+	}
+	u := *r.url
+	q := u.Query()
+	for name := range r.redactQuery {
+		if q.Has(name) {
+			q.Set(name, redactedValue)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (r *httpRequest) shownHeaders() map[string]any {
+	out := make(map[string]any, len(r.header))
+	for name, values := range r.header {
+		if len(values) == 0 {
+			continue
+		}
+		if r.redactHeaders[name] {
+			out[name] = redactedValue
+			continue
+		}
+		out[name] = values[0]
+	}
+	return out
+}
+
+func (r *httpRequest) summary() map[string]any {
+	return map[string]any{"method": r.method, "url": r.shownURL(), "headers": r.shownHeaders()}
+}
+
+// DryRun renders the request exactly as Execute would send it, credentials hidden, and sends nothing.
+func (n *httpNode) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
+	r, err := n.render(ctx, x)
+	if err != nil {
+		return nodes.Result{}, err
+	}
+	req := r.summary()
+	req["body"] = r.bodyView
+	return nodes.Result{Output: map[string]any{"dryRun": true, "request": req}}, nil
+}
+
+// Execute sends the request and classifies the answer: success goes on, rate limits and transient failures are
+// retried, everything else fails for good, each with the provider's answer in the error details.
+func (n *httpNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
+	r, err := n.render(ctx, x)
+	if err != nil {
+		return nodes.Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	var body io.Reader = http.NoBody
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	if err != nil {
+		return nodes.Result{}, requestInvalid(fmt.Errorf("http: build request: %w", unwrapURLError(err)))
+	}
+	req.Header = r.header
+	client := x.HTTP
+	if client == nil {
+		client = defaultHTTPClient
+	}
+	if r.keyHeader != "" {
+		client = withoutKeyOnRedirect(client, r.keyHeader)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nodes.Result{}, n.transportFailure(ctx, r, "send request", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxHTTPResponseBytes+1))
+	if err != nil {
+		return nodes.Result{}, n.transportFailure(ctx, r, "read response", err)
+	}
+	details := map[string]any{"status": resp.StatusCode, "request": r.summary()}
+	if len(raw) > MaxHTTPResponseBytes {
+		details["body"] = truncateUTF8(string(raw), detailBodyBytes)
+		details["bodyTruncated"] = true
+		return nodes.Result{}, nodes.WithDetails(nodes.NewPermanent(CodeHTTPResponseTooLarge,
+			fmt.Errorf("http: %s %s: response body is larger than %d bytes", r.method, r.shownURL(), MaxHTTPResponseBytes)), details)
+	}
+	parsed, parseErr := n.parseBody(resp.Header.Get("Content-Type"), raw)
+	if !n.succeeded(resp.StatusCode) {
+		return nodes.Result{}, n.statusFailure(resp, r, raw, parsed, parseErr, details)
+	}
+	if parseErr != nil {
+		details["body"] = truncateUTF8(string(raw), detailBodyBytes)
+		return nodes.Result{}, nodes.WithDetails(nodes.NewPermanent(CodeHTTPResponseInvalid,
+			fmt.Errorf("http: %s %s: response is not JSON: %w", r.method, r.shownURL(), parseErr)), details)
+	}
+	return nodes.Result{Output: map[string]any{
+		"status":  int64(resp.StatusCode),
+		"headers": responseHeaders(resp.Header),
+		"body":    parsed,
+	}}, nil
+}
+
+// maxRedirects is net/http's own limit, kept when the redirect policy is replaced.
+const maxRedirects = 10
+
+// withoutKeyOnRedirect returns a copy of client (sharing its transport) that drops the API key header when a
+// redirect leads to another host.
+func withoutKeyOnRedirect(client *http.Client, header string) *http.Client {
+	c := *client
+	policy := client.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != via[0].URL.Host {
+			req.Header.Del(header)
+		}
+		if policy != nil {
+			return policy(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return &c
+}
+
+func (n *httpNode) parseBody(contentType string, raw []byte) (any, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, nil
+	}
+	switch n.responseType {
+	case "text":
+		return string(raw), nil
+	case "json":
+		return DecodeJSON(raw)
+	}
+	if mt := mediaType(contentType); mt == "application/json" || strings.HasSuffix(mt, "+json") {
+		if v, err := DecodeJSON(raw); err == nil {
+			return v, nil
+		}
+	}
+	return string(raw), nil
+}
+
+func responseHeaders(h http.Header) map[string]any {
+	out := make(map[string]any, len(h))
+	for name, values := range h {
+		if len(values) > 0 {
+			out[strings.ToLower(name)] = values[0]
+		}
+	}
+	return out
+}
+
+// transportFailure classifies an exchange that produced no complete response. The error text is rebuilt without
+// the URL net/http puts in it, which may carry an API key in its query.
+func (n *httpNode) transportFailure(ctx context.Context, r *httpRequest, op string, err error) error {
+	cause := unwrapURLError(err)
+	details := map[string]any{"request": r.summary()}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return nodes.WithDetails(nodes.NewRetryable(CodeHTTPTimeout,
+			fmt.Errorf("http: %s %s: no answer within %s: %w", r.method, r.shownURL(), n.timeout, cause)), details)
+	}
+	return nodes.WithDetails(nodes.NewRetryable(CodeHTTPNetwork,
+		fmt.Errorf("http: %s %s: %s: %w", r.method, r.shownURL(), op, cause)), details)
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// statusFailure classifies a response whose status is not a success.
+func (n *httpNode) statusFailure(resp *http.Response, r *httpRequest, raw []byte, parsed any, parseErr error, details map[string]any) error {
+	// A JSON error body of reasonable size is kept parsed, so the run view shows the provider's fields;
+	// anything else is kept as (possibly cut) text.
+	if _, isText := parsed.(string); parseErr == nil && parsed != nil && !isText && len(raw) <= detailJSONBytes {
+		details["body"] = parsed
+	} else if len(raw) > 0 {
+		details["body"] = truncateUTF8(string(raw), detailBodyBytes)
+		if len(raw) > detailBodyBytes {
+			details["bodyTruncated"] = true
+		}
+	}
+	details["headers"] = responseHeaders(resp.Header)
+	code := resp.StatusCode
+	err := fmt.Errorf("http: %s %s: status %d %s", r.method, r.shownURL(), code, http.StatusText(code))
+	after, hasAfter := parseRetryAfter(resp.Header.Get("Retry-After"))
+	var out error
+	switch {
+	case code == http.StatusTooManyRequests && hasAfter:
+		out = nodes.NewRetryAfter(CodeHTTPRateLimited, err, after)
+	case code == http.StatusTooManyRequests:
+		out = nodes.NewRetryable(CodeHTTPRateLimited, err)
+	case code == http.StatusServiceUnavailable && hasAfter:
+		out = nodes.NewRetryAfter(CodeHTTPUnavailable, err, after)
+	case code == http.StatusRequestTimeout:
+		out = nodes.NewRetryable(CodeHTTPTimeout, err)
+	case code == http.StatusTooEarly:
+		out = nodes.NewRetryable(CodeHTTPTooEarly, err)
+	case code >= 500:
+		out = nodes.NewRetryable(CodeHTTPServerError, err)
+	case code >= 400:
+		out = nodes.NewPermanent(CodeHTTPClientError, err)
+	default:
+		out = nodes.NewPermanent(CodeHTTPUnexpectedStatus, err)
+	}
+	return nodes.WithDetails(out, details)
+}
+
+// parseRetryAfter reads delay-seconds (capped at a day) or an HTTP date; a date in the past means retry now.
+func parseRetryAfter(h string) (time.Duration, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second, true
+	}
+	t, err := http.ParseTime(h)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now()), 0), true
+}
+
+var (
+	_ nodes.Node      = (*httpNode)(nil)
+	_ nodes.DryRunner = (*httpNode)(nil)
+)

@@ -1,0 +1,1160 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// runConformance is the one suite both implementations must pass. open returns a store on the calling test's own
+// empty database; called again within the same test it reopens that database.
+func runConformance(t *testing.T, open func(t *testing.T) Store) {
+	t.Run("Basics", func(t *testing.T) { testBasics(t, open) })
+	t.Run("Migrations", func(t *testing.T) { testMigrationsIdempotent(t, open) })
+	t.Run("CreateFlow", func(t *testing.T) { testCreateFlow(t, open(t)) })
+	t.Run("ListFlows", func(t *testing.T) { testListFlows(t, open(t)) })
+	t.Run("SaveDraft", func(t *testing.T) { testSaveDraft(t, open(t)) })
+	t.Run("SetFlowStatus", func(t *testing.T) { testSetFlowStatus(t, open(t)) })
+	t.Run("Publish", func(t *testing.T) { testPublish(t, open(t)) })
+	t.Run("ConcurrentPublish", func(t *testing.T) { testConcurrentPublish(t, open(t)) })
+	t.Run("Republish", func(t *testing.T) { testRepublish(t, open(t)) })
+	t.Run("ImportFlow", func(t *testing.T) { testImportFlow(t, open(t)) })
+	t.Run("PublishedFlows", func(t *testing.T) { testPublishedFlows(t, open(t)) })
+	t.Run("DeleteFlow", func(t *testing.T) { testDeleteFlow(t, open(t)) })
+	t.Run("CreateRun", func(t *testing.T) { testCreateRun(t, open(t)) })
+	t.Run("JSONRoundTrip", func(t *testing.T) { testJSONRoundTrip(t, open(t)) })
+	t.Run("Dedup", func(t *testing.T) { testDedup(t, open(t)) })
+	t.Run("ConcurrentDedup", func(t *testing.T) { testConcurrentDedup(t, open(t)) })
+	t.Run("ListRuns", func(t *testing.T) { testListRuns(t, open(t)) })
+	t.Run("ClaimRun", func(t *testing.T) { testClaimRun(t, open(t)) })
+	t.Run("ConcurrentClaim", func(t *testing.T) { testConcurrentClaim(t, open(t)) })
+	t.Run("ExtendLease", func(t *testing.T) { testExtendLease(t, open(t)) })
+	t.Run("SaveProgress", func(t *testing.T) { testSaveProgress(t, open(t)) })
+	t.Run("Transition", func(t *testing.T) { testTransition(t, open(t)) })
+	t.Run("DueRuns", func(t *testing.T) { testDueRuns(t, open(t)) })
+	t.Run("CountRuns", func(t *testing.T) { testCountRuns(t, open(t)) })
+}
+
+// Fixtures.
+
+func newFlow(t *testing.T, s Store, name string) *Flow {
+	t.Helper()
+	f := &Flow{Name: name, Draft: json.RawMessage(`{"nodes":[]}`)}
+	if err := s.CreateFlow(t.Context(), f); err != nil {
+		t.Fatalf("create flow: %v", err)
+	}
+	return f
+}
+
+func newRunID(t *testing.T) string {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.String()
+}
+
+// queuedRun is a minimal live run of flow, not yet stored.
+func queuedRun(t *testing.T, flowID string) *Run {
+	return &Run{
+		ID:          newRunID(t),
+		FlowID:      flowID,
+		FlowVersion: 1,
+		Mode:        "live",
+		Status:      RunQueued,
+		TriggerNode: "webhook",
+		Trigger:     json.RawMessage(`{"order":"A-1"}`),
+	}
+}
+
+func createRun(t *testing.T, s Store, r *Run, steps ...Step) *Run {
+	t.Helper()
+	if err := s.CreateRun(t.Context(), r, steps); err != nil {
+		t.Fatalf("create run: %v", err)
+	}
+	return r
+}
+
+func getRun(t *testing.T, s Store, id string) *Run {
+	t.Helper()
+	r, err := s.GetRun(t.Context(), id)
+	if err != nil {
+		t.Fatalf("get run %s: %v", id, err)
+	}
+	return r
+}
+
+func mustErr(t *testing.T, err, want error, what string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: got error %v, want %v", what, err, want)
+	}
+}
+
+func mustOK(t *testing.T, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// micro is a time as the store keeps it: UTC, microseconds.
+func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func sameTime(t *testing.T, what string, got, want time.Time) {
+	t.Helper()
+	if !got.Equal(want) {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+	if !got.IsZero() && got.Location() != time.UTC {
+		t.Errorf("%s is in %v, want UTC", what, got.Location())
+	}
+}
+
+// Tests.
+
+func testBasics(t *testing.T, open func(t *testing.T) Store) {
+	s := open(t)
+	mustOK(t, s.Ping(t.Context()), "ping")
+	if d := s.Dialect(); d != DialectSQLite && d != DialectPostgres {
+		t.Errorf("Dialect() = %q", d)
+	}
+}
+
+func testMigrationsIdempotent(t *testing.T, open func(t *testing.T) Store) {
+	first := open(t)
+	f := newFlow(t, first, "survives reopen")
+	mustOK(t, first.Close(), "close")
+	second := open(t) // same database: the migrations run again and must change nothing
+	got, err := second.GetFlow(t.Context(), f.ID)
+	mustOK(t, err, "get flow after reopen")
+	if got.Name != f.Name {
+		t.Errorf("name after reopen = %q", got.Name)
+	}
+	third := open(t)
+	mustOK(t, third.Ping(t.Context()), "ping third")
+}
+
+func testCreateFlow(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := &Flow{Name: "Stripe → HubSpot", Description: "sync paid invoices", Draft: json.RawMessage(`{"a":1}`)}
+	mustOK(t, s.CreateFlow(ctx, f), "create")
+	if f.ID == "" || f.Status != FlowDraft || f.Revision != 1 || f.PublishedVersion != 0 {
+		t.Fatalf("defaults not filled: %+v", f)
+	}
+	if f.CreatedAt.IsZero() || !f.UpdatedAt.Equal(f.CreatedAt) {
+		t.Errorf("times not filled: created %v updated %v", f.CreatedAt, f.UpdatedAt)
+	}
+	got, err := s.GetFlow(ctx, f.ID)
+	mustOK(t, err, "get")
+	if !reflect.DeepEqual(got, f) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, f)
+	}
+
+	created := time.Date(2024, 11, 11, 0, 0, 0, 123456789, time.FixedZone("CST", 8*3600))
+	g := &Flow{ID: "explicit-id", Name: "no draft", CreatedAt: created}
+	mustOK(t, s.CreateFlow(ctx, g), "create with id")
+	got, err = s.GetFlow(ctx, "explicit-id")
+	mustOK(t, err, "get explicit")
+	if got.Draft != nil {
+		t.Errorf("empty draft read back as %q, want nil", got.Draft)
+	}
+	sameTime(t, "CreatedAt", got.CreatedAt, micro(created))
+
+	mustErr(t, s.CreateFlow(ctx, &Flow{ID: "explicit-id", Name: "again"}), ErrConflict, "duplicate id")
+	_, err = s.GetFlow(ctx, "no-such-flow")
+	mustErr(t, err, ErrNotFound, "get unknown")
+}
+
+func testListFlows(t *testing.T, s Store) {
+	ctx := t.Context()
+	a := newFlow(t, s, "Alipay notify")
+	b := newFlow(t, s, "ALIPAY refunds")
+	newFlow(t, s, "WeChat Pay 100%_done")
+	_, err := s.Publish(ctx, b.ID, json.RawMessage(`{}`), "", "")
+	mustOK(t, err, "publish")
+
+	names := func(fs []Flow) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.Name)
+		}
+		sort.Strings(out)
+		return out
+	}
+	all, err := s.ListFlows(ctx, FlowFilter{})
+	mustOK(t, err, "list all")
+	if len(all) != 3 {
+		t.Fatalf("list all: %d flows", len(all))
+	}
+	got, err := s.ListFlows(ctx, FlowFilter{Search: "alipay"})
+	mustOK(t, err, "search")
+	if want := []string{"ALIPAY refunds", "Alipay notify"}; !reflect.DeepEqual(names(got), want) {
+		t.Errorf("search alipay = %v, want %v", names(got), want)
+	}
+	got, err = s.ListFlows(ctx, FlowFilter{Search: "%_"})
+	mustOK(t, err, "search wildcards")
+	if want := []string{"WeChat Pay 100%_done"}; !reflect.DeepEqual(names(got), want) {
+		t.Errorf("search %%_ = %v, want %v (wildcards must match literally)", names(got), want)
+	}
+	got, err = s.ListFlows(ctx, FlowFilter{Status: FlowPublished})
+	mustOK(t, err, "status")
+	if len(got) != 1 || got[0].ID != b.ID {
+		t.Errorf("published flows = %v", names(got))
+	}
+	got, err = s.ListFlows(ctx, FlowFilter{Search: "alipay", Status: FlowDraft})
+	mustOK(t, err, "search+status")
+	if len(got) != 1 || got[0].ID != a.ID {
+		t.Errorf("draft alipay flows = %v", names(got))
+	}
+	got, err = s.ListFlows(ctx, FlowFilter{Limit: 2})
+	mustOK(t, err, "limit")
+	if len(got) != 2 {
+		t.Errorf("limit 2 returned %d", len(got))
+	}
+}
+
+func testSaveDraft(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "draft")
+	before := f.UpdatedAt
+
+	edit := *f
+	edit.Name = "renamed"
+	edit.Description = "now with a condition"
+	edit.Draft = json.RawMessage(`{"nodes":[{"id":"n1"}]}`)
+	mustOK(t, s.SaveDraft(ctx, &edit, 1), "save at revision 1")
+	if edit.Revision != 2 {
+		t.Errorf("revision after save = %d, want 2", edit.Revision)
+	}
+	if edit.UpdatedAt.Before(before) {
+		t.Errorf("UpdatedAt went back: %v < %v", edit.UpdatedAt, before)
+	}
+	got, err := s.GetFlow(ctx, f.ID)
+	mustOK(t, err, "get")
+	if got.Name != "renamed" || got.Description != "now with a condition" || string(got.Draft) != string(edit.Draft) ||
+		got.Revision != 2 || !got.UpdatedAt.Equal(edit.UpdatedAt) || !got.CreatedAt.Equal(f.CreatedAt) {
+		t.Errorf("after save: %+v", got)
+	}
+
+	stale := *f // still at revision 1
+	stale.Name = "lost update"
+	mustErr(t, s.SaveDraft(ctx, &stale, 1), ErrConflict, "save at stale revision")
+	got, _ = s.GetFlow(ctx, f.ID)
+	if got.Name != "renamed" || got.Revision != 2 {
+		t.Errorf("conflicting save changed the flow: %+v", got)
+	}
+
+	force := *got
+	force.Draft = nil
+	mustOK(t, s.SaveDraft(ctx, &force, 0), "save without check")
+	if force.Revision != 3 || force.Draft != nil {
+		t.Errorf("unchecked save: revision %d draft %q", force.Revision, force.Draft)
+	}
+	mustErr(t, s.SaveDraft(ctx, &Flow{ID: "no-such-flow"}, 0), ErrNotFound, "save unknown")
+	mustErr(t, s.SaveDraft(ctx, &Flow{ID: "no-such-flow"}, 4), ErrNotFound, "save unknown with revision")
+}
+
+func testSetFlowStatus(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "status")
+	mustErr(t, s.SetFlowStatus(ctx, f.ID, FlowPaused), ErrConflict, "pause a never published flow")
+	_, err := s.Publish(ctx, f.ID, json.RawMessage(`{}`), "", "")
+	mustOK(t, err, "publish")
+	mustOK(t, s.SetFlowStatus(ctx, f.ID, FlowPaused), "pause")
+	got, _ := s.GetFlow(ctx, f.ID)
+	if got.Status != FlowPaused || got.PublishedVersion != 1 {
+		t.Errorf("paused flow: status %q version %d", got.Status, got.PublishedVersion)
+	}
+	mustOK(t, s.SetFlowStatus(ctx, f.ID, FlowPublished), "resume")
+	got, _ = s.GetFlow(ctx, f.ID)
+	if got.Status != FlowPublished {
+		t.Errorf("resumed flow: status %q", got.Status)
+	}
+	if err := s.SetFlowStatus(ctx, f.ID, FlowDraft); err == nil {
+		t.Error("status draft accepted")
+	}
+	mustErr(t, s.SetFlowStatus(ctx, "no-such-flow", FlowPaused), ErrNotFound, "unknown flow")
+}
+
+func testPublish(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "publish")
+	doc1 := json.RawMessage(`{"nodes":[{"id":"a","params":{"amount":{"minor":1999,"currency":"CNY"}}}]}`)
+	v1, err := s.Publish(ctx, f.ID, doc1, "first", "alice")
+	mustOK(t, err, "publish 1")
+	if v1.Version != 1 || v1.FlowID != f.ID || v1.Message != "first" || v1.CreatedBy != "alice" ||
+		string(v1.Doc) != string(doc1) || v1.CreatedAt.IsZero() {
+		t.Errorf("version 1: %+v", v1)
+	}
+	v2, err := s.Publish(ctx, f.ID, json.RawMessage(`{"nodes":[]}`), "second", "bob")
+	mustOK(t, err, "publish 2")
+	if v2.Version != 2 {
+		t.Errorf("second publish got version %d", v2.Version)
+	}
+	got1, err := s.GetVersion(ctx, f.ID, 1)
+	mustOK(t, err, "get version 1")
+	if !reflect.DeepEqual(got1, v1) {
+		t.Errorf("version 1 changed (I8):\n got %+v\nwant %+v", got1, v1)
+	}
+	// Nothing can rewrite a published version, not even SQL from inside the store (I8).
+	if gs, ok := s.(*gormStore); ok {
+		err := gs.w.WithContext(ctx).Exec("UPDATE flow_versions SET doc = ? WHERE flow_id = ? AND version = 1",
+			`{"tampered":true}`, f.ID).Error
+		if err == nil {
+			t.Error("UPDATE of a published version succeeded")
+		}
+		if got, _ := s.GetVersion(ctx, f.ID, 1); string(got.Doc) != string(doc1) {
+			t.Errorf("version 1 rewritten to %s", got.Doc)
+		}
+	}
+	flow, _ := s.GetFlow(ctx, f.ID)
+	if flow.Status != FlowPublished || flow.PublishedVersion != 2 {
+		t.Errorf("flow after publish: status %q version %d", flow.Status, flow.PublishedVersion)
+	}
+	if flow.Revision != f.Revision || string(flow.Draft) != string(f.Draft) {
+		t.Errorf("publish touched the draft: %+v", flow)
+	}
+	versions, err := s.ListVersions(ctx, f.ID)
+	mustOK(t, err, "list versions")
+	if len(versions) != 2 || versions[0].Version != 2 || versions[1].Version != 1 {
+		t.Errorf("list versions = %+v", versions)
+	}
+	none, err := s.ListVersions(ctx, "no-such-flow")
+	mustOK(t, err, "list versions of unknown flow")
+	if len(none) != 0 {
+		t.Errorf("unknown flow has %d versions", len(none))
+	}
+
+	_, err = s.Publish(ctx, "no-such-flow", doc1, "", "")
+	mustErr(t, err, ErrNotFound, "publish unknown flow")
+	if _, err := s.Publish(ctx, f.ID, nil, "", ""); err == nil {
+		t.Error("publish of an empty document accepted")
+	}
+	_, err = s.GetVersion(ctx, f.ID, 3)
+	mustErr(t, err, ErrNotFound, "get unknown version")
+}
+
+func testConcurrentPublish(t *testing.T, s Store) {
+	f := newFlow(t, s, "concurrent publish")
+	const n = 5
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	versions := make([]int, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			v, err := s.Publish(t.Context(), f.ID, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i)), "", "")
+			errs[i] = err
+			if err == nil {
+				versions[i] = v.Version
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		mustOK(t, err, fmt.Sprintf("publish %d", i))
+	}
+	slices.Sort(versions)
+	if want := []int{1, 2, 3, 4, 5}; !slices.Equal(versions, want) {
+		t.Fatalf("versions = %v, want %v", versions, want)
+	}
+	flow, _ := s.GetFlow(t.Context(), f.ID)
+	if flow.PublishedVersion != 5 {
+		t.Errorf("published version = %d, want 5", flow.PublishedVersion)
+	}
+}
+
+func testRepublish(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "rollback")
+	v1, _ := s.Publish(ctx, f.ID, json.RawMessage(`{"v":1}`), "", "")
+	_, _ = s.Publish(ctx, f.ID, json.RawMessage(`{"v":2}`), "", "")
+	mustOK(t, s.SetFlowStatus(ctx, f.ID, FlowPaused), "pause")
+	mustOK(t, s.Republish(ctx, f.ID, 1), "republish 1")
+	flow, _ := s.GetFlow(ctx, f.ID)
+	if flow.PublishedVersion != 1 || flow.Status != FlowPublished {
+		t.Errorf("after rollback: version %d status %q", flow.PublishedVersion, flow.Status)
+	}
+	got, _ := s.GetVersion(ctx, f.ID, 1)
+	if !reflect.DeepEqual(got, v1) {
+		t.Errorf("republish changed version 1: %+v", got)
+	}
+	mustErr(t, s.Republish(ctx, f.ID, 7), ErrNotFound, "republish unknown version")
+	mustErr(t, s.Republish(ctx, "no-such-flow", 1), ErrNotFound, "republish unknown flow")
+	flow, _ = s.GetFlow(ctx, f.ID)
+	if flow.PublishedVersion != 1 {
+		t.Errorf("failed republish changed the published version to %d", flow.PublishedVersion)
+	}
+}
+
+func testImportFlow(t *testing.T, s Store) {
+	ctx := t.Context()
+	doc := json.RawMessage(`{"schema":1,"nodes":[{"id":"w","type":"core.webhook"}]}`)
+	f := &Flow{ID: "imported", Name: "template", Draft: doc}
+	v := &FlowVersion{Doc: doc, Message: "imported", CreatedBy: "it"}
+	mustOK(t, s.ImportFlow(ctx, f, v), "import")
+	if f.Status != FlowPublished || f.PublishedVersion != 1 || v.FlowID != "imported" || v.Version != 1 {
+		t.Errorf("import result: flow %+v version %+v", f, v)
+	}
+	got, err := s.GetFlow(ctx, "imported")
+	mustOK(t, err, "get imported")
+	if !reflect.DeepEqual(got, f) {
+		t.Errorf("imported flow:\n got %+v\nwant %+v", got, f)
+	}
+	gv, err := s.GetVersion(ctx, "imported", 1)
+	mustOK(t, err, "get imported version")
+	if !reflect.DeepEqual(gv, v) {
+		t.Errorf("imported version:\n got %+v\nwant %+v", gv, v)
+	}
+
+	draftOnly := &Flow{Name: "draft only"}
+	mustOK(t, s.ImportFlow(ctx, draftOnly, nil), "import without version")
+	got, _ = s.GetFlow(ctx, draftOnly.ID)
+	if got.Status != FlowDraft || got.PublishedVersion != 0 {
+		t.Errorf("draft import: %+v", got)
+	}
+
+	// A failing import (the id is taken) leaves nothing behind: no second flow, no new version.
+	again := &Flow{ID: "imported", Name: "clash"}
+	err = s.ImportFlow(ctx, again, &FlowVersion{Version: 2, Doc: json.RawMessage(`{"clash":true}`)})
+	mustErr(t, err, ErrConflict, "import duplicate id")
+	got, _ = s.GetFlow(ctx, "imported")
+	if got.Name != "template" || got.PublishedVersion != 1 {
+		t.Errorf("failed import changed the flow: %+v", got)
+	}
+	versions, _ := s.ListVersions(ctx, "imported")
+	if len(versions) != 1 {
+		t.Errorf("failed import left %d versions", len(versions))
+	}
+	all, _ := s.ListFlows(ctx, FlowFilter{})
+	if len(all) != 2 {
+		t.Errorf("%d flows after a failed import, want 2", len(all))
+	}
+}
+
+func testPublishedFlows(t *testing.T, s Store) {
+	ctx := t.Context()
+	none, err := s.PublishedFlows(ctx)
+	mustOK(t, err, "published flows of an empty store")
+	if len(none) != 0 {
+		t.Errorf("empty store has %d published flows", len(none))
+	}
+	a := newFlow(t, s, "a")
+	b := newFlow(t, s, "b")
+	c := newFlow(t, s, "c")
+	newFlow(t, s, "draft")
+	_, _ = s.Publish(ctx, a.ID, json.RawMessage(`{"a":1}`), "", "")
+	_, _ = s.Publish(ctx, a.ID, json.RawMessage(`{"a":2}`), "", "")
+	mustOK(t, s.Republish(ctx, a.ID, 1), "rollback a")
+	_, _ = s.Publish(ctx, b.ID, json.RawMessage(`{"b":1}`), "", "")
+	_, _ = s.Publish(ctx, c.ID, json.RawMessage(`{"c":1}`), "", "")
+	mustOK(t, s.SetFlowStatus(ctx, c.ID, FlowPaused), "pause c")
+
+	got, err := s.PublishedFlows(ctx)
+	mustOK(t, err, "published flows")
+	byFlow := map[string]FlowVersion{}
+	for _, v := range got {
+		byFlow[v.FlowID] = v
+	}
+	if len(got) != 2 || len(byFlow) != 2 {
+		t.Fatalf("published flows = %+v, want a and b", got)
+	}
+	if v := byFlow[a.ID]; v.Version != 1 || string(v.Doc) != `{"a":1}` {
+		t.Errorf("flow a runs %+v, want version 1", v)
+	}
+	if v := byFlow[b.ID]; v.Version != 1 || string(v.Doc) != `{"b":1}` {
+		t.Errorf("flow b runs %+v", v)
+	}
+}
+
+func testDeleteFlow(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "to delete")
+	keep := newFlow(t, s, "to keep")
+	_, _ = s.Publish(ctx, f.ID, json.RawMessage(`{}`), "", "")
+	r := queuedRun(t, f.ID)
+	r.DedupKey = "evt_1"
+	createRun(t, s, r, Step{Seq: 1, NodeID: "w", Status: StepSucceeded})
+	other := createRun(t, s, queuedRun(t, keep.ID))
+
+	mustOK(t, s.DeleteFlow(ctx, f.ID), "delete")
+	_, err := s.GetFlow(ctx, f.ID)
+	mustErr(t, err, ErrNotFound, "get deleted flow")
+	_, err = s.GetVersion(ctx, f.ID, 1)
+	mustErr(t, err, ErrNotFound, "get version of deleted flow")
+	_, err = s.GetRun(ctx, r.ID)
+	mustErr(t, err, ErrNotFound, "get run of deleted flow")
+	steps, err := s.ListSteps(ctx, r.ID)
+	mustOK(t, err, "list steps of deleted run")
+	if len(steps) != 0 {
+		t.Errorf("%d steps survived the delete", len(steps))
+	}
+	getRun(t, s, other.ID)
+	mustErr(t, s.DeleteFlow(ctx, f.ID), ErrNotFound, "delete twice")
+
+	// The dedup key went with the flow: a flow created again under the same id starts afresh.
+	mustOK(t, s.CreateFlow(ctx, &Flow{ID: f.ID, Name: "reborn"}), "recreate")
+	again := queuedRun(t, f.ID)
+	again.DedupKey = "evt_1"
+	mustOK(t, s.CreateRun(ctx, again, nil), "reuse dedup key after delete")
+}
+
+func testCreateRun(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "runs")
+	base := time.Date(2025, 3, 1, 9, 30, 0, 987654321, time.FixedZone("CST", 8*3600))
+	r := &Run{
+		ID:          newRunID(t),
+		FlowID:      f.ID,
+		FlowVersion: 0,
+		Doc:         json.RawMessage(`{"nodes":[{"id":"m","type":"core.map"}]}`),
+		Mode:        "test",
+		Status:      RunSucceeded,
+		TriggerNode: "webhook",
+		Trigger:     json.RawMessage(`{"out_trade_no":"T20250301","total_amount":"19.99"}`),
+		DedupKey:    "alipay:T20250301",
+		BusinessKey: "T20250301",
+		Attempt:     2,
+		Checkpoint:  json.RawMessage(`{"pending":[]}`),
+		Error:       json.RawMessage(`{"code":"x","message":"y","nodeId":"m"}`),
+		Response:    json.RawMessage(`"success"`),
+		ReplayOf:    "some-earlier-run",
+		AvailableAt: base,
+		LeaseOwner:  "worker-1",
+		LeaseUntil:  base.Add(time.Minute),
+		CreatedAt:   base.Add(-time.Second),
+		StartedAt:   base.Add(time.Millisecond),
+		FinishedAt:  base.Add(2 * time.Second),
+	}
+	steps := []Step{
+		{Seq: 1, NodeID: "w", NodeType: "core.webhook", Attempt: 1, Status: StepSucceeded, Port: "out",
+			Output: json.RawMessage(`{"ok":true}`), StartedAt: base, DurationUS: 120},
+		{Seq: 2, NodeID: "m", NodeType: "core.map", Attempt: 1, Status: StepFailed,
+			Input: json.RawMessage(`[1,2]`), Error: json.RawMessage(`{"code":"bad"}`), DurationUS: 7},
+	}
+	want := *r
+	createRun(t, s, r, steps...)
+	got := getRun(t, s, r.ID)
+	for _, tm := range []*time.Time{&want.AvailableAt, &want.LeaseUntil, &want.CreatedAt, &want.StartedAt,
+		&want.FinishedAt} {
+		*tm = micro(*tm)
+	}
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("run round trip:\n got %+v\nwant %+v", *got, want)
+	}
+	sameTime(t, "CreatedAt", got.CreatedAt, micro(base.Add(-time.Second)))
+	sameTime(t, "LeaseUntil", got.LeaseUntil, micro(base.Add(time.Minute)))
+
+	gotSteps, err := s.ListSteps(ctx, r.ID)
+	mustOK(t, err, "list steps")
+	if len(gotSteps) != 2 {
+		t.Fatalf("%d steps", len(gotSteps))
+	}
+	for i := range steps {
+		w := steps[i]
+		w.RunID = r.ID
+		w.StartedAt = micro(w.StartedAt)
+		if w.StartedAt.Equal(micro(time.Time{})) {
+			w.StartedAt = time.Time{}
+		}
+		if !reflect.DeepEqual(gotSteps[i], w) {
+			t.Errorf("step %d:\n got %+v\nwant %+v", i, gotSteps[i], w)
+		}
+	}
+
+	// The empty run: every optional field empty comes back empty, JSON as nil, times as zero.
+	bare := &Run{ID: newRunID(t), FlowID: f.ID, Status: RunQueued}
+	createRun(t, s, bare)
+	if bare.CreatedAt.IsZero() {
+		t.Error("CreatedAt not filled in")
+	}
+	got = getRun(t, s, bare.ID)
+	if got.Doc != nil || got.Trigger != nil || got.Checkpoint != nil || got.Error != nil || got.Response != nil {
+		t.Errorf("empty JSON read back non-nil: %+v", got)
+	}
+	if !got.AvailableAt.IsZero() || !got.LeaseUntil.IsZero() || !got.StartedAt.IsZero() ||
+		!got.FinishedAt.IsZero() {
+		t.Errorf("zero times read back set: %+v", got)
+	}
+	if got.DedupKey != "" || got.BusinessKey != "" || got.LeaseOwner != "" || got.ReplayOf != "" {
+		t.Errorf("empty strings read back set: %+v", got)
+	}
+	sameTime(t, "CreatedAt", got.CreatedAt, bare.CreatedAt)
+
+	mustErr(t, s.CreateRun(ctx, &Run{ID: bare.ID, FlowID: f.ID, Status: RunQueued}, nil), ErrConflict,
+		"duplicate run id")
+	mustErr(t, s.CreateRun(ctx, &Run{ID: newRunID(t), FlowID: "no-such-flow", Status: RunQueued}, nil),
+		ErrNotFound, "run of an unknown flow")
+	_, err = s.GetRun(ctx, newRunID(t))
+	mustErr(t, err, ErrNotFound, "get unknown run")
+	none, err := s.ListSteps(ctx, newRunID(t))
+	mustOK(t, err, "steps of unknown run")
+	if len(none) != 0 {
+		t.Errorf("unknown run has %d steps", len(none))
+	}
+}
+
+func testJSONRoundTrip(t *testing.T, s Store) {
+	ctx := t.Context()
+	// Key order, spacing, unicode, escapes, big integers and deep nesting must come back byte for byte.
+	doc := json.RawMessage(`{"z":1, "a":{"b":[1,{"c":"订单 №42 \u00e9\n"},null,true],"n":12345678901234567890},` +
+		`"deep":{"l1":{"l2":{"l3":{"l4":{"l5":["x"]}}}}},"money":{"minor":"1999","currency":"CNY"}}`)
+	f := &Flow{Name: "json", Draft: doc}
+	mustOK(t, s.CreateFlow(ctx, f), "create")
+	got, _ := s.GetFlow(ctx, f.ID)
+	if string(got.Draft) != string(doc) {
+		t.Errorf("draft:\n got %s\nwant %s", got.Draft, doc)
+	}
+	v, err := s.Publish(ctx, f.ID, doc, "", "")
+	mustOK(t, err, "publish")
+	gv, _ := s.GetVersion(ctx, f.ID, v.Version)
+	if string(gv.Doc) != string(doc) {
+		t.Errorf("version doc:\n got %s\nwant %s", gv.Doc, doc)
+	}
+	r := queuedRun(t, f.ID)
+	r.Trigger = doc
+	r.Checkpoint = json.RawMessage(`{"outputs":` + string(doc) + `}`)
+	createRun(t, s, r, Step{Seq: 1, NodeID: "n", Input: doc, Output: json.RawMessage(`[]`)})
+	gr := getRun(t, s, r.ID)
+	if string(gr.Trigger) != string(doc) || string(gr.Checkpoint) != string(r.Checkpoint) {
+		t.Errorf("run JSON changed: trigger %s checkpoint %s", gr.Trigger, gr.Checkpoint)
+	}
+	var parsed map[string]any
+	mustOK(t, json.Unmarshal(gr.Trigger, &parsed), "trigger is still JSON")
+	steps, _ := s.ListSteps(ctx, r.ID)
+	if len(steps) != 1 || string(steps[0].Input) != string(doc) || string(steps[0].Output) != `[]` {
+		t.Errorf("step JSON changed: %+v", steps)
+	}
+}
+
+func testDedup(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "dedup")
+	g := newFlow(t, s, "other flow")
+	first := queuedRun(t, f.ID)
+	first.DedupKey = "evt_123"
+	createRun(t, s, first)
+
+	second := queuedRun(t, f.ID)
+	second.DedupKey = "evt_123"
+	err := s.CreateRun(ctx, second, []Step{{Seq: 1, NodeID: "w"}})
+	var dup *DuplicateRunError
+	if !errors.As(err, &dup) {
+		t.Fatalf("second delivery: got %v, want *DuplicateRunError", err)
+	}
+	if dup.RunID != first.ID {
+		t.Errorf("duplicate names run %s, want %s", dup.RunID, first.ID)
+	}
+	_, err = s.GetRun(ctx, second.ID)
+	mustErr(t, err, ErrNotFound, "duplicate run must not be stored")
+	if steps, _ := s.ListSteps(ctx, second.ID); len(steps) != 0 {
+		t.Errorf("duplicate delivery stored %d steps", len(steps))
+	}
+
+	// The same key on another flow, and runs without keys, are distinct events.
+	elsewhere := queuedRun(t, g.ID)
+	elsewhere.DedupKey = "evt_123"
+	createRun(t, s, elsewhere)
+	createRun(t, s, queuedRun(t, f.ID))
+	createRun(t, s, queuedRun(t, f.ID))
+	n, _ := s.CountRuns(ctx, "")
+	if n != 4 {
+		t.Errorf("%d runs, want 4", n)
+	}
+}
+
+func testConcurrentDedup(t *testing.T, s Store) {
+	// Several rounds, since a race window may not open every time.
+	for round := range 3 {
+		f := newFlow(t, s, fmt.Sprintf("concurrent dedup %d", round))
+		concurrentDedupRound(t, s, f)
+	}
+}
+
+// concurrentDedupRound delivers one event to f 50 times at once (I3).
+func concurrentDedupRound(t *testing.T, s Store, f *Flow) {
+	const n = 50
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	ids := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		r := queuedRun(t, f.ID)
+		r.DedupKey = "wxpay:4200001234"
+		ids[i] = r.ID
+		wg.Go(func() {
+			<-start
+			errs[i] = s.CreateRun(t.Context(), r, []Step{{Seq: 1, NodeID: "w", Status: StepSucceeded}})
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := ""
+	for i, err := range errs {
+		if err == nil {
+			if winner != "" {
+				t.Fatalf("two runs created for one event: %s and %s", winner, ids[i])
+			}
+			winner = ids[i]
+		}
+	}
+	if winner == "" {
+		t.Fatalf("no run created; first error: %v", errs[0])
+	}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		var dup *DuplicateRunError
+		if !errors.As(err, &dup) {
+			t.Errorf("delivery %d: got %v, want *DuplicateRunError", i, err)
+		} else if dup.RunID != winner {
+			t.Errorf("delivery %d: duplicate names %s, want %s", i, dup.RunID, winner)
+		}
+	}
+	page, _ := s.ListRuns(t.Context(), RunFilter{FlowID: f.ID})
+	if len(page.Runs) != 1 {
+		t.Errorf("%d runs stored, want 1", len(page.Runs))
+	}
+	if steps, _ := s.ListSteps(t.Context(), winner); len(steps) != 1 {
+		t.Errorf("winner has %d steps, want 1", len(steps))
+	}
+}
+
+func testListRuns(t *testing.T, s Store) {
+	ctx := t.Context()
+	a := newFlow(t, s, "a")
+	b := newFlow(t, s, "b")
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var aFailed []string // ids of flow a's failed runs, oldest first
+	var all []string
+	for i := range 30 {
+		flow := a.ID
+		if i%3 == 2 {
+			flow = b.ID
+		}
+		r := queuedRun(t, flow)
+		r.CreatedAt = t0.Add(time.Duration(i) * time.Minute)
+		r.Doc = json.RawMessage(`{"big":"doc"}`)
+		r.Checkpoint = json.RawMessage(`{"big":"checkpoint"}`)
+		r.Error = json.RawMessage(`{"code":"e"}`)
+		switch i % 4 {
+		case 0, 1:
+			r.Status = RunFailed
+		case 2:
+			r.Status = RunSucceeded
+		case 3:
+			r.Status = RunCancelled
+		}
+		if i%5 == 0 {
+			r.Mode = "test"
+		}
+		r.BusinessKey = fmt.Sprintf("order-%d", i%7)
+		createRun(t, s, r)
+		all = append(all, r.ID)
+		if flow == a.ID && (r.Status == RunFailed || r.Status == RunCancelled) {
+			aFailed = append(aFailed, r.ID)
+		}
+	}
+	slices.Reverse(aFailed)
+	slices.Reverse(all)
+
+	// Three pages of flow a's failed and cancelled runs, newest first.
+	filter := RunFilter{FlowID: a.ID, Status: []string{RunFailed, RunCancelled}, Limit: 6}
+	var got []string
+	pages := 0
+	for {
+		page, err := s.ListRuns(ctx, filter)
+		mustOK(t, err, "list page")
+		pages++
+		for _, r := range page.Runs {
+			got = append(got, r.ID)
+			if r.FlowID != a.ID || (r.Status != RunFailed && r.Status != RunCancelled) {
+				t.Errorf("run outside the filter: %+v", r)
+			}
+			if r.Doc != nil || r.Checkpoint != nil || r.Trigger != nil {
+				t.Errorf("list loaded large columns: %+v", r)
+			}
+			if string(r.Error) != `{"code":"e"}` || r.BusinessKey == "" || r.CreatedAt.IsZero() {
+				t.Errorf("list lost small columns: %+v", r)
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		if len(page.Runs) != filter.Limit {
+			t.Fatalf("page %d has %d runs and a cursor", pages, len(page.Runs))
+		}
+		filter.Cursor = page.NextCursor
+		if pages > 10 {
+			t.Fatal("pagination does not end")
+		}
+	}
+	if len(aFailed) <= 2*filter.Limit || len(aFailed) > 3*filter.Limit {
+		t.Fatalf("fixture has %d matching runs, want three pages of %d", len(aFailed), filter.Limit)
+	}
+	if pages != 3 {
+		t.Errorf("%d pages, want 3", pages)
+	}
+	if !slices.Equal(got, aFailed) {
+		t.Errorf("paged ids:\n got %v\nwant %v", got, aFailed)
+	}
+
+	// An exact page: the last page has no cursor even when full.
+	page, err := s.ListRuns(ctx, RunFilter{Limit: 30})
+	mustOK(t, err, "exact page")
+	if len(page.Runs) != 30 || page.NextCursor != "" {
+		t.Errorf("limit 30 of 30: %d runs, cursor %q", len(page.Runs), page.NextCursor)
+	}
+	page, _ = s.ListRuns(ctx, RunFilter{})
+	if len(page.Runs) != 30 {
+		t.Errorf("default limit returned %d of 30", len(page.Runs))
+	}
+	var ids []string
+	for _, r := range page.Runs {
+		ids = append(ids, r.ID)
+	}
+	if !slices.Equal(ids, all) {
+		t.Error("unfiltered list is not newest first")
+	}
+
+	check := func(what string, f RunFilter, want func(i int) bool) {
+		t.Helper()
+		page, err := s.ListRuns(ctx, f)
+		mustOK(t, err, what)
+		var wantIDs []string
+		for j, id := range all { // all is newest first: index j is run 29-j
+			if want(29 - j) {
+				wantIDs = append(wantIDs, id)
+			}
+		}
+		var gotIDs []string
+		for _, r := range page.Runs {
+			gotIDs = append(gotIDs, r.ID)
+		}
+		if !slices.Equal(gotIDs, wantIDs) {
+			t.Errorf("%s:\n got %v\nwant %v", what, gotIDs, wantIDs)
+		}
+	}
+	check("business key", RunFilter{BusinessKey: "order-3"}, func(i int) bool { return i%7 == 3 })
+	check("mode", RunFilter{Mode: "test"}, func(i int) bool { return i%5 == 0 })
+	check("since/until", RunFilter{Since: t0.Add(10 * time.Minute), Until: t0.Add(20 * time.Minute)},
+		func(i int) bool { return i >= 10 && i < 20 })
+	check("since in another zone", RunFilter{Since: t0.Add(25 * time.Minute).In(time.FixedZone("CST", 8*3600))},
+		func(i int) bool { return i >= 25 })
+	check("flow b succeeded", RunFilter{FlowID: b.ID, Status: []string{RunSucceeded}},
+		func(i int) bool { return i%3 == 2 && i%4 == 2 })
+	check("nothing", RunFilter{BusinessKey: "no-such-order"}, func(int) bool { return false })
+}
+
+func testClaimRun(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "claim")
+	r := createRun(t, s, queuedRun(t, f.ID))
+	lease := time.Now().Add(time.Minute)
+	claimed, err := s.ClaimRun(ctx, r.ID, "w1", lease)
+	mustOK(t, err, "claim")
+	if claimed.Status != RunRunning || claimed.LeaseOwner != "w1" || claimed.StartedAt.IsZero() {
+		t.Errorf("claimed run: %+v", claimed)
+	}
+	sameTime(t, "LeaseUntil", claimed.LeaseUntil, micro(lease))
+	if string(claimed.Trigger) != string(r.Trigger) {
+		t.Errorf("claim returned trigger %s", claimed.Trigger)
+	}
+	_, err = s.ClaimRun(ctx, r.ID, "w2", lease)
+	mustErr(t, err, ErrConflict, "claim of a leased run")
+
+	// An expired lease can be taken over; the start time stays the first one.
+	expired := createRun(t, s, queuedRun(t, f.ID))
+	first, err := s.ClaimRun(ctx, expired.ID, "w1", time.Now().Add(-time.Second))
+	mustOK(t, err, "claim with a lease already over")
+	second, err := s.ClaimRun(ctx, expired.ID, "w2", lease)
+	mustOK(t, err, "take over an expired lease")
+	if second.LeaseOwner != "w2" || !second.StartedAt.Equal(first.StartedAt) {
+		t.Errorf("take-over: owner %q started %v, first started %v", second.LeaseOwner, second.StartedAt,
+			first.StartedAt)
+	}
+
+	later := queuedRun(t, f.ID)
+	later.AvailableAt = time.Now().Add(time.Hour)
+	createRun(t, s, later)
+	_, err = s.ClaimRun(ctx, later.ID, "w1", lease)
+	mustErr(t, err, ErrConflict, "claim before AvailableAt")
+
+	waiting := queuedRun(t, f.ID)
+	waiting.Status = RunWaiting
+	waiting.AvailableAt = time.Now().Add(-time.Second)
+	createRun(t, s, waiting)
+	_, err = s.ClaimRun(ctx, waiting.ID, "w1", lease)
+	mustOK(t, err, "claim a waiting run that is due")
+
+	done := queuedRun(t, f.ID)
+	done.Status = RunSucceeded
+	createRun(t, s, done)
+	_, err = s.ClaimRun(ctx, done.ID, "w1", lease)
+	mustErr(t, err, ErrConflict, "claim a finished run")
+	_, err = s.ClaimRun(ctx, newRunID(t), "w1", lease)
+	mustErr(t, err, ErrNotFound, "claim an unknown run")
+}
+
+func testConcurrentClaim(t *testing.T, s Store) {
+	f := newFlow(t, s, "concurrent claim")
+	r := createRun(t, s, queuedRun(t, f.ID))
+	const n = 10
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.ClaimRun(t.Context(), r.ID, fmt.Sprintf("w%d", i), time.Now().Add(time.Minute))
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Fatalf("workers %d and %d both claimed the run", winner, i)
+			}
+			winner = i
+		case !errors.Is(err, ErrConflict):
+			t.Errorf("worker %d: %v", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("nobody claimed the run")
+	}
+	if got := getRun(t, s, r.ID); got.LeaseOwner != fmt.Sprintf("w%d", winner) {
+		t.Errorf("lease owner %q, winner w%d", got.LeaseOwner, winner)
+	}
+}
+
+func testExtendLease(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "lease")
+	r := createRun(t, s, queuedRun(t, f.ID))
+	_, err := s.ClaimRun(ctx, r.ID, "w1", time.Now().Add(time.Minute))
+	mustOK(t, err, "claim")
+	later := time.Now().Add(10 * time.Minute)
+	mustOK(t, s.ExtendLease(ctx, r.ID, "w1", later), "extend")
+	sameTime(t, "LeaseUntil", getRun(t, s, r.ID).LeaseUntil, micro(later))
+	mustErr(t, s.ExtendLease(ctx, r.ID, "w2", later), ErrConflict, "extend someone else's lease")
+	mustErr(t, s.ExtendLease(ctx, newRunID(t), "w1", later), ErrConflict, "extend on an unknown run")
+}
+
+func testSaveProgress(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "progress")
+	rr := queuedRun(t, f.ID)
+	rr.Response = json.RawMessage(`{"ack":"success"}`)
+	r := createRun(t, s, rr)
+	_, err := s.ClaimRun(ctx, r.ID, "w1", time.Now().Add(time.Minute))
+	mustOK(t, err, "claim")
+
+	// A checkpoint while running keeps the lease.
+	mustOK(t, s.SaveProgress(ctx, Progress{
+		RunID: r.ID, LeaseOwner: "w1", Status: RunRunning, Attempt: 1,
+		Checkpoint: json.RawMessage(`{"next":"m"}`),
+		Steps:      []Step{{Seq: 1, NodeID: "w", Status: StepSucceeded, Output: json.RawMessage(`{}`)}},
+	}), "checkpoint")
+	got := getRun(t, s, r.ID)
+	if got.Status != RunRunning || got.LeaseOwner != "w1" || got.Attempt != 1 ||
+		string(got.Checkpoint) != `{"next":"m"}` || string(got.Response) != `{"ack":"success"}` {
+		t.Errorf("after checkpoint: %+v", got)
+	}
+
+	// A stale owner writes nothing at all.
+	before := getRun(t, s, r.ID)
+	err = s.SaveProgress(ctx, Progress{
+		RunID: r.ID, LeaseOwner: "w-old", Status: RunSucceeded, Attempt: 9,
+		Checkpoint: json.RawMessage(`{"stale":true}`),
+		Steps:      []Step{{Seq: 2, NodeID: "stale", Status: StepSucceeded}},
+	})
+	mustErr(t, err, ErrConflict, "stale lease owner")
+	if after := getRun(t, s, r.ID); !reflect.DeepEqual(after, before) {
+		t.Errorf("stale save changed the run:\n got %+v\nwant %+v", after, before)
+	}
+	if steps, _ := s.ListSteps(ctx, r.ID); len(steps) != 1 {
+		t.Errorf("stale save added steps: %d", len(steps))
+	}
+
+	// A retry goes back to the queue: the lease is released and the run is due at AvailableAt.
+	retryAt := time.Now().Add(30 * time.Second)
+	mustOK(t, s.SaveProgress(ctx, Progress{
+		RunID: r.ID, LeaseOwner: "w1", Status: RunQueued, Attempt: 2,
+		Checkpoint: json.RawMessage(`{"next":"m"}`), Error: json.RawMessage(`{"code":"timeout"}`),
+		AvailableAt: retryAt,
+		Steps:       []Step{{NodeID: "m", Attempt: 1, Status: StepFailed}}, // numbered after the last step
+	}), "requeue")
+	got = getRun(t, s, r.ID)
+	if got.Status != RunQueued || got.LeaseOwner != "" || !got.LeaseUntil.IsZero() || got.Attempt != 2 ||
+		string(got.Error) != `{"code":"timeout"}` {
+		t.Errorf("after requeue: %+v", got)
+	}
+	sameTime(t, "AvailableAt", got.AvailableAt, micro(retryAt))
+	steps, _ := s.ListSteps(ctx, r.ID)
+	if len(steps) != 2 || steps[1].Seq != 2 || steps[1].NodeID != "m" {
+		t.Errorf("steps after requeue: %+v", steps)
+	}
+	mustErr(t, s.SaveProgress(ctx, Progress{RunID: r.ID, LeaseOwner: "w1", Status: RunRunning}), ErrConflict,
+		"save after releasing the lease")
+
+	// Finishing clears the lease and error, stamps FinishedAt, keeps the response.
+	_, err = s.ClaimRun(ctx, r.ID, "w2", time.Now().Add(time.Minute))
+	mustErr(t, err, ErrConflict, "claim before the retry is due")
+	mustOK(t, s.Transition(ctx, r.ID, []string{RunQueued}, RunQueued, RunUpdate{AvailableAt: &time.Time{}}),
+		"make the retry due now")
+	_, err = s.ClaimRun(ctx, r.ID, "w2", time.Now().Add(time.Minute))
+	mustOK(t, err, "claim the retry")
+	finished := time.Now()
+	mustOK(t, s.SaveProgress(ctx, Progress{
+		RunID: r.ID, LeaseOwner: "w2", Status: RunSucceeded, Attempt: 2, FinishedAt: finished,
+		Steps: []Step{{Seq: 3, NodeID: "m", Attempt: 2, Status: StepSucceeded},
+			{Seq: 4, NodeID: "r", Status: StepSucceeded}},
+	}), "finish")
+	got = getRun(t, s, r.ID)
+	if got.Status != RunSucceeded || got.LeaseOwner != "" || !got.LeaseUntil.IsZero() || got.Error != nil ||
+		got.Checkpoint != nil || string(got.Response) != `{"ack":"success"}` {
+		t.Errorf("after finish: %+v", got)
+	}
+	sameTime(t, "FinishedAt", got.FinishedAt, micro(finished))
+	if steps, _ := s.ListSteps(ctx, r.ID); len(steps) != 4 {
+		t.Errorf("%d steps after finish, want 4", len(steps))
+	}
+	mustErr(t, s.SaveProgress(ctx, Progress{RunID: r.ID, LeaseOwner: "w2", Status: RunFailed}), ErrConflict,
+		"save after finishing")
+
+	// Waiting parks the run with no lease; a terminal save without FinishedAt uses now.
+	w := createRun(t, s, queuedRun(t, f.ID))
+	_, _ = s.ClaimRun(ctx, w.ID, "w1", time.Now().Add(time.Minute))
+	mustOK(t, s.SaveProgress(ctx, Progress{RunID: w.ID, LeaseOwner: "w1", Status: RunWaiting,
+		Response: json.RawMessage(`{"status":202}`)}), "wait")
+	got = getRun(t, s, w.ID)
+	if got.Status != RunWaiting || got.LeaseOwner != "" || !got.AvailableAt.IsZero() ||
+		string(got.Response) != `{"status":202}` {
+		t.Errorf("waiting run: %+v", got)
+	}
+	_, err = s.ClaimRun(ctx, w.ID, "w1", time.Now().Add(time.Minute))
+	mustOK(t, err, "resume waiting run")
+	mustOK(t, s.SaveProgress(ctx, Progress{RunID: w.ID, LeaseOwner: "w1", Status: RunFailed,
+		Error: json.RawMessage(`{"code":"rejected"}`)}), "fail")
+	if got = getRun(t, s, w.ID); got.FinishedAt.IsZero() || got.Status != RunFailed {
+		t.Errorf("failed run: %+v", got)
+	}
+	if err := s.SaveProgress(ctx, Progress{RunID: w.ID, LeaseOwner: "w1", Status: "bogus"}); err == nil {
+		t.Error("unknown status accepted")
+	}
+}
+
+func testTransition(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "transition")
+	failed := queuedRun(t, f.ID)
+	failed.Status = RunFailed
+	failed.Attempt = 3
+	failed.Error = json.RawMessage(`{"code":"boom"}`)
+	failed.Checkpoint = json.RawMessage(`{"at":"m"}`)
+	failed.FinishedAt = time.Now()
+	createRun(t, s, failed)
+
+	// Retry from the failed step.
+	attempt := 0
+	now := time.Now()
+	mustOK(t, s.Transition(ctx, failed.ID, []string{RunFailed}, RunQueued, RunUpdate{
+		Attempt: &attempt, AvailableAt: &now, FinishedAt: &time.Time{}, ClearError: true, ClearLease: true,
+	}), "retry")
+	got := getRun(t, s, failed.ID)
+	if got.Status != RunQueued || got.Attempt != 0 || got.Error != nil || !got.FinishedAt.IsZero() ||
+		string(got.Checkpoint) != `{"at":"m"}` {
+		t.Errorf("after retry: %+v", got)
+	}
+	sameTime(t, "AvailableAt", got.AvailableAt, micro(now))
+	mustErr(t, s.Transition(ctx, failed.ID, []string{RunFailed}, RunQueued, RunUpdate{}), ErrConflict,
+		"retry a queued run")
+	mustErr(t, s.Transition(ctx, newRunID(t), []string{RunFailed}, RunQueued, RunUpdate{}), ErrNotFound,
+		"transition an unknown run")
+
+	// Cancel a live run: nil fields stay, the finish time is stamped.
+	mustOK(t, s.Transition(ctx, failed.ID, []string{RunQueued, RunRunning, RunWaiting}, RunCancelled, RunUpdate{
+		Error: json.RawMessage(`{"code":"cancelled"}`), ClearLease: true,
+	}), "cancel")
+	got = getRun(t, s, failed.ID)
+	if got.Status != RunCancelled || string(got.Error) != `{"code":"cancelled"}` || got.FinishedAt.IsZero() ||
+		string(got.Checkpoint) != `{"at":"m"}` || got.Attempt != 0 {
+		t.Errorf("after cancel: %+v", got)
+	}
+	if !got.Terminal() {
+		t.Error("cancelled run is not terminal")
+	}
+	if err := s.Transition(ctx, failed.ID, nil, RunQueued, RunUpdate{}); err == nil {
+		t.Error("transition without from statuses accepted")
+	}
+}
+
+func testDueRuns(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "due")
+	now := time.Now()
+	mk := func(status string, avail time.Time, owner string, lease time.Time) string {
+		r := queuedRun(t, f.ID)
+		r.Status, r.AvailableAt, r.LeaseOwner, r.LeaseUntil = status, avail, owner, lease
+		return createRun(t, s, r).ID
+	}
+	queuedDue := mk(RunQueued, now.Add(-time.Minute), "", time.Time{})
+	queuedNow := mk(RunQueued, time.Time{}, "", time.Time{})
+	mk(RunQueued, now.Add(time.Minute), "", time.Time{})
+	waitingDue := mk(RunWaiting, now.Add(-time.Second), "", time.Time{})
+	mk(RunWaiting, now.Add(time.Hour), "", time.Time{})
+	mk(RunQueued, now.Add(-time.Minute), "w1", now.Add(time.Minute)) // leased: a claim in flight
+	runningExpired := mk(RunRunning, time.Time{}, "w1", now.Add(-time.Second))
+	mk(RunRunning, time.Time{}, "w1", now.Add(time.Minute))
+	mk(RunSucceeded, now.Add(-time.Hour), "", time.Time{})
+	mk(RunFailed, time.Time{}, "", time.Time{})
+
+	ids, err := s.DueRuns(ctx, now, 100)
+	mustOK(t, err, "due runs")
+	want := []string{queuedDue, queuedNow, waitingDue, runningExpired}
+	if !slices.Equal(ids, want) {
+		t.Errorf("due runs:\n got %v\nwant %v", ids, want)
+	}
+	ids, _ = s.DueRuns(ctx, now, 2)
+	if !slices.Equal(ids, want[:2]) {
+		t.Errorf("due runs limited to 2: %v", ids)
+	}
+	ids, _ = s.DueRuns(ctx, now.Add(2*time.Hour), 0)
+	if len(ids) != 8 {
+		t.Errorf("due in two hours: %d runs, want 8", len(ids))
+	}
+}
+
+func testCountRuns(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "count")
+	for _, st := range []string{RunQueued, RunQueued, RunFailed, RunSucceeded} {
+		r := queuedRun(t, f.ID)
+		r.Status = st
+		createRun(t, s, r)
+	}
+	for status, want := range map[string]int64{"": 4, RunQueued: 2, RunFailed: 1, RunRunning: 0} {
+		n, err := s.CountRuns(ctx, status)
+		mustOK(t, err, "count")
+		if n != want {
+			t.Errorf("CountRuns(%q) = %d, want %d", status, n, want)
+		}
+	}
+}
