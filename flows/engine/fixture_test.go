@@ -121,4 +121,3 @@ func normalise(t *testing.T, v any) any {
 	}
 	return out
 }
-

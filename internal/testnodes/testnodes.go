@@ -134,7 +134,7 @@ func init() {
 		})
 	nodes.MustRegister(nodes.Spec{Type: "test.branch", Version: 1, Name: "Branch", Category: nodes.CategoryLogic, Inputs: main,
 		Outputs: []nodes.Port{{ID: "yes", Label: "Yes", Kind: nodes.PortMain}, {ID: "no", Label: "No", Kind: nodes.PortMain}},
-		Params: []nodes.Field{{Name: "cond", Label: "Condition", Type: nodes.TypeExpr, Required: true, ExprResult: "bool"}}},
+		Params:  []nodes.Field{{Name: "cond", Label: "Condition", Type: nodes.TypeExpr, Required: true, ExprResult: "bool"}}},
 		func(cfg *nodes.Config) (nodes.Node, error) {
 			return branch{cfg.Expr("cond", expression.ResultBool)}, cfg.Err()
 		})

@@ -391,7 +391,7 @@ func (n *httpNode) render(ctx context.Context, x *nodes.Exec) (*httpRequest, err
 			}
 			return nil, nodes.NewRetryable(CodeHTTPCredentialUnavailable, fmt.Errorf("http: load credential: %w", err))
 		default:
-			if query == nil {
+			if query == nil && strings.EqualFold(cred["in"], "query") {
 				query = u.Query()
 			}
 			if err := applyCredential(r, query, cred); err != nil {

@@ -32,7 +32,9 @@ func Backends(t *testing.T) []func(t *testing.T) Backend {
 		return Backend{Name: "sqlite", DataDir: t.TempDir()}
 	}}
 	if os.Getenv("FERRY_TEST_DATABASE_URL") != "" {
-		out = append(out, func(t *testing.T) Backend { return Backend{Name: "postgres", URL: PostgresURL(t), DataDir: t.TempDir()} })
+		out = append(out, func(t *testing.T) Backend {
+			return Backend{Name: "postgres", URL: PostgresURL(t), DataDir: t.TempDir()}
+		})
 	}
 	return out
 }
