@@ -106,7 +106,9 @@ type Port struct {
 type DynamicPorts struct {
 	Param     string `json:"param"`
 	PortField string `json:"portField"`
-	Fixed     []Port `json:"fixed,omitempty"`
+	// LabelField, when set, names the row field that labels the port in the editor.
+	LabelField string `json:"labelField,omitempty"`
+	Fixed      []Port `json:"fixed,omitempty"`
 }
 
 // Spec is everything Ferry knows about a node type without running it. It is served as the node catalog, drives
@@ -148,7 +150,13 @@ func (s *Spec) OutputPorts(params map[string]json.RawMessage) []Port {
 			if id == "" {
 				continue
 			}
-			ports = append(ports, Port{ID: id, Label: id, Kind: PortMain})
+			label := id
+			if s.Dynamic.LabelField != "" {
+				if l, _ := row[s.Dynamic.LabelField].(string); l != "" {
+					label = l
+				}
+			}
+			ports = append(ports, Port{ID: id, Label: label, Kind: PortMain})
 		}
 		ports = append(ports, s.Dynamic.Fixed...)
 	}

@@ -24,7 +24,7 @@ func init() {
 		Description: "Sends the data to the first case that matches, or to default.",
 		Inputs:      []nodes.Port{{ID: nodes.DefaultPort, Label: "Input", Kind: nodes.PortMain}},
 		Dynamic: &nodes.DynamicPorts{
-			Param: "cases", PortField: "port",
+			Param: "cases", PortField: "port", LabelField: "label",
 			Fixed: []nodes.Port{{ID: PortDefault, Label: "Default", Kind: nodes.PortMain}},
 		},
 		Params: []nodes.Field{

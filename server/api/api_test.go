@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v3"
+
 	"github.com/ferry-hq/ferry/server/app"
 	"github.com/ferry-hq/ferry/server/store"
 	"github.com/ferry-hq/ferry/server/store/storetest"
@@ -98,7 +100,7 @@ func (h *harness) do(method, path string, body any, headers ...string) response 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := h.app.HTTP.Test(req)
+	res, err := h.app.HTTP.Test(req, fiber.TestConfig{Timeout: 30 * time.Second})
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -64,7 +64,11 @@ func errInvalidFlow(err error) *Error {
 	if len(problems) > 0 {
 		msg = problems[0].Message
 		if len(problems) > 1 {
-			msg = fmt.Sprintf("%s (and %d more problems)", msg, len(problems)-1)
+			more := "problems"
+			if len(problems) == 2 {
+				more = "problem"
+			}
+			msg = fmt.Sprintf("%s (and %d more %s)", msg, len(problems)-1, more)
 		}
 	}
 	return &Error{Status: http.StatusBadRequest, Code: code, Message: msg, Problems: problems}

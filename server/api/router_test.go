@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/ferry-hq/ferry/server/api"
+	"github.com/ferry-hq/ferry/server/app"
 	"github.com/ferry-hq/ferry/server/store/storetest"
 )
 
@@ -170,4 +173,33 @@ func TestWebAppAndUnknownRoutes(t *testing.T) {
 	if e["code"] != "invalid_json" {
 		t.Errorf("bad publish body: %v", e)
 	}
+}
+
+// TestReadyzChecksRedis: with Redis configured, readiness depends on it answering.
+func TestReadyzChecksRedis(t *testing.T) {
+	check := func(t *testing.T, redisURL string, want int) {
+		cfg, err := app.FromEnv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.DataDir, cfg.RedisURL, cfg.LogLevel = t.TempDir(), redisURL, "error"
+		a, err := app.New(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		h := &harness{t: t, app: a}
+		res := h.expect(h.do("GET", "/readyz", nil), want)
+		if _, ok := res["checks"].(map[string]any)["redis"]; !ok {
+			t.Errorf("readyz does not report Redis: %v", res)
+		}
+	}
+	t.Run("unreachable", func(t *testing.T) { check(t, "redis://127.0.0.1:1/0", 503) })
+	t.Run("live", func(t *testing.T) {
+		url := os.Getenv("FERRY_TEST_REDIS_URL")
+		if url == "" {
+			t.Skip("FERRY_TEST_REDIS_URL not set: the live Redis readiness check is skipped")
+		}
+		check(t, url, 200)
+	})
 }

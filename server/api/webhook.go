@@ -89,10 +89,10 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 			if wh.Def.Credential == "" {
 				return nil, nodes.ErrNoCredential
 			}
-			if a.Runner.Engine.Credentials == nil {
+			if a.Credentials == nil {
 				return nil, errors.New("no credential store")
 			}
-			return a.Runner.Engine.Credentials(ctx, wh.Def.Credential, mode)
+			return a.Credentials.ResolveForVerification(ctx, wh.Def.Credential, mode)
 		}}
 	acc, err := trigger.Accept(ctx, req)
 	if err != nil {

@@ -50,6 +50,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	logger := cfg.Logger()
+	// Libraries that log through the default logger (migrations, GORM) follow the configured level and format.
+	slog.SetDefault(logger)
 	key, err := secretKey(cfg)
 	if err != nil {
 		return nil, err
@@ -69,6 +71,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			st.Close()
 			return nil, fmt.Errorf("FERRY_REDIS_URL: %w", err)
 		}
+		// Readiness must answer promptly when Redis is down, not after a long series of dial retries.
+		opts.DialerRetries, opts.DialTimeout = 1, 2*time.Second
 		a.redis = redis.NewClient(opts)
 	}
 	a.Credentials = &vault.Credentials{Store: st, Vault: v}

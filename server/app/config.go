@@ -45,7 +45,7 @@ func Settings() []Setting {
 		{"addr", "FERRY_ADDR", "127.0.0.1:8080", "address the HTTP server listens on", func(c *Config) any { return &c.Addr }},
 		{"data-dir", "FERRY_DATA_DIR", "./ferry-data", "directory for the SQLite database and the generated secret key", func(c *Config) any { return &c.DataDir }},
 		{"database-url", "FERRY_DATABASE_URL", "", "postgres://… to use Postgres; empty for SQLite in the data directory", func(c *Config) any { return &c.DatabaseURL }},
-		{"redis-url", "FERRY_REDIS_URL", "", "redis://… for Redis (distributed mode); empty for the in-process queue", func(c *Config) any { return &c.RedisURL }},
+		{"redis-url", "FERRY_REDIS_URL", "", "redis://… for distributed mode; /readyz checks it answers", func(c *Config) any { return &c.RedisURL }},
 		{"workers", "FERRY_WORKERS", strconv.Itoa(defaultWorkers()), "runs executed at once by this process", func(c *Config) any { return &c.Workers }},
 		{"log-level", "FERRY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 		{"log-format", "FERRY_LOG_FORMAT", "text", "text or json", func(c *Config) any { return &c.LogFormat }},

@@ -41,6 +41,7 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Transition", func(t *testing.T) { testTransition(t, open(t)) })
 	t.Run("DueRuns", func(t *testing.T) { testDueRuns(t, open(t)) })
 	t.Run("CountRuns", func(t *testing.T) { testCountRuns(t, open(t)) })
+	t.Run("Credentials", func(t *testing.T) { testCredentials(t, open(t)) })
 }
 
 // Fixtures.

@@ -2,11 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/ferry-hq/ferry/server/store/storetest"
 )
 
 // TestSQLite runs the conformance suite on SQLite files in temporary directories.
@@ -26,47 +24,12 @@ func TestSQLite(t *testing.T) {
 // TestPostgres runs the conformance suite on the server named by FERRY_TEST_DATABASE_URL, each test in a schema of
 // its own that is dropped afterwards, so that runs in parallel or interrupted runs never see each other's rows.
 func TestPostgres(t *testing.T) {
-	base := os.Getenv("FERRY_TEST_DATABASE_URL")
-	if base == "" {
+	if os.Getenv("FERRY_TEST_DATABASE_URL") == "" {
 		t.Skip("FERRY_TEST_DATABASE_URL not set: Postgres conformance tests skipped")
 	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("open %s: %v", redactURL(base), err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if err := admin.PingContext(t.Context()); err != nil {
-		t.Fatalf("connect to FERRY_TEST_DATABASE_URL: %v", err)
-	}
-	b := &backend{create: func(t *testing.T) database {
-		schema := "ferry_test_" + randomHex(t)
-		if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-			t.Fatalf("create schema: %v", err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatalf("parse FERRY_TEST_DATABASE_URL: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return database{url: u.String()}
-	}}
+	b := &backend{create: func(t *testing.T) database { return database{url: storetest.PostgresURL(t)} }}
 	runConformance(t, b.open)
 	t.Run("ConcurrentMigrations", b.concurrentMigrations)
-}
-
-func randomHex(t *testing.T) string {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b[:])
 }
 
 // database is what Open needs to reach one test's database.

@@ -164,23 +164,56 @@ func (c *Credentials) Delete(ctx context.Context, id string) error {
 	return c.Store.DeleteCredential(ctx, id)
 }
 
-// Resolve opens a credential for a node: the test variant in test runs when it has one, else the live one.
+// WithheldInTests stands in for a live secret in test runs of a credential that has no test variant: dry runs
+// still show which fields would be sent, and no live secret is decrypted for a test.
+const WithheldInTests = "[live credential withheld in test runs]"
+
+// Resolve opens a credential for a step. Live runs get the live fields. Test runs get the test variant, or,
+// when the credential has none, the live field names with WithheldInTests as every value (D20).
 func (c *Credentials) Resolve(ctx context.Context, id string, mode nodes.Mode) (map[string]string, error) {
-	row, err := c.Store.GetCredential(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nodes.NewPermanent("credential_not_found", fmt.Errorf("credential %s does not exist", id))
-	}
+	s, err := c.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	s, err := c.open(row)
+	if mode != nodes.ModeTest {
+		return s.Live, nil
+	}
+	if s.Test != nil {
+		return s.Test, nil
+	}
+	withheld := make(map[string]string, len(s.Live))
+	for k := range s.Live {
+		withheld[k] = WithheldInTests
+	}
+	return withheld, nil
+}
+
+// ResolveForVerification opens the secret a trigger checks an incoming request against. Verifying sends
+// nothing anywhere, so a test delivery may be checked against the live secret when there is no test variant.
+func (c *Credentials) ResolveForVerification(ctx context.Context, id string, mode nodes.Mode) (map[string]string, error) {
+	s, err := c.load(ctx, id)
 	if err != nil {
-		return nil, nodes.NewPermanent("credential_unreadable", err)
+		return nil, err
 	}
 	if mode == nodes.ModeTest && s.Test != nil {
 		return s.Test, nil
 	}
 	return s.Live, nil
+}
+
+func (c *Credentials) load(ctx context.Context, id string) (Secrets, error) {
+	row, err := c.Store.GetCredential(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Secrets{}, nodes.NewPermanent("credential_not_found", fmt.Errorf("credential %s does not exist", id))
+	}
+	if err != nil {
+		return Secrets{}, err
+	}
+	s, err := c.open(row)
+	if err != nil {
+		return Secrets{}, nodes.NewPermanent("credential_unreadable", err)
+	}
+	return s, nil
 }
 
 func info(row *store.Credential, s Secrets) *Info {

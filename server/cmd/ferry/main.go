@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -37,7 +38,14 @@ func root() *cobra.Command {
 			"read from the environment only.",
 		SilenceUsage: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
-			return envErr
+			if envErr != nil {
+				return envErr
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			slog.SetDefault(cfg.Logger())
+			return nil
 		},
 		RunE: func(c *cobra.Command, _ []string) error { return serve(c.Context(), cfg) },
 	}

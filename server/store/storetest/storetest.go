@@ -13,8 +13,6 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for creating schemas
-
-	"github.com/ferry-hq/ferry/server/store"
 )
 
 // Backend names a database a test runs against.
@@ -73,15 +71,4 @@ func PostgresURL(t *testing.T) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
-}
-
-// Open opens the backend's store and closes it when t ends.
-func Open(t *testing.T, b Backend) store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), b.URL, b.DataDir)
-	if err != nil {
-		t.Fatalf("open %s store: %v", b.Name, err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
