@@ -569,3 +569,60 @@ func TestRunListFiltersAndPages(t *testing.T) {
 		}
 	})
 }
+
+// TestRetriesGoBackThroughTheQueue: a provider failing with 503 is retried with backoff by re-enqueueing the
+// run, each attempt a step of its own with the same idempotency key, until it succeeds.
+func TestRetriesGoBackThroughTheQueue(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		var mu sync.Mutex
+		var keys []string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+			if len(keys) < 3 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			w.Write([]byte(`{"ok":true}`))
+		}))
+		defer srv.Close()
+		doc := `{"schema":1,"name":"retry","nodes":[{"id":"in","type":"core.manual"},
+		 {"id":"call","type":"core.http","retry":{"maxAttempts":4,"backoff":"20ms"},
+		  "params":{"method":"POST","url":"` + srv.URL + `","idempotencyKey":true}}],"edges":[{"source":"in","target":"call"}]}`
+		id := h.expect(h.do("POST", "/api/v1/flows/import?publish=true", doc), 201)["id"].(string)
+		runID := h.expect(h.do("POST", "/api/v1/flows/"+id+"/run", `{"payload":{}}`), 202)["id"].(string)
+		h.eventually("the run to succeed after retries", func() bool { return h.runStatus(runID) == store.RunSucceeded })
+		run := h.expect(h.do("GET", "/api/v1/runs/"+runID, nil), 200)
+		var attempts []string
+		for _, s := range run["steps"].([]any) {
+			step := s.(map[string]any)
+			if step["nodeId"] == "call" {
+				attempts = append(attempts, fmt.Sprintf("%v:%v", step["attempt"], step["status"]))
+			}
+		}
+		if strings.Join(attempts, ",") != "1:failed,2:failed,3:succeeded" {
+			t.Errorf("attempts %v", attempts)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(keys) != 3 || keys[0] == "" || keys[0] != keys[1] || keys[1] != keys[2] {
+			t.Errorf("idempotency keys %v", keys)
+		}
+	})
+}
+
+// TestSyncWebhookThatWaits: a synchronous webhook whose run parks before answering is committed as waiting and
+// answered 202 with its run id.
+func TestSyncWebhookThatWaits(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		doc := `{"schema":1,"name":"sync-wait","nodes":[{"id":"hook","type":"core.webhook","params":{"respond":"respondNode","timeout":"2s"}},
+		 {"id":"pause","type":"core.delay","params":{"mode":"duration","duration":"1h"}},{"id":"answer","type":"core.respond"}],
+		 "edges":[{"source":"hook","target":"pause"},{"source":"pause","target":"answer"}]}`
+		id := h.expect(h.do("POST", "/api/v1/flows/import?publish=true", doc), 201)["id"].(string)
+		ack := h.expect(h.do("POST", "/hooks/"+id, `{"order":"W-1"}`), 202)
+		if ack["status"] != "waiting" || h.runStatus(ack["runId"].(string)) != store.RunWaiting {
+			t.Fatalf("ack %v", ack)
+		}
+	})
+}

@@ -1,0 +1,61 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFromEnv(t *testing.T) {
+	t.Setenv("FERRY_ADDR", "0.0.0.0:9090")
+	t.Setenv("FERRY_WORKERS", "12")
+	t.Setenv("FERRY_DATABASE_URL", "postgres://u@h/db")
+	t.Setenv("FERRY_SECRET_KEY", "k")
+	c, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "0.0.0.0:9090" || c.Workers != 12 || c.DatabaseURL != "postgres://u@h/db" || c.SecretKey != "k" || c.DataDir != "./ferry-data" {
+		t.Errorf("%+v", c)
+	}
+	if c.Embedded() {
+		t.Error("a Postgres URL is not embedded mode")
+	}
+	t.Setenv("FERRY_WORKERS", "many")
+	if _, err := FromEnv(); err == nil || !strings.Contains(err.Error(), "FERRY_WORKERS") {
+		t.Errorf("bad number: %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	base, err := FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := base.Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+	for name, change := range map[string]func(*Config){
+		"workers":   func(c *Config) { c.Workers = 0 },
+		"body":      func(c *Config) { c.BodyLimit = 10 },
+		"database":  func(c *Config) { c.DatabaseURL = "mysql://x" },
+		"log level": func(c *Config) { c.LogLevel = "loud" },
+	} {
+		c := base
+		change(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestPostgresNeedsASharedKey(t *testing.T) {
+	c, _ := FromEnv()
+	c.DatabaseURL, c.SecretKey = "postgres://u@h/db", ""
+	if _, err := secretKey(c); err == nil || !strings.Contains(err.Error(), "FERRY_SECRET_KEY") {
+		t.Errorf("want a clear error, got %v", err)
+	}
+	c.SecretKey = "short"
+	if _, err := secretKey(c); err == nil {
+		t.Error("a malformed key was accepted")
+	}
+}
