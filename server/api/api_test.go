@@ -311,9 +311,17 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if e["code"] != "webhook_body_invalid" {
 			t.Errorf("bad body code %v", e)
 		}
+		big := `{"id":"evt","pad":"` + strings.Repeat("x", 1<<20) + `"}`
+		if e := h.expect(h.do("POST", "/hooks/"+id, big), 413)["error"].(map[string]any); e["code"] != "webhook_body_too_large" {
+			t.Errorf("oversized body code %v", e)
+		}
+		deep := strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)
+		if e := h.expect(h.do("POST", "/hooks/"+id, deep), 400)["error"].(map[string]any); e["code"] != "webhook_body_invalid" {
+			t.Errorf("deep body code %v", e)
+		}
 		page, _ := h.app.Store.ListRuns(context.Background(), store.RunFilter{FlowID: id})
 		if len(page.Runs) != 0 {
-			t.Fatal("a malformed webhook created a run")
+			t.Fatal("a refused webhook created a run")
 		}
 		h.expect(h.do("POST", "/hooks/00000000-0000-0000-0000-000000000000", `{}`), 404)
 	})

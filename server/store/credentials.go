@@ -79,12 +79,5 @@ func (s *gormStore) UpdateCredential(ctx context.Context, c *Credential) error {
 }
 
 func (s *gormStore) DeleteCredential(ctx context.Context, id string) error {
-	res := s.w.WithContext(ctx).Delete(&credentialRow{}, "id = ?", id)
-	if res.Error != nil {
-		return fmt.Errorf("store: delete credential %s: %w", id, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("store: delete credential %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.deleteByID(ctx, &credentialRow{}, id, "credential")
 }

@@ -163,12 +163,17 @@ func (s *gormStore) SetFlowStatus(ctx context.Context, id, status string) error 
 }
 
 func (s *gormStore) DeleteFlow(ctx context.Context, id string) error {
-	res := s.w.WithContext(ctx).Delete(&flowRow{}, "id = ?", id)
+	return s.deleteByID(ctx, &flowRow{}, id, "flow")
+}
+
+// deleteByID deletes the row of model with id, ErrNotFound when there is none.
+func (s *gormStore) deleteByID(ctx context.Context, model any, id, what string) error {
+	res := s.w.WithContext(ctx).Delete(model, "id = ?", id)
 	if res.Error != nil {
-		return fmt.Errorf("store: delete flow %s: %w", id, res.Error)
+		return fmt.Errorf("store: delete %s %s: %w", what, id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("store: delete flow %s: %w", id, ErrNotFound)
+		return fmt.Errorf("store: delete %s %s: %w", what, id, ErrNotFound)
 	}
 	return nil
 }
