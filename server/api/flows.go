@@ -18,6 +18,7 @@ import (
 )
 
 func (a *API) changed() {
+	a.Runner.ForgetFlows()
 	if a.FlowsChanged != nil {
 		a.FlowsChanged()
 	}

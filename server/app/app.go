@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -131,6 +132,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { scheduler.Sweep(ctx, a.Runner, 2*time.Second); done <- struct{}{} }()
 	go func() { a.Cron.Run(ctx); done <- struct{}{} }()
 
+	if a.Config.PprofAddr != "" {
+		a.servePprof(ctx)
+	}
 	serveErr := make(chan error, 1)
 	go func() {
 		serveErr <- a.HTTP.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
@@ -154,6 +158,26 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	a.Logger.Info("ferry stopped")
 	return result
+}
+
+// servePprof serves the profiler on its own listener until ctx ends; a failure to listen is logged, not fatal.
+func (a *App) servePprof(ctx context.Context) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	srv := &http.Server{Addr: a.Config.PprofAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Logger.Warn("profiler", "addr", a.Config.PprofAddr, "err", err)
+		}
+	}()
 }
 
 // Close releases the store and Redis connections.

@@ -30,6 +30,9 @@ type Config struct {
 	LogFormat string
 	// BodyLimit bounds request bodies in bytes, webhooks included.
 	BodyLimit int
+	// PprofAddr, when set, serves Go's profiler there (keep it on a loopback address), so a capacity problem can be
+	// explained with a CPU or heap profile of the running server.
+	PprofAddr string
 }
 
 // Setting describes one configuration value: its flag, its environment variable and its default. The same
@@ -50,6 +53,7 @@ func Settings() []Setting {
 		{"log-level", "FERRY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 		{"log-format", "FERRY_LOG_FORMAT", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
 		{"body-limit", "FERRY_BODY_LIMIT", strconv.Itoa(4 << 20), "largest request body accepted, in bytes", func(c *Config) any { return &c.BodyLimit }},
+		{"pprof-addr", "FERRY_PPROF_ADDR", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off", func(c *Config) any { return &c.PprofAddr }},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 
@@ -44,7 +45,8 @@ type Runner struct {
 	// TestTimeout bounds a test run executed inline.
 	TestTimeout time.Duration
 
-	cache versionCache
+	cache     versionCache
+	published publishedCache
 }
 
 // New returns a Runner with defaults filled in.
@@ -127,8 +129,53 @@ func Compile(flowID string, version int, doc json.RawMessage) (*Loaded, error) {
 	return &Loaded{FlowID: flowID, Version: version, Compiled: c, Doc: doc}, nil
 }
 
-// Published returns the flow and its published version, or ErrNotPublished.
+// PublishedTTL is how long Published trusts what it read about a flow. Within one process a publish, pause or
+// delete takes effect at once (ForgetFlows); other processes see it within this time.
+const PublishedTTL = time.Second
+
+type publishedEntry struct {
+	flow   *store.Flow
+	loaded *Loaded
+	err    error
+	until  time.Time
+}
+
+// publishedCache spares every webhook request a read of its flow row.
+type publishedCache struct {
+	mu      sync.RWMutex
+	entries map[string]publishedEntry
+}
+
+// ForgetFlows drops what Published remembers; the API calls it after a publish, pause, resume or delete.
+func (r *Runner) ForgetFlows() {
+	r.published.mu.Lock()
+	r.published.entries = nil
+	r.published.mu.Unlock()
+}
+
+// Published returns the flow and its published version, or ErrNotPublished. Answers are remembered for
+// PublishedTTL.
 func (r *Runner) Published(ctx context.Context, flowID string) (*store.Flow, *Loaded, error) {
+	now := time.Now()
+	r.published.mu.RLock()
+	e, ok := r.published.entries[flowID]
+	r.published.mu.RUnlock()
+	if ok && now.Before(e.until) {
+		return e.flow, e.loaded, e.err
+	}
+	f, l, err := r.readPublished(ctx, flowID)
+	if err == nil || errors.Is(err, ErrNotPublished) {
+		r.published.mu.Lock()
+		if r.published.entries == nil || len(r.published.entries) >= maxCachedVersions {
+			r.published.entries = map[string]publishedEntry{}
+		}
+		r.published.entries[flowID] = publishedEntry{flow: f, loaded: l, err: err, until: now.Add(PublishedTTL)}
+		r.published.mu.Unlock()
+	}
+	return f, l, err
+}
+
+func (r *Runner) readPublished(ctx context.Context, flowID string) (*store.Flow, *Loaded, error) {
 	f, err := r.Store.GetFlow(ctx, flowID)
 	if err != nil {
 		return nil, nil, err
@@ -295,12 +342,13 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 func (r *Runner) steps(runID string, c *flows.Compiled, in []engine.Step) []store.Step {
 	save := c.Flow.Settings.SaveData
 	out := make([]store.Step, len(in))
+	var memo jsonMemo
 	for i, s := range in {
 		st := store.Step{RunID: runID, Seq: s.Seq, NodeID: s.NodeID, NodeType: s.NodeType, Attempt: s.Attempt,
 			Status: s.Status, Port: s.Port, StartedAt: s.StartedAt.UTC(), DurationUS: s.Duration.Microseconds()}
 		keep := save == "" || save == flows.SaveAll || (save == flows.SaveErrors && s.Status == engine.StepFailed)
 		if keep {
-			st.Input, st.Output = mustJSON(s.Input), mustJSON(s.Output)
+			st.Input, st.Output = memo.encode(s.Input), memo.encode(s.Output)
 		}
 		if s.Error != nil {
 			st.Error = mustJSON(s.Error)
@@ -308,6 +356,26 @@ func (r *Runner) steps(runID string, c *flows.Compiled, in []engine.Step) []stor
 		out[i] = st
 	}
 	return out
+}
+
+// jsonMemo encodes step data, reusing the encoding of a map it has just encoded: a step's input is usually the
+// very map the step before it output, and encoding it twice was a good share of a synchronous webhook's cost.
+// Maps are not changed after a step returns them, so the same map encodes the same way.
+type jsonMemo struct {
+	ptr uintptr
+	raw json.RawMessage
+}
+
+func (m *jsonMemo) encode(v any) json.RawMessage {
+	if mv, ok := v.(map[string]any); ok && mv != nil {
+		p := reflect.ValueOf(mv).Pointer()
+		if p == m.ptr && m.raw != nil {
+			return m.raw
+		}
+		m.ptr, m.raw = p, mustJSON(v)
+		return m.raw
+	}
+	return mustJSON(v)
 }
 
 // mustJSON encodes run data; a value that cannot be encoded is stored as a description of the failure rather

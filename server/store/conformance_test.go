@@ -33,6 +33,7 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("JSONRoundTrip", func(t *testing.T) { testJSONRoundTrip(t, open(t)) })
 	t.Run("Dedup", func(t *testing.T) { testDedup(t, open(t)) })
 	t.Run("ConcurrentDedup", func(t *testing.T) { testConcurrentDedup(t, open(t)) })
+	t.Run("ConcurrentMixedCreates", func(t *testing.T) { testConcurrentMixedCreates(t, open(t)) })
 	t.Run("ListRuns", func(t *testing.T) { testListRuns(t, open(t)) })
 	t.Run("ClaimRun", func(t *testing.T) { testClaimRun(t, open(t)) })
 	t.Run("ConcurrentClaim", func(t *testing.T) { testConcurrentClaim(t, open(t)) })
@@ -1157,5 +1158,89 @@ func testCountRuns(t *testing.T, s Store) {
 		if n != want {
 			t.Errorf("CountRuns(%q) = %d, want %d", status, n, want)
 		}
+	}
+}
+
+// testConcurrentMixedCreates sends many creates at once, so that they share group transactions: plain runs with
+// steps, deliveries of events seen before, several deliveries of one new event, and runs of a flow that does not
+// exist. Every caller gets its own outcome, and a refused run takes no one else down with it.
+func testConcurrentMixedCreates(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "mixed")
+	seen := queuedRun(t, f.ID)
+	seen.DedupKey = "seen"
+	createRun(t, s, seen)
+
+	const n = 300
+	runs := make([]*Run, n)
+	errs := make([]error, n)
+	for i := range n {
+		r := queuedRun(t, f.ID)
+		switch i % 5 {
+		case 1:
+			r.DedupKey = "seen"
+		case 2:
+			r.DedupKey = "new-event"
+		case 3:
+			r.FlowID = "no-such-flow"
+		case 4:
+			r.DedupKey = fmt.Sprintf("evt-%d", i)
+		}
+		runs[i] = r
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.CreateRun(ctx, runs[i], []Step{{Seq: 1, NodeID: "w", Status: StepSucceeded},
+				{Seq: 2, NodeID: "m", Status: StepSucceeded, Output: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))}})
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	newEventWinner := ""
+	for i, r := range runs {
+		err := errs[i]
+		switch i % 5 {
+		case 0, 4:
+			mustOK(t, err, fmt.Sprintf("run %d", i))
+			steps, err := s.ListSteps(ctx, r.ID)
+			mustOK(t, err, "list steps")
+			if len(steps) != 2 || string(steps[1].Output) != fmt.Sprintf(`{"i":%d}`, i) {
+				t.Fatalf("run %d: steps %+v", i, steps)
+			}
+		case 1:
+			var dup *DuplicateRunError
+			if !errors.As(err, &dup) || dup.RunID != seen.ID {
+				t.Fatalf("run %d (seen event): got %v, want duplicate of %s", i, err, seen.ID)
+			}
+		case 2:
+			if err == nil {
+				if newEventWinner != "" {
+					t.Fatalf("two runs for one new event: %s and %s", newEventWinner, r.ID)
+				}
+				newEventWinner = r.ID
+			}
+		case 3:
+			mustErr(t, err, ErrNotFound, fmt.Sprintf("run %d of a missing flow", i))
+		}
+	}
+	if newEventWinner == "" {
+		t.Fatal("no run created for the new event")
+	}
+	for i, r := range runs {
+		if i%5 != 2 || r.ID == newEventWinner {
+			continue
+		}
+		var dup *DuplicateRunError
+		if !errors.As(errs[i], &dup) || dup.RunID != newEventWinner {
+			t.Fatalf("run %d (new event): got %v, want duplicate of %s", i, errs[i], newEventWinner)
+		}
+	}
+	want := int64(1 + 2*n/5 + 1) // the earlier run, cases 0 and 4, the new event once
+	if got, _ := s.CountRuns(ctx, ""); got != want {
+		t.Fatalf("%d runs stored, want %d", got, want)
 	}
 }

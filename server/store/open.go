@@ -35,6 +35,15 @@ const (
 const (
 	postgresMaxOpenConns = 20
 	postgresMaxIdleConns = 10
+	// postgresCommitters is how many group transactions one process commits at once: while one waits for its
+	// log flush, the next group fills and commits.
+	postgresCommitters = 4
+)
+
+// SQLite memory per connection: page cache (KiB, passed negated as SQLite wants) and memory-mapped file size.
+const (
+	sqliteCacheKiB  = -32768
+	sqliteMmapBytes = 1 << 30
 )
 
 // sqliteReaders is the number of read connections on SQLite; WAL lets them read while the one writer commits.
@@ -117,6 +126,10 @@ func sqliteDSN(t target, writer bool) string {
 	}
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// A page cache large enough for the hot ends of the runs and steps indexes, and the file mapped into memory,
+	// so that inserting a run reads no pages through system calls.
+	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", sqliteCacheKiB))
+	q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", sqliteMmapBytes))
 	if writer {
 		q.Set("_txlock", "immediate")
 	} else {
@@ -212,6 +225,7 @@ func openPostgres(ctx context.Context, t target) (Store, error) {
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	s := &gormStore{dialect: DialectPostgres, w: db, r: db, closers: []*sql.DB{sqlDB}}
+	s.group = newGroupCommitter(s, postgresCommitters)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -234,6 +248,7 @@ func openSQLite(ctx context.Context, t target) (Store, error) {
 		return nil, err
 	}
 	s := &gormStore{dialect: DialectSQLite, w: w, r: r, closers: []*sql.DB{wDB, rDB}}
+	s.group = newGroupCommitter(s, 1)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err

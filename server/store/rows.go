@@ -19,6 +19,8 @@ type gormStore struct {
 	// r takes reads that need no transaction.
 	r       *gorm.DB
 	closers []*sql.DB
+	// group commits CreateRun and SaveProgress calls together (group.go).
+	group *groupCommitter
 }
 
 var _ Store = (*gormStore)(nil)
@@ -33,6 +35,7 @@ func (s *gormStore) Ping(ctx context.Context) error {
 }
 
 func (s *gormStore) Close() error {
+	s.group.close()
 	var errs []error
 	for _, db := range s.closers {
 		errs = append(errs, db.Close())
@@ -41,6 +44,9 @@ func (s *gormStore) Close() error {
 }
 
 func (s *gormStore) Dialect() string { return s.dialect }
+
+// GroupStats implements GroupStatser.
+func (s *gormStore) GroupStats() GroupStats { return s.group.stats() }
 
 // Rows: the GORM models, private to the package. Optional values are pointers so that empty maps to NULL.
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // ListRuns page sizes.
@@ -25,9 +24,10 @@ const (
 // stepBatch is how many steps one INSERT carries: 12 columns each, well under SQLite's parameter limit.
 const stepBatch = 200
 
-// CreateRun fills a zero CreatedAt with now and updates r with it. The dedup key row goes in first: when another
-// delivery of the same event is committing at the same time, Postgres makes this insert wait for it and then skip,
-// and SQLite's single writer runs the two transactions one after the other, so exactly one run is ever created.
+// CreateRun fills a zero CreatedAt with now and updates r with it. The run joins a group commit (group.go). Its
+// dedup key row goes in first: when another delivery of the same event is committing at the same time, Postgres
+// makes this insert wait for it and then skip, and SQLite's single writer runs the two transactions one after the
+// other, so exactly one run is ever created.
 func (s *gormStore) CreateRun(ctx context.Context, r *Run, steps []Step) error {
 	if r.ID == "" || r.FlowID == "" {
 		return errors.New("store: create run: run id and flow id are required")
@@ -36,28 +36,7 @@ func (s *gormStore) CreateRun(ctx context.Context, r *Run, steps []Step) error {
 		r.CreatedAt = time.Now()
 	}
 	r.CreatedAt = dbTime(r.CreatedAt)
-	row := newRunRow(r)
-	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if r.DedupKey != "" {
-			key := dedupRow{FlowID: r.FlowID, DedupKey: r.DedupKey, RunID: r.ID, CreatedAt: r.CreatedAt}
-			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&key)
-			if res.Error != nil {
-				return insertError(res.Error, "create run "+r.ID+": dedup key")
-			}
-			if res.RowsAffected == 0 {
-				var existing dedupRow
-				err := tx.Take(&existing, "flow_id = ? AND dedup_key = ?", r.FlowID, r.DedupKey).Error
-				if err != nil {
-					return fmt.Errorf("store: create run %s: read duplicate: %w", r.ID, err)
-				}
-				return &DuplicateRunError{RunID: existing.RunID}
-			}
-		}
-		if err := tx.Create(&row).Error; err != nil {
-			return insertError(err, "create run "+r.ID)
-		}
-		return insertSteps(tx, r.ID, steps)
-	})
+	return s.group.submit(&groupOp{ctx: ctx, create: r, steps: steps})
 }
 
 // insertSteps adds steps to a run inside tx. A step with Seq 0 is numbered after the run's last step.
@@ -217,8 +196,17 @@ func (s *gormStore) ExtendLease(ctx context.Context, id, owner string, leaseUnti
 // SaveProgress writes the whole new state: Status, Attempt, Checkpoint and Error replace what is stored (an empty
 // Checkpoint or Error clears it); Response is written only when set, since an answer already given is never
 // withdrawn. Running keeps the lease; queued and waiting release it and store AvailableAt (zero: claimable at
-// once); terminal statuses release it and store FinishedAt (zero: now). Steps are appended.
+// once); terminal statuses release it and store FinishedAt (zero: now). Steps are appended. The write joins a
+// group commit (group.go).
 func (s *gormStore) SaveProgress(ctx context.Context, p Progress) error {
+	if _, err := progressUpdates(p); err != nil {
+		return err
+	}
+	return s.group.submit(&groupOp{ctx: ctx, save: &p})
+}
+
+// progressUpdates is the column update SaveProgress makes for p.
+func progressUpdates(p Progress) (map[string]any, error) {
 	now := dbTime(time.Now())
 	set := map[string]any{
 		"status":     p.Status,
@@ -244,20 +232,9 @@ func (s *gormStore) SaveProgress(ctx context.Context, p Progress) error {
 		set["lease_owner"] = nil
 		set["lease_until"] = nil
 	default:
-		return fmt.Errorf("store: save progress of run %s: unknown status %q", p.RunID, p.Status)
+		return nil, fmt.Errorf("store: save progress of run %s: unknown status %q", p.RunID, p.Status)
 	}
-	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&runRow{}).Where("id = ? AND lease_owner = ? AND status = ?", p.RunID, p.LeaseOwner, RunRunning).
-			Updates(set)
-		if res.Error != nil {
-			return fmt.Errorf("store: save progress of run %s: %w", p.RunID, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return fmt.Errorf("store: save progress of run %s: lease of %q lost: %w", p.RunID, p.LeaseOwner,
-				ErrConflict)
-		}
-		return insertSteps(tx, p.RunID, p.Steps)
-	})
+	return set, nil
 }
 
 // Transition sets only the fields of set that are given. A non-nil AvailableAt or FinishedAt pointing at the zero
