@@ -61,20 +61,39 @@ func (q *Queue) Enqueue(_ context.Context, runID string, at time.Time) error {
 	if q.closed {
 		return queue.ErrClosed
 	}
+	q.add(runID, at)
+	return nil
+}
+
+// EnqueueBatch implements queue.Queue: the whole batch is added under one lock, so receivers see all of it or
+// none of it.
+func (q *Queue) EnqueueBatch(_ context.Context, entries []queue.Entry) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return queue.ErrClosed
+	}
+	for _, e := range entries {
+		q.add(e.RunID, e.At)
+	}
+	return nil
+}
+
+// add makes runID waiting at `at`, or moves it earlier if it is already waiting. q.mu must be held.
+func (q *Queue) add(runID string, at time.Time) {
 	if e, ok := q.index[runID]; ok {
 		if at.Before(e.at) {
 			e.at = at
 			heap.Fix(&q.items, e.pos)
 			q.signal()
 		}
-		return nil
+		return
 	}
 	q.seq++
 	e := &entry{runID: runID, at: at, seq: q.seq}
 	heap.Push(&q.items, e)
 	q.index[runID] = e
 	q.signal()
-	return nil
 }
 
 func (q *Queue) signal() {
@@ -140,6 +159,16 @@ func (q *Queue) Depth(context.Context) (int64, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return int64(len(q.items)), nil
+}
+
+// Health implements queue.Queue: an in-process queue can always deliver until it is closed.
+func (q *Queue) Health(context.Context) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return queue.ErrClosed
+	}
+	return nil
 }
 
 // Close implements queue.Queue; waiting receivers return ErrClosed.

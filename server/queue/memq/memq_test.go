@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/server/queue"
+	"github.com/ferry-hq/ferry/server/queue/queuetest"
 )
 
 func receive(t *testing.T, q *Queue, within time.Duration) string {
@@ -109,4 +110,8 @@ func TestClose(t *testing.T) {
 	if err := q.Enqueue(context.Background(), "x", time.Now()); !errors.Is(err, queue.ErrClosed) {
 		t.Fatalf("enqueue after close: %v", err)
 	}
+}
+
+func TestConformance(t *testing.T) {
+	queuetest.Run(t, func(*testing.T) queue.Queue { return New() })
 }
