@@ -14,6 +14,10 @@ type CredentialType struct {
 	Name        string  `json:"name"`
 	Description string  `json:"description"`
 	Fields      []Field `json:"fields"`
+	// RateLimit is the provider's documented quota for one account (Shopify's REST bucket, HubSpot's per-app
+	// limit), applied to every credential of this type that does not set its own, so flows stay under it
+	// without each user looking it up.
+	RateLimit *Limit `json:"rateLimit,omitempty"`
 }
 
 // Field returns the field named name, or nil.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 )
@@ -55,6 +56,9 @@ type Exec struct {
 
 	HTTP   *http.Client
 	Logger *slog.Logger
+	// Breakers are the process's circuit breakers, one per provider endpoint, so a connector fails fast while
+	// an endpoint is down instead of adding to its load and holding the run; nil means no breaking.
+	Breakers *Breakers
 }
 
 // ErrNoCredential is returned by Exec.Credential when the node names no credential.
@@ -81,6 +85,27 @@ type Response struct {
 	Body    any               `json:"body,omitempty"`
 }
 
+// Limit is a provider quota: on average Rate requests per second, with up to Burst sent at once after a quiet
+// spell. Shops and CRMs (Shopify, HubSpot) refuse calls over their quota, so Ferry paces the calls it makes
+// with one credential, across every run and worker, to stay under it.
+type Limit struct {
+	// Rate is requests per second; zero or less means no limit.
+	Rate float64 `json:"rate"`
+	// Burst is how many requests may go at once; less than 1 counts as 1.
+	Burst int `json:"burst,omitempty"`
+}
+
+// Enabled reports whether the limit restricts anything.
+func (l Limit) Enabled() bool { return l.Rate > 0 && !math.IsInf(l.Rate, 1) && !math.IsNaN(l.Rate) }
+
+// RateLimited is implemented by nodes that carry their own request-rate setting (core.http's rateLimit), so
+// the engine can pace them when the credential they use has no quota of its own, or when they use none.
+type RateLimited interface {
+	// RateLimit returns the limit for this step and the scope it shares with other calls when the node names
+	// no credential (for instance "host:api.example.com"); ok is false when the step is not limited.
+	RateLimit(x *Exec) (limit Limit, scope string, ok bool)
+}
+
 // Kind classifies a step failure, so the engine knows whether trying again can help.
 type Kind string
 
@@ -100,6 +125,12 @@ type Error struct {
 	Err     error
 	After   time.Duration
 	Details any
+	// RateLimited says the provider refused the call for going over its quota (HTTP 429), so the engine slows
+	// down every call sharing the step's rate-limit key, not only this retry.
+	RateLimited bool
+	// Fallback says the target is known to be down (an open circuit): when the node's error port is
+	// connected, the run follows it at once to a backup path instead of spending its retries waiting.
+	Fallback bool
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -114,6 +145,16 @@ func NewRetryable(code string, err error) error { return &Error{Kind: Retryable,
 // NewRetryAfter marks err as a rate limit: retry no sooner than after.
 func NewRetryAfter(code string, err error, after time.Duration) error {
 	return &Error{Kind: RetryAfter, Code: code, Err: err, After: after}
+}
+
+// NewRateLimited marks err as the provider refusing a call over its quota: retried no sooner than after (with
+// the usual backoff when the provider named no time), and reported to the rate limiter of the step's key.
+func NewRateLimited(code string, err error, after time.Duration) error {
+	kind := Retryable
+	if after > 0 {
+		kind = RetryAfter
+	}
+	return &Error{Kind: kind, Code: code, Err: err, After: after, RateLimited: true}
 }
 
 // NewCancel stops the run without retrying and without following the error port.

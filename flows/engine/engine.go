@@ -1,7 +1,7 @@
 // Package engine executes one run of a compiled flow: it walks the graph from the trigger, evaluates each node,
-// follows ports and error ports, decides retries, parks runs that wait, and records every step. It keeps no
-// state between calls: everything needed to resume a run is in the State it returns, which the caller stores
-// as the run's checkpoint.
+// follows ports and error ports, decides retries, paces calls against provider quotas, parks runs that wait (for
+// a delay, an approval or a rate-limit slot), and records every step. It keeps no state between calls:
+// everything needed to resume a run is in the State it returns, which the caller stores as the run's checkpoint.
 package engine
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/ferry-hq/ferry/flows"
@@ -37,7 +38,30 @@ const (
 	CodeTooManySteps = "run_too_many_steps"
 	CodeNodeMissing  = "run_node_missing"
 	CodeInterrupted  = "run_interrupted"
+	// CodeRateLimited fails a step of a test run whose quota is used up for longer than MaxRateWait: test
+	// runs answer the person waiting for them and do not park.
+	CodeRateLimited = "rate_limited"
 )
+
+// DefaultMaxRateWait is the longest a worker sleeps for a rate-limit slot when Engine.MaxRateWait is zero.
+const DefaultMaxRateWait = time.Second
+
+// Limiter paces calls that share a provider quota (D8): the engine asks it before a rate-limited step runs and
+// tells it when the provider refused a call anyway. A Limiter shared through Redis paces every worker process
+// as one; an in-memory one paces a single process.
+type Limiter interface {
+	// Reserve takes the next slot of key's bucket under limit and returns how long until that slot is due
+	// (zero: now). The slot belongs to the caller, who sends the call then and does not reserve again for it;
+	// reserving rather than waiting lets the engine park a run for a long wait instead of holding a worker.
+	Reserve(ctx context.Context, key string, limit nodes.Limit) (time.Duration, error)
+	// Penalize slows key down after the provider refused a call over its quota (HTTP 429): no slot before
+	// retryAfter from now when it is positive, and a lower rate for a cool-down.
+	Penalize(ctx context.Context, key string, retryAfter time.Duration) error
+}
+
+// LimitResolver returns the quota configured for a credential (its own setting, else its type's), or false when
+// calls made with it are not paced. The server provides it, since credentials live in the store.
+type LimitResolver func(ctx context.Context, credentialID string) (nodes.Limit, bool)
 
 // CredentialResolver decrypts the credential a node names, picking its test or live variant by mode.
 type CredentialResolver func(ctx context.Context, credentialID string, mode nodes.Mode) (map[string]string, error)
@@ -51,6 +75,17 @@ type Engine struct {
 	Now func() time.Time
 	// OnStep, when set, is told about every step as it finishes (metrics).
 	OnStep func(nodeType, status string, d time.Duration)
+	// Breakers, when set, are handed to every step so connectors fail fast on endpoints that are down (D15).
+	Breakers *nodes.Breakers
+	// Limiter, when set, paces the steps that have a rate limit: those naming a credential LimitFor knows, and
+	// nodes with a limit of their own (nodes.RateLimited).
+	Limiter Limiter
+	// LimitFor gives the quota of a credential. It comes before a node's own limit, and every step naming the
+	// credential shares its bucket.
+	LimitFor LimitResolver
+	// MaxRateWait is the longest a worker sleeps for a rate-limit slot; a longer wait parks the run (queued
+	// until the slot) and frees the worker. Zero means DefaultMaxRateWait.
+	MaxRateWait time.Duration
 }
 
 // State is everything needed to resume a run: the run's checkpoint.
@@ -61,6 +96,8 @@ type State struct {
 	// Seq is the number of steps recorded so far.
 	Seq      int             `json:"seq"`
 	Response *nodes.Response `json:"response,omitempty"`
+	// Visits counts, per node, how often the run reached it, to number repeated visits.
+	Visits map[string]int `json:"visits,omitempty"`
 }
 
 // Pending is a step waiting to execute: a node and the input it receives.
@@ -68,6 +105,30 @@ type Pending struct {
 	Node    string `json:"node"`
 	Input   any    `json:"input,omitempty"`
 	Attempt int    `json:"attempt,omitempty"`
+	// Visit numbers the times the run reached this node (0 or 1 for the first), so a node reached by two
+	// paths sends a different idempotency key on each visit and the same one on every retry of a visit (I4).
+	Visit int `json:"visit,omitempty"`
+	// Slot is the time the rate limiter reserved for this step's call; a run parked for it sends the call
+	// then, without taking another slot.
+	Slot time.Time `json:"slot,omitzero"`
+}
+
+// push queues node to run with input, numbering the visit.
+func (st *State) push(node string, input any) {
+	if st.Visits == nil {
+		st.Visits = map[string]int{}
+	}
+	st.Visits[node]++
+	st.Pending = append(st.Pending, Pending{Node: node, Input: input, Attempt: 1, Visit: st.Visits[node]})
+}
+
+// IdempotencyKey is the key a step sends to providers: the same for every attempt of one visit of a node in a
+// run, and different for each visit. The first visit keeps the plain "run:node" form.
+func IdempotencyKey(runID, nodeID string, visit int) string {
+	if visit > 1 {
+		return runID + ":" + nodeID + ":" + strconv.Itoa(visit)
+	}
+	return runID + ":" + nodeID
 }
 
 // Run is the engine's view of a run.
@@ -175,18 +236,48 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 		if p.Attempt == 0 {
 			p.Attempt = 1
 		}
-		st.Seq++
-		step := Step{Seq: st.Seq, NodeID: node.Def.ID, NodeType: node.Spec.Type, Attempt: p.Attempt, Input: p.Input, StartedAt: e.now()}
 		env["prev"] = p.Input
 		x := &nodes.Exec{
 			Input: p.Input, Env: env, RunID: run.ID, FlowID: run.FlowID, NodeID: node.Def.ID, Attempt: p.Attempt,
-			Mode: run.Mode, IdempotencyKey: run.ID + ":" + node.Def.ID, HTTP: e.HTTP, Logger: e.Logger,
-			Credential: e.credential(node.Def.Credential, run.Mode),
+			Mode: run.Mode, IdempotencyKey: IdempotencyKey(run.ID, node.Def.ID, p.Visit), HTTP: e.HTTP, Logger: e.Logger,
+			Credential: e.credential(node.Def.Credential, run.Mode), Breakers: e.Breakers,
 		}
-		res, err, dry := e.call(ctx, node, x)
+		rateKey, due := e.pace(ctx, node, x, &st.Pending[0])
+		var paceErr error
+		if wait := due.Sub(e.now()); wait > 0 {
+			switch {
+			case wait > e.maxRateWait() && run.Mode == nodes.ModeLive:
+				// A long wait parks the run until its slot and frees the worker.
+				st.Pending[0].Slot = due
+				out.Status, out.AvailableAt = StatusQueued, due
+				return out
+			case wait > e.maxRateWait():
+				paceErr = nodes.NewRetryAfter(CodeRateLimited,
+					fmt.Errorf("the rate limit of %s allows the next call in %s", rateKey, wait.Round(time.Millisecond)), wait)
+			default:
+				if !sleep(ctx, wait) {
+					st.Pending[0].Slot = due
+					out.Status, out.AvailableAt = StatusQueued, due
+					return out
+				}
+			}
+		}
+		st.Seq++
+		step := Step{Seq: st.Seq, NodeID: node.Def.ID, NodeType: node.Spec.Type, Attempt: p.Attempt, Input: p.Input, StartedAt: e.now()}
+		var res nodes.Result
+		var err error
+		var dry bool
+		if paceErr != nil {
+			err = paceErr
+		} else {
+			res, err, dry = e.call(ctx, node, x)
+		}
 		step.Duration = e.now().Sub(step.StartedAt)
 		if err != nil {
 			typed := nodes.Classify(err)
+			if typed.RateLimited && rateKey != "" {
+				e.penalize(ctx, rateKey, typed.After)
+			}
 			step.Status = StepFailed
 			step.Error = &StepError{Code: typed.Code, Message: typed.Error(), Kind: string(typed.Kind), NodeID: node.Def.ID, Details: typed.Details}
 			out.Steps = append(out.Steps, step)
@@ -198,12 +289,16 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 				out.Status, out.AvailableAt = StatusQueued, e.now()
 				return out
 			}
+			errTargets := node.Next[nodes.ErrorPort]
+			// A failure that says the target is down (an open circuit) takes a connected error port at once: the
+			// backup path is why it was drawn, and retrying would only wait for the same refusal.
+			fallback := typed.Fallback && len(errTargets) > 0
 			switch {
 			case typed.Kind == nodes.Cancel:
 				st.Pending = st.Pending[1:]
 				out.Status, out.Error = StatusCancelled, step.Error
 				return out
-			case typed.Kind != nodes.Permanent && run.Mode == nodes.ModeLive && p.Attempt < node.Retry.MaxAttempts:
+			case !fallback && typed.Kind != nodes.Permanent && run.Mode == nodes.ModeLive && p.Attempt < node.Retry.MaxAttempts:
 				delay := node.Retry.Delay(p.Attempt + 1)
 				if typed.Kind == nodes.RetryAfter && typed.After > 0 {
 					delay = typed.After
@@ -212,12 +307,12 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 				out.Status, out.AvailableAt = StatusQueued, e.now().Add(delay)
 				return out
 			}
-			if errTargets := node.Next[nodes.ErrorPort]; len(errTargets) > 0 {
+			if len(errTargets) > 0 {
 				payload := map[string]any{"error": step.Error.data(), "input": p.Input}
 				st.Outputs[node.Def.ID] = payload
 				st.Pending = st.Pending[1:]
 				for _, t := range errTargets {
-					st.Pending = append(st.Pending, Pending{Node: t.Def.ID, Input: payload, Attempt: 1})
+					st.push(t.Def.ID, payload)
 				}
 				continue
 			}
@@ -246,7 +341,7 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 		}
 		st.Pending = st.Pending[1:]
 		for _, t := range node.Next[port] {
-			st.Pending = append(st.Pending, Pending{Node: t.Def.ID, Input: res.Output, Attempt: 1})
+			st.push(t.Def.ID, res.Output)
 		}
 		if !res.WaitUntil.IsZero() && run.Mode == nodes.ModeLive && res.WaitUntil.After(e.now()) {
 			out.Status, out.AvailableAt = StatusWaiting, res.WaitUntil
@@ -281,6 +376,84 @@ func (e *Engine) call(ctx context.Context, node *flows.CompiledNode, x *nodes.Ex
 	}
 	res, err = node.Impl.Execute(ctx, x)
 	return res, err, false
+}
+
+func (e *Engine) maxRateWait() time.Duration {
+	if e.MaxRateWait > 0 {
+		return e.MaxRateWait
+	}
+	return DefaultMaxRateWait
+}
+
+// pace applies the step's rate limit: it returns the limiter key (empty when the step is not limited) and when
+// the call may go. A slot reserved before the run was parked is used as is, unless it went stale while the run
+// waited for a worker: calls sent long after their slots would bunch up and overrun the quota.
+func (e *Engine) pace(ctx context.Context, node *flows.CompiledNode, x *nodes.Exec, p *Pending) (string, time.Time) {
+	now := e.now()
+	slot := p.Slot
+	p.Slot = time.Time{}
+	key, limit, limited := e.rateLimit(ctx, node, x)
+	if !slot.IsZero() && now.Sub(slot) <= e.maxRateWait() {
+		return key, slot
+	}
+	if !limited {
+		return "", now
+	}
+	d, err := e.Limiter.Reserve(ctx, key, limit)
+	if err != nil {
+		// The provider's own 429 answers still slow the run down; a limiter outage must not stop every flow.
+		if e.Logger != nil {
+			e.Logger.Warn("rate limiter unavailable; sending without pacing", "key", key, "node", node.Def.ID, "err", err)
+		}
+		return key, now
+	}
+	return key, now.Add(d)
+}
+
+// rateLimit finds the limit of a step: the quota of the credential it names, else the node's own setting,
+// keyed by the credential or, without one, by the scope the node gives (its host).
+func (e *Engine) rateLimit(ctx context.Context, node *flows.CompiledNode, x *nodes.Exec) (string, nodes.Limit, bool) {
+	if e.Limiter == nil || (x.Mode == nodes.ModeTest && node.Spec.SideEffect) {
+		return "", nodes.Limit{}, false // test runs of side effects send nothing
+	}
+	cred := node.Def.Credential
+	if cred != "" && e.LimitFor != nil {
+		if l, ok := e.LimitFor(ctx, cred); ok && l.Enabled() {
+			return "credential:" + cred + ":" + string(x.Mode), l, true
+		}
+	}
+	rl, ok := node.Impl.(nodes.RateLimited)
+	if !ok {
+		return "", nodes.Limit{}, false
+	}
+	l, scope, ok := rl.RateLimit(x)
+	switch {
+	case !ok || !l.Enabled():
+		return "", nodes.Limit{}, false
+	case cred != "":
+		return "credential:" + cred + ":" + string(x.Mode), l, true
+	case scope != "":
+		return scope, l, true
+	}
+	return "node:" + x.FlowID + ":" + node.Def.ID, l, true
+}
+
+func (e *Engine) penalize(ctx context.Context, key string, retryAfter time.Duration) {
+	if err := e.Limiter.Penalize(ctx, key, retryAfter); err != nil && e.Logger != nil {
+		e.Logger.Warn("rate limiter: record a refused call", "key", key, "err", err)
+	}
+}
+
+// sleep waits d unless ctx ends first, and reports whether it waited the whole time.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (e *Engine) credential(id string, mode nodes.Mode) func(context.Context) (map[string]string, error) {

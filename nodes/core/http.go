@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -37,7 +38,7 @@ const (
 	CodeHTTPCredentialUnavailable = "http_credential_unavailable" // retryable: the vault failed
 	CodeHTTPTimeout               = "http_timeout"                // retryable: no answer in time, or 408
 	CodeHTTPNetwork               = "http_network"                // retryable: connection failed
-	CodeHTTPRateLimited           = "http_rate_limited"           // retry-after (or retryable without Retry-After): 429
+	CodeHTTPRateLimited           = "http_rate_limited"           // retry-after (or retryable without Retry-After): 429; slows the step's rate limit
 	CodeHTTPUnavailable           = "http_unavailable"            // retry-after: 503 with Retry-After
 	CodeHTTPTooEarly              = "http_too_early"              // retryable: 425
 	CodeHTTPServerError           = "http_server_error"           // retryable: 5xx
@@ -56,6 +57,8 @@ const (
 	// largest JSON error body kept parsed.
 	detailBodyBytes = 8 << 10
 	detailJSONBytes = 64 << 10
+	// maxHTTPRate bounds the rateLimit and rateBurst parameters; more is no limit worth the name.
+	maxHTTPRate = 10000
 )
 
 // defaultHTTPClient is used when the engine gives the step no client. The request deadline comes from the node's
@@ -157,6 +160,20 @@ func init() {
 				Examples:    []nodes.Example{{Name: "Standard", Value: "Idempotency-Key"}, {Name: "Request id", Value: "X-Request-Id"}},
 			},
 			{
+				Name: "rateLimit", Label: "Rate limit (requests per second)", Type: nodes.TypeNumber, Advanced: true,
+				Description: "Most requests per second this step sends, counted together for every run and every " +
+					"worker: per credential when the node has one, else per host. Empty means no limit of its own; " +
+					"a rate limit set on the credential comes first. A step over the limit waits its turn (a long " +
+					"wait releases the worker), and a 429 answer slows the limit down for a while.",
+				Examples: []nodes.Example{{Name: "Two per second (Shopify REST)", Value: 2}, {Name: "One every ten seconds", Value: 0.1}},
+			},
+			{
+				Name: "rateBurst", Label: "Rate limit burst", Type: nodes.TypeInteger, Advanced: true,
+				Description: "Requests that may go at once after a quiet spell; empty means one second's worth " +
+					"(at least one).",
+				Examples: []nodes.Example{{Name: "Shopify REST bucket", Value: 40}},
+			},
+			{
 				Name: "responseType", Label: "Response format", Type: nodes.TypeSelect, Default: "auto", Advanced: true,
 				Options: []nodes.Option{
 					{Value: "auto", Label: "Automatic", Description: "JSON when the response says so and parses, else text."},
@@ -179,6 +196,11 @@ func init() {
 			"**Failures:** 429 (and 503 with Retry-After) wait as long as the server asks; 408, 425, 5xx, " +
 			"timeouts and network errors are retried; other 4xx fail for good. The status, the response body " +
 			"and the request (secrets hidden) are kept in the error details.\n\n" +
+			"**Endpoint down:** after several failed calls in a row (5 by default: 5xx, timeouts, network " +
+			"errors, not 4xx) to the same method and host, calls to it fail at once with code `circuit_open` " +
+			"for a pause (30 seconds by default), then one trial call decides whether it is back. Connect the " +
+			"error port to send the run to a backup channel straight away; without one the step is retried " +
+			"after the pause.\n\n" +
 			"**Test runs** send nothing: the step outputs `{\"dryRun\": true, \"request\": {…}}`.\n\n" +
 			"**Example:** POST to `https://crm.example.com/api/deals` with JSON body `{{ prev }}` creates a deal " +
 			"from the mapped order; a later step reads `prev.body.id`.",
@@ -204,18 +226,21 @@ type httpNode struct {
 	idempotency       bool
 	idempotencyHeader string
 	success           []statusRange // nil: 2xx
+	limit             nodes.Limit   // Rate 0: no limit of its own
+	hasCredential     bool
 }
 
 func newHTTP(cfg *nodes.Config) (nodes.Node, error) {
 	n := &httpNode{
-		method:       cfg.String("method"),
-		url:          cfg.Template("url"),
-		query:        sortedTemplates(cfg.KeyValue("query")),
-		headers:      sortedTemplates(cfg.KeyValue("headers")),
-		bodyType:     cfg.String("bodyType"),
-		timeout:      cfg.Duration("timeout"),
-		responseType: cfg.String("responseType"),
-		idempotency:  cfg.Bool("idempotencyKey"),
+		method:        cfg.String("method"),
+		url:           cfg.Template("url"),
+		query:         sortedTemplates(cfg.KeyValue("query")),
+		headers:       sortedTemplates(cfg.KeyValue("headers")),
+		bodyType:      cfg.String("bodyType"),
+		timeout:       cfg.Duration("timeout"),
+		responseType:  cfg.String("responseType"),
+		idempotency:   cfg.Bool("idempotencyKey"),
+		hasCredential: cfg.Credential != "",
 	}
 	if n.url != nil && n.url.Static() {
 		s, _ := n.url.EvalString(nil)
@@ -248,6 +273,24 @@ func newHTTP(cfg *nodes.Config) (nodes.Node, error) {
 		n.idempotencyHeader = strings.TrimSpace(cfg.String("idempotencyHeader"))
 		if !validHeaderName(n.idempotencyHeader) {
 			cfg.Fail("idempotencyHeader", nodes.CodeParamInvalid, fmt.Sprintf("%q is not a valid header name", n.idempotencyHeader))
+		}
+	}
+	if cfg.Has("rateLimit") {
+		n.limit.Rate = cfg.Float("rateLimit")
+		if !(n.limit.Rate > 0 && n.limit.Rate <= maxHTTPRate) {
+			cfg.Fail("rateLimit", nodes.CodeParamInvalid, fmt.Sprintf("rate limit must be more than 0 and at most %d requests per second", maxHTTPRate))
+		}
+		n.limit.Burst = max(1, int(math.Ceil(n.limit.Rate)))
+	}
+	if cfg.Has("rateBurst") {
+		burst := cfg.Int("rateBurst")
+		switch {
+		case !cfg.Has("rateLimit"):
+			cfg.Fail("rateBurst", nodes.CodeParamInvalid, "a burst needs a rate limit")
+		case burst < 1 || burst > maxHTTPRate:
+			cfg.Fail("rateBurst", nodes.CodeParamInvalid, fmt.Sprintf("burst must be between 1 and %d", maxHTTPRate))
+		default:
+			n.limit.Burst = burst
 		}
 	}
 	if s := strings.TrimSpace(cfg.String("successCodes")); s != "" {
@@ -543,6 +586,26 @@ func (r *httpRequest) summary() map[string]any {
 	return map[string]any{"method": r.method, "url": r.shownURL(), "headers": r.shownHeaders()}
 }
 
+// RateLimit gives the engine the node's own limit. With a credential the engine keys it by the credential, the
+// unit providers count quotas in; without one, calls to the same host share it.
+func (n *httpNode) RateLimit(x *nodes.Exec) (nodes.Limit, string, bool) {
+	if !n.limit.Enabled() {
+		return nodes.Limit{}, "", false
+	}
+	if n.hasCredential {
+		return n.limit, "", true
+	}
+	raw, err := n.url.EvalString(envOf(x))
+	if err != nil {
+		return n.limit, "", true // the step fails on the same error when it renders the URL
+	}
+	u, err := parseRequestURL(raw)
+	if err != nil {
+		return n.limit, "", true
+	}
+	return n.limit, "host:" + strings.ToLower(u.Host), true
+}
+
 // DryRun renders the request exactly as Execute would send it, credentials hidden, and sends nothing.
 func (n *httpNode) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
 	r, err := n.render(ctx, x)
@@ -555,13 +618,28 @@ func (n *httpNode) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, err
 }
 
 // Execute sends the request and classifies the answer: success goes on, rate limits and transient failures are
-// retried, everything else fails for good, each with the provider's answer in the error details.
-func (n *httpNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
-	r, err := n.render(ctx, x)
+// retried, everything else fails for good, each with the provider's answer in the error details. A call to an
+// endpoint whose circuit is open is not sent.
+func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result, error) {
+	r, err := n.render(runCtx, x)
 	if err != nil {
 		return nodes.Result{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	endpoint := nodes.Endpoint(r.method, r.url)
+	done, err := x.Breakers.Allow(endpoint)
+	if err != nil {
+		return nodes.Result{}, nodes.WithDetails(err, map[string]any{"endpoint": endpoint, "request": r.summary()})
+	}
+	// The endpoint's health is judged on whether it answered: a 4xx is an answer, a 5xx or silence is not.
+	// A call cut short because the run is stopping says nothing about the endpoint.
+	failed := func() {
+		if runCtx.Err() != nil {
+			done(nodes.CallAbandoned)
+		} else {
+			done(nodes.CallFailed)
+		}
+	}
+	ctx, cancel := context.WithTimeout(runCtx, n.timeout)
 	defer cancel()
 	var body io.Reader = http.NoBody
 	if r.body != nil {
@@ -569,6 +647,7 @@ func (n *httpNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, er
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
 	if err != nil {
+		done(nodes.CallAbandoned)
 		return nodes.Result{}, requestInvalid(fmt.Errorf("http: build request: %w", unwrapURLError(err)))
 	}
 	req.Header = r.header
@@ -581,12 +660,19 @@ func (n *httpNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, er
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		failed()
 		return nodes.Result{}, n.transportFailure(ctx, r, "send request", err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxHTTPResponseBytes+1))
 	if err != nil {
+		failed()
 		return nodes.Result{}, n.transportFailure(ctx, r, "read response", err)
+	}
+	if resp.StatusCode >= 500 {
+		failed()
+	} else {
+		done(nodes.CallHealthy)
 	}
 	details := map[string]any{"status": resp.StatusCode, "request": r.summary()}
 	if len(raw) > MaxHTTPResponseBytes {
@@ -702,9 +788,10 @@ func (n *httpNode) statusFailure(resp *http.Response, r *httpRequest, raw []byte
 	var out error
 	switch {
 	case code == http.StatusTooManyRequests && hasAfter:
-		out = nodes.NewRetryAfter(CodeHTTPRateLimited, err, after)
+		// A Retry-After in the past still says "retry after", now.
+		out = &nodes.Error{Kind: nodes.RetryAfter, Code: CodeHTTPRateLimited, Err: err, After: after, RateLimited: true}
 	case code == http.StatusTooManyRequests:
-		out = nodes.NewRetryable(CodeHTTPRateLimited, err)
+		out = nodes.NewRateLimited(CodeHTTPRateLimited, err, 0)
 	case code == http.StatusServiceUnavailable && hasAfter:
 		out = nodes.NewRetryAfter(CodeHTTPUnavailable, err, after)
 	case code == http.StatusRequestTimeout:
@@ -741,6 +828,7 @@ func parseRetryAfter(h string) (time.Duration, bool) {
 }
 
 var (
-	_ nodes.Node      = (*httpNode)(nil)
-	_ nodes.DryRunner = (*httpNode)(nil)
+	_ nodes.Node        = (*httpNode)(nil)
+	_ nodes.DryRunner   = (*httpNode)(nil)
+	_ nodes.RateLimited = (*httpNode)(nil)
 )

@@ -490,6 +490,11 @@ func TestHTTPConfig(t *testing.T) {
 		{"bad success codes", `{"url": "https://x.example", "successCodes": "2xx, ok"}`, "successCodes", nodes.CodeParamInvalid},
 		{"reversed range", `{"url": "https://x.example", "successCodes": "299-200"}`, "successCodes", nodes.CodeParamInvalid},
 		{"unknown method", `{"url": "https://x.example", "method": "CONNECT"}`, "method", nodes.CodeParamInvalid},
+		{"rate limit zero", `{"url": "https://x.example", "rateLimit": 0}`, "rateLimit", nodes.CodeParamInvalid},
+		{"rate limit negative", `{"url": "https://x.example", "rateLimit": -2}`, "rateLimit", nodes.CodeParamInvalid},
+		{"rate limit not a number", `{"url": "https://x.example", "rateLimit": "fast"}`, "rateLimit", nodes.CodeParamInvalid},
+		{"burst without rate", `{"url": "https://x.example", "rateBurst": 5}`, "rateBurst", nodes.CodeParamInvalid},
+		{"burst zero", `{"url": "https://x.example", "rateLimit": 2, "rateBurst": 0}`, "rateBurst", nodes.CodeParamInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
