@@ -56,6 +56,8 @@ func root() *cobra.Command {
 			cmd.PersistentFlags().StringVar(t, s.Flag, *t, usage)
 		case *int:
 			cmd.PersistentFlags().IntVar(t, s.Flag, *t, usage)
+		case *time.Duration:
+			cmd.PersistentFlags().DurationVar(t, s.Flag, *t, usage)
 		}
 	}
 	cmd.AddCommand(
@@ -69,7 +71,7 @@ func root() *cobra.Command {
 				fmt.Println("migrations applied")
 				return nil
 			}},
-		importCmd(&cfg), exportCmd(&cfg),
+		importCmd(&cfg), exportCmd(&cfg), benchCmd(),
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 			Run: func(*cobra.Command, []string) {
 				fmt.Printf("ferry %s (flow schema %d)\n", app.Version, flows.SchemaVersion)
