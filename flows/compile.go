@@ -1,6 +1,8 @@
 package flows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -8,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferry-hq/ferry/flows/expression"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -54,7 +57,36 @@ type Compiled struct {
 	// Webhook is the flow's webhook trigger, if it has one.
 	Webhook  *CompiledNode
 	MaxSteps int
+	// OrderingKey computes a run's ordering key from its trigger (Settings.OrderingKey); nil: none.
+	OrderingKey *expression.Program
+	// Concurrency is Settings.Concurrency.
+	Concurrency int
 }
+
+// MaxConcurrency bounds Settings.Concurrency.
+const MaxConcurrency = 10000
+
+// RunOrderingKey evaluates the ordering key for a run started with trigger, in mode ("live" or "test"). A key
+// that cannot be computed (a field missing from this payload) is empty: the run is then not ordered, rather than
+// refused, since the trigger has already been accepted.
+func (c *Compiled) RunOrderingKey(trigger any, mode string) string {
+	if c.OrderingKey == nil {
+		return ""
+	}
+	v, err := c.OrderingKey.Eval(map[string]any{"trigger": trigger, "vars": c.Flow.Settings.Vars, "env": mode})
+	if err != nil || v == nil {
+		return ""
+	}
+	k := strings.TrimSpace(expression.Stringify(v))
+	if len(k) > MaxOrderingKeyBytes {
+		sum := sha256.Sum256([]byte(k))
+		k = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return k
+}
+
+// MaxOrderingKeyBytes is the longest ordering key kept as is; longer ones are stored as their SHA-256.
+const MaxOrderingKeyBytes = 200
 
 // CompiledNode is a node built and wired.
 type CompiledNode struct {
@@ -134,6 +166,27 @@ func Compile(f *Flow) (*Compiled, error) {
 	if f.Settings.MaxSteps < 0 {
 		add(Problem{Code: CodeSettingInvalid, Field: "settings.maxSteps", Message: "maxSteps must not be negative"})
 	}
+	if f.Settings.Concurrency < 0 || f.Settings.Concurrency > MaxConcurrency {
+		add(Problem{Code: CodeSettingInvalid, Field: "settings.concurrency",
+			Message: fmt.Sprintf("concurrency must be between 0 (no cap) and %d", MaxConcurrency)})
+	}
+	if r := f.Settings.Retention; r != nil && (r.Days < 0 || r.Runs < 0) {
+		add(Problem{Code: CodeSettingInvalid, Field: "settings.retention",
+			Message: "retention days and runs must not be negative (0: the server's default)"})
+	}
+	var orderingKey *expression.Program
+	if src := strings.TrimSpace(f.Settings.OrderingKey); src != "" {
+		p, err := expression.Compile(src, expression.ResultAny)
+		if err != nil {
+			pr := Problem{Code: expression.CodeSyntax, Field: "settings.orderingKey", Message: err.Error()}
+			var ee *expression.Error
+			if errors.As(err, &ee) {
+				pr.Code, pr.Message, pr.Line, pr.Column = ee.Code, ee.Message, ee.Line, ee.Column
+			}
+			add(pr)
+		}
+		orderingKey = p
+	}
 	flowRetry := DefaultRetry
 	if f.Settings.Retry != nil {
 		r, p := resolveRetry(*f.Settings.Retry, DefaultRetry)
@@ -144,7 +197,8 @@ func Compile(f *Flow) (*Compiled, error) {
 		flowRetry = r
 	}
 
-	c := &Compiled{Flow: f, Nodes: make(map[string]*CompiledNode, len(f.Nodes)), MaxSteps: f.Settings.MaxSteps}
+	c := &Compiled{Flow: f, Nodes: make(map[string]*CompiledNode, len(f.Nodes)), MaxSteps: f.Settings.MaxSteps,
+		OrderingKey: orderingKey, Concurrency: f.Settings.Concurrency}
 	if c.MaxSteps == 0 {
 		c.MaxSteps = 1000
 	}

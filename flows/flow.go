@@ -73,6 +73,22 @@ type Settings struct {
 	Vars map[string]any `json:"vars,omitempty"`
 	// MaxSteps bounds the steps of one run, a guard against runaway flows (default 1000).
 	MaxSteps int `json:"maxSteps,omitempty"`
+	// OrderingKey is an expression over the trigger (an order id, say): runs with the same key execute one at a
+	// time in the order they arrived, runs with different keys in parallel (a refund never overtakes its
+	// payment). Empty: no ordering.
+	OrderingKey string `json:"orderingKey,omitempty"`
+	// Concurrency caps how many runs of the flow execute at once across every worker; 0 means no cap.
+	Concurrency int `json:"concurrency,omitempty"`
+	// Retention overrides how long the flow's finished runs are kept; nil: the server's defaults.
+	Retention *Retention `json:"retention,omitempty"`
+}
+
+// Retention bounds the finished runs a flow keeps, by age and by count; 0 leaves that bound to the server's
+// default. Runs still queued, running or waiting are never pruned. A run's dedup key goes with it, so Days is
+// also how long a repeated delivery of the same event is recognised.
+type Retention struct {
+	Days int `json:"days,omitempty"`
+	Runs int `json:"runs,omitempty"`
 }
 
 // SaveData values.

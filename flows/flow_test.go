@@ -61,6 +61,8 @@ func TestProblems(t *testing.T) {
 		{name: "unknown node type", doc: `{"schema":1,"name":"x","nodes":[{"id":"a","type":"nope.node"}],"edges":[]}`, code: flows.CodeNodeTypeUnknown, node: "a", field: "type"},
 		{name: "unknown version", doc: `{"schema":1,"name":"x","nodes":[{"id":"a","type":"test.trigger","version":7}],"edges":[]}`, code: flows.CodeNodeVersion, node: "a", field: "version"},
 		{name: "no name", doc: `{"schema":1,"name":" ","nodes":[{"id":"a","type":"test.trigger"}],"edges":[]}`, code: flows.CodeNameRequired, field: "name"},
+		{name: "negative concurrency", doc: `{"schema":1,"name":"x","settings":{"concurrency":-1},"nodes":[{"id":"a","type":"test.trigger"}],"edges":[]}`, code: flows.CodeSettingInvalid, field: "settings.concurrency"},
+		{name: "ordering key does not compile", doc: `{"schema":1,"name":"x","settings":{"orderingKey":"trigger.body.\n (order"},"nodes":[{"id":"a","type":"test.trigger"}],"edges":[]}`, code: "expression_invalid", field: "settings.orderingKey", line: 2, column: 3},
 		{name: "no trigger", doc: `{"schema":1,"name":"x","nodes":[{"id":"a","type":"test.pass"}],"edges":[]}`, code: flows.CodeNoTrigger},
 		{name: "bad id", doc: `{"schema":1,"name":"x","nodes":[{"id":"a b","type":"test.trigger"}],"edges":[]}`, code: flows.CodeNodeIDInvalid, node: "a b"},
 		{name: "duplicate id", doc: `{"schema":1,"name":"x","nodes":[{"id":"a","type":"test.trigger"},{"id":"a","type":"test.pass"}],"edges":[]}`, code: flows.CodeNodeIDDuplicate, node: "a"},

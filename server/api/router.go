@@ -76,6 +76,9 @@ type API struct {
 	Credentials *vault.Credentials
 	// Web is the built single-page app served at /.
 	Web fs.FS
+	// SystemOnly serves only the system routes (health, readiness, metrics, version): a worker process needs
+	// nothing else.
+	SystemOnly bool
 }
 
 // Routes is the route table.
@@ -148,6 +151,9 @@ func (a *API) App() *fiber.App {
 	})
 	app.Use(recover.New())
 	for _, r := range a.Routes() {
+		if a.SystemOnly && r.Tag != "system" {
+			continue
+		}
 		if r.Method == "ALL" {
 			app.All(r.Path, r.Handler)
 			continue

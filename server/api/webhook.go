@@ -70,7 +70,7 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 		case errors.Is(err, runner.ErrNotPublished):
 			return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "the flow is not published"}
 		case err != nil:
-			return err
+			return a.notAccepted(c, flowID, err)
 		}
 		loaded = l
 	}
@@ -118,7 +118,7 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 			return a.answerDuplicate(c, dup.RunID)
 		}
 		if err != nil {
-			return err
+			return a.notAccepted(c, flowID, err)
 		}
 		return a.answerSync(c, res)
 	}
@@ -128,8 +128,9 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 		return a.answerDuplicate(c, dup.RunID)
 	}
 	if err != nil {
-		return err
+		return a.notAccepted(c, flowID, err)
 	}
+	c.Set("X-Ferry-Run-Id", run.ID)
 	if acc.Ack != nil {
 		return writeResponse(c, acc.Ack)
 	}
@@ -198,4 +199,14 @@ func writeResponse(c fiber.Ctx, r *nodes.Response) error {
 		}
 		return c.Status(status).JSON(b)
 	}
+}
+
+// notAccepted answers a delivery whose run could not be committed (the database is down or refused it): 503 with
+// Retry-After, which every provider treats as "deliver again later". Nothing was acknowledged, so nothing is
+// lost (I1).
+func (a *API) notAccepted(c fiber.Ctx, flowID string, err error) error {
+	a.Logger.Warn("webhook not accepted: the run could not be committed", "flow", flowID, "err", err)
+	c.Set("Retry-After", "5")
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+		Message: "the delivery could not be recorded; deliver it again shortly"}
 }

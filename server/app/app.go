@@ -9,16 +9,20 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ferry-hq/ferry/flows/engine"
+	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/api"
+	"github.com/ferry-hq/ferry/server/limits"
 	"github.com/ferry-hq/ferry/server/metrics"
 	"github.com/ferry-hq/ferry/server/queue"
 	"github.com/ferry-hq/ferry/server/queue/memq"
+	"github.com/ferry-hq/ferry/server/queue/redisq"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/scheduler"
 	"github.com/ferry-hq/ferry/server/store"
@@ -40,6 +44,8 @@ type App struct {
 	Runner      *runner.Runner
 	Credentials *vault.Credentials
 	Cron        *scheduler.Cron
+	Sweeper     *scheduler.Sweeper
+	Pruner      *scheduler.Pruner
 	API         *api.API
 	HTTP        *fiber.App
 	redis       *redis.Client
@@ -75,23 +81,70 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		// Readiness must answer promptly when Redis is down, not after a long series of dial retries.
 		opts.DialerRetries, opts.DialTimeout = 1, 2*time.Second
 		a.redis = redis.NewClient(opts)
+		lease := cfg.Lease
+		if lease <= 0 {
+			lease = 30 * time.Second
+		}
+		// An entry a worker took but never acknowledged (the worker died) goes to another worker after twice the
+		// run lease: by then the store lets the run be claimed again.
+		q, err := redisq.New(redisq.Options{Client: a.redis, VisibilityTimeout: 2 * lease, Logger: logger})
+		if err != nil {
+			st.Close()
+			a.redis.Close()
+			return nil, err
+		}
+		a.Queue = q
 	}
 	a.Credentials = &vault.Credentials{Store: st, Vault: v}
 	m := metrics.New(a.Queue.Depth)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
+	// Circuit breakers are per process: each worker notices a failing endpoint within a few calls of its own.
+	breakers := nodes.NewBreakers(nodes.BreakerSettings{
+		OnChange: func(endpoint string, from, to nodes.BreakerState) {
+			logger.Warn("circuit changed", "endpoint", endpoint, "from", from.String(), "to", to.String())
+		},
+	})
+	m.Registry.MustRegister(limits.NewBreakerCollector(breakers))
 	eng := &engine.Engine{
 		HTTP:        &http.Client{Transport: transport, Timeout: 5 * time.Minute},
 		Credentials: a.Credentials.Resolve,
 		Logger:      logger,
 		OnStep:      m.ObserveStep,
+		Breakers:    breakers,
+		// Provider quotas hold across the fleet only if every process draws from one bucket: in Redis when it is
+		// shared, in memory when the process is alone.
+		Limiter: limits.NewMemory(),
+		LimitFor: limits.CredentialTypeLimits(func(ctx context.Context, id string) (string, error) {
+			c, err := st.GetCredential(ctx, id)
+			if err != nil {
+				return "", err
+			}
+			return c.Type, nil
+		}),
+	}
+	if a.redis != nil {
+		eng.Limiter = limits.NewRedis(a.redis, "")
 	}
 	a.Runner = runner.New(st, a.Queue, eng, m, logger)
+	if cfg.Lease > 0 {
+		a.Runner.Lease = cfg.Lease
+	}
 	a.Cron = scheduler.NewCron(a.Runner, logger)
-	a.API = &api.API{Store: st, Runner: a.Runner, Metrics: m, Logger: logger, Version: Version,
-		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files()}
+	a.Sweeper = &scheduler.Sweeper{Runner: a.Runner}
+	a.Pruner = &scheduler.Pruner{Runner: a.Runner, Days: cfg.RetentionDays, Runs: cfg.RetentionRuns}
 	if a.redis != nil {
-		a.API.Ready = map[string]func(context.Context) error{"redis": func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }}
+		leader := &scheduler.RedisLeader{Client: a.redis, Key: "ferry:sweeper:leader", Owner: a.Runner.Owner}
+		a.Sweeper.Leader, a.Pruner.Leader = leader, leader
+	}
+	a.API = &api.API{Store: st, Runner: a.Runner, Metrics: m, Logger: logger, Version: Version,
+		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files(),
+		SystemOnly: cfg.Role == RoleWorker}
+	if a.redis != nil {
+		a.API.Ready = map[string]func(context.Context) error{
+			"redis": func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
+			"queue": a.Queue.Health,
+		}
 	}
 	a.HTTP = a.API.App()
 	return a, nil
@@ -123,41 +176,63 @@ func (a *App) Run(ctx context.Context) error {
 	return a.Serve(ctx, ln)
 }
 
-// Serve is Run on a listener the caller opened (tests listen on port 0).
+// Serve is Run on a listener the caller opened (tests listen on port 0). What runs depends on the role: HTTP
+// (the whole API, or only health and metrics for a worker), schedules (api, all), workers (worker, all), and the
+// sweeper everywhere (one process at a time leads it when Redis is shared).
+//
+// When ctx ends the process stops in order: the listener closes and in-flight requests get ShutdownTimeout;
+// workers stop receiving and their runs get the same time to finish, after which a run still executing is
+// handed back at its next step boundary.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan struct{}, 3)
-	go func() { a.Runner.Work(ctx, a.Config.Workers); done <- struct{}{} }()
-	go func() { scheduler.Sweep(ctx, a.Runner, 2*time.Second); done <- struct{}{} }()
-	go func() { a.Cron.Run(ctx); done <- struct{}{} }()
-
-	if a.Config.PprofAddr != "" {
-		a.servePprof(ctx)
+	role := a.Config.Role
+	if role == "" {
+		role = RoleAll
 	}
+	bg, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	if role != RoleAPI {
+		a.Runner.ShutdownGrace = a.Config.ShutdownTimeout
+		wg.Go(func() { a.Runner.Work(bg, a.Config.Workers) })
+	}
+	wg.Go(func() { a.Sweeper.Run(bg) })
+	wg.Go(func() { a.Pruner.Run(bg) })
+	if role != RoleWorker {
+		wg.Go(func() { a.Cron.Run(bg) })
+	}
+	if a.Config.PprofAddr != "" {
+		a.servePprof(bg)
+	}
+
 	serveErr := make(chan error, 1)
 	go func() {
 		serveErr <- a.HTTP.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
 	}()
-	a.Logger.Info("ferry started", "addr", ln.Addr().String(), "store", a.Store.Dialect(), "embedded", a.Config.Embedded(),
-		"workers", a.Config.Workers, "version", Version)
+	a.Logger.Info("ferry started", "addr", ln.Addr().String(), "role", role, "store", a.Store.Dialect(),
+		"queue", a.queueKind(), "embedded", a.Config.Embedded(), "workers", a.Config.Workers, "version", Version)
 	var result error
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
 		result = err
 	}
-	shutdownCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	a.Logger.Info("ferry stopping", "timeout", a.Config.ShutdownTimeout)
+	cancel() // workers stop receiving; their runs have ShutdownTimeout to finish
+	shutdownCtx, stop := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout+time.Second)
 	defer stop()
 	if err := a.HTTP.ShutdownWithContext(shutdownCtx); err != nil {
 		a.Logger.Warn("http shutdown", "err", err)
 	}
-	cancel()
-	for i := 0; i < 3; i++ {
-		<-done
-	}
+	wg.Wait()
 	a.Logger.Info("ferry stopped")
 	return result
+}
+
+func (a *App) queueKind() string {
+	if a.redis != nil {
+		return "redis"
+	}
+	return "memory"
 }
 
 // servePprof serves the profiler on its own listener until ctx ends; a failure to listen is logged, not fatal.

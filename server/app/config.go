@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is Ferry's configuration. Each field has an environment variable and a command-line flag; flags win.
@@ -30,10 +31,31 @@ type Config struct {
 	LogFormat string
 	// BodyLimit bounds request bodies in bytes, webhooks included.
 	BodyLimit int
+	// Role is what this process does: "all" (the default: HTTP, schedules and workers), "api" (HTTP, webhooks,
+	// schedules; no workers) or "worker" (executes runs; serves only health and metrics). api and worker
+	// processes share runs through Postgres and Redis.
+	Role string
+	// ShutdownTimeout is how long a stopping process lets in-flight requests and runs finish before it hands
+	// unfinished runs back.
+	ShutdownTimeout time.Duration
+	// Lease is how long a worker's claim on a run lasts without renewal; a crashed worker's runs are taken over
+	// by another worker this long after it stopped renewing.
+	Lease time.Duration
+	// RetentionDays and RetentionRuns bound the finished runs each flow keeps, by age and by count, unless the
+	// flow sets its own retention; 0 disables that bound.
+	RetentionDays int
+	RetentionRuns int
 	// PprofAddr, when set, serves Go's profiler there (keep it on a loopback address), so a capacity problem can be
 	// explained with a CPU or heap profile of the running server.
 	PprofAddr string
 }
+
+// Process roles.
+const (
+	RoleAll    = "all"
+	RoleAPI    = "api"
+	RoleWorker = "worker"
+)
 
 // Setting describes one configuration value: its flag, its environment variable and its default. The same
 // table drives flag registration, environment reading and the README's configuration table.
@@ -53,6 +75,11 @@ func Settings() []Setting {
 		{"log-level", "FERRY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 		{"log-format", "FERRY_LOG_FORMAT", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
 		{"body-limit", "FERRY_BODY_LIMIT", strconv.Itoa(4 << 20), "largest request body accepted, in bytes", func(c *Config) any { return &c.BodyLimit }},
+		{"role", "FERRY_ROLE", RoleAll, "all, api (HTTP, webhooks, schedules) or worker (executes runs); api and worker need Postgres and Redis", func(c *Config) any { return &c.Role }},
+		{"shutdown-timeout", "FERRY_SHUTDOWN_TIMEOUT", "20s", "how long in-flight requests and runs may finish when stopping; unfinished runs are handed back", func(c *Config) any { return &c.ShutdownTimeout }},
+		{"lease", "FERRY_LEASE", "30s", "how long a worker's claim on a run lasts unrenewed; a crashed worker's runs move on after it", func(c *Config) any { return &c.Lease }},
+		{"retention-days", "FERRY_RETENTION_DAYS", "30", "finished runs older than this many days are deleted (a flow may set its own; 0: keep)", func(c *Config) any { return &c.RetentionDays }},
+		{"retention-runs", "FERRY_RETENTION_RUNS", "0", "each flow keeps at most this many newest runs (a flow may set its own; 0: no cap)", func(c *Config) any { return &c.RetentionRuns }},
 		{"pprof-addr", "FERRY_PPROF_ADDR", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off", func(c *Config) any { return &c.PprofAddr }},
 	}
 }
@@ -86,6 +113,12 @@ func set(target any, v string) error {
 			return fmt.Errorf("%q is not a whole number", v)
 		}
 		*t = n
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 20s or 1m", v)
+		}
+		*t = d
 	}
 	return nil
 }
@@ -101,6 +134,24 @@ func (c *Config) Validate() error {
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
 		!strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "file:") {
 		return fmt.Errorf("database-url must start with postgres://, postgresql://, sqlite:// or file:")
+	}
+	switch c.Role {
+	case RoleAll:
+	case RoleAPI, RoleWorker:
+		if !strings.HasPrefix(c.DatabaseURL, "postgres") || c.RedisURL == "" {
+			return fmt.Errorf("role %s shares runs with other processes: it needs a postgres:// database-url and a redis-url", c.Role)
+		}
+	default:
+		return fmt.Errorf("role must be all, api or worker")
+	}
+	if c.RetentionDays < 0 || c.RetentionRuns < 0 {
+		return fmt.Errorf("retention-days and retention-runs must not be negative")
+	}
+	if c.Lease != 0 && c.Lease < time.Second {
+		return fmt.Errorf("lease must be at least 1s")
+	}
+	if c.ShutdownTimeout < 0 {
+		return fmt.Errorf("shutdown-timeout must not be negative")
 	}
 	if _, err := c.level(); err != nil {
 		return err

@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFromEnv(t *testing.T) {
@@ -20,6 +21,14 @@ func TestFromEnv(t *testing.T) {
 	if c.Embedded() {
 		t.Error("a Postgres URL is not embedded mode")
 	}
+	if c.Role != RoleAll || c.ShutdownTimeout != 20*time.Second {
+		t.Errorf("role %q, shutdown timeout %s: want the defaults", c.Role, c.ShutdownTimeout)
+	}
+	t.Setenv("FERRY_SHUTDOWN_TIMEOUT", "soon")
+	if _, err := FromEnv(); err == nil || !strings.Contains(err.Error(), "FERRY_SHUTDOWN_TIMEOUT") {
+		t.Errorf("bad duration: %v", err)
+	}
+	t.Setenv("FERRY_SHUTDOWN_TIMEOUT", "5s")
 	t.Setenv("FERRY_WORKERS", "many")
 	if _, err := FromEnv(); err == nil || !strings.Contains(err.Error(), "FERRY_WORKERS") {
 		t.Errorf("bad number: %v", err)
@@ -39,6 +48,13 @@ func TestValidate(t *testing.T) {
 		"body":      func(c *Config) { c.BodyLimit = 10 },
 		"database":  func(c *Config) { c.DatabaseURL = "mysql://x" },
 		"log level": func(c *Config) { c.LogLevel = "loud" },
+		"role":      func(c *Config) { c.Role = "boss" },
+		// A worker alone on SQLite and an in-process queue would never see the API's runs.
+		"worker embedded": func(c *Config) { c.Role = RoleWorker },
+		"api without redis": func(c *Config) {
+			c.Role, c.DatabaseURL = RoleAPI, "postgres://u@h/db"
+		},
+		"shutdown": func(c *Config) { c.ShutdownTimeout = -time.Second },
 	} {
 		c := base
 		change(&c)
@@ -57,5 +73,13 @@ func TestPostgresNeedsASharedKey(t *testing.T) {
 	c.SecretKey = "short"
 	if _, err := secretKey(c); err == nil {
 		t.Error("a malformed key was accepted")
+	}
+}
+
+func TestWorkerRoleWithSharedServers(t *testing.T) {
+	c, _ := FromEnv()
+	c.Role, c.DatabaseURL, c.RedisURL = RoleWorker, "postgres://u@h/db", "redis://127.0.0.1:6379/0"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("worker with Postgres and Redis refused: %v", err)
 	}
 }

@@ -44,6 +44,8 @@ type Runner struct {
 	Lease time.Duration
 	// TestTimeout bounds a test run executed inline.
 	TestTimeout time.Duration
+	// ShutdownGrace is how long runs in progress may go on after Work is told to stop (graceful shutdown).
+	ShutdownGrace time.Duration
 
 	cache     versionCache
 	published publishedCache
@@ -56,7 +58,8 @@ func New(st store.Store, q queue.Queue, eng *engine.Engine, m *metrics.Metrics, 
 	}
 	return &Runner{Store: st, Queue: q, Engine: eng, Metrics: m, Logger: logger,
 		Owner: "ferry-" + uuid.NewString()[:8], Lease: 30 * time.Second, TestTimeout: 60 * time.Second,
-		cache: versionCache{entries: map[versionKey]*Loaded{}}}
+		ShutdownGrace: 20 * time.Second,
+		cache:         versionCache{entries: map[versionKey]*Loaded{}}}
 }
 
 // Loaded is a compiled flow version.
@@ -219,6 +222,11 @@ func (r *Runner) newRun(t Trigger) (*store.Run, json.RawMessage, error) {
 	if run.Mode == "" {
 		run.Mode = string(nodes.ModeLive)
 	}
+	if run.Mode == string(nodes.ModeLive) {
+		// Test runs are the editor's: they are neither ordered nor counted against the cap.
+		run.OrderingKey = t.Flow.Compiled.RunOrderingKey(t.Payload, run.Mode)
+		run.Concurrency = t.Flow.Compiled.Concurrency
+	}
 	return run, payload, nil
 }
 
@@ -257,7 +265,28 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		return nil, err
 	}
 	leaseUntil := time.Now().Add(timeout + r.Lease)
-	if t.DedupKey != "" {
+	committedFirst := t.DedupKey != ""
+	switch {
+	case held(run):
+		// An ordered or capped run may execute only when the store says so: commit it queued, then claim it
+		// like a worker would. If it must wait, it continues on a worker and the caller gets it queued.
+		committedFirst = true
+		if err := r.Store.CreateRun(ctx, run, nil); err != nil {
+			return nil, err
+		}
+		claimed, err := r.Store.ClaimRun(ctx, run.ID, r.Owner, leaseUntil)
+		if errors.Is(err, store.ErrConflict) {
+			r.countRun(run.FlowID, store.RunQueued)
+			if err := r.Queue.Enqueue(ctx, run.ID, run.AvailableAt); err != nil {
+				r.Logger.Warn("enqueue failed; the sweeper will pick the run up", "run", run.ID, "err", err)
+			}
+			return &Result{Run: run}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		run = claimed
+	case committedFirst:
 		run.Status, run.LeaseOwner, run.LeaseUntil, run.StartedAt = store.RunRunning, r.Owner, leaseUntil, run.CreatedAt
 		if err := r.Store.CreateRun(ctx, run, nil); err != nil {
 			return nil, err
@@ -272,7 +301,7 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		out.Error = &engine.StepError{Code: "test_run_timeout", Message: fmt.Sprintf("the test run did not finish within %s", timeout)}
 	}
 	prog := r.progress(run, t.Flow.Compiled, state, out)
-	if t.DedupKey != "" {
+	if committedFirst {
 		// Detach from the caller: once executed, the outcome must be saved even if the caller went away.
 		if err := r.Store.SaveProgress(context.WithoutCancel(ctx), prog); err != nil {
 			return nil, fmt.Errorf("runner: save run %s: %w", run.ID, err)
@@ -397,7 +426,32 @@ func (r *Runner) countRun(flowID, status string) {
 	}
 }
 
-// finish reports a run's new status and hands a run that continues later back to the queue.
+// held reports whether run may have to wait for others before it executes: an ordered run, or a run of a capped
+// flow.
+func held(run *store.Run) bool { return run.OrderingKey != "" || run.Concurrency > 0 }
+
+// wake enqueues the runs that run held back, now that it no longer executes: the next run with its ordering
+// key, or runs of its capped flow waiting for a free slot. A lost wake-up only delays them until the sweeper.
+func (r *Runner) wake(ctx context.Context, run *store.Run) {
+	if !held(run) {
+		return
+	}
+	ids, err := r.Store.WakeRuns(ctx, run.FlowID, run.OrderingKey, max(1, run.Concurrency))
+	if err == nil && len(ids) > 0 {
+		now := time.Now()
+		batch := make([]queue.Entry, len(ids))
+		for i, id := range ids {
+			batch[i] = queue.Entry{RunID: id, At: now}
+		}
+		err = r.Queue.EnqueueBatch(ctx, batch)
+	}
+	if err != nil {
+		r.Logger.Warn("waking held-back runs failed; the sweeper will pick them up", "flow", run.FlowID, "err", err)
+	}
+}
+
+// finish reports a run's new status, hands a run that continues later back to the queue, and wakes the runs it
+// held back.
 func (r *Runner) finish(run *store.Run, out engine.Outcome) {
 	r.countRun(run.FlowID, run.Status)
 	if run.Status == store.RunQueued || run.Status == store.RunWaiting {
@@ -405,6 +459,7 @@ func (r *Runner) finish(run *store.Run, out engine.Outcome) {
 			r.Logger.Warn("enqueue failed; the sweeper will pick the run up", "run", run.ID, "err", err)
 		}
 	}
+	r.wake(context.Background(), run)
 	if out.Error != nil && run.Status == store.RunFailed {
 		r.Logger.Info("run failed", "run", run.ID, "flow", run.FlowID, "node", out.Error.NodeID, "code", out.Error.Code)
 	}

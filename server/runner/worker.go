@@ -14,9 +14,27 @@ import (
 	"github.com/ferry-hq/ferry/server/store"
 )
 
-// Work runs n workers that receive run ids from the queue and process them, until ctx ends. It returns when
-// every worker has finished its current step.
+// Work runs n workers that receive run ids from the queue and process them, until ctx ends. Then they stop
+// receiving, and the runs they hold get ShutdownGrace to finish; a run still executing after that stops at its
+// next step boundary and is handed back (saved as queued, for this or another process to continue). Work returns
+// when every worker has finished.
 func (r *Runner) Work(ctx context.Context, n int) {
+	execCtx, cancelExec := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelExec()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-execCtx.Done():
+			return
+		}
+		t := time.NewTimer(r.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelExec()
+		case <-execCtx.Done():
+		}
+	}()
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -39,7 +57,7 @@ func (r *Runner) Work(ctx context.Context, n int) {
 					continue
 				}
 				backoff = 100 * time.Millisecond
-				if err := r.Process(ctx, d.RunID()); err != nil && ctx.Err() == nil {
+				if err := r.Process(execCtx, d.RunID()); err != nil && execCtx.Err() == nil {
 					r.Logger.Warn("process run", "run", d.RunID(), "err", err)
 				}
 				if err := d.Ack(context.WithoutCancel(ctx)); err != nil {
@@ -231,5 +249,6 @@ func (r *Runner) Cancel(ctx context.Context, runID string) (*store.Run, error) {
 		return nil, err
 	}
 	r.countRun(run.FlowID, store.RunCancelled)
+	r.wake(ctx, run)
 	return run, nil
 }

@@ -17,42 +17,6 @@ import (
 	"github.com/ferry-hq/ferry/server/store"
 )
 
-// Sweep re-enqueues due runs every interval until ctx ends. It runs once at once, so runs left queued by a
-// previous process are picked up at start.
-func Sweep(ctx context.Context, r *runner.Runner, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := SweepOnce(ctx, r); err != nil && ctx.Err() == nil {
-			r.Logger.Warn("sweep failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// SweepOnce enqueues every run that is due now.
-func SweepOnce(ctx context.Context, r *runner.Runner) error {
-	now := time.Now().UTC()
-	for {
-		ids, err := r.Store.DueRuns(ctx, now, 500)
-		if err != nil {
-			return fmt.Errorf("scheduler: find due runs: %w", err)
-		}
-		for _, id := range ids {
-			if err := r.Queue.Enqueue(ctx, id, now); err != nil {
-				return fmt.Errorf("scheduler: enqueue %s: %w", id, err)
-			}
-		}
-		if len(ids) < 500 {
-			return nil
-		}
-	}
-}
-
 // Cron fires the schedule triggers of published flows.
 type Cron struct {
 	Runner *runner.Runner

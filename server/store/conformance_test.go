@@ -37,11 +37,14 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("ListRuns", func(t *testing.T) { testListRuns(t, open(t)) })
 	t.Run("ClaimRun", func(t *testing.T) { testClaimRun(t, open(t)) })
 	t.Run("ConcurrentClaim", func(t *testing.T) { testConcurrentClaim(t, open(t)) })
+	t.Run("OrderingKey", func(t *testing.T) { testOrderingKey(t, open(t)) })
+	t.Run("ConcurrencyCap", func(t *testing.T) { testConcurrencyCap(t, open(t)) })
 	t.Run("ExtendLease", func(t *testing.T) { testExtendLease(t, open(t)) })
 	t.Run("SaveProgress", func(t *testing.T) { testSaveProgress(t, open(t)) })
 	t.Run("Transition", func(t *testing.T) { testTransition(t, open(t)) })
 	t.Run("DueRuns", func(t *testing.T) { testDueRuns(t, open(t)) })
 	t.Run("CountRuns", func(t *testing.T) { testCountRuns(t, open(t)) })
+	t.Run("PruneRuns", func(t *testing.T) { testPruneRuns(t, open(t)) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, open(t)) })
 }
 
@@ -1128,19 +1131,29 @@ func testDueRuns(t *testing.T, s Store) {
 	mk(RunSucceeded, now.Add(-time.Hour), "", time.Time{})
 	mk(RunFailed, time.Time{}, "", time.Time{})
 
-	ids, err := s.DueRuns(ctx, now, 100)
+	ids, err := s.DueRuns(ctx, DueQuery{Now: now, Limit: 100})
 	mustOK(t, err, "due runs")
 	want := []string{queuedDue, queuedNow, waitingDue, runningExpired}
 	if !slices.Equal(ids, want) {
 		t.Errorf("due runs:\n got %v\nwant %v", ids, want)
 	}
-	ids, _ = s.DueRuns(ctx, now, 2)
+	ids, _ = s.DueRuns(ctx, DueQuery{Now: now, Limit: 2})
 	if !slices.Equal(ids, want[:2]) {
 		t.Errorf("due runs limited to 2: %v", ids)
 	}
-	ids, _ = s.DueRuns(ctx, now.Add(2*time.Hour), 0)
+	ids, _ = s.DueRuns(ctx, DueQuery{Now: now, Limit: 2, After: want[1]})
+	if !slices.Equal(ids, want[2:]) {
+		t.Errorf("due runs after %s: %v", want[1], ids)
+	}
+	ids, _ = s.DueRuns(ctx, DueQuery{Now: now.Add(2 * time.Hour)})
 	if len(ids) != 8 {
 		t.Errorf("due in two hours: %d runs, want 8", len(ids))
+	}
+	// Since: only what became due after it (the waiting run due a second ago, the lease that expired a second
+	// ago), not the run due a minute ago nor the one due forever.
+	ids, _ = s.DueRuns(ctx, DueQuery{Now: now, Since: now.Add(-10 * time.Second)})
+	if want := []string{waitingDue, runningExpired}; !slices.Equal(ids, want) {
+		t.Errorf("due since ten seconds ago:\n got %v\nwant %v", ids, want)
 	}
 }
 
@@ -1242,5 +1255,162 @@ func testConcurrentMixedCreates(t *testing.T, s Store) {
 	want := int64(1 + 2*n/5 + 1) // the earlier run, cases 0 and 4, the new event once
 	if got, _ := s.CountRuns(ctx, ""); got != want {
 		t.Fatalf("%d runs stored, want %d", got, want)
+	}
+}
+
+// finishRun ends a claimed run as succeeded.
+func finishRun(t *testing.T, s Store, id, owner string) {
+	t.Helper()
+	mustOK(t, s.SaveProgress(t.Context(), Progress{RunID: id, LeaseOwner: owner, Status: RunSucceeded, Attempt: 1}),
+		"finish "+id)
+}
+
+// testOrderingKey: runs with one ordering key are claimable one at a time, oldest first; other keys and unordered
+// runs are not held back (D19).
+func testOrderingKey(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "ordered")
+	mk := func(key string) string {
+		r := queuedRun(t, f.ID)
+		r.OrderingKey = key
+		return createRun(t, s, r).ID
+	}
+	a, b, c := mk("order-1"), mk("order-1"), mk("order-1")
+	other, plain := mk("order-2"), mk("")
+	lease := time.Now().Add(time.Minute)
+
+	_, err := s.ClaimRun(ctx, b, "w1", lease)
+	mustErr(t, err, ErrConflict, "claim of a run behind an earlier one with its key")
+	due, err := s.DueRuns(ctx, DueQuery{Now: time.Now()})
+	mustOK(t, err, "due runs")
+	if want := []string{a, other, plain}; !slices.Equal(due, want) {
+		t.Fatalf("due runs %v, want %v (b and c wait for a)", due, want)
+	}
+	for _, id := range []string{a, other, plain} {
+		_, err := s.ClaimRun(ctx, id, "w1", lease)
+		mustOK(t, err, "claim "+id)
+	}
+	if got, _ := s.WakeRuns(ctx, f.ID, "order-1", 10); len(got) != 0 {
+		t.Fatalf("woke %v while a runs", got)
+	}
+	finishRun(t, s, a, "w1")
+	got, err := s.WakeRuns(ctx, f.ID, "order-1", 10)
+	mustOK(t, err, "wake")
+	if !slices.Equal(got, []string{b}) {
+		t.Fatalf("after a finished, woke %v, want only b", got)
+	}
+	_, err = s.ClaimRun(ctx, c, "w2", lease)
+	mustErr(t, err, ErrConflict, "c overtaking b")
+	_, err = s.ClaimRun(ctx, b, "w2", lease)
+	mustOK(t, err, "claim b")
+	listed, _ := s.GetRun(ctx, b)
+	if listed.OrderingKey != "order-1" {
+		t.Errorf("ordering key read back as %q", listed.OrderingKey)
+	}
+}
+
+// testConcurrencyCap: a flow capped at 3 never has more than 3 runs holding live leases, even when many workers
+// claim at once; a finished run frees a slot for the next.
+func testConcurrencyCap(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "capped")
+	const n, limit = 12, 3
+	ids := make([]string, n)
+	for i := range ids {
+		r := queuedRun(t, f.ID)
+		r.Concurrency = limit
+		ids[i] = createRun(t, s, r).ID
+	}
+	lease := time.Now().Add(time.Minute)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var won []string
+	for i, id := range ids {
+		wg.Go(func() {
+			if _, err := s.ClaimRun(ctx, id, fmt.Sprintf("w%d", i), lease); err == nil {
+				mu.Lock()
+				won = append(won, id)
+				mu.Unlock()
+			} else if !errors.Is(err, ErrConflict) {
+				t.Errorf("claim %s: %v", id, err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(won) != limit {
+		t.Fatalf("%d runs claimed at once, want the cap %d", len(won), limit)
+	}
+	if due, _ := s.DueRuns(ctx, DueQuery{Now: time.Now()}); len(due) != 0 {
+		t.Fatalf("due runs %v while the flow is at its cap", due)
+	}
+	sort.Strings(won)
+	owner := ""
+	for i, id := range ids {
+		if id == won[0] {
+			owner = fmt.Sprintf("w%d", i)
+		}
+	}
+	finishRun(t, s, won[0], owner)
+	woken, err := s.WakeRuns(ctx, f.ID, "", 10)
+	mustOK(t, err, "wake")
+	if len(woken) != n-limit {
+		t.Fatalf("woke %d runs, want every queued one (%d) now that a slot is free", len(woken), n-limit)
+	}
+	_, err = s.ClaimRun(ctx, woken[0], "late", lease)
+	mustOK(t, err, "claim into the freed slot")
+	_, err = s.ClaimRun(ctx, woken[1], "late", lease)
+	mustErr(t, err, ErrConflict, "claim past the cap")
+}
+
+// testPruneRuns: finished runs go by age or beyond the newest Keep, in batches, with their steps and dedup keys;
+// live runs stay whatever their age.
+func testPruneRuns(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "prune")
+	other := newFlow(t, s, "untouched")
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	mk := func(flowID, status string, created time.Time, key string) string {
+		r := queuedRun(t, flowID)
+		r.Status, r.CreatedAt, r.DedupKey = status, created, key
+		return createRun(t, s, r, Step{Seq: 1, NodeID: "w", Status: StepSucceeded}).ID
+	}
+	r1 := mk(f.ID, RunSucceeded, old, "evt-1")
+	r2 := mk(f.ID, RunFailed, old, "")
+	r3 := mk(f.ID, RunQueued, old, "")
+	r4 := mk(f.ID, RunSucceeded, time.Now(), "")
+	r5 := mk(f.ID, RunCancelled, time.Now(), "")
+	r6 := mk(f.ID, RunSucceeded, time.Now(), "")
+	keepOther := mk(other.ID, RunSucceeded, old, "")
+
+	before := time.Now().Add(-30 * 24 * time.Hour)
+	for i, want := range []int64{1, 1, 0} {
+		n, err := s.PruneRuns(ctx, PruneQuery{FlowID: f.ID, Before: before, Limit: 1})
+		mustOK(t, err, "prune by age")
+		if n != want {
+			t.Fatalf("pass %d by age deleted %d, want %d", i, n, want)
+		}
+	}
+	n, err := s.PruneRuns(ctx, PruneQuery{FlowID: f.ID, Keep: 2, Limit: 100})
+	mustOK(t, err, "prune by count")
+	if n != 1 {
+		t.Fatalf("prune keeping 2 deleted %d, want 1 (r4)", n)
+	}
+	for _, id := range []string{r1, r2, r4} {
+		_, err := s.GetRun(ctx, id)
+		mustErr(t, err, ErrNotFound, "pruned run "+id)
+		if steps, _ := s.ListSteps(ctx, id); len(steps) != 0 {
+			t.Errorf("pruned run %s kept %d steps", id, len(steps))
+		}
+	}
+	for _, id := range []string{r3, r5, r6, keepOther} {
+		_, err := s.GetRun(ctx, id)
+		mustOK(t, err, "kept run "+id)
+	}
+	// The pruned run's dedup key went with it.
+	again := queuedRun(t, f.ID)
+	again.DedupKey = "evt-1"
+	mustOK(t, s.CreateRun(ctx, again, nil), "reuse a pruned run's dedup key")
+	if n, _ := s.PruneRuns(ctx, PruneQuery{FlowID: f.ID}); n != 0 {
+		t.Errorf("a query without bounds deleted %d runs", n)
 	}
 }

@@ -13,9 +13,9 @@ import (
 	"gorm.io/gorm"
 )
 
-// Group commit. Accepting a webhook durably costs one transaction, and a transaction costs one log flush on
-// Postgres and one serialised commit on SQLite's single writer, whatever it holds. So CreateRun and SaveProgress
-// do not open a transaction each: they hand their work to a committer, which takes every call waiting at that
+// Group commit. Accepting a webhook durably, claiming a run and saving its progress cost one transaction each, and a transaction costs one log flush on
+// Postgres and one serialised commit on SQLite's single writer, whatever it holds. So CreateRun, ClaimRun and
+// SaveProgress do not open a transaction each: they hand their work to a committer, which takes every call waiting at that
 // moment and commits them together, then answers each caller. Nobody waits for a batch to fill: a lone call is
 // committed at once, and under load the calls that arrive while one transaction commits form the next one.
 // Each caller still learns its own outcome (a duplicate dedup key, a lost lease) and is answered only after the
@@ -47,9 +47,10 @@ type GroupStatser interface {
 
 type groupOp struct {
 	ctx context.Context
-	// Exactly one of create and save is set.
+	// Exactly one of create, claim and save is set.
 	create *Run
 	steps  []Step
+	claim  *claimOp
 	save   *Progress
 
 	err  error
@@ -168,11 +169,14 @@ func (g *groupCommitter) run(ops []*groupOp) error {
 		op.err = nil
 	}
 	return g.s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var creates, saves []*groupOp
+		var creates, claims, saves []*groupOp
 		for _, op := range ops {
-			if op.create != nil {
+			switch {
+			case op.create != nil:
 				creates = append(creates, op)
-			} else {
+			case op.claim != nil:
+				claims = append(claims, op)
+			default:
 				saves = append(saves, op)
 			}
 		}
@@ -180,6 +184,12 @@ func (g *groupCommitter) run(ops []*groupOp) error {
 		var err error
 		if steps, err = g.s.createRuns(tx, creates, steps); err != nil {
 			return err
+		}
+		sort.Slice(claims, func(i, j int) bool { return claims[i].claim.id < claims[j].claim.id }) // lock order
+		for _, op := range claims {
+			if op.err, err = g.s.claim(tx, op.claim); err != nil {
+				return err
+			}
 		}
 		if steps, err = saveProgresses(tx, saves, steps); err != nil {
 			return err

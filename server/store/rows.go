@@ -141,6 +141,8 @@ type runRow struct {
 	Error       *string    `gorm:"column:error"`
 	Response    *string    `gorm:"column:response"`
 	ReplayOf    *string    `gorm:"column:replay_of"`
+	OrderingKey *string    `gorm:"column:ordering_key"`
+	Concurrency int        `gorm:"column:concurrency"`
 	AvailableAt *time.Time `gorm:"column:available_at"`
 	LeaseOwner  *string    `gorm:"column:lease_owner"`
 	LeaseUntil  *time.Time `gorm:"column:lease_until"`
@@ -155,7 +157,7 @@ func (runRow) TableName() string { return "runs" }
 // can be large and which a list of runs does not show.
 var runListColumns = []string{
 	"id", "flow_id", "flow_version", "mode", "status", "trigger_node", "dedup_key", "business_key", "attempt",
-	"error", "response", "replay_of", "available_at", "lease_owner", "lease_until", "created_at", "started_at",
+	"error", "response", "replay_of", "ordering_key", "concurrency", "available_at", "lease_owner", "lease_until", "created_at", "started_at",
 	"finished_at",
 }
 
@@ -176,6 +178,8 @@ func newRunRow(r *Run) runRow {
 		Error:       nullJSON(r.Error),
 		Response:    nullJSON(r.Response),
 		ReplayOf:    nullString(r.ReplayOf),
+		OrderingKey: nullString(r.OrderingKey),
+		Concurrency: r.Concurrency,
 		AvailableAt: nullTime(r.AvailableAt),
 		LeaseOwner:  nullString(r.LeaseOwner),
 		LeaseUntil:  nullTime(r.LeaseUntil),
@@ -202,6 +206,8 @@ func (r *runRow) run() Run {
 		Error:       fromNullJSON(r.Error),
 		Response:    fromNullJSON(r.Response),
 		ReplayOf:    fromNullString(r.ReplayOf),
+		OrderingKey: fromNullString(r.OrderingKey),
+		Concurrency: r.Concurrency,
 		AvailableAt: fromNullTime(r.AvailableAt),
 		LeaseOwner:  fromNullString(r.LeaseOwner),
 		LeaseUntil:  fromNullTime(r.LeaseUntil),

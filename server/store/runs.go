@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -135,49 +136,86 @@ func (s *gormStore) ListSteps(ctx context.Context, runID string) ([]Step, error)
 	return steps, nil
 }
 
-// claimable is the condition under which a run may be taken by a worker at time now (the same for ClaimRun and
-// DueRuns): queued or waiting with AvailableAt passed (or unset) and no live lease, or running with an expired
-// lease.
+// claimable is the condition under which a run may be taken by a worker at time now (the same for ClaimRun,
+// DueRuns and WakeRuns): queued or waiting with AvailableAt passed (or unset) and no live lease, or running with
+// an expired lease; and, for an ordered run, no earlier live run with its ordering key; and, for a capped flow,
+// fewer live leases on the flow's runs than the cap.
 func claimable(db *gorm.DB, now time.Time) *gorm.DB {
 	return db.Where(
-		"((status IN ? AND (available_at IS NULL OR available_at <= ?) AND (lease_until IS NULL OR lease_until < ?))"+
-			" OR (status = ? AND lease_until < ?))",
-		[]string{RunQueued, RunWaiting}, now, now, RunRunning, now)
+		"((runs.status IN ? AND (runs.available_at IS NULL OR runs.available_at <= ?) AND (runs.lease_until IS NULL OR runs.lease_until < ?))"+
+			" OR (runs.status = ? AND runs.lease_until < ?))"+
+			" AND (runs.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs o WHERE o.flow_id = runs.flow_id"+
+			" AND o.ordering_key = runs.ordering_key AND o.id < runs.id AND o.status IN ?))"+
+			" AND (runs.concurrency = 0 OR (SELECT COUNT(*) FROM runs c WHERE c.flow_id = runs.flow_id"+
+			" AND c.status = ? AND c.lease_until >= ?) < runs.concurrency)",
+		[]string{RunQueued, RunWaiting}, now, now, RunRunning, now,
+		[]string{RunQueued, RunRunning, RunWaiting}, RunRunning, now)
 }
 
 // ClaimRun is one conditional UPDATE, so of several workers claiming the same run at once exactly one succeeds.
+// Claims join group commits (group.go) like the other writes of a run's life.
 func (s *gormStore) ClaimRun(ctx context.Context, id, owner string, leaseUntil time.Time) (*Run, error) {
 	if owner == "" {
 		return nil, fmt.Errorf("store: claim run %s: empty lease owner", id)
 	}
-	now := dbTime(time.Now())
-	var row runRow
-	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := claimable(tx.Model(&runRow{}).Where("id = ?", id), now).Updates(map[string]any{
-			"status":      RunRunning,
-			"lease_owner": owner,
-			"lease_until": dbTime(leaseUntil),
-			"started_at":  gorm.Expr("COALESCE(started_at, ?)", now),
-		})
-		if res.Error != nil {
-			return fmt.Errorf("store: claim run %s: %w", id, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			if err := mustExist(tx, &runRow{}, "id = ?", id); err != nil {
-				return fmt.Errorf("store: claim run %s: %w", id, err)
-			}
-			return fmt.Errorf("store: claim run %s: not claimable: %w", id, ErrConflict)
-		}
-		if err := tx.Take(&row, "id = ?", id).Error; err != nil {
-			return notFound(err, "claim run "+id)
-		}
-		return nil
-	})
-	if err != nil {
+	op := &groupOp{ctx: ctx, claim: &claimOp{id: id, owner: owner, leaseUntil: leaseUntil}}
+	if err := s.group.submit(op); err != nil {
 		return nil, err
 	}
-	r := row.run()
+	r := op.claim.row.run()
 	return &r, nil
+}
+
+// claimOp is a ClaimRun call in a group; row is the claimed run.
+type claimOp struct {
+	id, owner  string
+	leaseUntil time.Time
+	row        runRow
+}
+
+// claim claims c inside tx. It returns an error only when the database failed; a run that is not claimable is
+// the call's outcome (ErrConflict, ErrNotFound). A capped flow needs more on Postgres, where two claims of
+// different runs could each count running runs before the other's claim commits: the claim locks the flow's row
+// first, so claims of one capped flow count one after the other. (SQLite's single writer runs them in turn.)
+// FOR NO KEY UPDATE conflicts only with itself among the locks runs take on their flow, so inserting runs of the
+// flow (whose foreign key takes KEY SHARE) does not wait for it.
+func (s *gormStore) claim(tx *gorm.DB, c *claimOp) (outcome, err error) {
+	now := dbTime(time.Now())
+	if s.dialect == DialectPostgres {
+		var head runRow
+		if err := tx.Select("flow_id", "concurrency").Take(&head, "id = ?", c.id).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("store: claim run %s: %w", c.id, ErrNotFound), nil
+			}
+			return nil, fmt.Errorf("store: claim run %s: %w", c.id, err)
+		}
+		if head.Concurrency > 0 {
+			if err := tx.Exec("SELECT 1 FROM flows WHERE id = ? FOR NO KEY UPDATE", head.FlowID).Error; err != nil {
+				return nil, fmt.Errorf("store: claim run %s: lock flow: %w", c.id, err)
+			}
+		}
+	}
+	res := claimable(tx.Model(&runRow{}).Where("id = ?", c.id), now).Updates(map[string]any{
+		"status":      RunRunning,
+		"lease_owner": c.owner,
+		"lease_until": dbTime(c.leaseUntil),
+		"started_at":  gorm.Expr("COALESCE(started_at, ?)", now),
+	})
+	if res.Error != nil {
+		return nil, fmt.Errorf("store: claim run %s: %w", c.id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		if err := mustExist(tx, &runRow{}, "id = ?", c.id); errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("store: claim run %s: %w", c.id, err), nil
+		} else if err != nil {
+			return nil, fmt.Errorf("store: claim run %s: %w", c.id, err)
+		}
+		return fmt.Errorf("store: claim run %s: not claimable: %w", c.id, ErrConflict), nil
+	}
+	if err := tx.Take(&c.row, "id = ?", c.id).Error; err != nil {
+		return nil, fmt.Errorf("store: claim run %s: read back: %w", c.id, err)
+	}
+	return nil, nil
 }
 
 func (s *gormStore) ExtendLease(ctx context.Context, id, owner string, leaseUntil time.Time) error {
@@ -285,19 +323,100 @@ func (s *gormStore) Transition(ctx context.Context, id string, from []string, to
 	})
 }
 
-// DueRuns returns the ids oldest first. A limit of 0 means 100.
-func (s *gormStore) DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error) {
+// DueRuns pages by id.
+func (s *gormStore) DueRuns(ctx context.Context, dq DueQuery) ([]string, error) {
+	limit := dq.Limit
 	if limit <= 0 {
 		limit = defaultDueRuns
 	}
 	limit = min(limit, maxDueRuns)
+	now := dbTime(dq.Now)
+	q := claimable(s.r.WithContext(ctx).Model(&runRow{}), now)
+	if !dq.Since.IsZero() {
+		since := dbTime(dq.Since)
+		q = q.Where("((status IN ? AND available_at > ?) OR (status = ? AND lease_until > ?))",
+			[]string{RunQueued, RunWaiting}, since, RunRunning, since)
+	}
+	if dq.After != "" {
+		q = q.Where("id > ?", dq.After)
+	}
+	switch {
+	case dq.Expired && !dq.Waiting:
+		q = q.Where("status = ?", RunRunning)
+	case dq.Waiting && !dq.Expired:
+		q = q.Where("status IN ?", []string{RunQueued, RunWaiting})
+	}
 	ids := []string{}
-	err := claimable(s.r.WithContext(ctx).Model(&runRow{}), dbTime(now)).Order("id").Limit(limit).
-		Pluck("id", &ids).Error
-	if err != nil {
+	if err := q.Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
 		return nil, fmt.Errorf("store: list due runs: %w", err)
 	}
 	return ids, nil
+}
+
+func (s *gormStore) WakeRuns(ctx context.Context, flowID, orderingKey string, limit int) ([]string, error) {
+	if limit <= 0 {
+		limit = 1
+	}
+	q := claimable(s.r.WithContext(ctx).Model(&runRow{}), dbTime(time.Now())).Where("runs.flow_id = ?", flowID)
+	if orderingKey != "" {
+		q = q.Where("runs.ordering_key = ?", orderingKey)
+	}
+	ids := []string{}
+	if err := q.Order("id").Limit(min(limit, maxDueRuns)).Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("store: runs to wake in flow %s: %w", flowID, err)
+	}
+	return ids, nil
+}
+
+// PruneRuns deletes by id, which the runs' steps and dedup keys follow (ON DELETE CASCADE).
+func (s *gormStore) PruneRuns(ctx context.Context, q PruneQuery) (int64, error) {
+	if q.FlowID == "" || (q.Before.IsZero() && q.Keep <= 0) {
+		return 0, nil
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultDueRuns
+	}
+	limit = min(limit, maxDueRuns)
+	var deleted int64
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ids []string
+		var cond []string
+		var args []any
+		if !q.Before.IsZero() {
+			cond, args = append(cond, "created_at < ?"), append(args, dbTime(q.Before))
+		}
+		if q.Keep > 0 {
+			// Older than the Keep-th newest run of the flow, whatever its status.
+			var boundary []string
+			err := tx.Model(&runRow{}).Where("flow_id = ?", q.FlowID).Order("id DESC").Offset(q.Keep-1).Limit(1).
+				Pluck("id", &boundary).Error
+			if err != nil {
+				return fmt.Errorf("store: prune runs of flow %s: %w", q.FlowID, err)
+			}
+			if len(boundary) == 1 {
+				cond, args = append(cond, "id < ?"), append(args, boundary[0])
+			}
+		}
+		if len(cond) == 0 {
+			return nil
+		}
+		err := tx.Model(&runRow{}).Where("flow_id = ? AND status IN ?", q.FlowID, []string{RunSucceeded, RunFailed, RunCancelled}).
+			Where("("+strings.Join(cond, " OR ")+")", args...).Order("id").Limit(limit).Pluck("id", &ids).Error
+		if err != nil {
+			return fmt.Errorf("store: prune runs of flow %s: %w", q.FlowID, err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		res := tx.Where("id IN ?", ids).Delete(&runRow{})
+		if res.Error != nil {
+			return fmt.Errorf("store: prune runs of flow %s: %w", q.FlowID, res.Error)
+		}
+		deleted = res.RowsAffected
+		return nil
+	})
+	return deleted, err
 }
 
 // CountRuns counts all runs when status is empty.

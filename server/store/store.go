@@ -96,6 +96,10 @@ type Run struct {
 	Response json.RawMessage
 	// ReplayOf names the run whose trigger payload this run replays.
 	ReplayOf string
+	// OrderingKey, when set, makes the run wait for every earlier live run of its flow with the same key.
+	OrderingKey string
+	// Concurrency caps the flow's runs executing at once (from the flow version's settings); 0: no cap.
+	Concurrency int
 	// AvailableAt is when a queued or waiting run may next be claimed (retry backoff, delay); zero: at once.
 	AvailableAt time.Time
 	LeaseOwner  string
@@ -216,12 +220,44 @@ type Store interface {
 	// (cancel, retry from the failed step); ErrConflict when the run is in another status.
 	Transition(ctx context.Context, id string, from []string, to string, set RunUpdate) error
 	// DueRuns returns ids of runs that should be (re)enqueued: queued or waiting runs with AvailableAt at or
-	// before now and no live lease, and running runs whose lease expired before now.
-	DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// before q.Now and no live lease, and running runs whose lease expired before q.Now, oldest id first.
+	DueRuns(ctx context.Context, q DueQuery) ([]string, error)
+	// WakeRuns returns ids of runs of flowID (with orderingKey, when set) that are claimable now, oldest first:
+	// after a run of an ordered or capped flow stops running, the runs it held back are enqueued again.
+	WakeRuns(ctx context.Context, flowID, orderingKey string, limit int) ([]string, error)
+	// PruneRuns deletes up to q.Limit finished runs of q.FlowID (with their steps and dedup keys) created before
+	// q.Before or older than the q.Keep newest runs of the flow, oldest first, in one short transaction, and
+	// returns how many it deleted. Callers repeat it until it returns fewer than the limit.
+	PruneRuns(ctx context.Context, q PruneQuery) (int64, error)
 	// CountRuns counts runs by status, for metrics and readiness.
 	CountRuns(ctx context.Context, status string) (int64, error)
 
 	CredentialStore
+}
+
+// DueQuery narrows DueRuns. The sweeper pages through every due run with After at start, and between full
+// sweeps looks only at runs that became due since its last look (Since), so that a backlog waiting in the queue
+// is not enqueued again every few seconds.
+type DueQuery struct {
+	Now time.Time
+	// Since, when set, keeps only runs that became due after it: AvailableAt (queued, waiting) or LeaseUntil
+	// (running) later than Since. Runs with no AvailableAt have been due forever and are left to full sweeps.
+	Since time.Time
+	// After continues a full sweep after this run id.
+	After string
+	// Expired, when set, keeps only running runs whose lease expired; Waiting keeps only queued and waiting runs.
+	// Neither: both kinds.
+	Expired, Waiting bool
+	// Limit caps the page; 0 means 100.
+	Limit int
+}
+
+// PruneQuery selects finished runs to delete; a zero Before and a zero Keep select none.
+type PruneQuery struct {
+	FlowID string
+	Before time.Time
+	Keep   int
+	Limit  int
 }
 
 // RunUpdate is the set of run fields Transition may change; nil fields stay as they are. A pointer to the zero

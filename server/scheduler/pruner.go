@@ -1,0 +1,113 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferry-hq/ferry/flows"
+	"github.com/ferry-hq/ferry/server/runner"
+	"github.com/ferry-hq/ferry/server/store"
+)
+
+// Pruner deletes finished runs past their flow's retention (flows.Retention, else the server's defaults), so
+// run data does not grow without bound. It deletes a batch per short transaction and pauses between batches, so
+// webhooks and workers keep committing while it works; queued, running and waiting runs are never touched.
+type Pruner struct {
+	Runner *runner.Runner
+	// Leader, when set, keeps pruning to one process at a time.
+	Leader Leader
+	// Days and Runs are the defaults for flows that set no retention of their own; 0 disables that bound.
+	Days, Runs int
+	// Interval is the time between passes (default 10m); Batch the runs deleted per transaction (default 500);
+	// Pause the rest between batches (default 20ms).
+	Interval time.Duration
+	Batch    int
+	Pause    time.Duration
+}
+
+// Run prunes every Interval until ctx ends, starting one Interval after start.
+func (p *Pruner) Run(ctx context.Context) {
+	if p.Interval <= 0 {
+		p.Interval = 10 * time.Minute
+	}
+	t := time.NewTicker(p.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if p.Leader != nil {
+			if leading, err := p.Leader.Lead(ctx); err != nil || !leading {
+				continue
+			}
+		}
+		n, err := p.Once(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			p.Runner.Logger.Warn("pruning runs failed", "err", err)
+		} else if n > 0 {
+			p.Runner.Logger.Info("pruned finished runs past retention", "runs", n)
+		}
+	}
+}
+
+// Once prunes every flow as of now and returns how many runs it deleted.
+func (p *Pruner) Once(ctx context.Context, now time.Time) (int64, error) {
+	batch, pause := p.Batch, p.Pause
+	if batch <= 0 {
+		batch = 500
+	}
+	if pause <= 0 {
+		pause = 20 * time.Millisecond
+	}
+	list, err := p.Runner.Store.ListFlows(ctx, store.FlowFilter{})
+	if err != nil {
+		return 0, fmt.Errorf("scheduler: prune: list flows: %w", err)
+	}
+	var total int64
+	for _, f := range list {
+		r := p.retention(ctx, f.ID)
+		q := store.PruneQuery{FlowID: f.ID, Keep: r.Runs, Limit: batch}
+		if r.Days > 0 {
+			q.Before = now.Add(-time.Duration(r.Days) * 24 * time.Hour)
+		}
+		for {
+			n, err := p.Runner.Store.PruneRuns(ctx, q)
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("scheduler: prune flow %s: %w", f.ID, err)
+			}
+			if n < int64(batch) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return total, ctx.Err()
+			case <-time.After(pause):
+			}
+		}
+	}
+	return total, nil
+}
+
+// retention is the flow's published retention over the defaults.
+func (p *Pruner) retention(ctx context.Context, flowID string) flows.Retention {
+	r := flows.Retention{Days: p.Days, Runs: p.Runs}
+	_, l, err := p.Runner.Published(ctx, flowID)
+	if err != nil && !errors.Is(err, runner.ErrNotPublished) {
+		return r
+	}
+	if l != nil && l.Compiled.Flow.Settings.Retention != nil {
+		own := l.Compiled.Flow.Settings.Retention
+		if own.Days > 0 {
+			r.Days = own.Days
+		}
+		if own.Runs > 0 {
+			r.Runs = own.Runs
+		}
+	}
+	return r
+}
