@@ -219,7 +219,8 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 		"run":     map[string]any{"id": run.ID, "flowId": run.FlowID, "version": run.Version, "attempt": run.Attempt},
 		"prev":    nil,
 	}
-	var out Outcome
+	// Most runs execute each node once: room for that many steps spares the slice its regrowths.
+	out := Outcome{Steps: make([]Step, 0, min(len(c.Nodes), c.MaxSteps))}
 	for len(st.Pending) > 0 {
 		if err := ctx.Err(); err != nil {
 			out.Status, out.AvailableAt = StatusQueued, e.now()

@@ -318,7 +318,9 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		}
 	}
 	r.finish(run, out)
-	return &Result{Run: run, Steps: prog.Steps, Response: state.Response}, nil
+	steps := append([]store.Step(nil), prog.Steps...)
+	store.ResolveInputs(steps)
+	return &Result{Run: run, Steps: steps, Response: state.Response}, nil
 }
 
 func applyProgress(run *store.Run, p store.Progress) {
@@ -367,17 +369,34 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 	return p
 }
 
-// steps converts engine steps for storage, keeping as much data as the flow's saveData setting allows.
+// steps converts engine steps for storage, keeping as much data as the flow's saveData setting allows. A step
+// whose input is the very value an earlier step of this batch output (the usual case: a node's input is its
+// predecessor's output, and a trigger's output is its input) refers to that step instead of storing the JSON
+// again.
 func (r *Runner) steps(runID string, c *flows.Compiled, in []engine.Step) []store.Step {
 	save := c.Flow.Settings.SaveData
 	out := make([]store.Step, len(in))
-	var memo jsonMemo
+	outputs := map[uintptr]int{} // map value → seq of the stored step that output it
 	for i, s := range in {
 		st := store.Step{RunID: runID, Seq: s.Seq, NodeID: s.NodeID, NodeType: s.NodeType, Attempt: s.Attempt,
 			Status: s.Status, Port: s.Port, StartedAt: s.StartedAt.UTC(), DurationUS: s.Duration.Microseconds()}
 		keep := save == "" || save == flows.SaveAll || (save == flows.SaveErrors && s.Status == engine.StepFailed)
 		if keep {
-			st.Input, st.Output = memo.encode(s.Input), memo.encode(s.Output)
+			st.Output = mustJSON(s.Output)
+			outPtr, outIsMap := mapPointer(s.Output)
+			if inPtr, ok := mapPointer(s.Input); ok && s.Seq > 0 {
+				if outIsMap && inPtr == outPtr && st.Output != nil {
+					st.InputRef = s.Seq
+				} else if seq, seen := outputs[inPtr]; seen {
+					st.InputRef = seq
+				}
+			}
+			if st.InputRef == 0 {
+				st.Input = mustJSON(s.Input)
+			}
+			if outIsMap && s.Seq > 0 && st.Output != nil {
+				outputs[outPtr] = s.Seq
+			}
 		}
 		if s.Error != nil {
 			st.Error = mustJSON(s.Error)
@@ -387,24 +406,13 @@ func (r *Runner) steps(runID string, c *flows.Compiled, in []engine.Step) []stor
 	return out
 }
 
-// jsonMemo encodes step data, reusing the encoding of a map it has just encoded: a step's input is usually the
-// very map the step before it output, and encoding it twice was a good share of a synchronous webhook's cost.
-// Maps are not changed after a step returns them, so the same map encodes the same way.
-type jsonMemo struct {
-	ptr uintptr
-	raw json.RawMessage
-}
-
-func (m *jsonMemo) encode(v any) json.RawMessage {
-	if mv, ok := v.(map[string]any); ok && mv != nil {
-		p := reflect.ValueOf(mv).Pointer()
-		if p == m.ptr && m.raw != nil {
-			return m.raw
-		}
-		m.ptr, m.raw = p, mustJSON(v)
-		return m.raw
+// mapPointer identifies a JSON object value by its map, so the same value can be recognised as it passes from
+// one step to the next.
+func mapPointer(v any) (uintptr, bool) {
+	if m, ok := v.(map[string]any); ok && m != nil {
+		return reflect.ValueOf(m).Pointer(), true
 	}
-	return mustJSON(v)
+	return 0, false
 }
 
 // mustJSON encodes run data; a value that cannot be encoded is stored as a description of the failure rather
@@ -413,7 +421,7 @@ func mustJSON(v any) json.RawMessage {
 	if v == nil {
 		return nil
 	}
-	b, err := json.Marshal(v)
+	b, err := encodeJSON(v)
 	if err != nil {
 		b, _ = json.Marshal(map[string]string{"encodingError": err.Error()})
 	}

@@ -45,6 +45,7 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("DueRuns", func(t *testing.T) { testDueRuns(t, open(t)) })
 	t.Run("CountRuns", func(t *testing.T) { testCountRuns(t, open(t)) })
 	t.Run("PruneRuns", func(t *testing.T) { testPruneRuns(t, open(t)) })
+	t.Run("StepInputRefs", func(t *testing.T) { testStepInputRefs(t, open(t)) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, open(t)) })
 }
 
@@ -1412,5 +1413,29 @@ func testPruneRuns(t *testing.T, s Store) {
 	mustOK(t, s.CreateRun(ctx, again, nil), "reuse a pruned run's dedup key")
 	if n, _ := s.PruneRuns(ctx, PruneQuery{FlowID: f.ID}); n != 0 {
 		t.Errorf("a query without bounds deleted %d runs", n)
+	}
+}
+
+// testStepInputRefs: a step stored with InputRef reads back with the referenced step's output as its input, in
+// the run's first commit and in later progress.
+func testStepInputRefs(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "refs")
+	r := queuedRun(t, f.ID)
+	r.Status, r.LeaseOwner, r.LeaseUntil = RunRunning, "w", time.Now().Add(time.Minute)
+	payload := json.RawMessage(`{"order":"A-1"}`)
+	createRun(t, s, r,
+		Step{Seq: 1, NodeID: "hook", Output: payload, InputRef: 1, Input: json.RawMessage(`"ignored"`)},
+		Step{Seq: 2, NodeID: "map", Output: json.RawMessage(`{"id":"A-1"}`), InputRef: 1})
+	mustOK(t, s.SaveProgress(ctx, Progress{RunID: r.ID, LeaseOwner: "w", Status: RunSucceeded, Attempt: 1,
+		Steps: []Step{{Seq: 3, NodeID: "check", Output: json.RawMessage(`{"id":"A-1"}`), InputRef: 2},
+			{Seq: 4, NodeID: "own", Input: json.RawMessage(`[1]`), Output: json.RawMessage(`[2]`)}}}), "save")
+	steps, err := s.ListSteps(ctx, r.ID)
+	mustOK(t, err, "list steps")
+	want := []string{`{"order":"A-1"}`, `{"order":"A-1"}`, `{"id":"A-1"}`, `[1]`}
+	for i, st := range steps {
+		if string(st.Input) != want[i] {
+			t.Errorf("step %d input %s, want %s", st.Seq, st.Input, want[i])
+		}
 	}
 }

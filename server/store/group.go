@@ -282,8 +282,10 @@ func (s *gormStore) createRuns(tx *gorm.DB, ops []*groupOp, steps []stepRow) ([]
 	return steps, nil
 }
 
-// runBatch is how many runs one INSERT carries: 21 columns each, well under SQLite's parameter limit.
-const runBatch = 400
+// runBatch is how many runs one INSERT carries. Small on purpose: the SQLite driver matches each parameter to
+// its value with a scan of all of them, so an INSERT's cost grows with the square of its parameters, and a long
+// statement also costs more to parse than it saves.
+const runBatch = 16
 
 // claimDedupKeys inserts the dedup keys of ops, skipping those already taken, and returns the ids of the runs
 // whose key was inserted. INSERT … ON CONFLICT DO NOTHING RETURNING has the same form in SQLite and Postgres.

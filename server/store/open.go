@@ -40,10 +40,11 @@ const (
 	postgresCommitters = 4
 )
 
-// SQLite memory per connection: page cache (KiB, passed negated as SQLite wants) and memory-mapped file size.
+// SQLite memory: the writer's page cache (KiB, passed negated as SQLite wants) and the memory-mapped file size
+// (address space; only pages read count towards the resident size, and the kernel may drop them).
 const (
-	sqliteCacheKiB  = -32768
-	sqliteMmapBytes = 1 << 30
+	sqliteWriterCacheKiB = -16384
+	sqliteMmapBytes      = 256 << 20
 )
 
 // sqliteReaders is the number of read connections on SQLite; WAL lets them read while the one writer commits.
@@ -123,12 +124,15 @@ func sqliteDSN(t target, writer bool) string {
 	q.Add("_pragma", "busy_timeout(5000)")
 	if writer {
 		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", sqliteFallbackCheckpointPages))
 	}
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	// A page cache large enough for the hot ends of the runs and steps indexes, and the file mapped into memory,
-	// so that inserting a run reads no pages through system calls.
-	q.Add("_pragma", fmt.Sprintf("cache_size(%d)", sqliteCacheKiB))
+	// The writer gets a page cache large enough for the hot ends of the runs and steps indexes, so inserting a run
+	// reads no pages through system calls; readers keep SQLite's default. The file is mapped into memory for reads.
+	if writer {
+		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", sqliteWriterCacheKiB))
+	}
 	q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", sqliteMmapBytes))
 	if writer {
 		q.Set("_txlock", "immediate")
@@ -249,6 +253,8 @@ func openSQLite(ctx context.Context, t target) (Store, error) {
 	}
 	s := &gormStore{dialect: DialectSQLite, w: w, r: r, closers: []*sql.DB{wDB, rDB}}
 	s.group = newGroupCommitter(s, 1)
+	s.stopCheckpoints, s.checkpointsDone = make(chan struct{}), make(chan struct{})
+	go checkpointLoop(rDB, s.stopCheckpoints, s.checkpointsDone)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err

@@ -21,6 +21,8 @@ type gormStore struct {
 	closers []*sql.DB
 	// group commits CreateRun and SaveProgress calls together (group.go).
 	group *groupCommitter
+	// stopCheckpoints ends SQLite's background checkpoints (checkpoint.go); nil on Postgres.
+	stopCheckpoints, checkpointsDone chan struct{}
 }
 
 var _ Store = (*gormStore)(nil)
@@ -36,6 +38,11 @@ func (s *gormStore) Ping(ctx context.Context) error {
 
 func (s *gormStore) Close() error {
 	s.group.close()
+	if s.stopCheckpoints != nil {
+		close(s.stopCheckpoints)
+		<-s.checkpointsDone
+		s.stopCheckpoints = nil
+	}
 	var errs []error
 	for _, db := range s.closers {
 		errs = append(errs, db.Close())
@@ -230,11 +237,16 @@ type stepRow struct {
 	Error      *string    `gorm:"column:error"`
 	StartedAt  *time.Time `gorm:"column:started_at"`
 	DurationUS int64      `gorm:"column:duration_us"`
+	InputRef   int        `gorm:"column:input_ref"`
 }
 
 func (stepRow) TableName() string { return "steps" }
 
 func newStepRow(runID string, st *Step) stepRow {
+	input := nullJSON(st.Input)
+	if st.InputRef > 0 {
+		input = nil
+	}
 	return stepRow{
 		RunID:      runID,
 		Seq:        st.Seq,
@@ -243,11 +255,12 @@ func newStepRow(runID string, st *Step) stepRow {
 		Attempt:    st.Attempt,
 		Status:     st.Status,
 		Port:       st.Port,
-		Input:      nullJSON(st.Input),
+		Input:      input,
 		Output:     nullJSON(st.Output),
 		Error:      nullJSON(st.Error),
 		StartedAt:  nullTime(st.StartedAt),
 		DurationUS: st.DurationUS,
+		InputRef:   st.InputRef,
 	}
 }
 
@@ -265,6 +278,7 @@ func (r *stepRow) step() Step {
 		Error:      fromNullJSON(r.Error),
 		StartedAt:  fromNullTime(r.StartedAt),
 		DurationUS: r.DurationUS,
+		InputRef:   r.InputRef,
 	}
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,8 +23,8 @@ const (
 	maxDueRuns     = 10000
 )
 
-// stepBatch is how many steps one INSERT carries: 12 columns each, well under SQLite's parameter limit.
-const stepBatch = 200
+// stepBatch is how many steps one INSERT carries; small for the reason given at runBatch.
+const stepBatch = 32
 
 // CreateRun fills a zero CreatedAt with now and updates r with it. The run joins a group commit (group.go). Its
 // dedup key row goes in first: when another delivery of the same event is committing at the same time, Postgres
@@ -38,6 +39,20 @@ func (s *gormStore) CreateRun(ctx context.Context, r *Run, steps []Step) error {
 	}
 	r.CreatedAt = dbTime(r.CreatedAt)
 	return s.group.submit(&groupOp{ctx: ctx, create: r, steps: steps})
+}
+
+// ResolveInputs fills in the Input of steps that refer to another step's output (Step.InputRef), from the
+// steps given.
+func ResolveInputs(steps []Step) {
+	outputs := make(map[int]json.RawMessage, len(steps))
+	for i := range steps {
+		outputs[steps[i].Seq] = steps[i].Output
+	}
+	for i := range steps {
+		if ref := steps[i].InputRef; ref > 0 && steps[i].Input == nil {
+			steps[i].Input = outputs[ref]
+		}
+	}
 }
 
 // insertSteps adds steps to a run inside tx. A step with Seq 0 is numbered after the run's last step.
@@ -133,6 +148,7 @@ func (s *gormStore) ListSteps(ctx context.Context, runID string) ([]Step, error)
 	for i := range rows {
 		steps[i] = rows[i].step()
 	}
+	ResolveInputs(steps)
 	return steps, nil
 }
 

