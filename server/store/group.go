@@ -185,11 +185,8 @@ func (g *groupCommitter) run(ops []*groupOp) error {
 		if steps, err = g.s.createRuns(tx, creates, steps); err != nil {
 			return err
 		}
-		sort.Slice(claims, func(i, j int) bool { return claims[i].claim.id < claims[j].claim.id }) // lock order
-		for _, op := range claims {
-			if op.err, err = g.s.claim(tx, op.claim); err != nil {
-				return err
-			}
+		if err := g.s.claimMany(tx, claims); err != nil {
+			return err
 		}
 		if steps, err = saveProgresses(tx, saves, steps); err != nil {
 			return err
