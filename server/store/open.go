@@ -40,12 +40,8 @@ const (
 	postgresCommitters = 4
 )
 
-// SQLite memory: the writer's page cache (KiB, passed negated as SQLite wants) and the memory-mapped file size
-// (address space; only pages read count towards the resident size, and the kernel may drop them).
-const (
-	sqliteWriterCacheKiB = -16384
-	sqliteMmapBytes      = 256 << 20
-)
+// sqliteWriterCacheKiB is the writer's page cache, in KiB, negated as SQLite wants it.
+const sqliteWriterCacheKiB = -16384
 
 // sqliteReaders is the number of read connections on SQLite; WAL lets them read while the one writer commits.
 var sqliteReaders = max(4, runtime.NumCPU())
@@ -129,11 +125,11 @@ func sqliteDSN(t target, writer bool) string {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	// The writer gets a page cache large enough for the hot ends of the runs and steps indexes, so inserting a run
-	// reads no pages through system calls; readers keep SQLite's default. The file is mapped into memory for reads.
+	// reads no pages through system calls; readers keep SQLite's default. (Memory-mapping the file would make
+	// reads a little cheaper but puts every page read into the process's resident memory.)
 	if writer {
 		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", sqliteWriterCacheKiB))
 	}
-	q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", sqliteMmapBytes))
 	if writer {
 		q.Set("_txlock", "immediate")
 	} else {
