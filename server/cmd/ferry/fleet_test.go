@@ -733,3 +733,50 @@ func TestOrderingAcrossWorkers(t *testing.T) {
 		t.Fatal("runs of different orders never overlapped: keys were serialised together")
 	}
 }
+
+// TestGracefulShutdown: a worker told to stop (SIGTERM) while it holds slow runs finishes them within its
+// shutdown timeout and exits, leaving no run behind in "running" for a lease to expire; a worker started
+// afterwards does the rest, and no side effect is sent twice.
+func TestGracefulShutdown(t *testing.T) {
+	tg := newTarget(t, 1500*time.Millisecond)
+	f := startFleet(t, 1)
+	flowID := f.importFlow(asyncFlow(tg.srv.URL, `{}`))
+	answers := f.deliver(flowID, orders("drain", 40), 8)
+	waitFor(t, "the worker to hold runs", 20*time.Second, func() bool {
+		for _, r := range f.runs(flowID) {
+			if r.Status == "running" {
+				return true
+			}
+		}
+		return false
+	})
+	worker := f.procs[1]
+	if err := worker.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- worker.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("worker exited with %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("worker still running 15 s after SIGTERM with a 3 s shutdown timeout")
+	}
+	for _, r := range f.runs(flowID) {
+		if r.Status == "running" {
+			t.Fatalf("run %s left running by a worker that shut down gracefully", r.ID)
+		}
+	}
+	f.start("worker-2", "worker")
+	runs := f.settle(flowID, 120*time.Second)
+	if got := checkAccepted(t, answers, runs, false); len(got) != 40 {
+		t.Fatalf("%d of 40 runs accepted", len(got))
+	}
+	for key, n := range tg.counts() {
+		if n != 1 {
+			t.Fatalf("side effect %s sent %d times", key, n)
+		}
+	}
+}
