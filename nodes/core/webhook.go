@@ -430,6 +430,10 @@ func parseBasicAuth(h string) (user, pass string, ok bool) {
 
 // payloadHeaders keeps the first value of each header under its lower-case name, and hides the header that
 // carried a token or password: run data is stored and shown, credentials must not be (I5).
+// alwaysRedacted are request headers that carry someone's credentials (a user's API token or session sent along
+// by a script, a proxy's login); they never belong in run data, whatever the webhook's own authentication.
+var alwaysRedacted = map[string]bool{"authorization": true, "proxy-authorization": true, "cookie": true, "x-csrf-token": true}
+
 func (n *webhookNode) payloadHeaders(h http.Header) map[string]any {
 	hidden := ""
 	switch n.auth {
@@ -444,7 +448,7 @@ func (n *webhookNode) payloadHeaders(h http.Header) map[string]any {
 			continue
 		}
 		key := strings.ToLower(name)
-		if key == hidden {
+		if key == hidden || alwaysRedacted[key] {
 			out[key] = redactedValue
 			continue
 		}

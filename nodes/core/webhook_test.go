@@ -215,6 +215,27 @@ func TestWebhookRedactsAuthHeader(t *testing.T) {
 	}
 }
 
+// TestWebhookNeverStoresCallersCredentials: a script that sends its Ferry API token or session cookie along
+// with a webhook (or a proxy that adds its own login) must not leave it in run data.
+func TestWebhookNeverStoresCallersCredentials(t *testing.T) {
+	n := webhook(t, `{}`, "")
+	acc, err := n.Accept(context.Background(), hookCall{header: map[string]string{
+		"Authorization": "Bearer fry_secret", "Cookie": "ferry_session=s3cret", "Proxy-Authorization": "Basic eA==",
+		"X-CSRF-Token": "c", "X-Request-Id": "r1"}}.request())
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := acc.Payload["headers"].(map[string]any)
+	for _, h := range []string{"authorization", "cookie", "proxy-authorization", "x-csrf-token"} {
+		if headers[h] != "[redacted]" {
+			t.Errorf("%s stored as %v", h, headers[h])
+		}
+	}
+	if headers["x-request-id"] != "r1" {
+		t.Errorf("ordinary headers must stay: %v", headers)
+	}
+}
+
 func TestWebhookBodies(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70)
 	tests := []struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/ferry-hq/ferry/server/app"
+	"github.com/ferry-hq/ferry/server/auth"
 	"github.com/ferry-hq/ferry/server/store"
 	"github.com/ferry-hq/ferry/server/store/storetest"
 )
@@ -28,6 +29,8 @@ import (
 type harness struct {
 	t   *testing.T
 	app *app.App
+	// token is an admin API token that do sends unless the call names its own Authorization header.
+	token string
 }
 
 func newHarness(t *testing.T, b storetest.Backend) *harness {
@@ -49,7 +52,24 @@ func newHarness(t *testing.T, b storetest.Backend) *harness {
 	wg.Add(1)
 	go func() { defer wg.Done(); a.Runner.Work(ctx, 4) }()
 	t.Cleanup(func() { cancel(); wg.Wait(); a.Close() })
-	return &harness{t: t, app: a}
+	h := &harness{t: t, app: a}
+	h.token = h.userToken("admin@example.com", auth.RoleAdmin)
+	return h
+}
+
+// userToken creates a user with role and returns an API token of theirs.
+func (h *harness) userToken(email string, role auth.Role) string {
+	h.t.Helper()
+	ctx := context.Background()
+	u, err := h.app.Auth.CreateUser(ctx, email, "", "correct horse battery", role)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	tok, _, err := h.app.Auth.CreateToken(ctx, &auth.Principal{Kind: "session", UserID: u.ID, Email: u.Email, Role: role}, "tests", role, time.Time{}, "")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tok
 }
 
 // each runs body against every available store.
@@ -97,7 +117,14 @@ func (h *harness) do(method, path string, body any, headers ...string) response 
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if h.token != "" {
+		req.Header.Set("Authorization", "Bearer "+h.token)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := h.app.HTTP.Test(req, fiber.TestConfig{Timeout: 30 * time.Second})

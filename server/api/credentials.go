@@ -49,6 +49,7 @@ func (a *API) createCredential(c fiber.Ctx) error {
 	if err != nil {
 		return credentialError(err)
 	}
+	a.audit(c, "credential.create", "credential", info.ID, map[string]any{"name": info.Name, "type": info.Type})
 	return ok(c, http.StatusCreated, info)
 }
 
@@ -69,6 +70,7 @@ func (a *API) replaceCredential(c fiber.Ctx) error {
 	if err != nil {
 		return credentialError(err)
 	}
+	a.audit(c, "credential.replace", "credential", info.ID, map[string]any{"name": info.Name, "type": info.Type})
 	return ok(c, http.StatusOK, info)
 }
 
@@ -76,5 +78,6 @@ func (a *API) deleteCredential(c fiber.Ctx) error {
 	if err := a.Credentials.Delete(c.Context(), c.Params("id")); err != nil {
 		return credentialError(err)
 	}
+	a.audit(c, "credential.delete", "credential", c.Params("id"), nil)
 	return c.SendStatus(http.StatusNoContent)
 }

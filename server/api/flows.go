@@ -47,6 +47,7 @@ func (a *API) createFlow(c fiber.Ctx) error {
 	if err := a.Store.CreateFlow(c.Context(), row); err != nil {
 		return err
 	}
+	a.audit(c, "flow.create", "flow", row.ID, map[string]any{"name": row.Name})
 	return ok(c, http.StatusCreated, flowResponse(row, true))
 }
 
@@ -70,6 +71,7 @@ func (a *API) importFlow(c fiber.Ctx) error {
 	if version != nil {
 		a.changed()
 	}
+	a.audit(c, "flow.import", "flow", row.ID, map[string]any{"name": row.Name, "published": version != nil})
 	saved, err := a.Store.GetFlow(c.Context(), row.ID)
 	if err != nil {
 		return fromStore(err, "flow")
@@ -107,6 +109,7 @@ func (a *API) saveFlow(c fiber.Ctx) error {
 	if err := a.Store.SaveDraft(c.Context(), row, expect); err != nil {
 		return fromStore(err, "flow")
 	}
+	a.audit(c, "flow.save", "flow", id, map[string]any{"name": row.Name, "revision": row.Revision})
 	saved, err := a.Store.GetFlow(c.Context(), id)
 	if err != nil {
 		return fromStore(err, "flow")
@@ -119,6 +122,7 @@ func (a *API) deleteFlow(c fiber.Ctx) error {
 		return fromStore(err, "flow")
 	}
 	a.changed()
+	a.audit(c, "flow.delete", "flow", c.Params("id"), nil)
 	return c.SendStatus(http.StatusNoContent)
 }
 
@@ -141,11 +145,16 @@ func (a *API) publishFlow(c fiber.Ctx) error {
 	if _, _, err := parseDoc(f.Draft); err != nil {
 		return err
 	}
-	v, err := a.Store.Publish(c.Context(), f.ID, f.Draft, req.Message, "")
+	by := ""
+	if p := principal(c); p != nil {
+		by = p.Email
+	}
+	v, err := a.Store.Publish(c.Context(), f.ID, f.Draft, req.Message, by)
 	if err != nil {
 		return fromStore(err, "flow")
 	}
 	a.changed()
+	a.audit(c, "flow.publish", "flow", f.ID, map[string]any{"version": v.Version, "message": req.Message})
 	return ok(c, http.StatusCreated, versionResponse(v, false))
 }
 
@@ -155,6 +164,11 @@ func (a *API) setStatus(c fiber.Ctx, status string) error {
 		return fromStore(err, "flow")
 	}
 	a.changed()
+	action := "flow.resume"
+	if status == store.FlowPaused {
+		action = "flow.pause"
+	}
+	a.audit(c, action, "flow", id, nil)
 	f, err := a.Store.GetFlow(c.Context(), id)
 	if err != nil {
 		return fromStore(err, "flow")
@@ -203,6 +217,7 @@ func (a *API) rollback(c fiber.Ctx) error {
 		return fromStore(err, "flow version")
 	}
 	a.changed()
+	a.audit(c, "flow.rollback", "flow", id, map[string]any{"version": n})
 	f, err := a.Store.GetFlow(c.Context(), id)
 	if err != nil {
 		return fromStore(err, "flow")

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v3/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ferry-hq/ferry/server/auth"
 	"github.com/ferry-hq/ferry/server/metrics"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/store"
@@ -33,6 +34,9 @@ const (
 	PermMetricsRead      Permission = "metrics:read"      // scrape Prometheus metrics
 	PermCredentialsRead  Permission = "credentials:read"  // list credentials (names and which fields are set, never values)
 	PermCredentialsWrite Permission = "credentials:write" // create, replace and delete credentials
+	PermUsersManage      Permission = "users:manage"      // users, everyone's tokens, roles
+	PermAuditRead        Permission = "audit:read"        // read the audit log
+	PermSelf             Permission = "self"              // any signed-in user: who am I, sign out, own password and tokens
 )
 
 // Route is one entry of the route table: the single place that says what exists, who may call it and how it
@@ -76,6 +80,8 @@ type API struct {
 	Credentials *vault.Credentials
 	// Web is the built single-page app served at /.
 	Web fs.FS
+	// Auth authenticates callers and decides what their role may do; every non-public route goes through it.
+	Auth *auth.Service
 	// SystemOnly serves only the system routes (health, readiness, metrics, version): a worker process needs
 	// nothing else.
 	SystemOnly bool
@@ -127,6 +133,21 @@ func (a *API) Routes() []Route {
 		{Method: "PUT", Path: "/api/v1/credentials/:id", Permission: PermCredentialsWrite, Tag: "credentials", Summary: "Replace a credential's name and fields", Request: "CredentialRequest", Response: "Credential", Handler: a.replaceCredential},
 		{Method: "DELETE", Path: "/api/v1/credentials/:id", Permission: PermCredentialsWrite, Tag: "credentials", Summary: "Delete a credential", Status: 204, Handler: a.deleteCredential},
 
+		{Method: "GET", Path: "/api/v1/setup", Permission: PermPublic, Tag: "auth", Summary: "Whether Ferry still needs its first admin", Response: "SetupStatus", Handler: a.setupStatus},
+		{Method: "POST", Path: "/api/v1/setup", Permission: PermPublic, Tag: "auth", Summary: "Create the first admin (only while Ferry has no user); answers with a first API token, shown once", Request: "Credentials", Response: "SetupResult", Status: 201, Handler: a.setup},
+		{Method: "POST", Path: "/api/v1/auth/login", Permission: PermPublic, Tag: "auth", Summary: "Sign in with e-mail and password: sets the session and CSRF cookies", Request: "Credentials", Response: "Login", Handler: a.login},
+		{Method: "POST", Path: "/api/v1/auth/logout", Permission: PermSelf, Tag: "auth", Summary: "Sign out of this session", Status: 204, Handler: a.logout},
+		{Method: "GET", Path: "/api/v1/auth/me", Permission: PermSelf, Tag: "auth", Summary: "Who is calling, with which role", Response: "Me", Handler: a.me},
+		{Method: "POST", Path: "/api/v1/auth/password", Permission: PermSelf, Tag: "auth", Summary: "Change your password (signs you out everywhere)", Request: "PasswordChange", Status: 204, Handler: a.changePassword},
+		{Method: "GET", Path: "/api/v1/users", Permission: PermUsersManage, Tag: "auth", Summary: "List users", Response: "UserList", Handler: a.listUsers},
+		{Method: "POST", Path: "/api/v1/users", Permission: PermUsersManage, Tag: "auth", Summary: "Create a user with a role", Request: "UserCreate", Response: "User", Status: 201, Handler: a.createUser},
+		{Method: "PATCH", Path: "/api/v1/users/:id", Permission: PermUsersManage, Tag: "auth", Summary: "Change a user's name, role or disabled flag", Request: "UserChange", Response: "User", Handler: a.updateUser},
+		{Method: "POST", Path: "/api/v1/users/:id/password", Permission: PermUsersManage, Tag: "auth", Summary: "Set a user's password (a reset); signs them out", Request: "PasswordReset", Status: 204, Handler: a.resetPassword},
+		{Method: "GET", Path: "/api/v1/tokens", Permission: PermSelf, Tag: "auth", Summary: "Your API tokens (?all=true: everyone's, for admins); never the tokens themselves", Response: "TokenList", Query: []QueryParam{{"all", "every user's tokens (admins only)"}}, Handler: a.listTokens},
+		{Method: "POST", Path: "/api/v1/tokens", Permission: PermSelf, Tag: "auth", Summary: "Create an API token with a role no higher than yours; the token is shown once", Request: "TokenCreate", Response: "TokenCreated", Status: 201, Handler: a.createToken},
+		{Method: "DELETE", Path: "/api/v1/tokens/:id", Permission: PermSelf, Tag: "auth", Summary: "Revoke a token (yours, or anyone's for admins)", Status: 204, Handler: a.revokeToken},
+		{Method: "GET", Path: "/api/v1/audit", Permission: PermAuditRead, Tag: "auth", Summary: "The audit log, newest first", Response: "AuditList", Query: []QueryParam{{"action", "exact action, or a prefix ending in a dot (flow.)"}, {"actor", "user id"}, {"targetType", "flow, credential, user, token"}, {"target", "target id"}, {"since", "RFC 3339 time"}, {"until", "RFC 3339 time"}, {"cursor", "nextCursor of the previous page"}, {"limit", "page size, at most 500"}}, Handler: a.listAudit},
+
 		{Method: "ALL", Path: "/hooks/:flowId", Permission: PermPublic, Tag: "webhooks", Summary: "Webhook of a published flow; authenticated by the flow's webhook trigger", Response: "WebhookAccepted", Status: 202, Handler: a.webhook(false)},
 		{Method: "ALL", Path: "/hooks/:flowId/test", Permission: PermPublic, Tag: "webhooks", Summary: "Test webhook: runs the flow's draft in test mode and answers with the run", Response: "RunDetail", Handler: a.webhook(true)},
 
@@ -155,10 +176,10 @@ func (a *API) App() *fiber.App {
 			continue
 		}
 		if r.Method == "ALL" {
-			app.All(r.Path, r.Handler)
+			app.All(r.Path, a.guard(r), r.Handler)
 			continue
 		}
-		app.Add([]string{r.Method}, r.Path, r.Handler)
+		app.Add([]string{r.Method}, r.Path, a.guard(r), r.Handler)
 	}
 	app.Use(func(c fiber.Ctx) error {
 		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route for " + c.Method() + " " + c.Path()}

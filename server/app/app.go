@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-hq/ferry/flows/engine"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/api"
+	"github.com/ferry-hq/ferry/server/auth"
 	"github.com/ferry-hq/ferry/server/limits"
 	"github.com/ferry-hq/ferry/server/metrics"
 	"github.com/ferry-hq/ferry/server/queue"
@@ -43,6 +44,7 @@ type App struct {
 	Queue       queue.Queue
 	Runner      *runner.Runner
 	Credentials *vault.Credentials
+	Auth        *auth.Service
 	Cron        *scheduler.Cron
 	Sweeper     *scheduler.Sweeper
 	Pruner      *scheduler.Pruner
@@ -96,6 +98,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Queue = q
 	}
 	a.Credentials = &vault.Credentials{Store: st, Vault: v}
+	a.Auth = auth.NewService(st, logger)
+	if err := a.Auth.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+		a.closeEarly()
+		return nil, err
+	}
 	m := metrics.New(a.Queue.Depth)
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
@@ -138,7 +145,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Sweeper.Leader, a.Pruner.Leader = leader, leader
 	}
 	a.API = &api.API{Store: st, Runner: a.Runner, Metrics: m, Logger: logger, Version: Version,
-		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files(),
+		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files(), Auth: a.Auth,
 		SystemOnly: cfg.Role == RoleWorker}
 	if a.redis != nil {
 		a.API.Ready = map[string]func(context.Context) error{
@@ -253,6 +260,14 @@ func (a *App) servePprof(ctx context.Context) {
 			a.Logger.Warn("profiler", "addr", a.Config.PprofAddr, "err", err)
 		}
 	}()
+}
+
+// closeEarly releases what New opened before it failed.
+func (a *App) closeEarly() {
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	_ = a.Store.Close()
 }
 
 // Close releases the store and Redis connections.

@@ -31,6 +31,10 @@ type Config struct {
 	LogFormat string
 	// BodyLimit bounds request bodies in bytes, webhooks included.
 	BodyLimit int
+	// AdminEmail and AdminPassword create the first admin at start when Ferry has no user yet (the password is
+	// read from the environment only).
+	AdminEmail    string
+	AdminPassword string
 	// Role is what this process does: "all" (the default: HTTP, schedules and workers), "api" (HTTP, webhooks,
 	// schedules; no workers) or "worker" (executes runs; serves only health and metrics). api and worker
 	// processes share runs through Postgres and Redis.
@@ -75,6 +79,7 @@ func Settings() []Setting {
 		{"log-level", "FERRY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 		{"log-format", "FERRY_LOG_FORMAT", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
 		{"body-limit", "FERRY_BODY_LIMIT", strconv.Itoa(4 << 20), "largest request body accepted, in bytes", func(c *Config) any { return &c.BodyLimit }},
+		{"admin-email", "FERRY_ADMIN_EMAIL", "", "with FERRY_ADMIN_PASSWORD (environment only): the first admin, created at start when there is no user", func(c *Config) any { return &c.AdminEmail }},
 		{"role", "FERRY_ROLE", RoleAll, "all, api (HTTP, webhooks, schedules) or worker (executes runs); api and worker need Postgres and Redis", func(c *Config) any { return &c.Role }},
 		{"shutdown-timeout", "FERRY_SHUTDOWN_TIMEOUT", "20s", "how long in-flight requests and runs may finish when stopping; unfinished runs are handed back", func(c *Config) any { return &c.ShutdownTimeout }},
 		{"lease", "FERRY_LEASE", "30s", "how long a worker's claim on a run lasts unrenewed; a crashed worker's runs move on after it", func(c *Config) any { return &c.Lease }},
@@ -100,6 +105,7 @@ func FromEnv() (Config, error) {
 		}
 	}
 	c.SecretKey = os.Getenv("FERRY_SECRET_KEY")
+	c.AdminPassword = os.Getenv("FERRY_ADMIN_PASSWORD")
 	return c, nil
 }
 
@@ -143,6 +149,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("role must be all, api or worker")
+	}
+	if c.AdminEmail != "" && c.AdminPassword == "" {
+		return fmt.Errorf("FERRY_ADMIN_EMAIL needs FERRY_ADMIN_PASSWORD in the environment")
 	}
 	if c.RetentionDays < 0 || c.RetentionRuns < 0 {
 		return fmt.Errorf("retention-days and retention-runs must not be negative")

@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ferry-hq/ferry/server/app"
+	"github.com/ferry-hq/ferry/server/auth"
 	"github.com/ferry-hq/ferry/server/store/storetest"
 )
 
@@ -48,7 +50,32 @@ func startFerry(t *testing.T, b storetest.Backend) string {
 		}
 		a.Close()
 	})
-	return "http://" + ln.Addr().String()
+	url := "http://" + ln.Addr().String()
+	u, err := a.Auth.CreateUser(context.Background(), "bench@example.com", "", "a long enough secret", auth.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := a.Auth.CreateToken(context.Background(), &auth.Principal{Kind: "session", UserID: u.ID, Email: u.Email, Role: auth.RoleAdmin},
+		"bench", auth.RoleAdmin, time.Time{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokensMu.Lock()
+	tokens[url] = tok
+	tokensMu.Unlock()
+	return url
+}
+
+// tokens holds an admin API token for each server started by startFerry.
+var (
+	tokensMu sync.Mutex
+	tokens   = map[string]string{}
+)
+
+func apiToken(url string) string {
+	tokensMu.Lock()
+	defer tokensMu.Unlock()
+	return tokens[url]
 }
 
 // each runs body against a fresh server on every available store (SQLite always, Postgres when configured).
@@ -96,7 +123,7 @@ func checkConsistent(t *testing.T, rep *Report, n int64) {
 func TestBenchSync(t *testing.T) {
 	each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		rep, err := Run(ctx, Config{URL: url, Mode: ModeSync, Requests: 300, Concurrency: 8, Wait: time.Minute})
+		rep, err := Run(ctx, Config{URL: url, APIToken: apiToken(url), Mode: ModeSync, Requests: 300, Concurrency: 8, Wait: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +133,7 @@ func TestBenchSync(t *testing.T) {
 		checkConsistent(t, rep, 300)
 
 		// Again on the same, now existing flow: only this benchmark's runs are counted, not the 300 before.
-		again, err := Run(ctx, Config{URL: url, FlowID: rep.FlowID, Requests: 100, Concurrency: 4, Wait: time.Minute})
+		again, err := Run(ctx, Config{URL: url, APIToken: apiToken(url), FlowID: rep.FlowID, Requests: 100, Concurrency: 4, Wait: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +146,7 @@ func TestBenchSync(t *testing.T) {
 
 func TestBenchAsync(t *testing.T) {
 	each(t, func(t *testing.T, url string) {
-		rep, err := Run(context.Background(), Config{URL: url, Mode: ModeAsync, Requests: 300, Concurrency: 8, Wait: time.Minute})
+		rep, err := Run(context.Background(), Config{URL: url, APIToken: apiToken(url), Mode: ModeAsync, Requests: 300, Concurrency: 8, Wait: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +160,7 @@ func TestBenchAsync(t *testing.T) {
 // TestBenchDuration runs for a time instead of a number of requests.
 func TestBenchDuration(t *testing.T) {
 	url := startFerry(t, storetest.Backend{Name: "sqlite", DataDir: t.TempDir()})
-	rep, err := Run(context.Background(), Config{URL: url, Mode: ModeAsync, Duration: 500 * time.Millisecond, Concurrency: 4, Wait: time.Minute})
+	rep, err := Run(context.Background(), Config{URL: url, APIToken: apiToken(url), Mode: ModeAsync, Duration: 500 * time.Millisecond, Concurrency: 4, Wait: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +189,7 @@ func TestBenchEcho(t *testing.T) {
 			_, _ = w.Write(append(append([]byte(`{"ok":true,"echo":`), body...), '}'))
 		}))
 		defer echo.Close()
-		rep, err := Run(context.Background(), Config{URL: url, Mode: ModeSync, EchoURL: echo.URL + "/echo",
+		rep, err := Run(context.Background(), Config{URL: url, APIToken: apiToken(url), Mode: ModeSync, EchoURL: echo.URL + "/echo",
 			Requests: 300, Concurrency: 8, Wait: time.Minute})
 		if err != nil {
 			t.Fatal(err)
@@ -184,7 +211,7 @@ func TestReferenceFlowAnswers(t *testing.T) {
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	}))
 	defer echo.Close()
-	api := newAPIClient(url, "")
+	api := newAPIClient(url, apiToken(url))
 	ctx := context.Background()
 	post := func(flowID string, body []byte) (int, http.Header, map[string]any) {
 		t.Helper()
@@ -251,11 +278,11 @@ func TestBenchCountsRefusals(t *testing.T) {
 	url := startFerry(t, storetest.Backend{Name: "sqlite", DataDir: t.TempDir()})
 	doc, _ := referenceFlow(ModeSync, "")
 	doc = bytes.Replace(doc, []byte(`"method":"POST"`), []byte(`"method":"GET"`), 1)
-	id, err := newAPIClient(url, "").importFlow(context.Background(), doc)
+	id, err := newAPIClient(url, apiToken(url)).importFlow(context.Background(), doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Run(context.Background(), Config{URL: url, FlowID: id, Requests: 50, Concurrency: 4, Wait: time.Second})
+	rep, err := Run(context.Background(), Config{URL: url, APIToken: apiToken(url), FlowID: id, Requests: 50, Concurrency: 4, Wait: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,14 +296,14 @@ func TestBenchRefusesUnpublishedFlow(t *testing.T) {
 	url := startFerry(t, storetest.Backend{Name: "sqlite", DataDir: t.TempDir()})
 	doc, _ := referenceFlow(ModeSync, "")
 	var f flowInfo
-	if err := newAPIClient(url, "").do(context.Background(), http.MethodPost, "/api/v1/flows", doc, &f); err != nil {
+	if err := newAPIClient(url, apiToken(url)).do(context.Background(), http.MethodPost, "/api/v1/flows", doc, &f); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Run(context.Background(), Config{URL: url, FlowID: f.ID, Requests: 1})
+	_, err := Run(context.Background(), Config{URL: url, APIToken: apiToken(url), FlowID: f.ID, Requests: 1})
 	if err == nil || !strings.Contains(err.Error(), "not published") {
 		t.Errorf("unpublished flow: %v", err)
 	}
-	_, err = Run(context.Background(), Config{URL: url, FlowID: "no-such-flow", Requests: 1})
+	_, err = Run(context.Background(), Config{URL: url, APIToken: apiToken(url), FlowID: "no-such-flow", Requests: 1})
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("unknown flow: %v", err)
 	}

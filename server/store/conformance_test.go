@@ -46,6 +46,7 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("CountRuns", func(t *testing.T) { testCountRuns(t, open(t)) })
 	t.Run("PruneRuns", func(t *testing.T) { testPruneRuns(t, open(t)) })
 	t.Run("StepInputRefs", func(t *testing.T) { testStepInputRefs(t, open(t)) })
+	t.Run("AuthStore", func(t *testing.T) { testAuthStore(t, open(t)) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, open(t)) })
 }
 
@@ -1437,5 +1438,70 @@ func testStepInputRefs(t *testing.T, s Store) {
 		if string(st.Input) != want[i] {
 			t.Errorf("step %d input %s, want %s", st.Seq, st.Input, want[i])
 		}
+	}
+}
+
+// testAuthStore: users (e-mails unique regardless of case), sessions, tokens and the append-only audit log.
+func testAuthStore(t *testing.T, s Store) {
+	ctx := t.Context()
+	if n, _ := s.CountUsers(ctx); n != 0 {
+		t.Fatalf("%d users in a new store", n)
+	}
+	u := &User{ID: newRunID(t), Email: "Ops@Shop.CN", PasswordHash: "h", Role: "admin"}
+	mustOK(t, s.CreateUser(ctx, u), "create user")
+	mustErr(t, s.CreateUser(ctx, &User{ID: newRunID(t), Email: "ops@shop.cn", PasswordHash: "h", Role: "viewer"}), ErrConflict, "same e-mail")
+	got, err := s.GetUserByEmail(ctx, " OPS@shop.cn ")
+	mustOK(t, err, "get by e-mail")
+	if got.ID != u.ID || got.Email != "ops@shop.cn" {
+		t.Fatalf("user %+v", got)
+	}
+	locked := time.Now().Add(time.Hour)
+	got.Role, got.FailedLogins, got.LockedUntil = "editor", 3, locked
+	mustOK(t, s.UpdateUser(ctx, got), "update user")
+	got, _ = s.GetUser(ctx, u.ID)
+	if got.Role != "editor" || got.FailedLogins != 3 {
+		t.Fatalf("updated user %+v", got)
+	}
+	sameTime(t, "LockedUntil", got.LockedUntil, micro(locked))
+
+	sess := &Session{IDHash: "h1", UserID: u.ID, CSRF: "c", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	mustOK(t, s.CreateSession(ctx, sess), "create session")
+	if got, err := s.GetSession(ctx, "h1"); err != nil || got.CSRF != "c" {
+		t.Fatalf("session %+v %v", got, err)
+	}
+	mustOK(t, s.DeleteUserSessions(ctx, u.ID), "sign out everywhere")
+	_, err = s.GetSession(ctx, "h1")
+	mustErr(t, err, ErrNotFound, "session after sign-out")
+
+	tok := &APIToken{ID: newRunID(t), Name: "ci", UserID: u.ID, Role: "viewer", Prefix: "fry_ab", SecretHash: "s1"}
+	mustOK(t, s.CreateToken(ctx, tok), "create token")
+	mustOK(t, s.TouchToken(ctx, tok.ID, time.Now()), "touch")
+	mustOK(t, s.RevokeToken(ctx, tok.ID, time.Now()), "revoke")
+	got2, err := s.GetTokenByHash(ctx, "s1")
+	mustOK(t, err, "get token")
+	if got2.RevokedAt.IsZero() || got2.LastUsedAt.IsZero() {
+		t.Fatalf("token %+v", got2)
+	}
+	mustErr(t, s.RevokeToken(ctx, "nope", time.Now()), ErrNotFound, "revoke unknown token")
+	if list, _ := s.ListTokens(ctx, u.ID); len(list) != 1 {
+		t.Fatalf("%d tokens", len(list))
+	}
+
+	for i, action := range []string{"flow.create", "flow.publish", "credential.create", "flow.publish"} {
+		e := &AuditEvent{ID: newRunID(t), ActorType: "user", ActorID: u.ID, Action: action, TargetType: "flow",
+			TargetID: fmt.Sprintf("f%d", i%2), Detail: json.RawMessage(`{"version":1}`)}
+		mustOK(t, s.AppendAudit(ctx, e), "append")
+	}
+	page, err := s.ListAudit(ctx, AuditFilter{Action: "flow.", Limit: 2})
+	mustOK(t, err, "list audit")
+	if len(page.Events) != 2 || page.NextCursor == "" || page.Events[0].Action != "flow.publish" {
+		t.Fatalf("first page %+v", page)
+	}
+	next, _ := s.ListAudit(ctx, AuditFilter{Action: "flow.", Cursor: page.NextCursor})
+	if len(next.Events) != 1 || next.Events[0].Action != "flow.create" {
+		t.Fatalf("second page %+v", next)
+	}
+	if byTarget, _ := s.ListAudit(ctx, AuditFilter{TargetType: "flow", TargetID: "f1"}); len(byTarget.Events) != 2 {
+		t.Fatalf("events of f1: %d", len(byTarget.Events))
 	}
 }

@@ -237,6 +237,7 @@ type Store interface {
 	CountRuns(ctx context.Context, status string) (int64, error)
 
 	CredentialStore
+	AuthStore
 }
 
 // DueQuery narrows DueRuns. The sweeper pages through every due run with After at start, and between full

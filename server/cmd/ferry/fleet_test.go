@@ -269,6 +269,8 @@ type fleet struct {
 	redis *redisServer
 	api   *process
 	procs []*process
+	// token is the first admin's API token, from setting the fleet up.
+	token string
 }
 
 // startFleet starts an API process and n worker processes on a fresh schema and a private Redis.
@@ -277,6 +279,7 @@ func startFleet(t *testing.T, n int, extra ...string) *fleet {
 	needFleet(t)
 	f := &fleet{t: t, db: storetest.PostgresURL(t), redis: startRedis(t)}
 	f.api = f.start("api", "api", extra...)
+	f.setup()
 	for i := range n {
 		f.start(fmt.Sprintf("worker-%d", i+1), "worker", extra...)
 	}
@@ -347,10 +350,41 @@ func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) 
 	}
 }
 
+// setup creates the first admin through the API and keeps its token.
+func (f *fleet) setup() {
+	f.t.Helper()
+	res, err := http.Post(f.api.url("/api/v1/setup"), "application/json",
+		strings.NewReader(`{"email":"it@shop.example","password":"fleet test password"}`))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if res.StatusCode != http.StatusCreated || json.NewDecoder(res.Body).Decode(&out) != nil || out.Token == "" {
+		f.t.Fatalf("setup: %d", res.StatusCode)
+	}
+	f.token = out.Token
+}
+
+// apiRequest calls the API process with the admin token.
+func (f *fleet) apiRequest(method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, f.api.url(path), body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return http.DefaultClient.Do(req)
+}
+
 // importFlow imports and publishes doc through the API process.
 func (f *fleet) importFlow(doc string) string {
 	f.t.Helper()
-	res, err := http.Post(f.api.url("/api/v1/flows/import?publish=true"), "application/json", strings.NewReader(doc))
+	res, err := f.apiRequest(http.MethodPost, "/api/v1/flows/import?publish=true", strings.NewReader(doc))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -413,11 +447,11 @@ func (f *fleet) runs(flowID string) []apiRun {
 	var all []apiRun
 	cursor := ""
 	for {
-		u := f.api.url("/api/v1/runs?limit=500&flow=" + flowID)
+		u := "/api/v1/runs?limit=500&flow=" + flowID
 		if cursor != "" {
 			u += "&cursor=" + cursor
 		}
-		res, err := http.Get(u)
+		res, err := f.apiRequest(http.MethodGet, u, nil)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -602,6 +636,7 @@ func TestDatabaseOutage(t *testing.T) {
 	f := &fleet{t: t, redis: startRedis(t)}
 	f.db = viaProxy(storetest.PostgresURL(t), proxy)
 	f.api = f.start("api", "api")
+	f.setup()
 	f.start("worker-1", "worker")
 	flowID := f.importFlow(asyncFlow(tg.srv.URL, `{}`))
 

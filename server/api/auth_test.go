@@ -1,0 +1,203 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-hq/ferry/server/api"
+	"github.com/ferry-hq/ferry/server/app"
+	"github.com/ferry-hq/ferry/server/auth"
+)
+
+// TestRoleMatrix checks every role, and no credentials at all, against every route of the table (I6): a
+// caller without the route's permission gets 401 (anonymous) or 403, a caller with it never does. Webhooks and
+// the web app are in the table, so they are checked too.
+func TestRoleMatrix(t *testing.T) {
+	h := sqliteHarness(t)
+	tokens := map[auth.Role]string{auth.RoleAdmin: h.token}
+	for _, r := range []auth.Role{auth.RoleEditor, auth.RoleOperator, auth.RoleViewer} {
+		tokens[r] = h.userToken(string(r)+"@example.com", r)
+	}
+	for _, route := range h.app.API.Routes() {
+		path := strings.NewReplacer(":flowId", "no-such-flow", ":id", "no-such-id", ":version", "1", "*", "some/page").Replace(route.Path)
+		method := route.Method
+		if method == "ALL" {
+			method = "POST"
+		}
+		callers := map[string]string{"anonymous": ""}
+		for r, tok := range tokens {
+			callers[string(r)] = tok
+		}
+		for who, tok := range callers {
+			res := h.do(method, path, "{}", "Authorization", bearerOrEmpty(tok))
+			allowed := route.Permission == api.PermPublic || (tok != "" && auth.Allowed(auth.Role(who), string(route.Permission)))
+			// The guard's refusals carry these codes; a handler may still answer 401 or 403 for its own reasons
+			// (a wrong password), which is not the permission check speaking.
+			code := ""
+			if len(res.body) > 0 && res.body[0] == '{' {
+				if e, ok := res.json(t)["error"].(map[string]any); ok {
+					code, _ = e["code"].(string)
+				}
+			}
+			refused := code == api.CodeUnauthenticated || code == api.CodeForbidden
+			switch {
+			case allowed && refused:
+				t.Errorf("%s %s as %s: %d %s, but the role holds %s", method, path, who, res.status, code, route.Permission)
+			case !allowed && who == "anonymous" && (res.status != 401 || code != api.CodeUnauthenticated):
+				t.Errorf("%s %s without credentials: %d %s, want 401 unauthenticated", method, path, res.status, code)
+			case !allowed && who != "anonymous" && (res.status != 403 || code != api.CodeForbidden):
+				t.Errorf("%s %s as %s: %d %s, want 403 forbidden (needs %s)", method, path, who, res.status, code, route.Permission)
+			}
+		}
+	}
+}
+
+func bearerOrEmpty(tok string) string {
+	if tok == "" {
+		return ""
+	}
+	return "Bearer " + tok
+}
+
+// TestSetupAndSessions walks a first start: everything is refused until the first admin exists; setup answers
+// with a token; sign-in sets an HTTP-only session cookie and a CSRF cookie; writes with the cookie need the CSRF
+// header; sign-out ends the session.
+func TestSetupAndSessions(t *testing.T) {
+	cfg, err := app.FromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DataDir, cfg.LogLevel = t.TempDir(), "error"
+	a, err := app.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	h := &harness{t: t, app: a}
+
+	if e := h.expect(h.do("GET", "/api/v1/flows", nil), 403)["error"].(map[string]any); e["code"] != "setup_required" {
+		t.Fatalf("before setup: %v", e)
+	}
+	if st := h.expect(h.do("GET", "/api/v1/setup", nil), 200); st["required"] != true {
+		t.Fatalf("setup status %v", st)
+	}
+	if e := h.expect(h.do("POST", "/api/v1/setup", map[string]string{"email": "ops@shop.cn", "password": "short"}), 400)["error"].(map[string]any); e["code"] != "invalid_input" {
+		t.Fatalf("weak password: %v", e)
+	}
+	res := h.do("POST", "/api/v1/setup", map[string]string{"email": "ops@shop.cn", "password": "a long enough secret"})
+	body := h.expect(res, 201)
+	token, _ := body["token"].(string)
+	if !strings.HasPrefix(token, auth.TokenPrefix) {
+		t.Fatalf("setup token %q", token)
+	}
+	h.expect(h.do("POST", "/api/v1/setup", map[string]string{"email": "x@shop.cn", "password": "a long enough secret"}), 409)
+	h.token = token
+	h.expect(h.do("GET", "/api/v1/flows", nil), 200)
+	h.token = ""
+
+	// Sign in with a browser-like client.
+	login := h.do("POST", "/api/v1/auth/login", map[string]string{"email": "OPS@shop.cn", "password": "a long enough secret"})
+	h.expect(login, 200)
+	var session, csrf string
+	for _, c := range (&http.Response{Header: login.header}).Cookies() {
+		switch c.Name {
+		case api.SessionCookie:
+			session = c.Value
+			if !c.HttpOnly {
+				t.Error("the session cookie must be HTTP-only")
+			}
+		case api.CSRFCookie:
+			csrf = c.Value
+		}
+	}
+	if session == "" || csrf == "" {
+		t.Fatalf("login cookies: %v", login.header.Values("Set-Cookie"))
+	}
+	cookie := api.SessionCookie + "=" + session + "; " + api.CSRFCookie + "=" + csrf
+	h.expect(h.do("GET", "/api/v1/auth/me", nil, "Cookie", cookie), 200)
+	flow := `{"schema":1,"name":"x","nodes":[{"id":"in","type":"core.manual"}],"edges":[]}`
+	if e := h.expect(h.do("POST", "/api/v1/flows", flow, "Cookie", cookie), 403)["error"].(map[string]any); e["code"] != "csrf_invalid" {
+		t.Fatalf("write without CSRF header: %v", e)
+	}
+	h.expect(h.do("POST", "/api/v1/flows", flow, "Cookie", cookie, api.CSRFHeader, "forged"), 403)
+	h.expect(h.do("POST", "/api/v1/flows", flow, "Cookie", cookie, api.CSRFHeader, csrf), 201)
+	h.expect(h.do("POST", "/api/v1/auth/logout", nil, "Cookie", cookie, api.CSRFHeader, csrf), 204)
+	h.expect(h.do("GET", "/api/v1/auth/me", nil, "Cookie", cookie), 401)
+
+	// The audit log saw all of it.
+	h.token = token
+	events := h.expect(h.do("GET", "/api/v1/audit?limit=100", nil), 200)["events"].([]any)
+	seen := map[string]bool{}
+	for _, e := range events {
+		seen[e.(map[string]any)["action"].(string)] = true
+	}
+	for _, want := range []string{"user.create", "token.create", "auth.login", "flow.create", "auth.logout"} {
+		if !seen[want] {
+			t.Errorf("audit log lacks %s: %v", want, seen)
+		}
+	}
+}
+
+// TestLoginLockout: five wrong passwords lock the account, even against the right password, and each failure
+// is audited without the password.
+func TestLoginLockout(t *testing.T) {
+	h := sqliteHarness(t)
+	ctx := context.Background()
+	if _, err := h.app.Auth.CreateUser(ctx, "clerk@shop.cn", "", "the right password", auth.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		e := h.expect(h.do("POST", "/api/v1/auth/login", map[string]string{"email": "clerk@shop.cn", "password": "guess-Zq8" + string(rune('a'+i))}), 401)
+		if e["error"].(map[string]any)["code"] != "bad_credentials" {
+			t.Fatalf("attempt %d: %v", i, e)
+		}
+	}
+	h.expect(h.do("POST", "/api/v1/auth/login", map[string]string{"email": "clerk@shop.cn", "password": "the right password"}), 429)
+	page := h.expect(h.do("GET", "/api/v1/audit?action=auth.login_failed", nil), 200)
+	if n := len(page["events"].([]any)); n < 5 {
+		t.Fatalf("%d failed sign-ins audited, want at least 5", n)
+	}
+	if strings.Contains(string(h.do("GET", "/api/v1/audit", nil).body), "guess-Zq8") {
+		t.Fatal("the audit log holds a password")
+	}
+}
+
+// TestTokens: a token carries a role no higher than its creator's, is shown once, can expire and be revoked,
+// and the owner's demotion demotes it.
+func TestTokens(t *testing.T) {
+	h := sqliteHarness(t)
+	editor := h.userToken("editor@shop.cn", auth.RoleEditor)
+	h.expect(h.do("POST", "/api/v1/tokens", map[string]any{"name": "ci", "role": "admin"}, "Authorization", "Bearer "+editor), 403)
+	created := h.expect(h.do("POST", "/api/v1/tokens", map[string]any{"name": "ci", "role": "viewer"}, "Authorization", "Bearer "+editor), 201)
+	viewer := created["token"].(string)
+	id := created["tokenInfo"].(map[string]any)["id"].(string)
+	h.expect(h.do("GET", "/api/v1/flows", nil, "Authorization", "Bearer "+viewer), 200)
+	h.expect(h.do("POST", "/api/v1/flows", `{}`, "Authorization", "Bearer "+viewer), 403)
+	list := string(h.do("GET", "/api/v1/tokens", nil, "Authorization", "Bearer "+editor).body)
+	if strings.Contains(list, viewer) || !strings.Contains(list, id) {
+		t.Fatalf("token list shows the secret or misses the token: %s", list)
+	}
+	h.expect(h.do("DELETE", "/api/v1/tokens/"+id, nil, "Authorization", "Bearer "+editor), 204)
+	h.expect(h.do("GET", "/api/v1/flows", nil, "Authorization", "Bearer "+viewer), 401)
+
+	expired := h.expect(h.do("POST", "/api/v1/tokens", map[string]any{"name": "short", "expiresAt": time.Now().Add(time.Second)}, "Authorization", "Bearer "+editor), 201)["token"].(string)
+	time.Sleep(1100 * time.Millisecond)
+	h.expect(h.do("GET", "/api/v1/flows", nil, "Authorization", "Bearer "+expired), 401)
+
+	// Demoting the editor to viewer makes their editor token a viewer one.
+	users := h.expect(h.do("GET", "/api/v1/users", nil), 200)["users"].([]any)
+	var editorID string
+	for _, u := range users {
+		if u.(map[string]any)["email"] == "editor@shop.cn" {
+			editorID = u.(map[string]any)["id"].(string)
+		}
+	}
+	h.expect(h.do("PATCH", "/api/v1/users/"+editorID, map[string]any{"role": "viewer"}), 200)
+	h.expect(h.do("POST", "/api/v1/flows", `{}`, "Authorization", "Bearer "+editor), 403)
+	// The last admin stays an admin.
+	me := h.expect(h.do("GET", "/api/v1/auth/me", nil), 200)["user"].(map[string]any)
+	h.expect(h.do("PATCH", "/api/v1/users/"+me["id"].(string), map[string]any{"disabled": true}), 409)
+}
