@@ -4,6 +4,7 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -49,6 +50,9 @@ type Config struct {
 	// flow sets its own retention; 0 disables that bound.
 	RetentionDays int
 	RetentionRuns int
+	// LogOutput receives the log; nil means standard error. (Not a setting: for programs that embed Ferry, and
+	// for the test that scans everything Ferry writes for secrets.)
+	LogOutput io.Writer
 	// PprofAddr, when set, serves Go's profiler there (keep it on a loopback address), so a capacity problem can be
 	// explained with a CPU or heap profile of the running server.
 	PprofAddr string
@@ -180,10 +184,14 @@ func (c *Config) level() (slog.Level, error) {
 func (c *Config) Logger() *slog.Logger {
 	l, _ := c.level()
 	opts := &slog.HandlerOptions{Level: l}
-	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	var out io.Writer = os.Stderr
+	if c.LogOutput != nil {
+		out = c.LogOutput
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(out, opts))
+	}
+	return slog.New(slog.NewTextHandler(out, opts))
 }
 
 // Embedded reports whether this configuration runs without outside servers.
