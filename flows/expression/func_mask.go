@@ -183,3 +183,28 @@ func init() {
 		return maskRunes(s, start, end), nil
 	}, new(func(any, int, int) string))
 }
+
+// Masks for personal data outside expressions (the API masks run data with them).
+const (
+	MaskKindPhone    = "phone"
+	MaskKindEmail    = "email"
+	MaskKindIDCard   = "idcard"
+	MaskKindBankCard = "bankcard"
+	MaskKindOther    = "other"
+)
+
+// MaskPersonal masks value the way the expression function of its kind does (maskPhone, maskEmail,
+// maskIdCard, maskBankCard); other kinds keep the first and last character.
+func MaskPersonal(kind, value string) string {
+	switch kind {
+	case MaskKindPhone:
+		return maskPhone(value)
+	case MaskKindEmail:
+		return maskEmail(value)
+	case MaskKindIDCard:
+		return maskRunes(strings.TrimSpace(value), 6, 4)
+	case MaskKindBankCard:
+		return maskBankCard(value)
+	}
+	return maskRunes(value, 1, 1)
+}

@@ -201,3 +201,41 @@ func TestTokens(t *testing.T) {
 	me := h.expect(h.do("GET", "/api/v1/auth/me", nil), 200)["user"].(map[string]any)
 	h.expect(h.do("PATCH", "/api/v1/users/"+me["id"].(string), map[string]any{"disabled": true}), 409)
 }
+
+// TestPersonalDataMasked: run data shows phones and e-mails masked; an operator or admin may reveal them with
+// ?reveal=true, which is audited; a viewer or editor may not.
+func TestPersonalDataMasked(t *testing.T) {
+	h := sqliteHarness(t)
+	flow := h.expect(h.do("POST", "/api/v1/flows/import?publish=true", `{"schema":1,"name":"pii","nodes":[
+	  {"id":"hook","type":"core.webhook","params":{"respond":"respondNode"}},
+	  {"id":"answer","type":"core.respond","params":{"status":200,"body":"{{ trigger.body }}"}}],
+	  "edges":[{"source":"hook","target":"answer"}]}`), 201)
+	res := h.do("POST", "/hooks/"+flow["id"].(string), `{"order_id":"A-1","customer":{"phone":"13812345678","email":"ada.lovelace@example.com"}}`)
+	h.expect(res, 200)
+	runID := res.header.Get("X-Ferry-Run-Id")
+
+	masked := string(h.do("GET", "/api/v1/runs/"+runID, nil).body)
+	if strings.Contains(masked, "13812345678") || strings.Contains(masked, "ada.lovelace@") || !strings.Contains(masked, `"order_id":"A-1"`) {
+		t.Fatalf("run detail not masked: %s", masked)
+	}
+	if list := string(h.do("GET", "/api/v1/runs?flow="+flow["id"].(string), nil).body); strings.Contains(list, "13812345678") {
+		t.Fatalf("run list not masked: %s", list)
+	}
+	rev := h.do("GET", "/api/v1/runs/"+runID+"?reveal=true", nil)
+	h.expect(rev, 200)
+	revealed := string(rev.body)
+	if !strings.Contains(revealed, "13812345678") {
+		t.Fatalf("reveal did not reveal: %s", revealed)
+	}
+	operator := h.userToken("ops@shop.cn", auth.RoleOperator)
+	h.expect(h.do("GET", "/api/v1/runs/"+runID+"?reveal=true", nil, "Authorization", "Bearer "+operator), 200)
+	for _, r := range []auth.Role{auth.RoleViewer, auth.RoleEditor} {
+		tok := h.userToken(string(r)+"@shop.cn", r)
+		h.expect(h.do("GET", "/api/v1/runs/"+runID+"?reveal=true", nil, "Authorization", "Bearer "+tok), 403)
+		h.expect(h.do("GET", "/api/v1/runs/"+runID, nil, "Authorization", "Bearer "+tok), 200)
+	}
+	reveals := h.expect(h.do("GET", "/api/v1/audit?action=run.reveal", nil), 200)["events"].([]any)
+	if len(reveals) != 2 {
+		t.Fatalf("%d reveals audited, want 2", len(reveals))
+	}
+}

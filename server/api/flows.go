@@ -316,7 +316,11 @@ func (a *API) testFlow(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, http.StatusOK, runDetail(res.Run, res.Steps))
+	d, err := a.detailView(c, res.Run, res.Steps)
+	if err != nil {
+		return err
+	}
+	return ok(c, http.StatusOK, d)
 }
 
 // webhookShape wraps a bare sample body into the shape a webhook trigger produces, so test runs see the same
@@ -386,7 +390,7 @@ func (a *API) manualRun(c fiber.Ctx) error {
 	if err != nil {
 		return fromStore(err, "run")
 	}
-	return ok(c, http.StatusAccepted, runResponse(run))
+	return a.answerRun(c, http.StatusAccepted, run)
 }
 
 func (a *API) healthz(c fiber.Ctx) error {

@@ -82,6 +82,8 @@ type API struct {
 	Web fs.FS
 	// Auth authenticates callers and decides what their role may do; every non-public route goes through it.
 	Auth *auth.Service
+	// Masker hides personal data in run data for callers who may not reveal it; nil shows everything.
+	Masker *auth.Masker
 	// SystemOnly serves only the system routes (health, readiness, metrics, version): a worker process needs
 	// nothing else.
 	SystemOnly bool

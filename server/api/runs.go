@@ -42,6 +42,7 @@ func (a *API) listRuns(c fiber.Ctx) error {
 	out := make([]RunResponse, len(page.Runs))
 	for i := range page.Runs {
 		out[i] = runResponse(&page.Runs[i])
+		a.maskRun(&out[i])
 	}
 	return ok(c, http.StatusOK, fiber.Map{"runs": out, "nextCursor": page.NextCursor})
 }
@@ -55,7 +56,11 @@ func (a *API) getRun(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, http.StatusOK, runDetail(run, steps))
+	d, err := a.detailView(c, run, steps)
+	if err != nil {
+		return err
+	}
+	return ok(c, http.StatusOK, d)
 }
 
 func (a *API) retryRun(c fiber.Ctx) error {
@@ -63,7 +68,7 @@ func (a *API) retryRun(c fiber.Ctx) error {
 	if err != nil {
 		return fromStore(err, "run")
 	}
-	return ok(c, http.StatusAccepted, runResponse(run))
+	return a.answerRun(c, http.StatusAccepted, run)
 }
 
 func (a *API) replayRun(c fiber.Ctx) error {
@@ -71,7 +76,7 @@ func (a *API) replayRun(c fiber.Ctx) error {
 	if err != nil {
 		return fromStore(err, "run")
 	}
-	return ok(c, http.StatusAccepted, runResponse(run))
+	return a.answerRun(c, http.StatusAccepted, run)
 }
 
 func (a *API) cancelRun(c fiber.Ctx) error {
@@ -79,5 +84,14 @@ func (a *API) cancelRun(c fiber.Ctx) error {
 	if err != nil {
 		return fromStore(err, "run")
 	}
-	return ok(c, http.StatusOK, runResponse(run))
+	return a.answerRun(c, http.StatusOK, run)
+}
+
+// answerRun answers with run as the caller may see it.
+func (a *API) answerRun(c fiber.Ctx, status int, run *store.Run) error {
+	v, err := a.runView(c, run)
+	if err != nil {
+		return err
+	}
+	return ok(c, status, v)
 }

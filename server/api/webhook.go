@@ -109,7 +109,11 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 		if err != nil {
 			return err
 		}
-		return ok(c, http.StatusOK, runDetail(res.Run, res.Steps))
+		d, err := a.detailView(c, res.Run, res.Steps)
+		if err != nil {
+			return err
+		}
+		return ok(c, http.StatusOK, d)
 	}
 	if acc.Sync {
 		res, err := a.Runner.RunNow(ctx, t, acc.Timeout)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,6 +147,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.API = &api.API{Store: st, Runner: a.Runner, Metrics: m, Logger: logger, Version: Version,
 		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files(), Auth: a.Auth,
+		Masker:     auth.NewMasker(splitList(cfg.PersonalFields)),
 		SystemOnly: cfg.Role == RoleWorker}
 	if a.redis != nil {
 		a.API.Ready = map[string]func(context.Context) error{
@@ -260,6 +262,16 @@ func (a *App) servePprof(ctx context.Context) {
 			a.Logger.Warn("profiler", "addr", a.Config.PprofAddr, "err", err)
 		}
 	}()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // closeEarly releases what New opened before it failed.

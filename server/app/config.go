@@ -50,6 +50,9 @@ type Config struct {
 	// flow sets its own retention; 0 disables that bound.
 	RetentionDays int
 	RetentionRuns int
+	// PersonalFields are the JSON keys whose values the API masks in run data (comma-separated); empty means the
+	// built-in list (phones, e-mails, identity and bank card numbers).
+	PersonalFields string
 	// LogOutput receives the log; nil means standard error. (Not a setting: for programs that embed Ferry, and
 	// for the test that scans everything Ferry writes for secrets.)
 	LogOutput io.Writer
@@ -89,6 +92,7 @@ func Settings() []Setting {
 		{"lease", "FERRY_LEASE", "30s", "how long a worker's claim on a run lasts unrenewed; a crashed worker's runs move on after it", func(c *Config) any { return &c.Lease }},
 		{"retention-days", "FERRY_RETENTION_DAYS", "30", "finished runs older than this many days are deleted (a flow may set its own; 0: keep)", func(c *Config) any { return &c.RetentionDays }},
 		{"retention-runs", "FERRY_RETENTION_RUNS", "0", "each flow keeps at most this many newest runs (a flow may set its own; 0: no cap)", func(c *Config) any { return &c.RetentionRuns }},
+		{"personal-fields", "FERRY_PERSONAL_FIELDS", "", "JSON keys masked as personal data in run data shown by the API (comma-separated; empty: phones, e-mails, ID and bank card numbers)", func(c *Config) any { return &c.PersonalFields }},
 		{"pprof-addr", "FERRY_PPROF_ADDR", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off", func(c *Config) any { return &c.PprofAddr }},
 	}
 }

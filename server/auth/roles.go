@@ -50,6 +50,8 @@ const (
 	PermCredentialsWrite = "credentials:write"
 	PermUsersManage      = "users:manage"
 	PermAuditRead        = "audit:read"
+	// PermRunsReveal shows run data unmasked (?reveal=true); each reveal is audited.
+	PermRunsReveal = "runs:reveal"
 	// PermSelf covers what every signed-in user may do to themselves: see who they are, sign out, change their
 	// password, and manage their own API tokens.
 	PermSelf = "self"
@@ -58,9 +60,9 @@ const (
 // grants is the one table of who may do what.
 var grants = map[Role]map[string]bool{
 	RoleAdmin: set(PermFlowsRead, PermFlowsWrite, PermFlowsPublish, PermRunsRead, PermRunsOperate, PermMetricsRead,
-		PermCredentialsRead, PermCredentialsWrite, PermUsersManage, PermAuditRead, PermSelf),
+		PermCredentialsRead, PermCredentialsWrite, PermUsersManage, PermAuditRead, PermRunsReveal, PermSelf),
 	RoleEditor:   set(PermFlowsRead, PermFlowsWrite, PermFlowsPublish, PermRunsRead, PermCredentialsRead, PermMetricsRead, PermSelf),
-	RoleOperator: set(PermFlowsRead, PermRunsRead, PermRunsOperate, PermMetricsRead, PermSelf),
+	RoleOperator: set(PermFlowsRead, PermRunsRead, PermRunsOperate, PermRunsReveal, PermMetricsRead, PermSelf),
 	RoleViewer:   set(PermFlowsRead, PermRunsRead, PermMetricsRead, PermSelf),
 }
 
