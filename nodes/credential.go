@@ -1,7 +1,9 @@
 package nodes
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 )
@@ -18,7 +20,69 @@ type CredentialType struct {
 	// limit), applied to every credential of this type that does not set its own, so flows stay under it
 	// without each user looking it up.
 	RateLimit *Limit `json:"rateLimit,omitempty"`
+	// OAuth2 marks a type whose fields configure an OAuth 2.0 client. The vault then runs the grant, keeps the
+	// tokens sealed beside the fields, and hands nodes a current access token (fields CredentialAccessToken and
+	// CredentialTokenType) instead of the client secret.
+	OAuth2 *OAuth2 `json:"oauth2,omitempty"`
+	// Test, when set, checks that a credential's fields work by making a request the provider must
+	// authenticate, so an admin learns of a wrong key when saving it rather than from a failed run.
+	Test CredentialTest `json:"-"`
+	// Testable tells the editor to offer "Test connection"; registration sets it from Test.
+	Testable bool `json:"testable,omitempty"`
 }
+
+// CredentialTest checks credential fields (those of one variant; for an OAuth2 type with a current access token
+// added) with client. It returns what it checked ("GET api.example.com/v1/me answered 200 OK") or an error
+// saying why the credential does not work. Neither may contain a secret value: both are shown to the admin.
+type CredentialTest func(ctx context.Context, fields map[string]string, client *http.Client) (string, error)
+
+// OAuth 2.0 grants a credential type can use.
+const (
+	// GrantAuthorizationCode: an admin is sent to the provider to consent once; the vault keeps the refresh token
+	// and renews the access token before it expires.
+	GrantAuthorizationCode = "authorization_code"
+	// GrantClientCredentials: the client id and secret alone obtain access tokens (machine-to-machine APIs).
+	GrantClientCredentials = "client_credentials"
+)
+
+// OAuth2 describes how a credential type obtains tokens.
+type OAuth2 struct {
+	// Grant is GrantAuthorizationCode or GrantClientCredentials.
+	Grant string `json:"grant"`
+	// AuthURL and TokenURL fix the endpoints of a provider-specific type (a connector's own OAuth2 type); when
+	// empty they are read from the fields OAuth2AuthURL and OAuth2TokenURL.
+	AuthURL  string `json:"authUrl,omitempty"`
+	TokenURL string `json:"tokenUrl,omitempty"`
+}
+
+// Field names the vault reads from OAuth2 credential types. Provider-specific types use the same names for the
+// fields they have.
+const (
+	OAuth2ClientID     = "clientId"
+	OAuth2ClientSecret = "clientSecret"
+	OAuth2AuthURL      = "authUrl"
+	OAuth2TokenURL     = "tokenUrl"
+	// OAuth2Scopes is space- or comma-separated.
+	OAuth2Scopes = "scopes"
+	// OAuth2PKCE is "true" (the default when empty) or "false".
+	OAuth2PKCE = "pkce"
+	// OAuth2RedirectURL overrides the callback URL sent to the provider.
+	OAuth2RedirectURL = "redirectUrl"
+	// OAuth2AuthParams holds extra authorisation URL parameters as a query string ("access_type=offline").
+	OAuth2AuthParams = "authParams"
+	// OAuth2AuthStyle is how the client authenticates at the token endpoint: "auto" (empty), "header" or "body".
+	OAuth2AuthStyle = "authStyle"
+)
+
+// Fields a resolved OAuth2 credential gives nodes in place of its configuration.
+const (
+	// CredentialAccessToken is the current access token.
+	CredentialAccessToken = "accessToken"
+	// CredentialTokenType is the Authorization scheme to send it with, normally "Bearer".
+	CredentialTokenType = "tokenType"
+	// CredentialTokenExpiry is when the token expires (RFC 3339), when the provider said.
+	CredentialTokenExpiry = "expiry"
+)
 
 // Field returns the field named name, or nil.
 func (t *CredentialType) Field(name string) *Field {
@@ -45,6 +109,10 @@ func MustRegisterCredentialType(t CredentialType) {
 	if _, dup := credTypes[t.ID]; dup {
 		panic(fmt.Sprintf("nodes: credential type %s registered twice", t.ID))
 	}
+	if o := t.OAuth2; o != nil && o.Grant != GrantAuthorizationCode && o.Grant != GrantClientCredentials {
+		panic(fmt.Sprintf("nodes: credential type %s: unknown OAuth2 grant %q", t.ID, o.Grant))
+	}
+	t.Testable = t.Test != nil
 	credTypes[t.ID] = &t
 }
 

@@ -24,7 +24,8 @@ import (
 const HTTPType = "core.http"
 
 // Credential types the HTTP node can authenticate with. The node recognises them by their fields, since a step
-// sees only the decrypted fields: "token" (bearer), "username"/"password" (basic), "name"/"value"/"in" (API key).
+// sees only the decrypted fields: "token" (bearer), "username"/"password" (basic), "name"/"value"/"in" (API key),
+// and "accessToken"/"tokenType", which an OAuth2 credential (oauth2.authcode, oauth2.client) resolves to.
 const (
 	CredentialHTTPAPIKey = "http.apikey"
 	CredentialHTTPBearer = "http.bearer"
@@ -93,7 +94,7 @@ func init() {
 		SideEffect:  true,
 		Inputs:      []nodes.Port{{ID: nodes.DefaultPort, Label: "Input", Kind: nodes.PortMain}},
 		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Response", Kind: nodes.PortMain}},
-		Credentials: []string{CredentialHTTPAPIKey, CredentialHTTPBearer, CredentialHTTPBasic},
+		Credentials: []string{CredentialHTTPAPIKey, CredentialHTTPBearer, CredentialHTTPBasic, CredentialOAuth2AuthCode, CredentialOAuth2Client},
 		Params: []nodes.Field{
 			{
 				Name: "method", Label: "Method", Type: nodes.TypeSelect, Default: http.MethodGet,
@@ -189,7 +190,8 @@ func init() {
 			},
 		},
 		Docs: "Sends one HTTP request and passes on the answer. The credential, if any, is applied by its " +
-			"kind: bearer token, basic auth, or an API key in a header or the query.\n\n" +
+			"kind: bearer token, basic auth, an API key in a header or the query, or an OAuth2 access token " +
+			"(sent as a bearer token; Ferry renews it before it expires).\n\n" +
 			"**Output:** `{\"status\": 200, \"headers\": {\"content-type\": \"…\"}, \"body\": …}` with lower-case " +
 			"header names (first value of each) and the body parsed as JSON when it is JSON, else text (null " +
 			"when empty). Bodies over 10 MiB fail the step.\n\n" +
@@ -519,6 +521,8 @@ func formValues(m map[string]any) url.Values {
 // applyCredential recognises the credential by its fields and puts it where its kind goes.
 func applyCredential(r *httpRequest, query url.Values, cred map[string]string) error {
 	switch {
+	case cred[nodes.CredentialAccessToken] != "":
+		r.header.Set("Authorization", tokenScheme(cred[nodes.CredentialTokenType])+" "+cred[nodes.CredentialAccessToken])
 	case cred["token"] != "":
 		r.header.Set("Authorization", "Bearer "+cred["token"])
 	case cred["username"] != "":
@@ -540,9 +544,23 @@ func applyCredential(r *httpRequest, query url.Values, cred map[string]string) e
 		}
 	default:
 		return nodes.NewPermanent(CodeHTTPCredentialInvalid,
-			errors.New("http: the credential has neither a token, a username, nor an API key name and value"))
+			errors.New("http: the credential has neither a token, an OAuth2 access token, a username, nor an API key name and value"))
 	}
 	return nil
+}
+
+// tokenScheme is the Authorization scheme for an OAuth2 token type, spelled as RFC 6750 and most servers expect
+// ("bearer" from a token response becomes "Bearer").
+func tokenScheme(tokenType string) string {
+	switch strings.ToLower(tokenType) {
+	case "", "bearer":
+		return "Bearer"
+	case "mac":
+		return "MAC"
+	case "basic":
+		return "Basic"
+	}
+	return tokenType
 }
 
 func basicAuth(user, pass string) string {

@@ -134,6 +134,8 @@ func (a *API) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/credentials/:id", Permission: PermCredentialsRead, Tag: "credentials", Summary: "Get a credential without its secrets", Response: "Credential", Handler: a.getCredential},
 		{Method: "PUT", Path: "/api/v1/credentials/:id", Permission: PermCredentialsWrite, Tag: "credentials", Summary: "Replace a credential's name and fields", Request: "CredentialRequest", Response: "Credential", Handler: a.replaceCredential},
 		{Method: "DELETE", Path: "/api/v1/credentials/:id", Permission: PermCredentialsWrite, Tag: "credentials", Summary: "Delete a credential", Status: 204, Handler: a.deleteCredential},
+		{Method: "POST", Path: "/api/v1/credentials/:id/test", Permission: PermCredentialsWrite, Tag: "credentials", Summary: "Check a credential against its provider (live fields, or ?variant=test); answers {ok, message}, never a secret", Response: "CredentialTest", Query: []QueryParam{{"variant", "live (default) or test"}}, Handler: a.testCredential},
+		{Method: "POST", Path: "/api/v1/credentials/:id/oauth2/authorize", Permission: PermCredentialsWrite, Tag: "credentials", Summary: "Start OAuth2 authorisation: answers the provider URL to send the admin to (valid 10 minutes)", Response: "OAuth2Authorization", Query: []QueryParam{{"variant", "live (default) or test"}}, Handler: a.authorizeCredential},
 
 		{Method: "GET", Path: "/api/v1/setup", Permission: PermPublic, Tag: "auth", Summary: "Whether Ferry still needs its first admin", Response: "SetupStatus", Handler: a.setupStatus},
 		{Method: "POST", Path: "/api/v1/setup", Permission: PermPublic, Tag: "auth", Summary: "Create the first admin (only while Ferry has no user); answers with a first API token, shown once", Request: "Credentials", Response: "SetupResult", Status: 201, Handler: a.setup},
@@ -153,6 +155,7 @@ func (a *API) Routes() []Route {
 		{Method: "ALL", Path: "/hooks/:flowId", Permission: PermPublic, Tag: "webhooks", Summary: "Webhook of a published flow; authenticated by the flow's webhook trigger", Response: "WebhookAccepted", Status: 202, Handler: a.webhook(false)},
 		{Method: "ALL", Path: "/hooks/:flowId/test", Permission: PermPublic, Tag: "webhooks", Summary: "Test webhook: runs the flow's draft in test mode and answers with the run", Response: "RunDetail", Handler: a.webhook(true)},
 
+		{Method: "GET", Path: OAuth2CallbackPath, Permission: PermPublic, Tag: "credentials", Summary: "Where an OAuth2 provider sends the admin back: checks the one-time state, stores the tokens, shows a page", Query: []QueryParam{{"state", "the state sent to the provider"}, {"code", "the authorisation code"}, {"error", "the provider's refusal, if any"}}, Handler: a.oauth2Callback},
 		{Method: "GET", Path: "/*", Permission: PermPublic, Tag: "web", Summary: "The web app (single-page; unknown paths serve index.html)", Handler: a.serveWeb},
 	}
 }

@@ -62,11 +62,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	logger := cfg.Logger()
 	// Libraries that log through the default logger (migrations, GORM) follow the configured level and format.
 	slog.SetDefault(logger)
-	key, err := secretKey(cfg)
-	if err != nil {
-		return nil, err
-	}
-	v, err := vault.New(key)
+	v, err := secretKey(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +94,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		a.Queue = q
 	}
-	a.Credentials = &vault.Credentials{Store: st, Vault: v}
+	a.Credentials = &vault.Credentials{Store: st, Vault: v, Logger: logger}
+	// A wrong or missing key is reported now, naming every credential it affects, not by runs failing one by one.
+	if err := a.Credentials.Check(ctx); err != nil {
+		a.closeEarly()
+		return nil, err
+	}
 	a.Auth = auth.NewService(st, logger)
 	if err := a.Auth.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 		a.closeEarly()
@@ -160,19 +161,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 }
 
 // secretKey returns FERRY_SECRET_KEY, or in embedded mode the key generated into the data directory.
-func secretKey(cfg Config) ([]byte, error) {
-	if cfg.SecretKey != "" {
-		k, err := vault.ParseKey(cfg.SecretKey)
-		if err != nil {
-			return nil, fmt.Errorf("FERRY_SECRET_KEY: %w", err)
-		}
-		return k, nil
-	}
-	if cfg.DatabaseURL != "" {
-		// Several processes share a Postgres store: a key generated here would differ from theirs.
-		return nil, errors.New("FERRY_SECRET_KEY is required with FERRY_DATABASE_URL, so every process decrypts the same credentials (generate one with: openssl rand -base64 32)")
-	}
-	return vault.LoadOrCreateKey(cfg.DataDir)
+// The keyring: FERRY_SECRET_KEY (in embedded mode, the key generated into the data directory) as the current
+// key, and FERRY_SECRET_KEY_PREVIOUS as keys that still open what they sealed.
+func secretKey(cfg Config) (*vault.Vault, error) {
+	return vault.Load(vault.KeySource{Current: cfg.SecretKey, Previous: os.Getenv(vault.PreviousKeysEnv),
+		DataDir: cfg.DataDir, Shared: cfg.DatabaseURL != ""})
 }
 
 // Run serves HTTP and executes runs until ctx ends, then shuts down gracefully: the listener stops first,

@@ -80,7 +80,7 @@ func root() *cobra.Command {
 				fmt.Println("migrations applied")
 				return nil
 			}},
-		importCmd(&cfg), exportCmd(&cfg), benchCmd(), healthCmd(&cfg), tokensCmd(&cfg),
+		importCmd(&cfg), exportCmd(&cfg), benchCmd(), healthCmd(&cfg), tokensCmd(&cfg), keysCmd(&cfg),
 		&cobra.Command{Use: "version", Short: "Print the version", Args: cobra.NoArgs,
 			Run: func(*cobra.Command, []string) {
 				fmt.Printf("ferry %s (flow schema %d)\n", app.Version, flows.SchemaVersion)
