@@ -144,98 +144,101 @@ func TestSetupAndSessions(t *testing.T) {
 // TestLoginLockout: five wrong passwords lock the account, even against the right password, and each failure
 // is audited without the password.
 func TestLoginLockout(t *testing.T) {
-	h := sqliteHarness(t)
-	ctx := context.Background()
-	if _, err := h.app.Auth.CreateUser(ctx, "clerk@shop.cn", "", "the right password", auth.RoleViewer); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 5 {
-		e := h.expect(h.do("POST", "/api/v1/auth/login", map[string]string{"email": "clerk@shop.cn", "password": "guess-Zq8" + string(rune('a'+i))}), 401)
-		if e["error"].(map[string]any)["code"] != "bad_credentials" {
-			t.Fatalf("attempt %d: %v", i, e)
+	each(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		if _, err := h.app.Auth.CreateUser(ctx, "clerk@shop.cn", "", "the right password", auth.RoleViewer); err != nil {
+			t.Fatal(err)
 		}
-	}
-	h.expect(h.do("POST", "/api/v1/auth/login", map[string]string{"email": "clerk@shop.cn", "password": "the right password"}), 429)
-	page := h.expect(h.do("GET", "/api/v1/audit?action=auth.login_failed", nil), 200)
-	if n := len(page["events"].([]any)); n < 5 {
-		t.Fatalf("%d failed sign-ins audited, want at least 5", n)
-	}
-	if strings.Contains(string(h.do("GET", "/api/v1/audit", nil).body), "guess-Zq8") {
-		t.Fatal("the audit log holds a password")
-	}
+		for i := range 5 {
+			e := h.expect(h.do("POST", "/api/v1/auth/login", map[string]string{"email": "clerk@shop.cn", "password": "guess-Zq8" + string(rune('a'+i))}), 401)
+			if e["error"].(map[string]any)["code"] != "bad_credentials" {
+				t.Fatalf("attempt %d: %v", i, e)
+			}
+		}
+		h.expect(h.do("POST", "/api/v1/auth/login", map[string]string{"email": "clerk@shop.cn", "password": "the right password"}), 429)
+		page := h.expect(h.do("GET", "/api/v1/audit?action=auth.login_failed", nil), 200)
+		if n := len(page["events"].([]any)); n < 5 {
+			t.Fatalf("%d failed sign-ins audited, want at least 5", n)
+		}
+		if strings.Contains(string(h.do("GET", "/api/v1/audit", nil).body), "guess-Zq8") {
+			t.Fatal("the audit log holds a password")
+		}
+	})
 }
 
 // TestTokens: a token carries a role no higher than its creator's, is shown once, can expire and be revoked,
 // and the owner's demotion demotes it.
 func TestTokens(t *testing.T) {
-	h := sqliteHarness(t)
-	editor := h.userToken("editor@shop.cn", auth.RoleEditor)
-	h.expect(h.do("POST", "/api/v1/tokens", map[string]any{"name": "ci", "role": "admin"}, "Authorization", "Bearer "+editor), 403)
-	created := h.expect(h.do("POST", "/api/v1/tokens", map[string]any{"name": "ci", "role": "viewer"}, "Authorization", "Bearer "+editor), 201)
-	viewer := created["token"].(string)
-	id := created["tokenInfo"].(map[string]any)["id"].(string)
-	h.expect(h.do("GET", "/api/v1/flows", nil, "Authorization", "Bearer "+viewer), 200)
-	h.expect(h.do("POST", "/api/v1/flows", `{}`, "Authorization", "Bearer "+viewer), 403)
-	list := string(h.do("GET", "/api/v1/tokens", nil, "Authorization", "Bearer "+editor).body)
-	if strings.Contains(list, viewer) || !strings.Contains(list, id) {
-		t.Fatalf("token list shows the secret or misses the token: %s", list)
-	}
-	h.expect(h.do("DELETE", "/api/v1/tokens/"+id, nil, "Authorization", "Bearer "+editor), 204)
-	h.expect(h.do("GET", "/api/v1/flows", nil, "Authorization", "Bearer "+viewer), 401)
-
-	expired := h.expect(h.do("POST", "/api/v1/tokens", map[string]any{"name": "short", "expiresAt": time.Now().Add(time.Second)}, "Authorization", "Bearer "+editor), 201)["token"].(string)
-	time.Sleep(1100 * time.Millisecond)
-	h.expect(h.do("GET", "/api/v1/flows", nil, "Authorization", "Bearer "+expired), 401)
-
-	// Demoting the editor to viewer makes their editor token a viewer one.
-	users := h.expect(h.do("GET", "/api/v1/users", nil), 200)["users"].([]any)
-	var editorID string
-	for _, u := range users {
-		if u.(map[string]any)["email"] == "editor@shop.cn" {
-			editorID = u.(map[string]any)["id"].(string)
+	each(t, func(t *testing.T, h *harness) {
+		editor := h.userToken("editor@shop.cn", auth.RoleEditor)
+		h.expect(h.do("POST", "/api/v1/tokens", map[string]any{"name": "ci", "role": "admin"}, "Authorization", "Bearer "+editor), 403)
+		created := h.expect(h.do("POST", "/api/v1/tokens", map[string]any{"name": "ci", "role": "viewer"}, "Authorization", "Bearer "+editor), 201)
+		viewer := created["token"].(string)
+		id := created["tokenInfo"].(map[string]any)["id"].(string)
+		h.expect(h.do("GET", "/api/v1/flows", nil, "Authorization", "Bearer "+viewer), 200)
+		h.expect(h.do("POST", "/api/v1/flows", `{}`, "Authorization", "Bearer "+viewer), 403)
+		list := string(h.do("GET", "/api/v1/tokens", nil, "Authorization", "Bearer "+editor).body)
+		if strings.Contains(list, viewer) || !strings.Contains(list, id) {
+			t.Fatalf("token list shows the secret or misses the token: %s", list)
 		}
-	}
-	h.expect(h.do("PATCH", "/api/v1/users/"+editorID, map[string]any{"role": "viewer"}), 200)
-	h.expect(h.do("POST", "/api/v1/flows", `{}`, "Authorization", "Bearer "+editor), 403)
-	// The last admin stays an admin.
-	me := h.expect(h.do("GET", "/api/v1/auth/me", nil), 200)["user"].(map[string]any)
-	h.expect(h.do("PATCH", "/api/v1/users/"+me["id"].(string), map[string]any{"disabled": true}), 409)
+		h.expect(h.do("DELETE", "/api/v1/tokens/"+id, nil, "Authorization", "Bearer "+editor), 204)
+		h.expect(h.do("GET", "/api/v1/flows", nil, "Authorization", "Bearer "+viewer), 401)
+
+		expired := h.expect(h.do("POST", "/api/v1/tokens", map[string]any{"name": "short", "expiresAt": time.Now().Add(time.Second)}, "Authorization", "Bearer "+editor), 201)["token"].(string)
+		time.Sleep(1100 * time.Millisecond)
+		h.expect(h.do("GET", "/api/v1/flows", nil, "Authorization", "Bearer "+expired), 401)
+
+		// Demoting the editor to viewer makes their editor token a viewer one.
+		users := h.expect(h.do("GET", "/api/v1/users", nil), 200)["users"].([]any)
+		var editorID string
+		for _, u := range users {
+			if u.(map[string]any)["email"] == "editor@shop.cn" {
+				editorID = u.(map[string]any)["id"].(string)
+			}
+		}
+		h.expect(h.do("PATCH", "/api/v1/users/"+editorID, map[string]any{"role": "viewer"}), 200)
+		h.expect(h.do("POST", "/api/v1/flows", `{}`, "Authorization", "Bearer "+editor), 403)
+		// The last admin stays an admin.
+		me := h.expect(h.do("GET", "/api/v1/auth/me", nil), 200)["user"].(map[string]any)
+		h.expect(h.do("PATCH", "/api/v1/users/"+me["id"].(string), map[string]any{"disabled": true}), 409)
+	})
 }
 
 // TestPersonalDataMasked: run data shows phones and e-mails masked; an operator or admin may reveal them with
 // ?reveal=true, which is audited; a viewer or editor may not.
 func TestPersonalDataMasked(t *testing.T) {
-	h := sqliteHarness(t)
-	flow := h.expect(h.do("POST", "/api/v1/flows/import?publish=true", `{"schema":1,"name":"pii","nodes":[
-	  {"id":"hook","type":"core.webhook","params":{"respond":"respondNode"}},
-	  {"id":"answer","type":"core.respond","params":{"status":200,"body":"{{ trigger.body }}"}}],
-	  "edges":[{"source":"hook","target":"answer"}]}`), 201)
-	res := h.do("POST", "/hooks/"+flow["id"].(string), `{"order_id":"A-1","customer":{"phone":"13812345678","email":"ada.lovelace@example.com"}}`)
-	h.expect(res, 200)
-	runID := res.header.Get("X-Ferry-Run-Id")
+	each(t, func(t *testing.T, h *harness) {
+		flow := h.expect(h.do("POST", "/api/v1/flows/import?publish=true", `{"schema":1,"name":"pii","nodes":[
+		  {"id":"hook","type":"core.webhook","params":{"respond":"respondNode"}},
+		  {"id":"answer","type":"core.respond","params":{"status":200,"body":"{{ trigger.body }}"}}],
+		  "edges":[{"source":"hook","target":"answer"}]}`), 201)
+		res := h.do("POST", "/hooks/"+flow["id"].(string), `{"order_id":"A-1","customer":{"phone":"13812345678","email":"ada.lovelace@example.com"}}`)
+		h.expect(res, 200)
+		runID := res.header.Get("X-Ferry-Run-Id")
 
-	masked := string(h.do("GET", "/api/v1/runs/"+runID, nil).body)
-	if strings.Contains(masked, "13812345678") || strings.Contains(masked, "ada.lovelace@") || !strings.Contains(masked, `"order_id":"A-1"`) {
-		t.Fatalf("run detail not masked: %s", masked)
-	}
-	if list := string(h.do("GET", "/api/v1/runs?flow="+flow["id"].(string), nil).body); strings.Contains(list, "13812345678") {
-		t.Fatalf("run list not masked: %s", list)
-	}
-	rev := h.do("GET", "/api/v1/runs/"+runID+"?reveal=true", nil)
-	h.expect(rev, 200)
-	revealed := string(rev.body)
-	if !strings.Contains(revealed, "13812345678") {
-		t.Fatalf("reveal did not reveal: %s", revealed)
-	}
-	operator := h.userToken("ops@shop.cn", auth.RoleOperator)
-	h.expect(h.do("GET", "/api/v1/runs/"+runID+"?reveal=true", nil, "Authorization", "Bearer "+operator), 200)
-	for _, r := range []auth.Role{auth.RoleViewer, auth.RoleEditor} {
-		tok := h.userToken(string(r)+"@shop.cn", r)
-		h.expect(h.do("GET", "/api/v1/runs/"+runID+"?reveal=true", nil, "Authorization", "Bearer "+tok), 403)
-		h.expect(h.do("GET", "/api/v1/runs/"+runID, nil, "Authorization", "Bearer "+tok), 200)
-	}
-	reveals := h.expect(h.do("GET", "/api/v1/audit?action=run.reveal", nil), 200)["events"].([]any)
-	if len(reveals) != 2 {
-		t.Fatalf("%d reveals audited, want 2", len(reveals))
-	}
+		masked := string(h.do("GET", "/api/v1/runs/"+runID, nil).body)
+		if strings.Contains(masked, "13812345678") || strings.Contains(masked, "ada.lovelace@") || !strings.Contains(masked, `"order_id":"A-1"`) {
+			t.Fatalf("run detail not masked: %s", masked)
+		}
+		if list := string(h.do("GET", "/api/v1/runs?flow="+flow["id"].(string), nil).body); strings.Contains(list, "13812345678") {
+			t.Fatalf("run list not masked: %s", list)
+		}
+		rev := h.do("GET", "/api/v1/runs/"+runID+"?reveal=true", nil)
+		h.expect(rev, 200)
+		revealed := string(rev.body)
+		if !strings.Contains(revealed, "13812345678") {
+			t.Fatalf("reveal did not reveal: %s", revealed)
+		}
+		operator := h.userToken("ops@shop.cn", auth.RoleOperator)
+		h.expect(h.do("GET", "/api/v1/runs/"+runID+"?reveal=true", nil, "Authorization", "Bearer "+operator), 200)
+		for _, r := range []auth.Role{auth.RoleViewer, auth.RoleEditor} {
+			tok := h.userToken(string(r)+"@shop.cn", r)
+			h.expect(h.do("GET", "/api/v1/runs/"+runID+"?reveal=true", nil, "Authorization", "Bearer "+tok), 403)
+			h.expect(h.do("GET", "/api/v1/runs/"+runID, nil, "Authorization", "Bearer "+tok), 200)
+		}
+		reveals := h.expect(h.do("GET", "/api/v1/audit?action=run.reveal", nil), 200)["events"].([]any)
+		if len(reveals) != 2 {
+			t.Fatalf("%d reveals audited, want 2", len(reveals))
+		}
+	})
 }
