@@ -40,7 +40,8 @@ func (l *lockedBuffer) String() string {
 // TestSecretsNeverLeave stores credentials with recognisable secret values, uses them in every way Ferry can
 // (a signed webhook, an authenticated HTTP call, a test run with the test variant, a refused signature, reads,
 // replacement, export, the audit log), then scans every API response, every log line at debug level, and the
-// database files themselves for those values (I5). The provider must have received the live token, so the
+// database files themselves for those values (I5). A buyer's phone number in the webhook goes through the same
+// scan: the API masks it and the database holds it sealed. The provider must have received the live token, so the
 // secrets were really in play.
 func TestSecretsNeverLeave(t *testing.T) {
 	const (
@@ -48,8 +49,10 @@ func TestSecretsNeverLeave(t *testing.T) {
 		testToken  = "sk_test_SCAN88d0aa61c7f3"
 		hmacSecret = "whsec_SCANb51e09d4c2a7"
 		newToken   = "sk_live_SCANrotated77e1"
+		// A buyer's phone number: personal data, which the API masks and the database keeps sealed.
+		phone = "13912345678"
 	)
-	secrets := []string{liveToken, testToken, hmacSecret, newToken}
+	secrets := []string{liveToken, testToken, hmacSecret, newToken, phone}
 
 	var seenAuth sync.Map
 	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -99,7 +102,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 	  "edges":[{"source":"hook","target":"crm"},{"source":"crm","target":"answer"}]}`, signing, bearer, provider.URL)
 	flowID := call("POST", "/api/v1/flows/import?publish=true", doc, 201)["id"].(string)
 
-	body := `{"order_id":"A-1","amount":"88.00"}`
+	body := `{"order_id":"A-1","amount":"88.00","customer":{"phone":"` + phone + `"}}`
 	mac := hmac.New(sha256.New, []byte(hmacSecret))
 	mac.Write([]byte(body))
 	call("POST", "/hooks/"+flowID, body, 200, "X-Signature", hex.EncodeToString(mac.Sum(nil)))

@@ -94,6 +94,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		a.Queue = q
 	}
+	if ss, ok := st.(store.SealerSetter); ok && cfg.SealRunData {
+		ss.SetSealer(v)
+	}
 	a.Credentials = &vault.Credentials{Store: st, Vault: v, Logger: logger}
 	// A wrong or missing key is reported now, naming every credential it affects, not by runs failing one by one.
 	if err := a.Credentials.Check(ctx); err != nil {

@@ -50,6 +50,9 @@ type Config struct {
 	// flow sets its own retention; 0 disables that bound.
 	RetentionDays int
 	RetentionRuns int
+	// SealRunData encrypts run data at rest (trigger payloads, checkpoints, answers, step inputs and outputs)
+	// under the secret key.
+	SealRunData bool
 	// PersonalFields are the JSON keys whose values the API masks in run data (comma-separated); empty means the
 	// built-in list (phones, e-mails, identity and bank card numbers).
 	PersonalFields string
@@ -92,6 +95,7 @@ func Settings() []Setting {
 		{"lease", "FERRY_LEASE", "30s", "how long a worker's claim on a run lasts unrenewed; a crashed worker's runs move on after it", func(c *Config) any { return &c.Lease }},
 		{"retention-days", "FERRY_RETENTION_DAYS", "30", "finished runs older than this many days are deleted (a flow may set its own; 0: keep)", func(c *Config) any { return &c.RetentionDays }},
 		{"retention-runs", "FERRY_RETENTION_RUNS", "0", "each flow keeps at most this many newest runs (a flow may set its own; 0: no cap)", func(c *Config) any { return &c.RetentionRuns }},
+		{"seal-run-data", "FERRY_SEAL_RUN_DATA", "true", "encrypt run data at rest under the secret key (trigger payloads, step inputs and outputs)", func(c *Config) any { return &c.SealRunData }},
 		{"personal-fields", "FERRY_PERSONAL_FIELDS", "", "JSON keys masked as personal data in run data shown by the API (comma-separated; empty: phones, e-mails, ID and bank card numbers)", func(c *Config) any { return &c.PersonalFields }},
 		{"pprof-addr", "FERRY_PPROF_ADDR", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off", func(c *Config) any { return &c.PprofAddr }},
 	}
@@ -127,6 +131,12 @@ func set(target any, v string) error {
 			return fmt.Errorf("%q is not a whole number", v)
 		}
 		*t = n
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*t = b
 	case *time.Duration:
 		d, err := time.ParseDuration(v)
 		if err != nil {

@@ -188,7 +188,7 @@ func (g *groupCommitter) run(ops []*groupOp) error {
 		if err := g.s.claimMany(tx, claims); err != nil {
 			return err
 		}
-		if steps, err = saveProgresses(tx, saves, steps); err != nil {
+		if steps, err = g.s.saveProgresses(tx, saves, steps); err != nil {
 			return err
 		}
 		if len(steps) > 0 {
@@ -262,11 +262,18 @@ func (s *gormStore) createRuns(tx *gorm.DB, ops []*groupOp, steps []stepRow) ([]
 		if op.err != nil {
 			continue
 		}
-		rows = append(rows, newRunRow(op.create))
+		row := newRunRow(op.create)
+		if err := s.sealRunRow(&row); err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
 		for i := range op.steps {
 			row := newStepRow(op.create.ID, &op.steps[i])
 			if row.Seq == 0 {
 				row.Seq = i + 1 // a new run has no steps yet
+			}
+			if err := s.sealStepRow(&row); err != nil {
+				return nil, err
 			}
 			steps = append(steps, row)
 		}
@@ -315,7 +322,7 @@ func claimDedupKeys(tx *gorm.DB, ops []*groupOp) (map[string]bool, error) {
 
 // saveProgresses applies each progress whose writer still holds the lease, and returns steps with the new steps
 // appended. A lost lease is that call's outcome (ErrConflict), not the group's.
-func saveProgresses(tx *gorm.DB, ops []*groupOp, steps []stepRow) ([]stepRow, error) {
+func (s *gormStore) saveProgresses(tx *gorm.DB, ops []*groupOp, steps []stepRow) ([]stepRow, error) {
 	sort.Slice(ops, func(i, j int) bool { return ops[i].save.RunID < ops[j].save.RunID }) // lock order, as above
 	for _, op := range ops {
 		p := op.save
@@ -323,6 +330,14 @@ func saveProgresses(tx *gorm.DB, ops []*groupOp, steps []stepRow) ([]stepRow, er
 		if err != nil {
 			op.err = err
 			continue
+		}
+		for field, raw := range map[string][]byte{"checkpoint": p.Checkpoint, "error": p.Error, "response": p.Response} {
+			if _, ok := set[field]; !ok {
+				continue
+			}
+			if set[field], err = s.sealedArg(p.RunID, field, raw); err != nil {
+				return nil, err
+			}
 		}
 		res := tx.Model(&runRow{}).Where("id = ? AND lease_owner = ? AND status = ?", p.RunID, p.LeaseOwner, RunRunning).
 			Updates(set)
@@ -341,13 +356,17 @@ func saveProgresses(tx *gorm.DB, ops []*groupOp, steps []stepRow) ([]stepRow, er
 			}
 		}
 		if !numbered {
-			if err := insertSteps(tx, p.RunID, p.Steps); err != nil {
+			if err := s.insertSteps(tx, p.RunID, p.Steps); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		for i := range p.Steps {
-			steps = append(steps, newStepRow(p.RunID, &p.Steps[i]))
+			row := newStepRow(p.RunID, &p.Steps[i])
+			if err := s.sealStepRow(&row); err != nil {
+				return nil, err
+			}
+			steps = append(steps, row)
 		}
 	}
 	return steps, nil

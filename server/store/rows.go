@@ -21,6 +21,8 @@ type gormStore struct {
 	closers []*sql.DB
 	// group commits CreateRun and SaveProgress calls together (group.go).
 	group *groupCommitter
+	// sealer, when set, encrypts run data at rest (seal.go).
+	sealer Sealer
 	// stopCheckpoints ends SQLite's background checkpoints (checkpoint.go); nil on Postgres.
 	stopCheckpoints, checkpointsDone chan struct{}
 }

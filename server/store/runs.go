@@ -58,7 +58,7 @@ func ResolveInputs(steps []Step) {
 }
 
 // insertSteps adds steps to a run inside tx. A step with Seq 0 is numbered after the run's last step.
-func insertSteps(tx *gorm.DB, runID string, steps []Step) error {
+func (s *gormStore) insertSteps(tx *gorm.DB, runID string, steps []Step) error {
 	if len(steps) == 0 {
 		return nil
 	}
@@ -81,6 +81,11 @@ func insertSteps(tx *gorm.DB, runID string, steps []Step) error {
 		next++
 		rows[i].Seq = next
 	}
+	for i := range rows {
+		if err := s.sealStepRow(&rows[i]); err != nil {
+			return err
+		}
+	}
 	if err := tx.CreateInBatches(rows, stepBatch).Error; err != nil {
 		return insertError(err, "insert steps of run "+runID)
 	}
@@ -91,6 +96,9 @@ func (s *gormStore) GetRun(ctx context.Context, id string) (*Run, error) {
 	var row runRow
 	if err := s.r.WithContext(ctx).Take(&row, "id = ?", id).Error; err != nil {
 		return nil, notFound(err, "get run "+id)
+	}
+	if err := s.openRunRow(&row); err != nil {
+		return nil, err
 	}
 	r := row.run()
 	return &r, nil
@@ -135,6 +143,9 @@ func (s *gormStore) ListRuns(ctx context.Context, filter RunFilter) (RunPage, er
 	}
 	page.Runs = make([]Run, len(rows))
 	for i := range rows {
+		if err := s.openRunRow(&rows[i]); err != nil {
+			return RunPage{}, err
+		}
 		page.Runs[i] = rows[i].run()
 	}
 	return page, nil
@@ -148,6 +159,9 @@ func (s *gormStore) ListSteps(ctx context.Context, runID string) ([]Step, error)
 	}
 	steps := make([]Step, len(rows))
 	for i := range rows {
+		if err := s.openStepRow(&rows[i]); err != nil {
+			return nil, err
+		}
 		steps[i] = rows[i].step()
 	}
 	ResolveInputs(steps)
@@ -178,6 +192,9 @@ func (s *gormStore) ClaimRun(ctx context.Context, id, owner string, leaseUntil t
 	}
 	op := &groupOp{ctx: ctx, claim: &claimOp{id: id, owner: owner, leaseUntil: leaseUntil}}
 	if err := s.group.submit(op); err != nil {
+		return nil, err
+	}
+	if err := s.openRunRow(&op.claim.row); err != nil {
 		return nil, err
 	}
 	r := op.claim.row.run()
@@ -378,12 +395,20 @@ func (s *gormStore) Transition(ctx context.Context, id string, from []string, to
 		updates["attempt"] = *set.Attempt
 	}
 	if set.Checkpoint != nil {
-		updates["checkpoint"] = jsonArg(set.Checkpoint)
+		v, err := s.sealedArg(id, "checkpoint", set.Checkpoint)
+		if err != nil {
+			return err
+		}
+		updates["checkpoint"] = v
 	}
 	if set.ClearError {
 		updates["error"] = nil
 	} else if set.Error != nil {
-		updates["error"] = jsonArg(set.Error)
+		v, err := s.sealedArg(id, "error", set.Error)
+		if err != nil {
+			return err
+		}
+		updates["error"] = v
 	}
 	if set.AvailableAt != nil {
 		updates["available_at"] = timeArg(*set.AvailableAt)

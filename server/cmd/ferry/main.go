@@ -67,6 +67,8 @@ func root() *cobra.Command {
 			cmd.PersistentFlags().IntVar(t, s.Flag, *t, usage)
 		case *time.Duration:
 			cmd.PersistentFlags().DurationVar(t, s.Flag, *t, usage)
+		case *bool:
+			cmd.PersistentFlags().BoolVar(t, s.Flag, *t, usage)
 		}
 	}
 	cmd.AddCommand(
