@@ -204,7 +204,7 @@ func (a *API) startSession(c fiber.Ctx, email, password string) error {
 	if err != nil {
 		return fromAuth(err)
 	}
-	secure := c.Protocol() == "https"
+	secure := a.SecureCookies || c.Protocol() == "https"
 	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: secret, Path: "/", HTTPOnly: true, Secure: secure,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: sess.ExpiresAt})
 	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: sess.CSRF, Path: "/", Secure: secure,

@@ -242,3 +242,27 @@ func TestPersonalDataMasked(t *testing.T) {
 		}
 	})
 }
+
+// TestSecureCookies: behind a proxy that terminates TLS, FERRY_SECURE_COOKIES marks the session cookies Secure.
+func TestSecureCookies(t *testing.T) {
+	h := sqliteHarness(t)
+	if _, err := h.app.Auth.CreateUser(context.Background(), "web@shop.cn", "", "a long enough secret", auth.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	login := func() []*http.Cookie {
+		res := h.do("POST", "/api/v1/auth/login", map[string]string{"email": "web@shop.cn", "password": "a long enough secret"})
+		h.expect(res, 200)
+		return (&http.Response{Header: res.header}).Cookies()
+	}
+	for _, c := range login() {
+		if c.Secure {
+			t.Errorf("cookie %s is Secure over plain HTTP without the setting", c.Name)
+		}
+	}
+	h.app.API.SecureCookies = true
+	for _, c := range login() {
+		if !c.Secure {
+			t.Errorf("cookie %s is not Secure with the setting", c.Name)
+		}
+	}
+}

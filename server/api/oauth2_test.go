@@ -342,6 +342,10 @@ func TestOAuth2FailedRefreshThroughTheAPI(t *testing.T) {
 		if len(list) != 1 || list[0].(map[string]any)["status"] != vault.StatusReauthorize {
 			t.Errorf("list: %v", list)
 		}
+		// Monitoring sees it too, so an alert rule can page someone.
+		if m := string(h.do("GET", "/metrics", nil).body); !strings.Contains(m, `ferry_credentials_attention{status="reauthorize"} 1`) {
+			t.Errorf("metrics do not show the credential needing authorisation")
+		}
 		got := h.expect(h.do("POST", "/api/v1/credentials/"+id+"/test", nil), 200)
 		if got["ok"] != false || !strings.Contains(got["message"].(string), "authorise it again") {
 			t.Errorf("connection test: %v", got)

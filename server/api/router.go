@@ -82,6 +82,9 @@ type API struct {
 	Web fs.FS
 	// Auth authenticates callers and decides what their role may do; every non-public route goes through it.
 	Auth *auth.Service
+	// SecureCookies marks session cookies Secure even when the request arrived over plain HTTP (behind a proxy
+	// that terminates TLS); over HTTPS they always are.
+	SecureCookies bool
 	// Masker hides personal data in run data for callers who may not reveal it; nil shows everything.
 	Masker *auth.Masker
 	// SystemOnly serves only the system routes (health, readiness, metrics, version): a worker process needs

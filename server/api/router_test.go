@@ -145,7 +145,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 		t.Fatalf("metrics %d", res.status)
 	}
 	for _, want := range []string{`ferry_runs_total{flow="` + id + `",status="succeeded"} 1`, `ferry_webhook_requests_total{code="200",flow="` + id + `"} 1`,
-		"ferry_step_duration_seconds_bucket", "ferry_queue_depth", "go_goroutines"} {
+		"ferry_step_duration_seconds_bucket", "ferry_queue_depth", "go_goroutines", `ferry_credentials_attention{status="reauthorize"} 0`} {
 		if !strings.Contains(string(res.body), want) {
 			t.Errorf("metrics lack %s", want)
 		}

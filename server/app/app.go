@@ -109,6 +109,19 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	m := metrics.New(a.Queue.Depth)
+	m.WatchCredentials(func(ctx context.Context) (map[string]int, error) {
+		list, err := a.Credentials.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		counts := map[string]int{vault.StatusReauthorize: 0, vault.StatusFailing: 0}
+		for _, c := range list {
+			if c.Status != vault.StatusOK {
+				counts[c.Status]++
+			}
+		}
+		return counts, nil
+	})
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
 	// Circuit breakers are per process: each worker notices a failing endpoint within a few calls of its own.
@@ -151,7 +164,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.API = &api.API{Store: st, Runner: a.Runner, Metrics: m, Logger: logger, Version: Version,
 		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files(), Auth: a.Auth,
-		Masker:     auth.NewMasker(splitList(cfg.PersonalFields)),
+		Masker: auth.NewMasker(splitList(cfg.PersonalFields)), SecureCookies: cfg.SecureCookies,
 		SystemOnly: cfg.Role == RoleWorker}
 	if a.redis != nil {
 		a.API.Ready = map[string]func(context.Context) error{

@@ -50,6 +50,8 @@ type Config struct {
 	// flow sets its own retention; 0 disables that bound.
 	RetentionDays int
 	RetentionRuns int
+	// SecureCookies marks session cookies Secure behind a TLS-terminating proxy.
+	SecureCookies bool
 	// SealRunData encrypts run data at rest (trigger payloads, checkpoints, answers, step inputs and outputs)
 	// under the secret key.
 	SealRunData bool
@@ -95,6 +97,7 @@ func Settings() []Setting {
 		{"lease", "FERRY_LEASE", "30s", "how long a worker's claim on a run lasts unrenewed; a crashed worker's runs move on after it", func(c *Config) any { return &c.Lease }},
 		{"retention-days", "FERRY_RETENTION_DAYS", "30", "finished runs older than this many days are deleted (a flow may set its own; 0: keep)", func(c *Config) any { return &c.RetentionDays }},
 		{"retention-runs", "FERRY_RETENTION_RUNS", "0", "each flow keeps at most this many newest runs (a flow may set its own; 0: no cap)", func(c *Config) any { return &c.RetentionRuns }},
+		{"secure-cookies", "FERRY_SECURE_COOKIES", "false", "mark session cookies Secure even over plain HTTP (set it behind a proxy that terminates TLS)", func(c *Config) any { return &c.SecureCookies }},
 		{"seal-run-data", "FERRY_SEAL_RUN_DATA", "true", "encrypt run data at rest under the secret key (trigger payloads, step inputs and outputs)", func(c *Config) any { return &c.SealRunData }},
 		{"personal-fields", "FERRY_PERSONAL_FIELDS", "", "JSON keys masked as personal data in run data shown by the API (comma-separated; empty: phones, e-mails, ID and bank card numbers)", func(c *Config) any { return &c.PersonalFields }},
 		{"pprof-addr", "FERRY_PPROF_ADDR", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off", func(c *Config) any { return &c.PprofAddr }},

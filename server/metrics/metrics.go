@@ -56,6 +56,34 @@ func New(depth func(ctx context.Context) (int64, error)) *Metrics {
 	return m
 }
 
+// WatchCredentials exports how many credentials are in each status that needs someone (a refused OAuth2
+// renewal, a key that cannot open them), read at every scrape, so monitoring can alert on it:
+// ferry_credentials_attention{status="reauthorize"} > 0.
+func (m *Metrics) WatchCredentials(statuses func(ctx context.Context) (map[string]int, error)) {
+	m.Registry.MustRegister(&credentialCollector{statuses: statuses, desc: prometheus.NewDesc("ferry_credentials_attention",
+		"Credentials that need an admin, by status (reauthorize, failing, authorize, unreadable).", []string{"status"}, nil)})
+}
+
+type credentialCollector struct {
+	statuses func(ctx context.Context) (map[string]int, error)
+	desc     *prometheus.Desc
+}
+
+func (c *credentialCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *credentialCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := c.statuses(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for status, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), status)
+	}
+}
+
 // ObserveStep records one step's duration.
 func (m *Metrics) ObserveStep(nodeType, status string, d time.Duration) {
 	m.Steps.WithLabelValues(nodeType, status).Observe(d.Seconds())
