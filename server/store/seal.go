@@ -2,9 +2,12 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+
+	"gorm.io/gorm"
 )
 
 // Run data at rest. Trigger payloads, checkpoints, answers, errors and step inputs and outputs carry customers'
@@ -145,4 +148,102 @@ func (s *gormStore) sealedArg(runID, field string, raw []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// RunDataResealer is implemented by stores that can re-encrypt sealed run data under the sealer's current key,
+// for `ferry keys rotate`.
+type RunDataResealer interface {
+	// ResealRunData re-seals, under currentKeyID, the run data of up to limit runs with ids after `after` (and
+	// their steps), in one transaction. It returns the last run id it looked at ("" when there are no more) and
+	// how many values it re-sealed.
+	ResealRunData(ctx context.Context, currentKeyID, after string, limit int) (last string, resealed int, err error)
+}
+
+// sealedKeyID returns the key id of a sealed value, or "" for a plain one.
+func sealedKeyID(p *string) string {
+	if p == nil || len(*p) < len(sealedPrefix) || (*p)[:len(sealedPrefix)] != sealedPrefix {
+		return ""
+	}
+	id, _, _ := cut((*p)[len(sealedPrefix):], ':')
+	return id
+}
+
+// reseal re-seals *p under the current key when it is sealed under another; it reports whether it changed.
+func (s *gormStore) reseal(p *string, context, currentKeyID string) (bool, error) {
+	id := sealedKeyID(p)
+	if id == "" || id == currentKeyID {
+		return false, nil
+	}
+	if err := s.openValue(p, context); err != nil {
+		return false, err
+	}
+	return true, s.sealValue(p, context)
+}
+
+func (s *gormStore) ResealRunData(ctx context.Context, currentKeyID, after string, limit int) (string, int, error) {
+	if s.sealer == nil {
+		return "", 0, fmt.Errorf("store: reseal run data: %w", ErrSealed)
+	}
+	var last string
+	resealed := 0
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var runs []runRow
+		if err := tx.Select("id", "trigger_payload", "checkpoint", "error", "response").Where("id > ?", after).
+			Order("id").Limit(limit).Find(&runs).Error; err != nil {
+			return fmt.Errorf("store: reseal run data: %w", err)
+		}
+		if len(runs) == 0 {
+			return nil
+		}
+		last = runs[len(runs)-1].ID
+		ids := make([]string, len(runs))
+		for i := range runs {
+			r := &runs[i]
+			ids[i] = r.ID
+			set := map[string]any{}
+			for col, f := range map[string]struct {
+				p     *string
+				field string
+			}{"trigger_payload": {r.Trigger, "trigger"}, "checkpoint": {r.Checkpoint, "checkpoint"}, "error": {r.Error, "error"}, "response": {r.Response, "response"}} {
+				changed, err := s.reseal(f.p, runContext(r.ID, f.field), currentKeyID)
+				if err != nil {
+					return err
+				}
+				if changed {
+					set[col] = *f.p
+				}
+			}
+			if len(set) > 0 {
+				if err := tx.Model(&runRow{}).Where("id = ?", r.ID).Updates(set).Error; err != nil {
+					return fmt.Errorf("store: reseal run %s: %w", r.ID, err)
+				}
+				resealed += len(set)
+			}
+		}
+		var steps []stepRow
+		if err := tx.Select("run_id", "seq", "node_id", "input", "output", "error").Where("run_id IN ?", ids).Find(&steps).Error; err != nil {
+			return fmt.Errorf("store: reseal steps: %w", err)
+		}
+		for i := range steps {
+			st := &steps[i]
+			set := map[string]any{}
+			for col, p := range map[string]*string{"input": st.Input, "output": st.Output, "error": st.Error} {
+				changed, err := s.reseal(p, stepContext(st.RunID, st.NodeID, col), currentKeyID)
+				if err != nil {
+					return err
+				}
+				if changed {
+					set[col] = *p
+				}
+			}
+			if len(set) > 0 {
+				if err := tx.Model(&stepRow{}).Where("run_id = ? AND seq = ?", st.RunID, st.Seq).Updates(set).Error; err != nil {
+					return fmt.Errorf("store: reseal step %s/%d: %w", st.RunID, st.Seq, err)
+				}
+				resealed += len(set)
+			}
+		}
+		return nil
+	})
+	return last, resealed, err
 }

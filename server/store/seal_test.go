@@ -102,3 +102,70 @@ func TestSealedRunData(t *testing.T) {
 	_, err = s.GetRun(ctx, r.ID)
 	mustErr(t, err, ErrSealed, "reading without the key")
 }
+
+// keyring is gcmSealer with several keys: it seals under current and opens under any.
+type keyring struct {
+	current string
+	keys    map[string]*gcmSealer
+}
+
+func (k *keyring) Seal(p []byte, ctx string) (string, []byte, error) {
+	_, ct, err := k.keys[k.current].Seal(p, ctx)
+	return k.current, ct, err
+}
+
+func (k *keyring) Open(id string, ct []byte, ctx string) ([]byte, error) {
+	s := k.keys[id]
+	if s == nil {
+		return nil, errors.New("unknown key")
+	}
+	return s.Open("k1", ct, ctx)
+}
+
+// TestResealRunData: after a key change, run data sealed under the old key is re-sealed under the new one in
+// batches, and then reads with the new key alone.
+func TestResealRunData(t *testing.T) {
+	st, err := Open(t.Context(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*gormStore)
+	old, next := newGCMSealer(t), newGCMSealer(t)
+	s.SetSealer(&keyring{current: "old", keys: map[string]*gcmSealer{"old": old}})
+	f := newFlow(t, s, "reseal")
+	var ids []string
+	for i := range 7 {
+		r := queuedRun(t, f.ID)
+		r.Trigger = json.RawMessage(`{"n":` + string(rune('0'+i)) + `}`)
+		createRun(t, s, r, Step{Seq: 1, NodeID: "hook", Output: r.Trigger})
+		ids = append(ids, r.ID)
+	}
+	s.SetSealer(&keyring{current: "new", keys: map[string]*gcmSealer{"old": old, "new": next}})
+	after, total := "", 0
+	for {
+		last, n, err := s.ResealRunData(t.Context(), "new", after, 3)
+		mustOK(t, err, "reseal")
+		total += n
+		if last == "" {
+			break
+		}
+		after = last
+	}
+	if total != 14 { // a trigger and a step output per run
+		t.Fatalf("re-sealed %d values, want 14", total)
+	}
+	s.SetSealer(&keyring{current: "new", keys: map[string]*gcmSealer{"new": next}})
+	for i, id := range ids {
+		r, err := s.GetRun(t.Context(), id)
+		mustOK(t, err, "read with the new key alone")
+		steps, err := s.ListSteps(t.Context(), id)
+		mustOK(t, err, "steps with the new key alone")
+		if string(r.Trigger) != `{"n":`+string(rune('0'+i))+`}` || string(steps[0].Output) != string(r.Trigger) {
+			t.Fatalf("run %d read back as %s / %s", i, r.Trigger, steps[0].Output)
+		}
+	}
+	if _, n, _ := s.ResealRunData(t.Context(), "new", "", 100); n != 0 {
+		t.Fatalf("a second pass re-sealed %d values", n)
+	}
+}

@@ -24,21 +24,15 @@ func keysCmd(cfg *app.Config) *cobra.Command {
 			"     one by one: all of them can now open what the new key will seal.\n" +
 			"  2. Make the new key current and the old one previous (FERRY_SECRET_KEY=new,\n" +
 			"     FERRY_SECRET_KEY_PREVIOUS=old) and restart them one by one.\n" +
-			"  3. Run `ferry keys rotate` with that same environment: every credential is re-encrypted under the new key,\n" +
-			"     one at a time, while the servers keep running.\n" +
+			"  3. Run `ferry keys rotate` with that same environment: every credential, and then the run data sealed at\n" +
+			"     rest, is re-encrypted under the new key, in small batches, while the servers keep running.\n" +
 			"  4. Run `ferry keys check`; when it reports nothing under the old key, remove it from\n" +
 			"     FERRY_SECRET_KEY_PREVIOUS.\n\n" +
 			"A single embedded server can skip step 1. Moving from the generated key file to FERRY_SECRET_KEY needs only\n" +
 			"steps 3 and 4: the key file in the data directory is still read as a previous key.",
 	}
 	cmd.AddCommand(
-		&cobra.Command{Use: "rotate", Short: "Re-encrypt every credential under the current key (servers may keep running)",
-			Args: cobra.NoArgs,
-			RunE: func(c *cobra.Command, _ []string) error {
-				return withCredentials(c.Context(), cfg, func(creds *vault.Credentials) error {
-					return rotateKeys(c.Context(), creds, c.OutOrStdout())
-				})
-			}},
+		rotateCmd(cfg),
 		&cobra.Command{Use: "check", Short: "List credentials the configured keys cannot decrypt (exit status 1 if any)",
 			Args: cobra.NoArgs,
 			RunE: func(c *cobra.Command, _ []string) error {
@@ -48,6 +42,51 @@ func keysCmd(cfg *app.Config) *cobra.Command {
 			}},
 	)
 	return cmd
+}
+
+// rotateCmd re-encrypts credentials and, unless told not to, the run data sealed at rest.
+func rotateCmd(cfg *app.Config) *cobra.Command {
+	var credentialsOnly bool
+	cmd := &cobra.Command{Use: "rotate", Short: "Re-encrypt every credential, and the run data sealed at rest, under the current key (servers may keep running)",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return withCredentials(c.Context(), cfg, func(creds *vault.Credentials) error {
+				if err := rotateKeys(c.Context(), creds, c.OutOrStdout()); err != nil {
+					return err
+				}
+				if credentialsOnly {
+					return nil
+				}
+				return resealRunData(c.Context(), creds, c.OutOrStdout())
+			})
+		}}
+	cmd.Flags().BoolVar(&credentialsOnly, "credentials-only", false, "leave run data sealed under previous keys (it stays readable while they are configured, and goes with retention)")
+	return cmd
+}
+
+// resealRunData walks every run in batches, each its own short transaction, so servers keep committing.
+func resealRunData(ctx context.Context, creds *vault.Credentials, out io.Writer) error {
+	rs, ok := creds.Store.(store.RunDataResealer)
+	if !ok {
+		return nil
+	}
+	if ss, ok := creds.Store.(store.SealerSetter); ok {
+		ss.SetSealer(creds.Vault)
+	}
+	after, total := "", 0
+	for {
+		last, n, err := rs.ResealRunData(ctxOr(ctx), creds.Vault.KeyID(), after, 500)
+		if err != nil {
+			return fmt.Errorf("re-sealing run data after run %q: %w", after, err)
+		}
+		total += n
+		if last == "" {
+			break
+		}
+		after = last
+	}
+	fmt.Fprintf(out, "re-sealed %d run data value(s) under key %s\n", total, creds.Vault.KeyID())
+	return nil
 }
 
 // withCredentials opens the store and the keyring the way the server does and hands over the credential vault.
