@@ -168,11 +168,14 @@ type Accepted struct {
 	Ack *Response
 }
 
-// WebhookError rejects a webhook call with an HTTP status and a stable code.
+// WebhookError rejects a webhook call with an HTTP status and a stable code. Payment providers expect their
+// own failure answer (WeChat Pay a JSON code, Alipay a text): Answer, when set, is sent instead of Ferry's error
+// document. Every rejection is recorded with its code and reason for admins to see.
 type WebhookError struct {
 	Status int
 	Code   string
 	Err    error
+	Answer *Response
 }
 
 func (e *WebhookError) Error() string { return e.Err.Error() }

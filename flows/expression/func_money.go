@@ -441,3 +441,20 @@ func init() {
 		return places, nil
 	}, new(func(string) int))
 }
+
+// ParseMinor converts a decimal amount string ("88.00", "1000") into integer minor units of currency, exactly,
+// refusing more decimals than the currency has. Payment connectors use it on provider amounts (I7).
+func ParseMinor(decimal, code string) (int64, error) {
+	n, _, err := minorUnits("amount", decimal, code, "")
+	return n, err
+}
+
+// FormatMinor prints minor units of currency as a decimal string ("149.99"); an unknown currency is printed with
+// two decimals.
+func FormatMinor(minor int64, code string) string {
+	_, places, err := currency(code)
+	if err != nil {
+		places = 2
+	}
+	return formatMinor(minor, places)
+}
