@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/runner"
@@ -98,6 +101,13 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 	if err != nil {
 		var we *nodes.WebhookError
 		if errors.As(err, &we) {
+			if !test {
+				a.recordRejection(c, flowID, we)
+			}
+			if we.Answer != nil {
+				c.Set("X-Ferry-Error-Code", we.Code)
+				return writeResponse(c, we.Answer)
+			}
 			return &Error{Status: we.Status, Code: we.Code, Message: we.Err.Error()}
 		}
 		return err
@@ -119,7 +129,7 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 		res, err := a.Runner.RunNow(ctx, t, acc.Timeout)
 		var dup *store.DuplicateRunError
 		if errors.As(err, &dup) {
-			return a.answerDuplicate(c, dup.RunID)
+			return a.answerDuplicate(c, dup.RunID, acc.Ack)
 		}
 		if err != nil {
 			return a.notAccepted(c, flowID, err)
@@ -129,7 +139,7 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 	run, err := a.Runner.Accept(ctx, t)
 	var dup *store.DuplicateRunError
 	if errors.As(err, &dup) {
-		return a.answerDuplicate(c, dup.RunID)
+		return a.answerDuplicate(c, dup.RunID, acc.Ack)
 	}
 	if err != nil {
 		return a.notAccepted(c, flowID, err)
@@ -159,7 +169,7 @@ func (a *API) answerSync(c fiber.Ctx, res *runner.Result) error {
 
 // answerDuplicate answers a repeated delivery: with the original run's response when it had one, so a
 // provider that retries a synchronous webhook gets the same answer, else 200 naming the original run.
-func (a *API) answerDuplicate(c fiber.Ctx, runID string) error {
+func (a *API) answerDuplicate(c fiber.Ctx, runID string, ack *nodes.Response) error {
 	c.Set("X-Ferry-Run-Id", runID)
 	c.Set("X-Ferry-Duplicate", "true")
 	run, err := a.Store.GetRun(c.Context(), runID)
@@ -168,6 +178,11 @@ func (a *API) answerDuplicate(c fiber.Ctx, runID string) error {
 		if json.Unmarshal(run.Response, &r) == nil {
 			return writeResponse(c, &r)
 		}
+	}
+	if ack != nil {
+		// A provider that delivers an event again expects the same acknowledgement (Alipay's "success"), or it
+		// keeps delivering.
+		return writeResponse(c, ack)
 	}
 	status := ""
 	if run != nil {
@@ -213,4 +228,58 @@ func (a *API) notAccepted(c fiber.Ctx, flowID string, err error) error {
 	c.Set("Retry-After", "5")
 	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 		Message: "the delivery could not be recorded; deliver it again shortly"}
+}
+
+// rejectionLog bounds how many refused webhook calls a process records per second, so a flood of forged calls
+// cannot turn into a flood of writes; calls beyond it are only counted.
+var rejectionLog = rate.NewLimiter(50, 100)
+
+// recordRejection keeps a refused webhook call for admins (GET /api/v1/webhook-rejections): when, why, from
+// where. The body is not kept.
+func (a *API) recordRejection(c fiber.Ctx, flowID string, we *nodes.WebhookError) {
+	if a.Metrics != nil {
+		a.Metrics.WebhookRejections.WithLabelValues(flowID, we.Code).Inc()
+	}
+	if !rejectionLog.Allow() {
+		return
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return
+	}
+	r := &store.WebhookRejection{ID: id.String(), FlowID: flowID, Status: we.Status, Code: we.Code, Message: we.Err.Error(),
+		RemoteIP: c.IP(), BodyBytes: len(c.Body())}
+	if err := a.Store.RecordWebhookRejection(context.WithoutCancel(c.Context()), r); err != nil {
+		a.Logger.Warn("recording a refused webhook call failed", "flow", flowID, "code", we.Code, "err", err)
+	}
+}
+
+// RejectionView is a refused webhook call as the API shows it.
+type RejectionView struct {
+	ID         string    `json:"id"`
+	FlowID     string    `json:"flowId"`
+	ReceivedAt time.Time `json:"receivedAt"`
+	Status     int       `json:"status"`
+	Code       string    `json:"code"`
+	Message    string    `json:"message"`
+	RemoteIP   string    `json:"remoteIp,omitempty"`
+	BodyBytes  int       `json:"bodyBytes"`
+}
+
+func (a *API) listRejections(c fiber.Ctx) error {
+	limit, err := queryInt(c, "limit", 50)
+	if err != nil {
+		return err
+	}
+	page, err := a.Store.ListWebhookRejections(c.Context(), store.RejectionFilter{FlowID: c.Query("flow"), Code: c.Query("code"),
+		Cursor: c.Query("cursor"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	out := make([]RejectionView, len(page.Rejections))
+	for i, r := range page.Rejections {
+		out[i] = RejectionView{ID: r.ID, FlowID: r.FlowID, ReceivedAt: r.ReceivedAt, Status: r.Status, Code: r.Code, Message: r.Message,
+			RemoteIP: r.RemoteIP, BodyBytes: r.BodyBytes}
+	}
+	return ok(c, http.StatusOK, fiber.Map{"rejections": out, "nextCursor": page.NextCursor})
 }

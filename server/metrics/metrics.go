@@ -19,6 +19,9 @@ type Metrics struct {
 	Steps *prometheus.HistogramVec
 	// Webhooks counts webhook requests by flow and answer code.
 	Webhooks *prometheus.CounterVec
+	// WebhookRejections counts webhook calls a trigger refused, by flow and refusal code (a spike of
+	// signature failures is someone forging callbacks).
+	WebhookRejections *prometheus.CounterVec
 }
 
 // New registers Ferry's collectors plus the Go runtime and process collectors. depth, when not nil, is read at
@@ -37,8 +40,11 @@ func New(depth func(ctx context.Context) (int64, error)) *Metrics {
 		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_webhook_requests_total", Help: "Webhook requests, by flow and HTTP status of the answer.",
 		}, []string{"flow", "code"}),
+		WebhookRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_webhook_rejections_total", Help: "Webhook calls a trigger refused, by flow and refusal code.",
+		}, []string{"flow", "code"}),
 	}
-	reg.MustRegister(m.Runs, m.Steps, m.Webhooks,
+	reg.MustRegister(m.Runs, m.Steps, m.Webhooks, m.WebhookRejections,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if depth != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -238,6 +238,7 @@ type Store interface {
 
 	CredentialStore
 	AuthStore
+	RejectionStore
 }
 
 // DueQuery narrows DueRuns. The sweeper pages through every due run with After at start, and between full

@@ -1,0 +1,38 @@
+package testnodes
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/ferry-hq/ferry/nodes"
+)
+
+// hook is a webhook trigger in the manner of a payment provider's callback: a form body with an event id that
+// is the dedup key, the plain text "success" as the acknowledgement, and the text "fail" as the answer to a
+// call it refuses (one carrying sign=bad).
+type hook struct{}
+
+func (hook) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
+	return nodes.Result{Output: x.Input}, nil
+}
+
+func (hook) Accept(_ context.Context, req *nodes.WebhookRequest) (*nodes.Accepted, error) {
+	form, err := url.ParseQuery(string(req.Body))
+	if err != nil || form.Get("sign") == "bad" {
+		return nil, &nodes.WebhookError{Status: http.StatusBadRequest, Code: "test_signature_invalid",
+			Err: errors.New("the signature does not match"), Answer: &nodes.Response{Status: http.StatusBadRequest, Body: "fail"}}
+	}
+	return &nodes.Accepted{
+		Payload:     map[string]any{"event": form.Get("event_id"), "order": form.Get("order")},
+		DedupKey:    form.Get("event_id"),
+		BusinessKey: form.Get("order"),
+		Ack:         &nodes.Response{Status: http.StatusOK, Body: "success"},
+	}, nil
+}
+
+func init() {
+	nodes.MustRegister(nodes.Spec{Type: "test.hook", Version: 1, Name: "Test provider callback", Category: nodes.CategoryTrigger,
+		Trigger: true, Outputs: main}, func(cfg *nodes.Config) (nodes.Node, error) { return hook{}, cfg.Err() })
+}
