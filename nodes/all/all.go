@@ -6,4 +6,7 @@ package all
 import (
 	// Triggers, logic, data steps, HTTP request and webhook responses.
 	_ "github.com/ferry-hq/ferry/nodes/core"
+	// Payment providers: verified callbacks and payment actions.
+	_ "github.com/ferry-hq/ferry/nodes/paypal"
+	_ "github.com/ferry-hq/ferry/nodes/wechatpay"
 )
