@@ -166,6 +166,9 @@ type Accepted struct {
 	Timeout time.Duration
 	// Ack is the answer for an asynchronous webhook once the run is committed (nil: 202 with the run id).
 	Ack *Response
+	// Skip acknowledges the call with Ack and starts no run: a verified delivery of something the flow does not
+	// handle (a Stripe event type it does not listen to), which the provider must not deliver again.
+	Skip bool
 }
 
 // WebhookError rejects a webhook call with an HTTP status and a stable code. Payment providers expect their

@@ -11,7 +11,7 @@ import (
 
 // hook is a webhook trigger in the manner of a payment provider's callback: a form body with an event id that
 // is the dedup key, the plain text "success" as the acknowledgement, and the text "fail" as the answer to a
-// call it refuses (one carrying sign=bad).
+// call it refuses (one carrying sign=bad); a call carrying ignore=1 is acknowledged without a run.
 type hook struct{}
 
 func (hook) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
@@ -23,6 +23,9 @@ func (hook) Accept(_ context.Context, req *nodes.WebhookRequest) (*nodes.Accepte
 	if err != nil || form.Get("sign") == "bad" {
 		return nil, &nodes.WebhookError{Status: http.StatusBadRequest, Code: "test_signature_invalid",
 			Err: errors.New("the signature does not match"), Answer: &nodes.Response{Status: http.StatusBadRequest, Body: "fail"}}
+	}
+	if form.Get("ignore") == "1" {
+		return &nodes.Accepted{Skip: true, Ack: &nodes.Response{Status: http.StatusOK, Body: "success"}}, nil
 	}
 	return &nodes.Accepted{
 		Payload:     map[string]any{"event": form.Get("event_id"), "order": form.Get("order")},

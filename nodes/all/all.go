@@ -8,5 +8,6 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/core"
 	// Payment providers: verified callbacks and payment actions.
 	_ "github.com/ferry-hq/ferry/nodes/paypal"
+	_ "github.com/ferry-hq/ferry/nodes/stripe"
 	_ "github.com/ferry-hq/ferry/nodes/wechatpay"
 )

@@ -28,6 +28,14 @@ func TestProviderAnswersAndRejections(t *testing.T) {
 		if res.status != 400 || string(res.body) != "fail" || res.header.Get("X-Ferry-Error-Code") != "test_signature_invalid" {
 			t.Fatalf("refused call answered %d %q", res.status, res.body)
 		}
+		// A verified call the flow does not handle: acknowledged, no run, not a rejection.
+		skipped := h.do("POST", "/hooks/"+flow, "event_id=evt-3&order=A-3&ignore=1", form, "application/x-www-form-urlencoded")
+		if skipped.status != 200 || string(skipped.body) != "success" || skipped.header.Get("X-Ferry-Skipped") != "true" {
+			t.Fatalf("skipped call answered %d %q", skipped.status, skipped.body)
+		}
+		if runs := h.expect(h.do("GET", "/api/v1/runs?flow="+flow, nil), 200)["runs"].([]any); len(runs) != 1 {
+			t.Fatalf("%d runs, want the one of evt-1", len(runs))
+		}
 		list := h.expect(h.do("GET", "/api/v1/webhook-rejections?flow="+flow, nil), 200)["rejections"].([]any)
 		if len(list) != 1 {
 			t.Fatalf("%d rejections recorded, want 1", len(list))

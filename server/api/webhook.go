@@ -112,6 +112,13 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 		}
 		return err
 	}
+	if acc.Skip {
+		c.Set("X-Ferry-Skipped", "true")
+		if acc.Ack != nil {
+			return writeResponse(c, acc.Ack)
+		}
+		return c.SendStatus(http.StatusOK)
+	}
 	t := runner.Trigger{Flow: loaded, Node: wh.Def.ID, Payload: acc.Payload, DedupKey: acc.DedupKey, BusinessKey: acc.BusinessKey, Mode: mode}
 	if test {
 		t.DedupKey = ""

@@ -1,0 +1,95 @@
+package stripe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/ferry-hq/ferry/nodes"
+)
+
+// build constructs a node the way the engine does: the registered spec, NewConfig over JSON params, then the
+// registered constructor.
+func build(t testing.TB, typ, params, credential string) (nodes.Node, error) {
+	t.Helper()
+	reg, ok := nodes.Lookup(typ, 1)
+	if !ok {
+		t.Fatalf("%s is not registered", typ)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(params), &raw); err != nil {
+		t.Fatalf("params %s: %v", params, err)
+	}
+	spec := reg.Spec
+	return reg.New(nodes.NewConfig(&spec, "n1", raw, credential))
+}
+
+func mustBuild(t testing.TB, typ, params string) nodes.Node {
+	t.Helper()
+	n, err := build(t, typ, params, "cred1")
+	if err != nil {
+		t.Fatalf("build %s %s: %v", typ, params, err)
+	}
+	return n
+}
+
+func wantProblem(t *testing.T, err error, field, code string) {
+	t.Helper()
+	var ce *nodes.ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error = %v, want a *nodes.ConfigError with %s at %s", err, code, field)
+	}
+	for _, p := range ce.Problems {
+		if p.Field == field && p.Code == code {
+			return
+		}
+	}
+	t.Fatalf("problems = %+v, want %s at %s", ce.Problems, code, field)
+}
+
+func wantFailure(t *testing.T, err error, kind nodes.Kind, code string) *nodes.Error {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want %s %s", kind, code)
+	}
+	e := nodes.Classify(err)
+	if e.Kind != kind || e.Code != code {
+		t.Fatalf("failure = %s %s (%v), want %s %s", e.Kind, e.Code, err, kind, code)
+	}
+	return e
+}
+
+// setNow fixes the package clock for one test.
+func setNow(t *testing.T, at time.Time) {
+	t.Helper()
+	prev := now
+	now = func() time.Time { return at }
+	t.Cleanup(func() { now = prev })
+}
+
+func credFunc(fields map[string]string, err error) func(context.Context) (map[string]string, error) {
+	return func(context.Context) (map[string]string, error) { return fields, err }
+}
+
+func wantWebhookError(t *testing.T, err error, status int, code string) *nodes.WebhookError {
+	t.Helper()
+	var we *nodes.WebhookError
+	if !errors.As(err, &we) {
+		t.Fatalf("error = %v, want *nodes.WebhookError %d %s", err, status, code)
+	}
+	if we.Status != status || we.Code != code {
+		t.Fatalf("rejection = %d %s (%v), want %d %s", we.Status, we.Code, we.Err, status, code)
+	}
+	return we
+}
+
+func header(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
+	return h
+}
