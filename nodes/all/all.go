@@ -7,6 +7,7 @@ import (
 	// Triggers, logic, data steps, HTTP request and webhook responses.
 	_ "github.com/ferry-hq/ferry/nodes/core"
 	// Payment providers: verified callbacks and payment actions.
+	_ "github.com/ferry-hq/ferry/nodes/alipay"
 	_ "github.com/ferry-hq/ferry/nodes/paypal"
 	_ "github.com/ferry-hq/ferry/nodes/stripe"
 	_ "github.com/ferry-hq/ferry/nodes/wechatpay"

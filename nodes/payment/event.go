@@ -84,9 +84,9 @@ func (e Event) Payload() map[string]any {
 	out := map[string]any{
 		"provider": e.Provider, "type": e.Type, "providerType": e.ProviderType, "eventId": e.EventID,
 		"transactionId": e.TransactionID, "merchantOrderId": e.MerchantOrderID,
-		"amount":        map[string]any{"minor": e.Amount.Minor, "currency": e.Amount.Currency, "decimal": e.Amount.Decimal},
-		"payer":         map[string]any{"id": e.Payer.ID, "email": e.Payer.Email, "name": e.Payer.Name},
-		"time":          e.Time, "raw": e.Raw,
+		"amount": map[string]any{"minor": e.Amount.Minor, "currency": e.Amount.Currency, "decimal": e.Amount.Decimal},
+		"payer":  map[string]any{"id": e.Payer.ID, "email": e.Payer.Email, "name": e.Payer.Name},
+		"time":   e.Time, "raw": e.Raw,
 	}
 	if e.RefundedAmount != nil {
 		out["refundedAmount"] = map[string]any{"minor": e.RefundedAmount.Minor, "currency": e.RefundedAmount.Currency,
