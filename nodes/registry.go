@@ -151,6 +151,9 @@ type WebhookRequest struct {
 	Mode     Mode
 	// Credential returns the decrypted fields of the trigger's credential (webhook secrets).
 	Credential func(ctx context.Context) (map[string]string, error)
+	// HTTP is the server's outbound client, for triggers that must ask the provider whether a delivery is
+	// genuine (PayPal's signature verification): the same transport settings as every other outbound call.
+	HTTP *http.Client
 }
 
 // Accepted is a verified webhook call turned into a run's trigger payload.

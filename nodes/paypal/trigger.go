@@ -177,7 +177,7 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 	if err != nil {
 		return nil, err
 	}
-	if err := n.verify(ctx, a, sig, req.Body); err != nil {
+	if err := n.verify(ctx, a, sig, req.Body, req.HTTP); err != nil {
 		return nil, err
 	}
 	decoded, err := core.DecodeJSON(req.Body)
@@ -234,7 +234,7 @@ func (n *triggerNode) account(ctx context.Context, req *nodes.WebhookRequest) (*
 
 // verify asks PayPal whether it sent this delivery. The request body is assembled around the raw event bytes,
 // so PayPal checks exactly what it signed, not a re-encoding of it.
-func (n *triggerNode) verify(ctx context.Context, a *account, sig map[string]string, rawEvent []byte) error {
+func (n *triggerNode) verify(ctx context.Context, a *account, sig map[string]string, rawEvent []byte, server *http.Client) error {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, f := range []struct{ key, value string }{
@@ -262,6 +262,9 @@ func (n *triggerNode) verify(ctx context.Context, a *account, sig map[string]str
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 	defer cancel()
 	client := n.client
+	if client == nil {
+		client = server
+	}
 	if client == nil {
 		client = defaultClient
 	}

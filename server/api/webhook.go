@@ -87,7 +87,11 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 	for k, vs := range c.GetReqHeaders() {
 		header[http.CanonicalHeaderKey(k)] = vs
 	}
-	req := &nodes.WebhookRequest{Method: c.Method(), Header: header, Query: query, Body: c.Body(), RemoteIP: c.IP(), Mode: mode,
+	var outbound *http.Client
+	if a.Runner != nil && a.Runner.Engine != nil {
+		outbound = a.Runner.Engine.HTTP
+	}
+	req := &nodes.WebhookRequest{Method: c.Method(), Header: header, Query: query, Body: c.Body(), RemoteIP: c.IP(), Mode: mode, HTTP: outbound,
 		Credential: func(ctx context.Context) (map[string]string, error) {
 			if wh.Def.Credential == "" {
 				return nil, nodes.ErrNoCredential
