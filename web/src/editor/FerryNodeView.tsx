@@ -1,0 +1,76 @@
+import { memo } from 'react';
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { Tag, Tooltip } from 'antd';
+import { useTranslation } from 'react-i18next';
+import type { FerryNode } from './convert';
+import { useEditorState } from './context';
+import { inputPorts, outputPorts } from './ports';
+import { formatMicros } from '../ui';
+
+const stepColors: Record<string, string> = { succeeded: 'green', failed: 'red', dry_run: 'purple', skipped: 'default', waiting: 'gold' };
+
+/** FerryNodeView draws one node: its input ports on the left, its output ports (error last, dashed) on the right. */
+export const FerryNodeView = memo(function FerryNodeView({ id, data, selected }: NodeProps<FerryNode>) {
+  const { t } = useTranslation();
+  const { specs, problems, steps } = useEditorState();
+  const node = data.node;
+  const spec = specs.get(node.type);
+  const ins = inputPorts(spec);
+  const outs = outputPorts(spec, node.params);
+  const nodeProblems = problems.get(id) ?? [];
+  const step = steps.get(id);
+  const rows = Math.max(ins.length, outs.length);
+
+  return (
+    <div className={`ferry-node${selected ? ' selected' : ''}${nodeProblems.length ? ' has-problems' : ''}`}>
+      <div className="ferry-node-head">
+        <div>
+          <div className="ferry-node-title">{node.name || spec?.name || node.type}</div>
+          <div className="ferry-node-type">{id} · {spec ? spec.name : t('editor.unknownType', { type: node.type })}</div>
+        </div>
+        {spec?.trigger && <Tag color="blue" style={{ marginRight: 0, height: 20 }}>{t('editor.trigger')}</Tag>}
+      </div>
+      <div className="ferry-node-body">
+        {Array.from({ length: rows }, (_, i) => (
+          <div key={i} style={{ display: 'flex', justifyContent: 'space-between' }}>
+            <div className="ferry-port in">
+              {ins[i] && (
+                <>
+                  <Handle type="target" position={Position.Left} id={ins[i].id} />
+                  {ins.length > 1 ? ins[i].label : ''}
+                </>
+              )}
+            </div>
+            <div className={`ferry-port${outs[i]?.kind === 'error' ? ' error' : ''}`}>
+              {outs[i] && (
+                <>
+                  {outs[i].kind === 'error' ? t('editor.errorPort') : outs[i].label}
+                  <Handle
+                    type="source"
+                    position={Position.Right}
+                    id={outs[i].id}
+                    className={outs[i].kind === 'error' ? 'ferry-handle-error' : undefined}
+                  />
+                </>
+              )}
+            </div>
+          </div>
+        ))}
+      </div>
+      {(step || nodeProblems.length > 0) && (
+        <div className="ferry-node-foot">
+          {step && (
+            <Tag color={stepColors[step.status] ?? 'default'}>
+              {t(`status.${step.status}`, { defaultValue: step.status })} {formatMicros(step.durationUs)}
+            </Tag>
+          )}
+          {nodeProblems.length > 0 && (
+            <Tooltip title={nodeProblems.map((p) => p.message).join('\n')}>
+              <Tag color="red">{t('editor.problemCount', { count: nodeProblems.length })}</Tag>
+            </Tooltip>
+          )}
+        </div>
+      )}
+    </div>
+  );
+});

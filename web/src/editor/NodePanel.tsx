@@ -1,0 +1,92 @@
+import { Drawer, Form, Input, Select, Typography } from 'antd';
+import { useQuery } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api/client';
+import type { Credential, FlowNode, NodeSpec, Problem, Step } from '../api/types';
+import { ParamForm } from './ParamForm';
+import { ErrorAlert, formatMicros, JsonView, StatusTag } from '../ui';
+
+type DocNode = Omit<FlowNode, 'position'>;
+
+/**
+ * NodePanel is the selected node's panel in three panes: the input it got in the last test run, its settings
+ * (name, credential and the form generated from its spec), and the output it produced.
+ */
+export function NodePanel({ id, node, spec, problems, step, onChange, onClose }: {
+  id: string;
+  node: DocNode;
+  spec: NodeSpec | undefined;
+  problems: Problem[];
+  step: Step | undefined;
+  onChange: (next: DocNode) => void;
+  onClose: () => void;
+}) {
+  const { t } = useTranslation();
+  const accepts = spec?.credentials ?? [];
+  const credentials = useQuery({
+    queryKey: ['credentials'],
+    queryFn: () => api.get<{ credentials: Credential[] }>('/api/v1/credentials'),
+    enabled: accepts.length > 0,
+    staleTime: 60_000,
+  });
+  const usable = (credentials.data?.credentials ?? []).filter((c) => accepts.includes(c.type));
+  const nodeLevel = problems.filter((p) => !p.field || p.field === 'credential' || p.field === 'name' || p.field.startsWith('edges'));
+
+  return (
+    <Drawer
+      open
+      mask={false}
+      width="min(1100px, 92vw)"
+      onClose={onClose}
+      title={<span>{node.name || spec?.name || node.type} <Typography.Text type="secondary" style={{ fontSize: 12 }}>{id} · {node.type}</Typography.Text></span>}
+    >
+      <div className="ferry-panel">
+        <div>
+          <Typography.Title level={5}>{t('editor.inputData')}</Typography.Title>
+          {step ? <JsonView value={step.input} /> : <Typography.Text type="secondary">{t('editor.runTestHint')}</Typography.Text>}
+        </div>
+        <div>
+          <Typography.Title level={5}>{t('editor.settings')}</Typography.Title>
+          {!spec && <ErrorAlert error={new Error(t('editor.unknownType', { type: node.type }))} style={{ marginBottom: 12 }} />}
+          {spec?.description && <Typography.Paragraph type="secondary">{spec.description}</Typography.Paragraph>}
+          {nodeLevel.map((p, i) => <ErrorAlert key={i} error={new Error(p.message)} style={{ marginBottom: 8 }} />)}
+          <Form layout="vertical" size="small">
+            <Form.Item label={t('editor.nodeName')}>
+              <Input value={node.name ?? ''} placeholder={spec?.name} onChange={(e) => onChange({ ...node, name: e.target.value || undefined })} />
+            </Form.Item>
+            {accepts.length > 0 && (
+              <Form.Item
+                label={t('editor.credential')}
+                required={spec?.credentialRequired}
+                validateStatus={problems.some((p) => p.field === 'credential') ? 'error' : undefined}
+                extra={t('editor.credentialTypes', { types: accepts.join(', ') })}
+              >
+                <Select
+                  allowClear
+                  loading={credentials.isPending}
+                  value={node.credential || undefined}
+                  onChange={(v) => onChange({ ...node, credential: v || undefined })}
+                  notFoundContent={credentials.isError ? credentials.error.message : t('editor.noCredentials')}
+                  options={usable.map((c) => ({ value: c.id, label: `${c.name} (${c.type})` }))}
+                />
+              </Form.Item>
+            )}
+            <ParamForm fields={spec?.params} values={node.params} problems={problems} onChange={(params) => onChange({ ...node, params })} />
+          </Form>
+        </div>
+        <div>
+          <Typography.Title level={5}>{t('editor.outputData')}</Typography.Title>
+          {step ? (
+            <>
+              <p><StatusTag status={step.status} /> {step.port && <code>{step.port}</code>} {formatMicros(step.durationUs)}</p>
+              <JsonView value={step.output} />
+              {step.error !== undefined && step.error !== null && (<><Typography.Text strong>{t('run.error')}</Typography.Text><JsonView value={step.error} /></>)}
+            </>
+          ) : (
+            <Typography.Text type="secondary">{t('editor.runTestHint')}</Typography.Text>
+          )}
+        </div>
+      </div>
+    </Drawer>
+  );
+}

@@ -1,0 +1,224 @@
+import { useEffect, useState } from 'react';
+import { Button, Form, Input, InputNumber, Select, Space, Switch, Typography } from 'antd';
+import { useTranslation } from 'react-i18next';
+import type { Field, Problem } from '../api/types';
+import { formView, keyValueRows, rowsToKeyValue, type FieldView } from './form';
+
+type Values = Record<string, unknown>;
+
+/**
+ * ParamForm is a node's settings form, generated from its spec's fields alone. Each change produces the new
+ * params object; fields hidden by showIf keep their values but are not shown.
+ */
+export function ParamForm({ fields, values, problems = [], onChange }: {
+  fields: Field[] | null | undefined;
+  values: Values | undefined;
+  problems?: Problem[];
+  onChange: (next: Values) => void;
+}) {
+  const { t } = useTranslation();
+  const views = formView(fields, values, problems);
+  if (views.length === 0) return <Typography.Text type="secondary">{t('editor.noParams')}</Typography.Text>;
+  const set = (name: string, v: unknown) => {
+    const next = { ...(values ?? {}) };
+    if (v === undefined) delete next[name];
+    else next[name] = v;
+    onChange(next);
+  };
+  return (
+    <>
+      {views.map((view) => (
+        <FieldItem key={view.field.name} view={view} onChange={(v) => set(view.field.name, v)} />
+      ))}
+    </>
+  );
+}
+
+function FieldItem({ view, onChange }: { view: FieldView; onChange: (v: unknown) => void }) {
+  const { t } = useTranslation();
+  const { field, problems, missing } = view;
+  const help = problems.length
+    ? problems.map((p) => (p.line ? `${p.message} (${t('editor.lineColumn', { line: p.line, column: p.column ?? 0 })})` : p.message)).join('; ')
+    : missing
+      ? t('editor.required')
+      : undefined;
+  return (
+    <Form.Item
+      label={<span>{field.label || field.name}{field.advanced ? <Typography.Text type="secondary"> · {t('editor.advanced')}</Typography.Text> : null}</span>}
+      required={view.required}
+      validateStatus={problems.length ? 'error' : missing ? 'warning' : undefined}
+      help={help}
+      extra={
+        <>
+          {field.description && <div>{field.description}</div>}
+          {field.examples && field.examples.length > 0 && (
+            <div>
+              {t('editor.examples')}:{' '}
+              {field.examples.map((ex, i) => (
+                <Button key={i} type="link" size="small" style={{ padding: '0 4px' }} onClick={() => onChange(structuredClone(ex.value))}>
+                  {ex.name}
+                </Button>
+              ))}
+            </div>
+          )}
+        </>
+      }
+    >
+      <FieldInput view={view} onChange={onChange} />
+    </Form.Item>
+  );
+}
+
+function FieldInput({ view, onChange }: { view: FieldView; onChange: (v: unknown) => void }) {
+  const { t } = useTranslation();
+  const { field, value } = view;
+  const str = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+  const text = (v: string) => onChange(v === '' ? undefined : v);
+  switch (view.widget) {
+    case 'input':
+      return <Input className={field.expression ? 'ferry-mono' : undefined} value={str} onChange={(e) => text(e.target.value)} placeholder={field.expression ? '{{ trigger.body.id }}' : undefined} />;
+    case 'duration':
+      return <Input value={str} onChange={(e) => text(e.target.value)} placeholder={t('editor.durationPlaceholder')} />;
+    case 'cron':
+      return <Input className="ferry-mono" value={str} onChange={(e) => text(e.target.value)} placeholder="0 */5 * * * *" />;
+    case 'textarea':
+      return <Input.TextArea className={field.expression ? 'ferry-mono' : undefined} autoSize={{ minRows: 2, maxRows: 12 }} value={str} onChange={(e) => text(e.target.value)} />;
+    case 'code':
+      return <Input.TextArea className="ferry-mono" autoSize={{ minRows: 1, maxRows: 10 }} value={str} onChange={(e) => text(e.target.value)} spellCheck={false} />;
+    case 'number':
+    case 'integer':
+      return (
+        <InputNumber
+          style={{ width: '100%' }}
+          precision={view.widget === 'integer' ? 0 : undefined}
+          value={typeof value === 'number' ? value : null}
+          onChange={(v) => onChange(v === null ? undefined : v)}
+        />
+      );
+    case 'switch':
+      return <Switch checked={value === true} onChange={(v) => onChange(v)} />;
+    case 'select':
+      return (
+        <Select
+          allowClear={!field.required}
+          value={value === undefined || value === null ? undefined : String(value)}
+          onChange={(v) => onChange(v)}
+          options={(field.options ?? []).map((o) => ({ value: o.value, label: o.description ? <span title={o.description}>{o.label}</span> : o.label }))}
+        />
+      );
+    case 'json':
+      return <JsonInput value={value} onChange={onChange} />;
+    case 'keyvalue':
+      return <KeyValueInput value={value} onChange={onChange} />;
+    case 'list':
+      return <ListInput field={field} value={value} problems={view.problems} onChange={onChange} />;
+  }
+}
+
+/** JsonInput edits any JSON value as text, and only passes on text that parses. */
+function JsonInput({ value, onChange }: { value: unknown; onChange: (v: unknown) => void }) {
+  const { t } = useTranslation();
+  const render = (v: unknown) => (v === undefined ? '' : JSON.stringify(v, null, 2));
+  const [textValue, setText] = useState(render(value));
+  const [bad, setBad] = useState(false);
+  useEffect(() => {
+    setText((cur) => {
+      try {
+        if (cur.trim() !== '' && JSON.stringify(JSON.parse(cur)) === JSON.stringify(value)) return cur;
+      } catch {
+        return cur;
+      }
+      return render(value);
+    });
+  }, [value]);
+  return (
+    <>
+      <Input.TextArea
+        className="ferry-mono"
+        status={bad ? 'error' : undefined}
+        autoSize={{ minRows: 2, maxRows: 14 }}
+        value={textValue}
+        spellCheck={false}
+        onChange={(e) => {
+          const v = e.target.value;
+          setText(v);
+          if (v.trim() === '') {
+            setBad(false);
+            onChange(undefined);
+            return;
+          }
+          try {
+            const parsed = JSON.parse(v);
+            setBad(false);
+            onChange(parsed);
+          } catch {
+            setBad(true);
+          }
+        }}
+      />
+      {bad && <Typography.Text type="danger">{t('editor.invalidJson')}</Typography.Text>}
+    </>
+  );
+}
+
+/** KeyValueInput edits an object of strings (headers, query parameters) as rows. */
+function KeyValueInput({ value, onChange }: { value: unknown; onChange: (v: unknown) => void }) {
+  const { t } = useTranslation();
+  const [rows, setRows] = useState<[string, string][]>(keyValueRows(value));
+  useEffect(() => {
+    setRows((cur) => (JSON.stringify(rowsToKeyValue(cur)) === JSON.stringify(value ?? {}) ? cur : keyValueRows(value)));
+  }, [value]);
+  const update = (next: [string, string][]) => {
+    setRows(next);
+    const obj = rowsToKeyValue(next);
+    onChange(Object.keys(obj).length ? obj : undefined);
+  };
+  return (
+    <>
+      {rows.map(([k, v], i) => (
+        <Space.Compact key={i} style={{ width: '100%', marginBottom: 4 }}>
+          <Input placeholder={t('editor.key')} value={k} onChange={(e) => update(rows.map((r, j) => (j === i ? [e.target.value, r[1]] : r)))} style={{ width: '40%' }} />
+          <Input className="ferry-mono" placeholder={t('editor.value')} value={v} onChange={(e) => update(rows.map((r, j) => (j === i ? [r[0], e.target.value] : r)))} />
+          <Button onClick={() => update(rows.filter((_, j) => j !== i))} aria-label={t('editor.remove')}>×</Button>
+        </Space.Compact>
+      ))}
+      <Button size="small" onClick={() => setRows([...rows, ['', '']])}>{t('editor.addRow')}</Button>
+    </>
+  );
+}
+
+/** ListInput edits an array of rows, each row a small form generated from the list field's own fields. */
+function ListInput({ field, value, problems, onChange }: { field: Field; value: unknown; problems: Problem[]; onChange: (v: unknown) => void }) {
+  const { t } = useTranslation();
+  const rows = Array.isArray(value) ? (value as Values[]) : [];
+  const update = (next: Values[]) => onChange(next.length ? next : undefined);
+  return (
+    <>
+      {rows.map((row, i) => (
+        <div key={i} className="ferry-list-row">
+          <Space style={{ width: '100%', justifyContent: 'space-between' }}>
+            <Typography.Text type="secondary">#{i + 1}</Typography.Text>
+            <Space size={0}>
+              <Button type="link" size="small" disabled={i === 0} onClick={() => update(rows.map((r, j) => (j === i - 1 ? rows[i] : j === i ? rows[i - 1] : r)))}>↑</Button>
+              <Button type="link" size="small" danger onClick={() => update(rows.filter((_, j) => j !== i))}>{t('editor.remove')}</Button>
+            </Space>
+          </Space>
+          <ParamForm fields={field.fields} values={row} problems={rowProblems(problems, field.name, i)} onChange={(r) => update(rows.map((x, j) => (j === i ? r : x)))} />
+        </div>
+      ))}
+      <Button size="small" onClick={() => update([...rows, listRowDefaults(field.fields)])}>{t('editor.addRow')}</Button>
+    </>
+  );
+}
+
+function listRowDefaults(fields: Field[] | null | undefined): Values {
+  const row: Values = {};
+  for (const f of fields ?? []) if (f.default !== undefined && f.default !== null) row[f.name] = structuredClone(f.default);
+  return row;
+}
+
+/** rowProblems picks the problems about row i of a list ("fields[2].expression") and names them by column. */
+function rowProblems(problems: Problem[], name: string, i: number): Problem[] {
+  const prefix = `${name}[${i}].`;
+  return problems.filter((p) => p.field?.replace(/^params\./, '').startsWith(prefix)).map((p) => ({ ...p, field: p.field!.replace(/^params\./, '').slice(prefix.length) }));
+}

@@ -1,0 +1,13 @@
+import { createContext, useContext } from 'react';
+import type { NodeSpec, Problem, Step } from '../api/types';
+
+/** EditorState is what canvas nodes read besides their own data: the catalog, problems and the last test run. */
+export interface EditorState {
+  specs: Map<string, NodeSpec>;
+  problems: Map<string, Problem[]>;
+  steps: Map<string, Step>;
+}
+
+export const EditorContext = createContext<EditorState>({ specs: new Map(), problems: new Map(), steps: new Map() });
+
+export const useEditorState = () => useContext(EditorContext);

@@ -1,0 +1,110 @@
+import { Link, useNavigate, useParams } from 'react-router-dom';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { App as AntApp, Button, Card, Descriptions, Popconfirm, Space, Table, Typography } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api/client';
+import type { Run, RunDetail, Step } from '../api/types';
+import { ErrorAlert, formatMicros, formatTime, JsonView, StatusTag } from '../ui';
+
+const ACTIVE = ['queued', 'running', 'waiting'];
+
+export default function RunPage() {
+  const { id = '' } = useParams();
+  const { t } = useTranslation();
+  const { message } = AntApp.useApp();
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const run = useQuery({
+    queryKey: ['run', id],
+    queryFn: () => api.get<RunDetail>(`/api/v1/runs/${encodeURIComponent(id)}`),
+    // Follow a run that is still going until it finishes.
+    refetchInterval: (q) => (q.state.data && ACTIVE.includes(q.state.data.status) ? 2000 : false),
+  });
+
+  const act = useMutation({
+    mutationFn: (action: 'retry' | 'replay' | 'cancel') => api.post<Run>(`/api/v1/runs/${encodeURIComponent(id)}/${action}`),
+    onSuccess: (r, action) => {
+      void message.success(t(`run.${action}Done`));
+      void queryClient.invalidateQueries({ queryKey: ['runs'] });
+      if (r?.id && r.id !== id) navigate(`/runs/${r.id}`);
+      else void queryClient.invalidateQueries({ queryKey: ['run', id] });
+    },
+  });
+
+  if (run.isPending) return <div className="ferry-page"><Card loading /></div>;
+  if (run.isError) return <div className="ferry-page"><ErrorAlert error={run.error} /></div>;
+  const r = run.data;
+
+  return (
+    <div className="ferry-page">
+      <Space style={{ width: '100%', justifyContent: 'space-between', marginBottom: 16 }} wrap>
+        <Typography.Title level={3} style={{ margin: 0 }}>
+          {t('run.title')} <code style={{ fontSize: 14 }}>{r.id}</code> <StatusTag status={r.status} />
+        </Typography.Title>
+        <Space>
+          <Popconfirm title={t('run.retryConfirm')} onConfirm={() => act.mutate('retry')} disabled={r.status !== 'failed'}>
+            <Button disabled={r.status !== 'failed'} loading={act.isPending && act.variables === 'retry'}>{t('run.retry')}</Button>
+          </Popconfirm>
+          <Popconfirm title={t('run.replayConfirm')} onConfirm={() => act.mutate('replay')}>
+            <Button loading={act.isPending && act.variables === 'replay'}>{t('run.replay')}</Button>
+          </Popconfirm>
+          <Popconfirm title={t('run.cancelConfirm')} onConfirm={() => act.mutate('cancel')} disabled={!ACTIVE.includes(r.status)}>
+            <Button danger disabled={!ACTIVE.includes(r.status)} loading={act.isPending && act.variables === 'cancel'}>{t('run.cancel')}</Button>
+          </Popconfirm>
+        </Space>
+      </Space>
+      <ErrorAlert error={act.error} style={{ marginBottom: 16 }} />
+      <Card style={{ marginBottom: 16 }}>
+        <Descriptions size="small" column={{ xs: 1, md: 3 }}>
+          <Descriptions.Item label={t('runs.flow')}><Link to={`/flows/${r.flowId}`}>{r.flowId}</Link></Descriptions.Item>
+          <Descriptions.Item label={t('runs.version')}>{r.flowVersion ? `v${r.flowVersion}` : ''}</Descriptions.Item>
+          <Descriptions.Item label={t('runs.mode')}>{t(`runs.modes.${r.mode}`, { defaultValue: r.mode })}</Descriptions.Item>
+          <Descriptions.Item label={t('runs.businessKey')}>{r.businessKey}</Descriptions.Item>
+          <Descriptions.Item label={t('run.attempt')}>{r.attempt}</Descriptions.Item>
+          <Descriptions.Item label={t('runs.created')}>{formatTime(r.createdAt)}</Descriptions.Item>
+          <Descriptions.Item label={t('run.finished')}>{formatTime(r.finishedAt)}</Descriptions.Item>
+          <Descriptions.Item label={t('runs.duration')}>{r.durationMs !== undefined ? `${r.durationMs} ms` : ''}</Descriptions.Item>
+          {r.replayOf && <Descriptions.Item label={t('run.replayOf')}><Link to={`/runs/${r.replayOf}`}>{r.replayOf}</Link></Descriptions.Item>}
+        </Descriptions>
+        {r.error !== undefined && r.error !== null && (<><Typography.Text strong>{t('run.error')}</Typography.Text><JsonView value={r.error} /></>)}
+      </Card>
+      <StepsTable steps={r.steps ?? []} />
+      <Card size="small" title={t('run.trigger')} style={{ marginTop: 16 }}><JsonView value={r.trigger} /></Card>
+      {r.response !== undefined && <Card size="small" title={t('run.response')} style={{ marginTop: 16 }}><JsonView value={r.response} /></Card>}
+    </div>
+  );
+}
+
+/** StepsTable lists a run's steps; each expands to its input, output and error. */
+export function StepsTable({ steps }: { steps: Step[] }) {
+  const { t } = useTranslation();
+  return (
+    <Table<Step>
+      rowKey={(s) => `${s.seq}-${s.attempt ?? 0}`}
+      size="small"
+      dataSource={steps}
+      pagination={false}
+      locale={{ emptyText: t('run.noSteps') }}
+      expandable={{
+        expandedRowRender: (s) => (
+          <div style={{ display: 'grid', gridTemplateColumns: '1fr 1fr', gap: 16 }}>
+            <div><Typography.Text strong>{t('run.input')}</Typography.Text><JsonView value={s.input} /></div>
+            <div>
+              <Typography.Text strong>{t('run.output')}</Typography.Text><JsonView value={s.output} />
+              {s.error !== undefined && s.error !== null && (<><Typography.Text strong>{t('run.error')}</Typography.Text><JsonView value={s.error} /></>)}
+            </div>
+          </div>
+        ),
+      }}
+      columns={[
+        { title: '#', dataIndex: 'seq', width: 50 },
+        { title: t('run.node'), dataIndex: 'nodeId', render: (n: string, s) => <span><b>{n}</b> <small style={{ color: '#6b7585' }}>{s.nodeType}</small></span> },
+        { title: t('runs.status'), dataIndex: 'status', render: (v: string) => <StatusTag status={v} /> },
+        { title: t('run.port'), dataIndex: 'port' },
+        { title: t('run.attempt'), dataIndex: 'attempt' },
+        { title: t('run.started'), dataIndex: 'startedAt', render: (v?: string) => formatTime(v) },
+        { title: t('runs.duration'), dataIndex: 'durationUs', render: (v?: number) => formatMicros(v) },
+      ]}
+    />
+  );
+}

@@ -1,0 +1,73 @@
+import { Alert, Tag } from 'antd';
+import { useTranslation } from 'react-i18next';
+import { ApiError } from './api/client';
+
+/** ErrorAlert shows a failed request in place with the server's own message and code. */
+export function ErrorAlert({ error, style }: { error: unknown; style?: React.CSSProperties }) {
+  const { t } = useTranslation();
+  if (!error) return null;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof ApiError ? error.code : undefined;
+  const problems = error instanceof ApiError ? error.problems : [];
+  return (
+    <Alert
+      type="error"
+      showIcon
+      style={style}
+      message={message || t('common.unknownError')}
+      description={
+        code || problems.length ? (
+          <>
+            {code && <div><code>{code}</code></div>}
+            {problems.length > 0 && (
+              <ul style={{ margin: 0, paddingLeft: 18 }}>
+                {problems.map((p, i) => (
+                  <li key={i}>
+                    {p.nodeId && <b>{p.nodeId}</b>} {p.field && <code>{p.field}</code>} {p.message}
+                    {p.line ? ` (${t('editor.lineColumn', { line: p.line, column: p.column ?? 0 })})` : ''}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </>
+        ) : undefined
+      }
+    />
+  );
+}
+
+export function JsonView({ value }: { value: unknown }) {
+  const { t } = useTranslation();
+  if (value === undefined) return <span style={{ color: '#8a94a6' }}>{t('common.none')}</span>;
+  return <pre className="ferry-json">{JSON.stringify(value, null, 2)}</pre>;
+}
+
+const statusColors: Record<string, string> = {
+  succeeded: 'green', published: 'green', failed: 'red', cancelled: 'default', draft: 'blue',
+  queued: 'gold', running: 'processing', waiting: 'gold', paused: 'orange', dry_run: 'purple', skipped: 'default',
+};
+
+export function StatusTag({ status }: { status: string }) {
+  const { t } = useTranslation();
+  return <Tag color={statusColors[status] ?? 'default'}>{t(`status.${status}`, { defaultValue: status })}</Tag>;
+}
+
+export function formatTime(s?: string): string {
+  if (!s) return '';
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? s : d.toLocaleString();
+}
+
+/** formatMicros shows a step duration given in microseconds. */
+export function formatMicros(us?: number): string {
+  if (us === undefined || us === null) return '';
+  if (us < 1000) return `${us} µs`;
+  if (us < 1_000_000) return `${(us / 1000).toFixed(1)} ms`;
+  return `${(us / 1_000_000).toFixed(2)} s`;
+}
+
+/** webhookAddress turns the server's webhook path into a full address to copy. */
+export function webhookAddress(path?: string): string {
+  if (!path) return '';
+  return /^https?:/.test(path) ? path : window.location.origin + path;
+}
