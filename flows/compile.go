@@ -213,12 +213,12 @@ func Compile(f *Flow) (*Compiled, error) {
 			add(Problem{Code: CodeNodeIDDuplicate, NodeID: def.ID, Message: fmt.Sprintf("two nodes have the id %q", def.ID)})
 			continue
 		}
-		reg, ok := nodes.Lookup(def.Type, 0)
-		if !ok {
+		if _, ok := nodes.Lookup(def.Type, 0); !ok {
 			add(Problem{Code: CodeNodeTypeUnknown, NodeID: def.ID, Field: "type", Message: fmt.Sprintf("unknown node type %q", def.Type)})
 			continue
 		}
-		if reg, ok = nodes.Lookup(def.Type, def.Version); !ok {
+		reg, ok := nodes.Lookup(def.Type, def.Version)
+		if !ok {
 			add(Problem{Code: CodeNodeVersion, NodeID: def.ID, Field: "version",
 				Message: fmt.Sprintf("%s has no version %d", def.Type, def.Version)})
 			continue

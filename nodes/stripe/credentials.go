@@ -23,9 +23,6 @@ const (
 	FieldAPIBase       = "apiBase"       // optional, default DefaultAPIBase
 )
 
-// maxTestBody bounds what the connection test reads of Stripe's answer.
-const maxTestBody = 64 << 10
-
 func init() {
 	nodes.MustRegisterCredentialType(nodes.CredentialType{
 		ID:   CredentialType,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"testing"
 	"time"
 
@@ -84,12 +83,4 @@ func wantWebhookError(t *testing.T, err error, status int, code string) *nodes.W
 		t.Fatalf("rejection = %d %s (%v), want %d %s", we.Status, we.Code, we.Err, status, code)
 	}
 	return we
-}
-
-func header(kv ...string) http.Header {
-	h := http.Header{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		h.Set(kv[i], kv[i+1])
-	}
-	return h
 }

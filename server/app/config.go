@@ -160,7 +160,7 @@ func (c *Config) Validate() error {
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
 		!strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "file:") {
-		return fmt.Errorf("database-url must start with postgres://, postgresql://, sqlite:// or file:")
+		return fmt.Errorf("database-url must start with postgres, postgresql, sqlite or file URLs")
 	}
 	switch c.Role {
 	case RoleAll:
