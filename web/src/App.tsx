@@ -15,6 +15,13 @@ const FlowsPage = lazy(() => import('./pages/FlowsPage'));
 const RunsPage = lazy(() => import('./pages/RunsPage'));
 const RunPage = lazy(() => import('./pages/RunPage'));
 const EditorPage = lazy(() => import('./editor/EditorPage'));
+const CredentialsPage = lazy(() => import('./pages/admin/CredentialsPage'));
+const UsersPage = lazy(() => import('./pages/admin/UsersPage'));
+const TokensPage = lazy(() => import('./pages/admin/TokensPage'));
+const AuditPage = lazy(() => import('./pages/admin/AuditPage'));
+const RejectionsPage = lazy(() => import('./pages/admin/RejectionsPage'));
+
+const ADMIN_PAGES = ['credentials', 'users', 'tokens', 'audit', 'rejections'] as const;
 
 function Loading() {
   return <div style={{ padding: 48, textAlign: 'center' }}><Spin /></div>;
@@ -43,7 +50,8 @@ function Shell({ me }: { me: Me }) {
   const { t } = useTranslation();
   const location = useLocation();
   const queryClient = useQueryClient();
-  const section = location.pathname.startsWith('/runs') ? 'runs' : 'flows';
+  const adminPage = ADMIN_PAGES.find((p) => location.pathname.startsWith(`/admin/${p}`));
+  const section = location.pathname.startsWith('/runs') ? 'runs' : location.pathname.startsWith('/admin') ? 'admin' : 'flows';
 
   const signOut = async () => {
     try {
@@ -62,10 +70,15 @@ function Shell({ me }: { me: Me }) {
         <Menu
           theme="dark"
           mode="horizontal"
-          selectedKeys={[section]}
+          selectedKeys={adminPage ? [section, `admin/${adminPage}`] : [section]}
           items={[
             { key: 'flows', label: <Link to="/flows">{t('nav.flows')}</Link> },
             { key: 'runs', label: <Link to="/runs">{t('nav.runs')}</Link> },
+            {
+              key: 'admin',
+              label: t('nav.admin'),
+              children: ADMIN_PAGES.map((p) => ({ key: `admin/${p}`, label: <Link to={`/admin/${p}`}>{t(`nav.adminPages.${p}`)}</Link> })),
+            },
           ]}
         />
         <Space className="ferry-header-right">
@@ -83,6 +96,12 @@ function Shell({ me }: { me: Me }) {
               <Route path="/flows/:id" element={<EditorPage />} />
               <Route path="/runs" element={<RunsPage />} />
               <Route path="/runs/:id" element={<RunPage />} />
+              <Route path="/admin" element={<Navigate to="/admin/credentials" replace />} />
+              <Route path="/admin/credentials" element={<CredentialsPage />} />
+              <Route path="/admin/users" element={<UsersPage />} />
+              <Route path="/admin/tokens" element={<TokensPage />} />
+              <Route path="/admin/audit" element={<AuditPage />} />
+              <Route path="/admin/rejections" element={<RejectionsPage />} />
               <Route path="*" element={<div className="ferry-page"><ErrorAlert error={new Error(t('common.notFound'))} /></div>} />
             </Routes>
           </Suspense>

@@ -65,6 +65,7 @@ export const api = {
   get: <T>(url: string) => request<T>('GET', url),
   post: <T>(url: string, body?: unknown, headers?: Record<string, string>) => request<T>('POST', url, { body, headers }),
   put: <T>(url: string, body?: unknown, headers?: Record<string, string>) => request<T>('PUT', url, { body, headers }),
+  patch: <T>(url: string, body?: unknown, headers?: Record<string, string>) => request<T>('PATCH', url, { body, headers }),
   del: <T>(url: string) => request<T>('DELETE', url),
 };
 

@@ -134,3 +134,73 @@ export interface User { id: string; email: string; name?: string; role: string }
 export interface Me { user: User; role: string; via?: string }
 
 export interface Credential { id: string; name: string; type: string; status: string }
+
+export interface CredentialType {
+  id: string;
+  name: string;
+  description?: string;
+  fields: Field[] | null;
+  oauth2?: unknown;
+  testable?: boolean;
+}
+
+export interface CredentialInfo {
+  id: string;
+  name: string;
+  type: string;
+  fields: string[] | null;
+  testFields?: string[] | null;
+  createdAt?: string;
+  updatedAt?: string;
+  status: string;
+  statusMessage?: string;
+}
+
+export interface TestResult { ok: boolean; message: string }
+export interface OAuth2Authorization { url: string; redirectUrl?: string; expiresAt?: string }
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  name?: string;
+  role: string;
+  disabled: boolean;
+  lockedUntil?: string;
+  createdAt?: string;
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  userId: string;
+  role: string;
+  prefix: string;
+  expiresAt?: string;
+  lastUsedAt?: string;
+  revokedAt?: string;
+  createdAt?: string;
+}
+
+export interface AuditEvent {
+  id: string;
+  at: string;
+  actorType: string;
+  actorId?: string;
+  actorEmail?: string;
+  ip?: string;
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  detail?: unknown;
+}
+
+export interface WebhookRejection {
+  id: string;
+  flowId: string;
+  receivedAt: string;
+  status: number;
+  code: string;
+  message: string;
+  remoteIp?: string;
+  bodyBytes: number;
+}

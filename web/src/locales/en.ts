@@ -1,7 +1,10 @@
 // English strings. zh-CN.ts must have exactly the same keys (a unit test checks).
 const en = {
   common: { cancel: 'Cancel', loading: 'Loading…', none: 'Nothing', notFound: 'There is no such page.', unknownError: 'Something went wrong.' },
-  nav: { flows: 'Flows', runs: 'Runs' },
+  nav: {
+    flows: 'Flows', runs: 'Runs', admin: 'Admin',
+    adminPages: { credentials: 'Credentials', users: 'Users', tokens: 'API tokens', audit: 'Audit log', rejections: 'Refused webhooks' },
+  },
   header: { language: 'Language', signOut: 'Sign out', languages: { en: 'English', 'zh-CN': '简体中文' } },
   roles: { admin: 'admin', editor: 'editor', operator: 'operator', viewer: 'viewer' },
   gate: {
@@ -37,6 +40,56 @@ const en = {
     cancelConfirm: 'Cancel this run?', retryDone: 'Retry started.', replayDone: 'Replay started.', cancelDone: 'Run cancelled.',
     attempt: 'Attempt', finished: 'Finished', replayOf: 'Replay of', error: 'Error', trigger: 'Trigger payload', response: 'Response',
     noSteps: 'No steps yet.', input: 'Input', output: 'Output', node: 'Node', port: 'Port', started: 'Started',
+  },
+  admin: {
+    actions: 'Actions', create: 'Create', delete: 'Delete', copy: 'Copy', copied: 'Copied', clearFilters: 'Clear filters',
+    credentials: {
+      title: 'Credentials', create: 'New credential', createTitle: 'New credential', replaceTitle: 'Replace "{{name}}"',
+      help: 'Secrets are encrypted and never shown again: to change one, replace the credential and enter every field anew.',
+      replaceHelp: 'Replacing overwrites every field. Secret values are never shown: enter them again.',
+      name: 'Name', nameRequired: 'Give the credential a name.', type: 'Type', typeRequired: 'Choose a type.',
+      status: 'Status', fieldsSet: 'Fields set', updated: 'Updated', empty: 'No credentials yet.',
+      statuses: { ok: 'ok', authorize: 'needs authorisation', reauthorize: 'needs re-authorisation', failing: 'failing', unreadable: 'unreadable' },
+      variants: { live: 'Live', test: 'Test' },
+      test: 'Test connection', testVariant: 'Test the test variant', connect: 'Connect', connectTest: 'Connect (test)',
+      testOk: '"{{name}}" ({{variant}}) works.', testFailed: '"{{name}}" ({{variant}}) does not work.',
+      connectOpened: 'The provider\'s sign-in page opened in a new tab. Come back here when you have authorised Ferry.',
+      replace: 'Replace', deleteConfirm: 'Delete the credential "{{name}}"? Flows that use it will fail.',
+      deleted: 'Deleted "{{name}}".', created: 'Created "{{name}}".', replaced: 'Replaced "{{name}}".',
+      liveFields: 'Live fields', testFields: 'Test variant fields', withTest: 'Add a test variant (used by test runs)',
+      noFields: 'This type has no fields.', fieldRequired: '{{field}} is required.', secretReenter: 'Secret: enter it again.',
+    },
+    users: {
+      title: 'Users', create: 'New user', createTitle: 'New user', email: 'E-mail', name: 'Name', password: 'Password', role: 'Role',
+      state: 'State', active: 'active', disabled: 'disabled', lockedUntil: 'locked until {{time}}', created: 'Created',
+      empty: 'No users.', enable: 'Enable', disable: 'Disable',
+      enableConfirm: 'Enable {{email}}?', disableConfirm: 'Disable {{email}}? They are signed out at once.',
+      resetPassword: 'Reset password', resetTitle: 'Reset the password of {{email}}', newPassword: 'New password',
+      resetHelp: 'The user is signed out everywhere and signs in with the new password.',
+      updated: 'Updated {{email}}.', created_notice: 'Created {{email}}.', passwordReset: 'Password of {{email}} reset.',
+    },
+    tokens: {
+      title: 'API tokens', create: 'New token', createTitle: 'New API token',
+      help: 'Your tokens for scripts. Send one as "Authorization: Bearer fry_…". A token\'s role is never higher than yours.',
+      name: 'Name', nameRequired: 'Give the token a name.', namePlaceholder: 'for example ci-deploy', prefix: 'Token', role: 'Role',
+      roleHelp: 'No higher than your own role.', state: 'State', active: 'active', expired: 'expired', revokedState: 'revoked',
+      expires: 'Expires', never: 'Never', lastUsed: 'Last used', neverUsed: 'Never used', created: 'Created',
+      days_one: 'In {{count}} day', days_other: 'In {{count}} days',
+      empty: 'You have no API tokens.', revoke: 'Revoke', revokeConfirm: 'Revoke the token "{{name}}"? Scripts using it stop working.',
+      revoked: 'Revoked "{{name}}".', createdTitle: 'Your new API token',
+      createdHelp: 'It is shown only this once: copy it now and keep it somewhere safe.', done: 'I have copied it',
+    },
+    audit: {
+      title: 'Audit log', actionFilter: 'Action or prefix (flow., user.create)', actorFilter: 'Actor (user id)',
+      at: 'Time', actor: 'Actor', action: 'Action', target: 'Target', ip: 'Address', detail: 'Detail',
+      empty: 'The audit log is empty.', noMatch: 'No event matches.', filterByActor: 'Show only this actor',
+    },
+    rejections: {
+      title: 'Refused webhooks', help: 'Calls a flow\'s trigger refused: forged or stale signatures, wrong tokens, malformed bodies. Bodies are never stored.',
+      flow: 'Flow', codeFilter: 'Code (webhook_signature_invalid)', receivedAt: 'Received', status: 'Answer', code: 'Code',
+      message: 'Reason', remoteIp: 'Address', bodyBytes: 'Body size', bytes_one: '{{count}} byte', bytes_other: '{{count}} bytes',
+      empty: 'No webhook call has been refused.', noMatch: 'No refused call matches.', filterByCode: 'Show only this code',
+    },
   },
   editor: {
     searchNodes: 'Search nodes', noNodes: 'No node matches.', trigger: 'trigger', errorPort: 'Error',

@@ -3,7 +3,10 @@ import type { Messages } from './en';
 // 简体中文。键与 en.ts 完全一致。
 const zhCN: Messages = {
   common: { cancel: '取消', loading: '加载中…', none: '无', notFound: '页面不存在。', unknownError: '出错了。' },
-  nav: { flows: '流程', runs: '运行记录' },
+  nav: {
+    flows: '流程', runs: '运行记录', admin: '管理',
+    adminPages: { credentials: '凭据', users: '用户', tokens: 'API 令牌', audit: '审计日志', rejections: '被拒绝的 Webhook' },
+  },
   header: { language: '语言', signOut: '退出登录', languages: { en: 'English', 'zh-CN': '简体中文' } },
   roles: { admin: '管理员', editor: '编辑者', operator: '运维', viewer: '只读' },
   gate: {
@@ -39,6 +42,56 @@ const zhCN: Messages = {
     cancelConfirm: '取消这次运行？', retryDone: '已开始重试。', replayDone: '已开始重放。', cancelDone: '运行已取消。',
     attempt: '尝试次数', finished: '结束时间', replayOf: '重放自', error: '错误', trigger: '触发数据', response: '响应',
     noSteps: '还没有步骤。', input: '输入', output: '输出', node: '节点', port: '端口', started: '开始时间',
+  },
+  admin: {
+    actions: '操作', create: '创建', delete: '删除', copy: '复制', copied: '已复制', clearFilters: '清除筛选',
+    credentials: {
+      title: '凭据', create: '新建凭据', createTitle: '新建凭据', replaceTitle: '替换“{{name}}”',
+      help: '密钥加密保存，之后不会再显示：如需修改，请替换凭据并重新填写所有字段。',
+      replaceHelp: '替换会覆盖所有字段。密钥不会显示，请重新输入。',
+      name: '名称', nameRequired: '请填写凭据名称。', type: '类型', typeRequired: '请选择类型。',
+      status: '状态', fieldsSet: '已设置的字段', updated: '更新时间', empty: '还没有凭据。',
+      statuses: { ok: '正常', authorize: '需要授权', reauthorize: '需要重新授权', failing: '失败', unreadable: '无法读取' },
+      variants: { live: '正式', test: '测试' },
+      test: '测试连接', testVariant: '测试测试版本', connect: '连接', connectTest: '连接（测试）',
+      testOk: '“{{name}}”（{{variant}}）可用。', testFailed: '“{{name}}”（{{variant}}）不可用。',
+      connectOpened: '已在新标签页打开服务商的登录页面。授权 Ferry 后请回到这里。',
+      replace: '替换', deleteConfirm: '删除凭据“{{name}}”？使用它的流程将会失败。',
+      deleted: '已删除“{{name}}”。', created: '已创建“{{name}}”。', replaced: '已替换“{{name}}”。',
+      liveFields: '正式字段', testFields: '测试版本字段', withTest: '添加测试版本（测试运行时使用）',
+      noFields: '此类型没有字段。', fieldRequired: '{{field}} 为必填项。', secretReenter: '密钥：请重新输入。',
+    },
+    users: {
+      title: '用户', create: '新建用户', createTitle: '新建用户', email: '邮箱', name: '姓名', password: '密码', role: '角色',
+      state: '状态', active: '正常', disabled: '已停用', lockedUntil: '锁定至 {{time}}', created: '创建时间',
+      empty: '没有用户。', enable: '启用', disable: '停用',
+      enableConfirm: '启用 {{email}}？', disableConfirm: '停用 {{email}}？该用户会立即退出登录。',
+      resetPassword: '重置密码', resetTitle: '重置 {{email}} 的密码', newPassword: '新密码',
+      resetHelp: '该用户会在所有地方退出登录，之后用新密码登录。',
+      updated: '已更新 {{email}}。', created_notice: '已创建 {{email}}。', passwordReset: '已重置 {{email}} 的密码。',
+    },
+    tokens: {
+      title: 'API 令牌', create: '新建令牌', createTitle: '新建 API 令牌',
+      help: '供脚本使用的令牌，以 “Authorization: Bearer fry_…” 发送。令牌的角色不会高于你自己的角色。',
+      name: '名称', nameRequired: '请填写令牌名称。', namePlaceholder: '例如 ci-deploy', prefix: '令牌', role: '角色',
+      roleHelp: '不高于你自己的角色。', state: '状态', active: '有效', expired: '已过期', revokedState: '已吊销',
+      expires: '过期时间', never: '永不过期', lastUsed: '最近使用', neverUsed: '从未使用', created: '创建时间',
+      days_one: '{{count}} 天后', days_other: '{{count}} 天后',
+      empty: '你还没有 API 令牌。', revoke: '吊销', revokeConfirm: '吊销令牌“{{name}}”？使用它的脚本将无法工作。',
+      revoked: '已吊销“{{name}}”。', createdTitle: '你的新 API 令牌',
+      createdHelp: '仅显示这一次：请立即复制并妥善保存。', done: '我已复制',
+    },
+    audit: {
+      title: '审计日志', actionFilter: '操作或前缀（flow.、user.create）', actorFilter: '操作者（用户 ID）',
+      at: '时间', actor: '操作者', action: '操作', target: '对象', ip: '地址', detail: '详情',
+      empty: '审计日志为空。', noMatch: '没有匹配的事件。', filterByActor: '只看此操作者',
+    },
+    rejections: {
+      title: '被拒绝的 Webhook', help: '被流程触发器拒绝的调用：伪造或过期的签名、错误的令牌、格式错误的请求体。请求体从不保存。',
+      flow: '流程', codeFilter: '错误码（webhook_signature_invalid）', receivedAt: '接收时间', status: '响应', code: '错误码',
+      message: '原因', remoteIp: '地址', bodyBytes: '请求体大小', bytes_one: '{{count}} 字节', bytes_other: '{{count}} 字节',
+      empty: '没有被拒绝的 Webhook 调用。', noMatch: '没有匹配的被拒绝调用。', filterByCode: '只看此错误码',
+    },
   },
   editor: {
     searchNodes: '搜索节点', noNodes: '没有匹配的节点。', trigger: '触发器', errorPort: '错误',
