@@ -132,6 +132,7 @@ try {
   await page.goto(base + '/');
   await page.getByText('流程', { exact: true }).first().waitFor();
   await page.getByText('运行记录').first().waitFor();
+  await page.locator('.ant-table-row', { hasText: 'Order paid' }).waitFor();
   await shot('flows-zh');
   for (const english of ['New flow', 'Runs', 'Sign out']) {
     if (await page.getByText(english, { exact: true }).count()) failures.push(`"${english}" is still English in the Chinese interface`);
