@@ -97,7 +97,7 @@ try {
   await page.keyboard.press('Escape');
   await page.locator('.ant-drawer-close').click().catch(() => {});
 
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.keyboard.press('Control+s'); // the keyboard shortcut saves, like the Save button
   await page.getByText('revision 2').waitFor();
 
   // Test run with a sample payload: each node shows its status.

@@ -126,6 +126,20 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
     }
   };
 
+  // Ctrl+S (⌘S on a Mac) saves the draft, as in every editor; the browser's own "save page" never opens here.
+  const saveRef = useRef(save);
+  saveRef.current = save;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 's') {
+        e.preventDefault();
+        void saveRef.current();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
   const publish = async () => {
     if (dirty && !(await save())) return;
     setBusy('publish');
