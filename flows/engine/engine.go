@@ -43,7 +43,8 @@ const (
 	CodeRateLimited = "rate_limited"
 )
 
-// DefaultMaxRateWait is the longest a worker sleeps for a rate-limit slot when Engine.MaxRateWait is zero.
+// DefaultMaxRateWait is how long a test run (executed inline, never on a worker) waits for a rate-limit slot,
+// and how late a parked run may use the slot it reserved, when Engine.MaxRateWait is zero.
 const DefaultMaxRateWait = time.Second
 
 // Limiter paces calls that share a provider quota (D8): the engine asks it before a rate-limited step runs and
@@ -83,8 +84,9 @@ type Engine struct {
 	// LimitFor gives the quota of a credential. It comes before a node's own limit, and every step naming the
 	// credential shares its bucket.
 	LimitFor LimitResolver
-	// MaxRateWait is the longest a worker sleeps for a rate-limit slot; a longer wait parks the run (queued
-	// until the slot) and frees the worker. Zero means DefaultMaxRateWait.
+	// MaxRateWait is how long a test run waits inline for a rate-limit slot (a longer wait fails its step with
+	// rate_limited) and how late a parked run may still use its reserved slot. Live runs never wait on a worker:
+	// any wait parks them until their slot. Zero means DefaultMaxRateWait.
 	MaxRateWait time.Duration
 }
 
@@ -247,8 +249,8 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 		var paceErr error
 		if wait := due.Sub(e.now()); wait > 0 {
 			switch {
-			case wait > e.maxRateWait() && run.Mode == nodes.ModeLive:
-				// A long wait parks the run until its slot and frees the worker.
+			case run.Mode == nodes.ModeLive:
+				// A live run never waits on a worker: it parks until its slot, and the worker moves on.
 				st.Pending[0].Slot = due
 				out.Status, out.AvailableAt = StatusQueued, due
 				return out
@@ -256,6 +258,7 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 				paceErr = nodes.NewRetryAfter(CodeRateLimited,
 					fmt.Errorf("the rate limit of %s allows the next call in %s", rateKey, wait.Round(time.Millisecond)), wait)
 			default:
+				// Test runs execute inline, in the editor's request, and cannot park: a short wait is waited.
 				if !sleep(ctx, wait) {
 					st.Pending[0].Slot = due
 					out.Status, out.AvailableAt = StatusQueued, due

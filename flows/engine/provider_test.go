@@ -166,20 +166,26 @@ func TestStaleSlotIsReservedAgain(t *testing.T) {
 	}
 }
 
-// TestShortRateLimitWaitBlocks: a wait under MaxRateWait is cheaper slept than parked.
-func TestShortRateLimitWaitBlocks(t *testing.T) {
+// TestShortRateLimitWait: a live run never waits on a worker, however short the wait: it parks until its
+// slot. A test run, executed inline in the editor's request, waits a short wait out.
+func TestShortRateLimitWait(t *testing.T) {
 	c := compile(t, quotaFlow(`{}`, "cred-1"))
 	lim := &stubLimiter{delay: 20 * time.Millisecond}
 	e := &engine.Engine{Limiter: lim, LimitFor: credentialLimit(nodes.Limit{Rate: 50})}
-	out := e.Execute(context.Background(), c, start(c, nodes.ModeLive, nil))
-	if out.Status != engine.StatusSucceeded || len(lim.reserved) != 1 {
-		t.Fatalf("%s with %d reservations", out.Status, len(lim.reserved))
+	live := start(c, nodes.ModeLive, nil)
+	out := e.Execute(context.Background(), c, live)
+	if out.Status != engine.StatusQueued || live.State.Pending[0].Slot.IsZero() || len(lim.reserved) != 1 {
+		t.Fatalf("live run with a 20ms wait: %s, pending %+v; want parked with its slot", out.Status, live.State.Pending)
 	}
-	// A stopping worker hands the step back with its slot.
+	out = e.Execute(context.Background(), c, start(c, nodes.ModeTest, nil))
+	if out.Status != engine.StatusSucceeded {
+		t.Fatalf("test run with a 20ms wait: %s %+v", out.Status, out.Error)
+	}
+	// A test run interrupted while it waits hands the step back with its slot.
 	lim.delay = 500 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	lim.onReserve = cancel
-	run := start(c, nodes.ModeLive, nil)
+	run := start(c, nodes.ModeTest, nil)
 	out = e.Execute(ctx, c, run)
 	if out.Status != engine.StatusQueued || run.State.Pending[0].Node != "call" || run.State.Pending[0].Slot.IsZero() {
 		t.Fatalf("interrupted wait: %s, pending %+v", out.Status, run.State.Pending)

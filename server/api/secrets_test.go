@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ferry-hq/ferry/server/app"
 )
@@ -124,8 +123,9 @@ func TestSecretsNeverLeave(t *testing.T) {
 	if _, ok := seenAuth.Load("Bearer " + liveToken); !ok {
 		t.Fatal("the provider never received the live token: the scan would prove nothing")
 	}
-	time.Sleep(100 * time.Millisecond) // let the last log lines land
-	a.Store.Close()                    // flush the database files before reading them
+	cancel()
+	wg.Wait()       // the workers have written their last log lines
+	a.Store.Close() // flush the database files before reading them
 	files := map[string]string{"API responses": responses.String(), "log": logs.String()}
 	matches, _ := filepath.Glob(filepath.Join(dataDir, "ferry.db*"))
 	for _, f := range matches {
