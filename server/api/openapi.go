@@ -188,9 +188,18 @@ func schemas() map[string]any {
 				"actorEmail": str, "ip": str, "action": str, "targetType": str, "targetId": str, "detail": anyJSON})), "nextCursor": str}, "events"),
 			"FunctionList": obj(map[string]any{"functions": list(obj(map[string]any{"name": str, "category": str, "signature": str, "description": str, "example": str, "builtin": boolean}))}, "functions"),
 		}
+		for _, group := range schemaGroups {
+			for name, schema := range group() {
+				schemaDoc[name] = schema
+			}
+		}
 	})
 	return schemaDoc
 }
+
+// schemaGroups are OpenAPI schemas kept in the file of the routes that use them; each file registers its group
+// in init, next to its routeGroups entry.
+var schemaGroups []func() map[string]any
 
 func (a *API) openAPI(c fiber.Ctx) error {
 	return ok(c, http.StatusOK, a.OpenAPI())

@@ -36,6 +36,7 @@ const (
 	PermCredentialsWrite Permission = "credentials:write" // create, replace and delete credentials
 	PermUsersManage      Permission = "users:manage"      // users, everyone's tokens, roles
 	PermAuditRead        Permission = "audit:read"        // read the audit log
+	PermSettingsManage   Permission = "settings:manage"   // read and change Ferry's settings
 	PermSelf             Permission = "self"              // any signed-in user: who am I, sign out, own password and tokens
 )
 
@@ -98,7 +99,7 @@ func (a *API) Routes() []Route {
 	runQuery := []QueryParam{{"flow", "flow id"}, {"status", "comma-separated statuses"}, {"mode", "live or test"},
 		{"businessKey", "exact business key, such as an order number"}, {"since", "RFC 3339 time, inclusive"},
 		{"until", "RFC 3339 time, exclusive"}, {"cursor", "nextCursor of the previous page"}, {"limit", "page size, at most 500"}}
-	return []Route{
+	routes := []Route{
 		{Method: "GET", Path: "/healthz", Permission: PermPublic, Tag: "system", Summary: "Liveness: the process answers", Response: "Status", Handler: a.healthz},
 		{Method: "GET", Path: "/readyz", Permission: PermPublic, Tag: "system", Summary: "Readiness: the store (and Redis when configured) answer", Response: "Status", Handler: a.readyz},
 		{Method: "GET", Path: "/metrics", Permission: PermMetricsRead, Tag: "system", Summary: "Prometheus metrics", Handler: a.metrics()},
@@ -160,9 +161,17 @@ func (a *API) Routes() []Route {
 		{Method: "ALL", Path: "/hooks/:flowId/test", Permission: PermPublic, Tag: "webhooks", Summary: "Test webhook: runs the flow's draft in test mode and answers with the run", Response: "RunDetail", Handler: a.webhook(true)},
 
 		{Method: "GET", Path: OAuth2CallbackPath, Permission: PermPublic, Tag: "credentials", Summary: "Where an OAuth2 provider sends the admin back: checks the one-time state, stores the tokens, shows a page", Query: []QueryParam{{"state", "the state sent to the provider"}, {"code", "the authorisation code"}, {"error", "the provider's refusal, if any"}}, Handler: a.oauth2Callback},
-		{Method: "GET", Path: "/*", Permission: PermPublic, Tag: "web", Summary: "The web app (single-page; unknown paths serve index.html)", Handler: a.serveWeb},
 	}
+	for _, group := range routeGroups {
+		routes = append(routes, group(a)...)
+	}
+	// The web app answers every path no route above claims, so it comes last.
+	return append(routes, Route{Method: "GET", Path: "/*", Permission: PermPublic, Tag: "web", Summary: "The web app (single-page; unknown paths serve index.html)", Handler: a.serveWeb})
 }
+
+// routeGroups are route tables kept in the file of their handlers (dashboard, settings, templates…); each file
+// registers its group in init, and Routes puts them before the web app's catch-all.
+var routeGroups []func(a *API) []Route
 
 // App builds the Fiber application with every route of the table.
 func (a *API) App() *fiber.App {

@@ -50,6 +50,8 @@ const (
 	PermCredentialsWrite = "credentials:write"
 	PermUsersManage      = "users:manage"
 	PermAuditRead        = "audit:read"
+	// PermSettingsManage reads and changes Ferry's settings (retention, personal-data fields…).
+	PermSettingsManage = "settings:manage"
 	// PermRunsReveal shows run data unmasked (?reveal=true); each reveal is audited.
 	PermRunsReveal = "runs:reveal"
 	// PermSelf covers what every signed-in user may do to themselves: see who they are, sign out, change their
@@ -60,7 +62,7 @@ const (
 // grants is the one table of who may do what.
 var grants = map[Role]map[string]bool{
 	RoleAdmin: set(PermFlowsRead, PermFlowsWrite, PermFlowsPublish, PermRunsRead, PermRunsOperate, PermMetricsRead,
-		PermCredentialsRead, PermCredentialsWrite, PermUsersManage, PermAuditRead, PermRunsReveal, PermSelf),
+		PermCredentialsRead, PermCredentialsWrite, PermUsersManage, PermAuditRead, PermRunsReveal, PermSettingsManage, PermSelf),
 	RoleEditor:   set(PermFlowsRead, PermFlowsWrite, PermFlowsPublish, PermRunsRead, PermCredentialsRead, PermMetricsRead, PermSelf),
 	RoleOperator: set(PermFlowsRead, PermRunsRead, PermRunsOperate, PermRunsReveal, PermMetricsRead, PermSelf),
 	RoleViewer:   set(PermFlowsRead, PermRunsRead, PermMetricsRead, PermSelf),

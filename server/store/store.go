@@ -239,6 +239,9 @@ type Store interface {
 	CredentialStore
 	AuthStore
 	RejectionStore
+	StatsStore
+	FlowActivityStore
+	SettingsStore
 }
 
 // DueQuery narrows DueRuns. The sweeper pages through every due run with After at start, and between full

@@ -2,6 +2,7 @@ import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import en from './locales/en';
 import zhCN from './locales/zh-CN';
+import { areaMessages } from './locales/areas';
 
 export const LANG_KEY = 'ferry.lang';
 export const LANGUAGES = ['en', 'zh-CN'] as const;
@@ -39,7 +40,10 @@ export function setLanguage(lang: Language) {
 const initial = pickLanguage(storedLanguage(), typeof navigator === 'undefined' ? [] : navigator.languages ?? [navigator.language]);
 
 void i18n.use(initReactI18next).init({
-  resources: { en: { translation: en }, 'zh-CN': { translation: zhCN } },
+  resources: {
+    en: { translation: { ...en, ...areaMessages('en') } },
+    'zh-CN': { translation: { ...zhCN, ...areaMessages('zh') } },
+  },
   lng: initial,
   fallbackLng: 'en',
   interpolation: { escapeValue: false },

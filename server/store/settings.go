@@ -1,0 +1,5 @@
+package store
+
+// SettingsStore keeps the settings an admin changes at runtime.
+type SettingsStore interface {
+}

@@ -1,0 +1,17 @@
+// Areas of the app keep their strings in locales/areas/<area>.ts, reached as t('<area>.…'), so a screen and its
+// words change together.
+import canvas from './areas/canvas';
+import dashboard from './areas/dashboard';
+import deadLetters from './areas/deadLetters';
+import expression from './areas/expression';
+import flowsList from './areas/flowsList';
+import settings from './areas/settings';
+import templates from './areas/templates';
+import versions from './areas/versions';
+
+const areas = { canvas, dashboard, deadLetters, expression, flowsList, settings, templates, versions };
+
+/** areaMessages returns every area's strings in one language, each under its area's name. */
+export function areaMessages(lang: 'en' | 'zh'): Record<string, object> {
+  return Object.fromEntries(Object.entries(areas).map(([name, a]) => [name, a[lang]]));
+}

@@ -1,0 +1,6 @@
+// Strings of one area of the app, in English and Simplified Chinese; both must have the same keys (a unit test
+// checks). They are reached as t('templates.…').
+export default {
+  en: {},
+  zh: {},
+};
