@@ -76,7 +76,20 @@ type Field struct {
 	Examples []Example        `json:"examples,omitempty"`
 	// Fields describes the columns of each row of a TypeList field.
 	Fields []Field `json:"fields,omitempty"`
+	// Display asks the editor for a particular presentation of the field, so a node gets a richer form without
+	// a special case in the editor; empty means the widget of the field's type.
+	Display Display `json:"display,omitempty"`
 }
+
+// Display names a presentation of a field in the editor.
+type Display string
+
+// Presentations the editor understands.
+const (
+	// DisplayTable shows a TypeList field as a table: one row per item, one column per row field, with a
+	// preview of expression columns on sample data.
+	DisplayTable Display = "table"
+)
 
 // PortKind tells the main data ports from the error port, which the editor draws differently.
 type PortKind string

@@ -604,6 +604,22 @@ func (r *httpRequest) summary() map[string]any {
 	return map[string]any{"method": r.method, "url": r.shownURL(), "headers": r.shownHeaders()}
 }
 
+// sent is the request as failure details record it: the summary plus the body, so a failed step shows exactly
+// what reached the provider. A body larger than detailJSONBytes is kept as cut text. Credentials travel only in
+// headers and the query, both redacted by summary.
+func (r *httpRequest) sent() map[string]any {
+	out := r.summary()
+	switch {
+	case r.body == nil:
+	case len(r.body) <= detailJSONBytes:
+		out["body"] = r.bodyView
+	default:
+		out["body"] = truncateUTF8(string(r.body), detailBodyBytes)
+		out["bodyTruncated"] = true
+	}
+	return out
+}
+
 // RateLimit gives the engine the node's own limit. With a credential the engine keys it by the credential, the
 // unit providers count quotas in; without one, calls to the same host share it.
 func (n *httpNode) RateLimit(x *nodes.Exec) (nodes.Limit, string, bool) {
@@ -646,7 +662,7 @@ func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result,
 	endpoint := nodes.Endpoint(r.method, r.url)
 	done, err := x.Breakers.Allow(endpoint)
 	if err != nil {
-		return nodes.Result{}, nodes.WithDetails(err, map[string]any{"endpoint": endpoint, "request": r.summary()})
+		return nodes.Result{}, nodes.WithDetails(err, map[string]any{"endpoint": endpoint, "request": r.sent()})
 	}
 	// The endpoint's health is judged on whether it answered: a 4xx is an answer, a 5xx or silence is not.
 	// A call cut short because the run is stopping says nothing about the endpoint.
@@ -692,7 +708,7 @@ func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result,
 	} else {
 		done(nodes.CallHealthy)
 	}
-	details := map[string]any{"status": resp.StatusCode, "request": r.summary()}
+	details := map[string]any{"status": resp.StatusCode, "request": r.sent()}
 	if len(raw) > MaxHTTPResponseBytes {
 		details["body"] = truncateUTF8(string(raw), detailBodyBytes)
 		details["bodyTruncated"] = true
@@ -770,7 +786,7 @@ func responseHeaders(h http.Header) map[string]any {
 // the URL net/http puts in it, which may carry an API key in its query.
 func (n *httpNode) transportFailure(ctx context.Context, r *httpRequest, op string, err error) error {
 	cause := unwrapURLError(err)
-	details := map[string]any{"request": r.summary()}
+	details := map[string]any{"request": r.sent()}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
 		return nodes.WithDetails(nodes.NewRetryable(CodeHTTPTimeout,
 			fmt.Errorf("http: %s %s: no answer within %s: %w", r.method, r.shownURL(), n.timeout, cause)), details)

@@ -568,3 +568,44 @@ func TestHTTPKeyHeaderStaysOnItsHost(t *testing.T) {
 		t.Fatalf("the key followed a redirect to another host: %+v", calls)
 	}
 }
+
+// A failed call records the request it sent, body included and credentials hidden, so the editor can show
+// what reached the provider next to its answer.
+func TestHTTPFailureRecordsTheRequestSent(t *testing.T) {
+	creds := []map[string]string{
+		{"token": "tok_live"},
+		{"name": "X-Api-Key", "value": "key_live", "in": "header"},
+		{"name": "key", "value": "key_live", "in": "query"},
+	}
+	for _, cred := range creds {
+		p := provider(t, respondWith(422, "application/json", `{"error": "bad email"}`))
+		n := newHTTPNode(t, map[string]any{"method": "POST", "url": p.URL + "/v1/contacts?page=1", "bodyType": "json",
+			"body": `{{ {"order": prev.order_id, "email": prev.email} }}`, "headers": map[string]any{"X-Trace": "{{ prev.order_id }}"}})
+		_, err := n.Execute(t.Context(), httpExec(p.Client(), cred, nil))
+		e := wantFailure(t, err, nodes.Permanent, CodeHTTPClientError)
+		if out := mustJSON(t, e.Details); strings.Contains(out, "tok_live") || strings.Contains(out, "key_live") {
+			t.Fatalf("failure details reveal the credential: %s", out)
+		}
+		req := e.Details.(map[string]any)["request"].(map[string]any)
+		headers := req["headers"].(map[string]any)
+		if req["method"] != "POST" || !strings.HasPrefix(req["url"].(string), p.URL+"/v1/contacts?") ||
+			headers["X-Trace"] != "ord_8f3a" || headers["Content-Type"] != "application/json" {
+			t.Fatalf("request = %v", req)
+		}
+		if want := map[string]any{"order": "ord_8f3a", "email": "ada@example.com"}; !reflect.DeepEqual(req["body"], want) {
+			t.Fatalf("body = %#v, want %#v", req["body"], want)
+		}
+		if cred["token"] != "" && headers["Authorization"] != redactedValue {
+			t.Fatalf("Authorization = %v, want it redacted", headers["Authorization"])
+		}
+	}
+
+	big := strings.Repeat("x", detailJSONBytes+1)
+	p := provider(t, respondWith(500, "", ""))
+	n := newHTTPNode(t, map[string]any{"method": "POST", "url": p.URL, "bodyType": "raw", "body": big})
+	_, err := n.Execute(t.Context(), httpExec(p.Client(), nil, nil))
+	req := wantFailure(t, err, nodes.Retryable, CodeHTTPServerError).Details.(map[string]any)["request"].(map[string]any)
+	if len(req["body"].(string)) != detailBodyBytes || req["bodyTruncated"] != true {
+		t.Fatalf("large body kept as %d bytes, truncated %v", len(req["body"].(string)), req["bodyTruncated"])
+	}
+}

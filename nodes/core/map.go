@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/ferry-hq/ferry/flows/expression"
@@ -19,7 +21,28 @@ const (
 	CodeMapFieldInvalid = "map_field_invalid"
 	// CodeMapFieldRequired: a required field came out empty and had no default.
 	CodeMapFieldRequired = "map_field_required"
+	// CodeMapTableInvalid: a lookup table's name is not an identifier, or an entry or the table is malformed.
+	CodeMapTableInvalid = "map_table_invalid"
+	// CodeMapTableDuplicate: two lookup tables of the node have the same name.
+	CodeMapTableDuplicate = "map_table_duplicate"
 )
+
+// Bounds of the lookup tables of one node; they are compiled into every expression that reads them.
+const (
+	// MaxMapTables is the most lookup tables one map node may define.
+	MaxMapTables = 50
+	// MaxMapTableEntries is the most entries one lookup table may have.
+	MaxMapTableEntries = 5000
+)
+
+// tableNamePattern is what a lookup table's name may look like: an identifier, so tables.<name> reads it.
+var tableNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// reservedTableNames are words of the expression language that cannot follow "tables.".
+var reservedTableNames = map[string]bool{
+	"true": true, "false": true, "nil": true, "in": true, "not": true, "and": true, "or": true, "let": true,
+	"if": true, "else": true, "matches": true, "contains": true, "startsWith": true, "endsWith": true,
+}
 
 // Conversions a mapped field can apply.
 const (
@@ -38,12 +61,12 @@ func init() {
 		Version:     1,
 		Name:        "Map fields",
 		Category:    nodes.CategoryData,
-		Description: "Builds a new object, field by field, from expressions over the data so far.",
+		Description: "Builds a new object, field by field, from expressions over the data so far, with lookup tables for statuses.",
 		Inputs:      []nodes.Port{{ID: nodes.DefaultPort, Label: "Input", Kind: nodes.PortMain}},
 		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Mapped", Kind: nodes.PortMain}},
 		Params: []nodes.Field{
 			{
-				Name: "fields", Label: "Fields", Type: nodes.TypeList, Required: true,
+				Name: "fields", Label: "Fields", Type: nodes.TypeList, Required: true, Display: nodes.DisplayTable,
 				Description: "One row per field of the result, filled in order.",
 				Fields: []nodes.Field{
 					{
@@ -58,7 +81,8 @@ func init() {
 						Name: "expression", Label: "Value", Type: nodes.TypeExpr, Required: true,
 						Expression: true, ExprResult: "any",
 						Description: "Expression for the value. Use ?. and ?? for fields that may be missing: " +
-							"reading a field of a missing object fails the step.",
+							"reading a field of a missing object fails the step. The node's lookup tables are " +
+							"tables.<name>, as in lookup(trigger.body.status, tables.status).",
 						Examples: []nodes.Example{
 							{Name: "Copy", Value: "trigger.body.order_id"},
 							{Name: "Lower-case email", Value: "lower(trigger.body.customer.email)"},
@@ -105,6 +129,38 @@ func init() {
 				}}},
 			},
 			{
+				Name: "lookups", Label: "Lookup tables", Type: nodes.TypeList, Display: nodes.DisplayTable,
+				Description: "Named tables that translate values (status → status), read in the field expressions " +
+					"as tables.<name>.",
+				Fields: []nodes.Field{
+					{
+						Name: "name", Label: "Table name", Type: nodes.TypeString, Required: true,
+						Description: "How expressions name the table: letters, digits and _, not starting with a digit; " +
+							"status is read as tables.status.",
+						Examples: []nodes.Example{{Name: "Status", Value: "status"}},
+					},
+					{
+						Name: "entries", Label: "Entries", Type: nodes.TypeKeyValue,
+						Description: "From → to: the value found in the data, exactly as it is written there, and the " +
+							"value to use instead.",
+						Examples: []nodes.Example{{Name: "Alipay trade status to CRM deal stage", Value: map[string]any{
+							"TRADE_SUCCESS": "closedwon", "TRADE_FINISHED": "closedwon", "TRADE_CLOSED": "closedlost"}}},
+					},
+					{
+						Name: "default", Label: "Otherwise", Type: nodes.TypeString,
+						Description: "Value lookup() gives for a value the table has no entry for. Leave it empty to " +
+							"send such runs to the error branch, so no value is dropped silently.",
+						Examples: []nodes.Example{{Name: "Other", Value: "other"}},
+					},
+				},
+				Examples: []nodes.Example{{Name: "Order status to deal stage", Value: []any{
+					map[string]any{"name": "stage", "entries": map[string]any{
+						"TRADE_SUCCESS": "closedwon", "TRADE_FINISHED": "closedwon", "TRADE_CLOSED": "closedlost"}},
+					map[string]any{"name": "channel", "entries": map[string]any{"alipay": "Alipay", "wechat": "WeChat Pay"},
+						"default": "Other"},
+				}}},
+			},
+			{
 				Name: "keepInput", Label: "Keep input fields", Type: nodes.TypeBoolean, Default: false,
 				Description: "Add the mapped fields to the input object instead of building a new one. " +
 					"Nested targets merge into existing nested objects.",
@@ -118,7 +174,21 @@ func init() {
 			"**Example:** target `customer.email` ← `lower(trigger.body.customer.email)` and target " +
 			"`amount_minor` ← `trigger.body.amount` as *Money in minor units* with currency `EUR` turn " +
 			"`{\"amount\": 149.99, \"customer\": {\"email\": \"Ada@Example.COM\"}}` into " +
-			"`{\"customer\": {\"email\": \"ada@example.com\"}, \"amount_minor\": 14999}`.",
+			"`{\"customer\": {\"email\": \"ada@example.com\"}, \"amount_minor\": 14999}`.\n\n" +
+			"**Lookup tables:** each table has a name, entries (from → to) and an optional *Otherwise* value. " +
+			"In the field expressions, `tables.<name>` is the table as an object:\n\n" +
+			"- `lookup(trigger.body.trade_status, tables.stage)` gives the entry for the value, compared as text " +
+			"(1 finds \"1\"). For a value without an entry (or null) it gives the table's *Otherwise* value; a table " +
+			"without one fails the step with `expression_failed`, so the run follows the error branch and the " +
+			"unmapped value is never dropped silently. A third argument, `lookup(value, tables.stage, \"open\")`, " +
+			"takes the place of *Otherwise*.\n" +
+			"- `tables.stage[trigger.body.trade_status] ?? \"open\"` reads the entry directly: a missing value is " +
+			"null, *Otherwise* does not apply.\n" +
+			"- Naming a table the node does not have is refused when the flow is saved (`expression_unknown_table`); " +
+			"names must be unique (`map_table_duplicate`) identifiers (`map_table_invalid`).\n\n" +
+			"With the table `stage` = {TRADE_SUCCESS → closedwon, TRADE_CLOSED → closedlost}, target `stage` ← " +
+			"`lookup(trigger.body.trade_status, tables.stage)` turns `{\"trade_status\": \"TRADE_CLOSED\"}` into " +
+			"`{\"stage\": \"closedlost\"}`, and sends `WAIT_BUYER_PAY` to the error branch.",
 	}, newMap)
 }
 
@@ -146,6 +216,7 @@ type mapNode struct {
 
 func newMap(cfg *nodes.Config) (nodes.Node, error) {
 	n := &mapNode{keepInput: cfg.Bool("keepInput")}
+	tables := mapTables(cfg)
 	rows := cfg.List("fields")
 	if cfg.Has("fields") && len(rows) == 0 {
 		cfg.Fail("fields", nodes.CodeParamRequired, "add at least one field")
@@ -156,7 +227,7 @@ func newMap(cfg *nodes.Config) (nodes.Node, error) {
 	for i, rc := range rows {
 		f := mapField{
 			target:   strings.TrimSpace(rc.String("target")),
-			prog:     rc.Expr("expression", expression.ResultAny),
+			prog:     compileMapExpr(rc, tables),
 			kind:     rc.String("type"),
 			required: rc.Bool("required"),
 			exponent: -1,
@@ -217,6 +288,86 @@ func newMap(cfg *nodes.Config) (nodes.Node, error) {
 	sortPrefixes(n.prefixes)
 	n.topLevel = len(top)
 	return n, cfg.Err()
+}
+
+// mapTables reads the lookups parameter into the tables the field expressions see, reporting bad names and
+// entries. A table with a problem is still included under its name, so expressions reading it report only the
+// table's own problem, not a second one.
+func mapTables(cfg *nodes.Config) expression.Tables {
+	rows := cfg.List("lookups")
+	if len(rows) > MaxMapTables {
+		cfg.Fail("lookups", CodeMapTableInvalid, fmt.Sprintf("%d lookup tables; a node may have at most %d", len(rows), MaxMapTables))
+	}
+	tables := make(expression.Tables, len(rows))
+	first := map[string]int{}
+	for i, rc := range rows {
+		name := rc.String("name")
+		switch {
+		case name == "":
+			// Reported as param_required by the row's spec.
+		case !tableNamePattern.MatchString(name):
+			rc.Fail("name", CodeMapTableInvalid, fmt.Sprintf("%q is not a table name: use letters, digits and _, not starting with a digit (like order_status)", name))
+		case reservedTableNames[name]:
+			rc.Fail("name", CodeMapTableInvalid, fmt.Sprintf("%q is a word of the expression language; choose another table name", name))
+		}
+		if j, dup := first[name]; dup && name != "" {
+			rc.Fail("name", CodeMapTableDuplicate, fmt.Sprintf("table %d is already named %q", j+1, name))
+			continue
+		}
+		first[name] = i
+		var entries map[string]string
+		if rc.Has("entries") && !rc.JSON("entries", &entries) {
+			entries = nil // the type problem is already recorded
+		}
+		checkTableEntries(rc, entries)
+		t := expression.Table{Entries: entries}
+		if t.Entries == nil {
+			t.Entries = map[string]string{}
+		}
+		if def := rc.String("default"); def != "" {
+			t.Default = &def
+		}
+		if name != "" {
+			tables[name] = t
+		}
+	}
+	return tables
+}
+
+// checkTableEntries refuses keys that cannot match anything useful: empty keys and keys with spaces around them
+// (values are compared exactly, so "PAID " never matches "PAID"), and tables too large to compile into every
+// expression.
+func checkTableEntries(rc *nodes.Config, entries map[string]string) {
+	if len(entries) > MaxMapTableEntries {
+		rc.Fail("entries", CodeMapTableInvalid, fmt.Sprintf("%d entries; a table may have at most %d", len(entries), MaxMapTableEntries))
+	}
+	keys := make([]string, 0, len(entries))
+	for k := range entries {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // problems in a stable order
+	for _, k := range keys {
+		switch {
+		case k == "":
+			rc.Fail("entries", CodeMapTableInvalid, "an entry has no value to look up; fill in its \"from\" side or remove it")
+		case strings.TrimSpace(k) != k:
+			rc.Fail("entries."+k, CodeMapTableInvalid, fmt.Sprintf("%q has spaces at its start or end; values are compared exactly, so it would never match", k))
+		}
+	}
+}
+
+// compileMapExpr compiles a field's expression with the node's lookup tables readable as tables.<name>.
+func compileMapExpr(rc *nodes.Config, tables expression.Tables) *expression.Program {
+	src := strings.TrimSpace(rc.String("expression"))
+	if src == "" {
+		return nil
+	}
+	p, err := expression.CompileWithTables(src, expression.ResultAny, tables)
+	if err != nil {
+		rc.FailExpr("expression", err)
+		return nil
+	}
+	return p
 }
 
 // sortPrefixes orders paths shallowest first (stable), so parents are copied before their children.

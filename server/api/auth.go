@@ -242,7 +242,7 @@ func (a *API) me(c fiber.Ctx) error {
 	if err != nil {
 		return fromStore(err, "user")
 	}
-	return ok(c, http.StatusOK, fiber.Map{"user": userView(u), "role": p.Role, "via": p.Kind, "tokenId": p.TokenID})
+	return ok(c, http.StatusOK, fiber.Map{"user": userView(u), "role": p.Role, "via": p.Kind, "tokenId": p.TokenID, "permissions": auth.RolePermissions(p.Role)})
 }
 
 func (a *API) changePassword(c fiber.Ctx) error {
@@ -360,13 +360,7 @@ func (a *API) listAudit(c fiber.Ctx) error {
 	f := store.AuditFilter{Action: c.Query("action"), ActorID: c.Query("actor"), TargetType: c.Query("targetType"),
 		TargetID: c.Query("target"), Cursor: c.Query("cursor")}
 	var err error
-	if f.Since, err = queryTime(c, "since"); err != nil {
-		return err
-	}
-	if f.Until, err = queryTime(c, "until"); err != nil {
-		return err
-	}
-	if f.Limit, err = queryInt(c, "limit", 50); err != nil {
+	if f.Since, f.Until, f.Limit, err = pageWindow(c); err != nil {
 		return err
 	}
 	page, err := a.Store.ListAudit(c.Context(), f)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
-	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/vault"
 )
 
@@ -26,7 +25,7 @@ func credentialError(err error) error {
 }
 
 func (a *API) listCredentialTypes(c fiber.Ctx) error {
-	return ok(c, http.StatusOK, fiber.Map{"types": nodes.CredentialTypes()})
+	return ok(c, http.StatusOK, fiber.Map{"types": CredentialTypesIn(catalogLanguage(c))})
 }
 
 func (a *API) listCredentials(c fiber.Ctx) error {

@@ -29,9 +29,9 @@ func (a *API) listFlows(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]FlowResponse, len(list))
-	for i := range list {
-		out[i] = flowResponse(&list[i], false)
+	out, err := a.flowListItems(c, list)
+	if err != nil {
+		return err
 	}
 	return ok(c, http.StatusOK, fiber.Map{"flows": out})
 }
@@ -64,6 +64,9 @@ func (a *API) importFlow(c fiber.Ctx) error {
 	var version *store.FlowVersion
 	if c.Query("publish") == "true" {
 		version = &store.FlowVersion{FlowID: row.ID, Version: 1, Doc: doc, Message: "imported", CreatedAt: now}
+		if p := principal(c); p != nil {
+			version.CreatedBy = p.Email
+		}
 	}
 	if err := a.Store.ImportFlow(c.Context(), row, version); err != nil {
 		return err

@@ -245,3 +245,18 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// pageWindow reads the since, until and limit query parameters every paged, time-filtered list shares; limit
+// defaults to 50 and is capped at 500.
+func pageWindow(c fiber.Ctx) (since, until time.Time, limit int, err error) {
+	if since, err = queryTime(c, "since"); err != nil {
+		return
+	}
+	if until, err = queryTime(c, "until"); err != nil {
+		return
+	}
+	if limit, err = queryInt(c, "limit", 50); err != nil {
+		return
+	}
+	return since, until, min(limit, 500), nil
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-hq/ferry/server/auth"
 	"github.com/ferry-hq/ferry/server/metrics"
 	"github.com/ferry-hq/ferry/server/runner"
+	"github.com/ferry-hq/ferry/server/settings"
 	"github.com/ferry-hq/ferry/server/store"
 	"github.com/ferry-hq/ferry/server/vault"
 )
@@ -88,6 +89,8 @@ type API struct {
 	SecureCookies bool
 	// Masker hides personal data in run data for callers who may not reveal it; nil shows everything.
 	Masker *auth.Masker
+	// Settings are the runtime settings GET/PUT /api/v1/settings read and change; nil answers 503 there.
+	Settings *settings.Runtime
 	// SystemOnly serves only the system routes (health, readiness, metrics, version): a worker process needs
 	// nothing else.
 	SystemOnly bool

@@ -23,17 +23,8 @@ func (a *API) listRuns(c fiber.Ctx) error {
 		return errBadRequest(CodeBadRequest, "mode must be live or test")
 	}
 	var err error
-	if f.Since, err = queryTime(c, "since"); err != nil {
+	if f.Since, f.Until, f.Limit, err = pageWindow(c); err != nil {
 		return err
-	}
-	if f.Until, err = queryTime(c, "until"); err != nil {
-		return err
-	}
-	if f.Limit, err = queryInt(c, "limit", 50); err != nil {
-		return err
-	}
-	if f.Limit > 500 {
-		f.Limit = 500
 	}
 	page, err := a.Store.ListRuns(c.Context(), f)
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/ferry-hq/ferry/server/queue/redisq"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/scheduler"
+	"github.com/ferry-hq/ferry/server/settings"
 	"github.com/ferry-hq/ferry/server/store"
 	"github.com/ferry-hq/ferry/server/vault"
 	"github.com/ferry-hq/ferry/web"
@@ -49,9 +50,11 @@ type App struct {
 	Cron        *scheduler.Cron
 	Sweeper     *scheduler.Sweeper
 	Pruner      *scheduler.Pruner
-	API         *api.API
-	HTTP        *fiber.App
-	redis       *redis.Client
+	// Settings are the settings an admin changes at runtime, applied to the pruner, the masker and the log level.
+	Settings *settings.Runtime
+	API      *api.API
+	HTTP     *fiber.App
+	redis    *redis.Client
 }
 
 // New opens the store (applying migrations), loads the secret key and wires everything. Close releases it.
@@ -59,7 +62,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	logger := cfg.Logger()
+	// The level is a variable so that the log-level setting changes it without a restart.
+	level := new(slog.LevelVar)
+	if l, err := cfg.level(); err == nil {
+		level.Set(l)
+	}
+	logger := cfg.loggerAt(level)
 	// Libraries that log through the default logger (migrations, GORM) follow the configured level and format.
 	slog.SetDefault(logger)
 	v, err := secretKey(cfg)
@@ -162,9 +170,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		leader := &scheduler.RedisLeader{Client: a.redis, Key: "ferry:sweeper:leader", Owner: a.Runner.Owner}
 		a.Sweeper.Leader, a.Pruner.Leader = leader, leader
 	}
+	masker := auth.NewMasker(splitList(cfg.PersonalFields))
+	if err := a.wireSettings(ctx, masker, level); err != nil {
+		a.closeEarly()
+		return nil, err
+	}
 	a.API = &api.API{Store: st, Runner: a.Runner, Metrics: m, Logger: logger, Version: Version,
 		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files(), Auth: a.Auth,
-		Masker: auth.NewMasker(splitList(cfg.PersonalFields)), SecureCookies: cfg.SecureCookies,
+		Masker: masker, SecureCookies: cfg.SecureCookies, Settings: a.Settings,
 		SystemOnly: cfg.Role == RoleWorker}
 	if a.redis != nil {
 		a.API.Ready = map[string]func(context.Context) error{
@@ -215,6 +228,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	wg.Go(func() { a.Sweeper.Run(bg) })
 	wg.Go(func() { a.Pruner.Run(bg) })
+	wg.Go(func() { a.Settings.Run(bg) })
 	if role != RoleWorker {
 		wg.Go(func() { a.Cron.Run(bg) })
 	}

@@ -64,6 +64,19 @@ type Config struct {
 	// PprofAddr, when set, serves Go's profiler there (keep it on a loopback address), so a capacity problem can be
 	// explained with a CPU or heap profile of the running server.
 	PprofAddr string
+	// Pinned names, by setting flag, where a setting was given outside the defaults: its environment variable
+	// (FERRY_RETENTION_DAYS) or flag (--retention-days). A pinned setting wins over the value an admin stores
+	// in the settings screen, which shows it read-only. (Not a setting: filled by FromEnv and PinFlag.)
+	Pinned map[string]string
+}
+
+// PinFlag records that the flag named name was given on the command line, so the settings screen shows that
+// setting as set by the flag and read-only.
+func (c *Config) PinFlag(name string) {
+	if c.Pinned == nil {
+		c.Pinned = map[string]string{}
+	}
+	c.Pinned[name] = "--" + name
 }
 
 // Process roles.
@@ -114,6 +127,10 @@ func FromEnv() (Config, error) {
 		v := s.Default
 		if env, ok := os.LookupEnv(s.Env); ok {
 			v = env
+			if c.Pinned == nil {
+				c.Pinned = map[string]string{}
+			}
+			c.Pinned[s.Flag] = s.Env
 		}
 		if err := set(s.Target(&c), v); err != nil {
 			return c, fmt.Errorf("%s: %w", s.Env, err)
@@ -200,7 +217,12 @@ func (c *Config) level() (slog.Level, error) {
 // Logger builds the process logger.
 func (c *Config) Logger() *slog.Logger {
 	l, _ := c.level()
-	opts := &slog.HandlerOptions{Level: l}
+	return c.loggerAt(l)
+}
+
+// loggerAt builds the process logger at level, which may be a *slog.LevelVar the settings change at runtime.
+func (c *Config) loggerAt(level slog.Leveler) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	var out io.Writer = os.Stderr
 	if c.LogOutput != nil {
 		out = c.LogOutput

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/ferry-hq/ferry/flows/expression"
@@ -17,30 +18,47 @@ var DefaultPersonalFields = []string{"phone", "mobile", "tel", "telephone", "ema
 	"bank_card", "card_number", "card_no", "account_number", "iban"}
 
 // Masker hides personal data in run data shown to callers who may not see it (I5's sibling for customer data:
-// payment flows carry buyers' phones, e-mails and card numbers).
+// payment flows carry buyers' phones, e-mails and card numbers). Its fields can be replaced while it is in use
+// (SetFields), because an admin changes them in the settings without a restart.
 type Masker struct {
+	rules atomic.Pointer[maskRules]
+}
+
+// maskRules is one consistent set of personal-data keys: swapped whole, so a masking walk never sees half of an
+// old list and half of a new one.
+type maskRules struct {
 	suffixes []string
 	kinds    []string
 }
 
 // NewMasker returns a masker for the given field names (DefaultPersonalFields when empty).
 func NewMasker(fields []string) *Masker {
-	if len(fields) == 0 {
-		fields = DefaultPersonalFields
-	}
 	m := &Masker{}
-	for _, f := range fields {
-		n := normalizeKey(f)
-		if n == "" {
-			continue
-		}
-		m.suffixes = append(m.suffixes, n)
-		m.kinds = append(m.kinds, kindOf(n))
-	}
+	m.SetFields(fields)
 	return m
 }
 
-func normalizeKey(k string) string {
+// SetFields replaces the personal-data keys (DefaultPersonalFields when empty); masking that starts afterwards
+// uses them.
+func (m *Masker) SetFields(fields []string) {
+	if len(fields) == 0 {
+		fields = DefaultPersonalFields
+	}
+	r := &maskRules{}
+	for _, f := range fields {
+		n := NormalizeFieldName(f)
+		if n == "" {
+			continue
+		}
+		r.suffixes = append(r.suffixes, n)
+		r.kinds = append(r.kinds, kindOf(n))
+	}
+	m.rules.Store(r)
+}
+
+// NormalizeFieldName is how a personal-data field and a JSON key are compared: lower case, letters and digits
+// only. A configured field whose normalized name is empty matches nothing, so settings reject it.
+func NormalizeFieldName(k string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(k) {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -65,11 +83,11 @@ func kindOf(n string) string {
 }
 
 // kind returns the mask kind for a JSON key, or "" when the key is not personal data.
-func (m *Masker) kind(key string) string {
-	n := normalizeKey(key)
-	for i, s := range m.suffixes {
+func (r *maskRules) kind(key string) string {
+	n := NormalizeFieldName(key)
+	for i, s := range r.suffixes {
 		if strings.HasSuffix(n, s) {
-			return m.kinds[i]
+			return r.kinds[i]
 		}
 	}
 	return ""
@@ -87,7 +105,7 @@ func (m *Masker) MaskJSON(raw json.RawMessage) (json.RawMessage, bool) {
 	if err := dec.Decode(&v); err != nil {
 		return raw, false
 	}
-	v, changed := m.mask(v, "")
+	v, changed := m.rules.Load().mask(v, "")
 	if !changed {
 		return raw, false
 	}
@@ -99,7 +117,7 @@ func (m *Masker) MaskJSON(raw json.RawMessage) (json.RawMessage, bool) {
 }
 
 // mask walks v; kind is the mask of the key v sits under ("" when none).
-func (m *Masker) mask(v any, kind string) (any, bool) {
+func (m *maskRules) mask(v any, kind string) (any, bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		changed := false

@@ -3,6 +3,8 @@
 // request (Allowed); the role that grants each permission is decided here and nowhere else (I6).
 package auth
 
+import "sort"
+
 // Role is what a user or token may do.
 type Role string
 
@@ -87,4 +89,15 @@ func Permissions() []string {
 		out = append(out, p)
 	}
 	return out
+}
+
+// RolePermissions lists what role r holds, sorted, so the web app can show only what the caller may use; the
+// server still checks every request.
+func RolePermissions(r Role) []string {
+	perms := make([]string, 0, len(grants[r]))
+	for p := range grants[r] {
+		perms = append(perms, p)
+	}
+	sort.Strings(perms)
+	return perms
 }

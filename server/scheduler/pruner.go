@@ -20,6 +20,10 @@ type Pruner struct {
 	Leader Leader
 	// Days and Runs are the defaults for flows that set no retention of their own; 0 disables that bound.
 	Days, Runs int
+	// Defaults, when set, is asked for the defaults at the start of every pass instead of Days and Runs, so an
+	// admin's change in the settings applies from the next pass on, in whichever process leads the pruning. A
+	// pass whose defaults cannot be read deletes nothing: stale defaults could delete runs the admin now keeps.
+	Defaults func(ctx context.Context) (flows.Retention, error)
 	// Interval is the time between passes (default 10m); Batch the runs deleted per transaction (default 500);
 	// Pause the rest between batches (default 20ms).
 	Interval time.Duration
@@ -63,13 +67,21 @@ func (p *Pruner) Once(ctx context.Context, now time.Time) (int64, error) {
 	if pause <= 0 {
 		pause = 20 * time.Millisecond
 	}
+	defaults := flows.Retention{Days: p.Days, Runs: p.Runs}
+	if p.Defaults != nil {
+		d, err := p.Defaults(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("scheduler: prune: read retention defaults: %w", err)
+		}
+		defaults = d
+	}
 	list, err := p.Runner.Store.ListFlows(ctx, store.FlowFilter{})
 	if err != nil {
 		return 0, fmt.Errorf("scheduler: prune: list flows: %w", err)
 	}
 	var total int64
 	for _, f := range list {
-		r := p.retention(ctx, f.ID)
+		r := p.retention(ctx, f.ID, defaults)
 		q := store.PruneQuery{FlowID: f.ID, Keep: r.Runs, Limit: batch}
 		if r.Days > 0 {
 			q.Before = now.Add(-time.Duration(r.Days) * 24 * time.Hour)
@@ -94,8 +106,8 @@ func (p *Pruner) Once(ctx context.Context, now time.Time) (int64, error) {
 }
 
 // retention is the flow's published retention over the defaults.
-func (p *Pruner) retention(ctx context.Context, flowID string) flows.Retention {
-	r := flows.Retention{Days: p.Days, Runs: p.Runs}
+func (p *Pruner) retention(ctx context.Context, flowID string, defaults flows.Retention) flows.Retention {
+	r := defaults
 	_, l, err := p.Runner.Published(ctx, flowID)
 	if err != nil && !errors.Is(err, runner.ErrNotPublished) {
 		return r

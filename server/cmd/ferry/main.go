@@ -46,9 +46,14 @@ func root() *cobra.Command {
 			"environment variable named in its description; flags win. FERRY_SECRET_KEY (32 bytes, base64) is\n" +
 			"read from the environment only.",
 		SilenceUsage: true,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
 			if envErr != nil {
 				return envErr
+			}
+			for _, s := range app.Settings() {
+				if c.Flags().Changed(s.Flag) {
+					cfg.PinFlag(s.Flag) // a flag wins over the settings screen, which then shows it read-only
+				}
 			}
 			if err := cfg.Validate(); err != nil {
 				return err
