@@ -1,8 +1,10 @@
-// End-to-end test of the editor in a real browser: Debian's Chromium, driven by playwright-core, against a real
-// ferry started here on a private data directory. It sets Ferry up, builds a webhook → respond flow by dragging
-// from the palette, sets the business key in the generated form, saves, test-runs, publishes, sends a webhook,
-// finds the run by its business key, and checks the Chinese interface. Screenshots of each screen go to
-// e2e/screenshots/ (not committed).
+// End-to-end test of the web app in a real browser: Debian's Chromium, driven by playwright-core, against a real
+// ferry started here on a private data directory. It sets Ferry up, signs out and in again, builds a
+// webhook → map → condition → respond flow by dragging from the palette, test-runs it, maps a field by dragging
+// it from the input pane into the mapping table, test-runs again, publishes, sends webhooks, finds the run by its
+// business key, retries a dead letter, visits every screen at 1280×800 and 1920×1080, checks what each role sees
+// of the admin screens, and checks that the Chinese interface has no English left. Screenshots of each screen go
+// to e2e/screenshots/ (not committed).
 //
 //   FERRY_BIN=/path/to/ferry npm run e2e      (CHROMIUM defaults to /usr/bin/chromium)
 import { chromium } from 'playwright-core';
@@ -11,6 +13,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 const bin = process.env.FERRY_BIN;
 if (!bin) {
@@ -18,6 +21,7 @@ if (!bin) {
   process.exit(2);
 }
 const shots = new URL('./screenshots/', import.meta.url).pathname;
+rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
 
 const freePort = () => new Promise((resolve) => {
@@ -38,9 +42,75 @@ async function waitReady() {
   throw new Error('ferry did not start');
 }
 
+const ADMIN = { email: 'ops@shop.example', password: 'a long enough password' };
 let browser;
 let step = 0;
 const failures = [];
+const check = (ok, message) => { if (!ok) failures.push(message); };
+
+/** api calls Ferry with the admin's API token, for the set-up steps that are not what this test is about. */
+let token = '';
+async function api(method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function newPage(viewport, locale = 'en-US') {
+  const context = await browser.newContext({ viewport, locale });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+  return page;
+}
+
+async function shot(page, name) {
+  const { width } = page.viewportSize();
+  await page.waitForLoadState('networkidle').catch(() => {});
+  await page.waitForTimeout(350); // drawers and messages finish their animations
+  await page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-${name}-${width}.png`) });
+}
+
+async function signIn(page, email, password) {
+  await page.goto(base + '/');
+  await page.locator('input[autocomplete=username]').fill(email);
+  await page.locator('input[type=password]').fill(password);
+  await page.locator('button[type=submit]').click();
+  await page.locator('.ferry-header').waitFor();
+}
+
+/** visibleTexts lists the text a user reads on the page: text nodes, placeholders and titles of what is shown. */
+async function visibleTexts(page) {
+  return page.evaluate(() => {
+    const out = new Set();
+    const shown = (el) => el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const text = n.textContent.trim();
+      const el = n.parentElement;
+      if (!text || !shown(el) || el.closest('.cm-content, code, pre, .ferry-json, .react-flow__minimap, .ferry-mono')) continue;
+      out.add(text);
+    }
+    for (const el of document.querySelectorAll('[placeholder]')) if (shown(el)) out.add(el.getAttribute('placeholder').trim());
+    return [...out];
+  });
+}
+
+// Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
+const LANGUAGE_NEUTRAL = [
+  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//,
+  // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
+  /^(Map fields|Condition|Respond to webhook|Webhook)$/, /^[a-z][\w-]*: /, /at line \d+, column \d+/,
+  /^(English|Webhook|API|JSON|HTTP|URL|HMAC|OAuth2|Cron|POST|GET|PUT|DELETE|true|false|null)$/i,
+  /^[\d\s.,:/%×+\-–()msh]+$/, /^https?:\/\//, /^\/hooks\//, /trigger\.body/, /^\{\{/, /^fry_/, /^\$/,
+];
+const englishLeft = (en, zh) => zh.filter((s) => en.includes(s) && /[A-Za-z]{3,}/.test(s) && !LANGUAGE_NEUTRAL.some((re) => re.test(s)));
+
 try {
   await waitReady();
   browser = await chromium.launch({
@@ -48,28 +118,46 @@ try {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
-  const shot = async (name) => page.screenshot({ path: join(shots, `${String(++step).padStart(2, '0')}-${name}.png`) });
+  const page = await newPage({ width: 1280, height: 800 });
 
-  // First run: create the admin.
+  // First run: create the admin; setup answers with a first API token, shown once.
   await page.goto(base + '/');
   await page.getByText('Ferry has no users yet').waitFor();
-  await shot('setup');
-  await page.locator('input[type=email], input[autocomplete=username]').first().fill('ops@shop.example');
-  await page.locator('input[type=password]').first().fill('a long enough password');
-  await page.locator('button[type=submit]').first().click();
-  // Setup shows the first API token once.
+  await shot(page, 'setup');
+  await page.locator('input[autocomplete=username]').fill(ADMIN.email);
+  await page.locator('input[type=password]').fill(ADMIN.password);
+  await page.locator('button[type=submit]').click();
   await page.locator('.ant-modal').waitFor();
-  await shot('first-token');
+  token = (await page.locator('.ant-modal code').innerText()).trim();
+  check(token.startsWith('fry_'), `setup showed "${token}" as the first token`);
+  await shot(page, 'first-token');
   await page.locator('.ant-modal .ant-btn-primary').last().click();
   await page.locator('.ant-modal').waitFor({ state: 'hidden' });
   await page.getByRole('button', { name: 'New flow' }).waitFor();
-  await shot('flows-empty');
+  await shot(page, 'flows-empty');
+
+  // Sign out and in again, through the sign-in form.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.locator('input[autocomplete=username]').waitFor();
+  await shot(page, 'sign-in');
+  // What the sign-in page costs on a first visit: every script it loads, gzipped.
+  {
+    const fresh = await newPage({ width: 1280, height: 800 });
+    const scripts = new Map();
+    fresh.on('response', async (res) => {
+      if (res.url().endsWith('.js')) scripts.set(res.url().split('/').pop(), gzipSync(await res.body()).length);
+    });
+    await fresh.goto(base + '/');
+    await fresh.locator('input[autocomplete=username]').waitFor();
+    await fresh.waitForLoadState('networkidle');
+    const total = [...scripts.values()].reduce((a, b) => a + b, 0);
+    console.log(`sign-in page: ${scripts.size} scripts, ${(total / 1024).toFixed(1)} KiB gzipped: ${[...scripts].map(([n, b]) => `${n} ${(b / 1024).toFixed(1)}`).join(', ')}`);
+    await fresh.context().close();
+  }
+  await signIn(page, ADMIN.email, ADMIN.password);
 
   // A new flow starts with a webhook trigger.
+  await page.goto(base + '/flows');
   await page.getByRole('button', { name: 'New flow' }).click();
   await page.locator('.ant-modal input').first().fill('Order paid');
   await page.locator('.ant-modal .ant-btn-primary').click();
@@ -77,71 +165,244 @@ try {
   const flowID = page.url().split('/').pop();
   await page.locator('.react-flow__node').first().waitFor();
 
-  // Drag a Respond node from the palette and connect the webhook to it.
+  // Drag Map, Condition and Respond from the palette, and connect webhook → map → condition (true) → respond.
   const pane = page.locator('.react-flow__pane');
-  await page.getByPlaceholder('Search nodes').fill('respond');
-  await page.getByText('core.respond').first().dragTo(pane, { targetPosition: { x: 820, y: 420 } });
-  await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length === 2);
-  const ids = await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
-  const respondID = ids.find((id) => id !== 'webhook');
-  await page.locator('.react-flow__handle.source[data-nodeid="webhook"]').first()
-    .dragTo(page.locator(`.react-flow__handle.target[data-nodeid="${respondID}"]`).first());
-  await page.waitForFunction(() => document.querySelectorAll('.react-flow__edge').length === 1);
-  await shot('editor-connected');
+  const search = page.getByPlaceholder('Search by name, type or description');
+  const added = {};
+  for (const [type, x, y] of [['core.map', 150, 560], ['core.condition', 450, 560], ['core.respond', 750, 560]]) {
+    const before = await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    await search.fill(type);
+    await page.locator('.ferry-palette-item', { hasText: type }).first().dragTo(pane, { targetPosition: { x, y } });
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, before.length + 1);
+    const after = await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    added[type] = after.find((id) => !before.includes(id));
+  }
+  await search.fill('');
+  const connect = async (from, port, to) => {
+    const edges = await page.locator('.react-flow__edge').count();
+    await page.locator(`.react-flow__handle.source[data-nodeid="${from}"][data-handleid="${port}"]`)
+      .dragTo(page.locator(`.react-flow__handle.target[data-nodeid="${to}"]`).first());
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__edge').length === n, edges + 1);
+  };
+  const map = added['core.map'];
+  const cond = added['core.condition'];
+  const respond = added['core.respond'];
+  await connect('webhook', 'main', map);
+  await connect(map, 'main', cond);
+  await connect(cond, 'true', respond);
+  // Undo takes the last connection away, redo brings it back.
+  await pane.click({ position: { x: 300, y: 200 } });
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction(() => document.querySelectorAll('.react-flow__edge').length === 2);
+  await page.keyboard.press('Control+Shift+z');
+  await page.waitForFunction(() => document.querySelectorAll('.react-flow__edge').length === 3);
+  // Tidy up the layout (Shift+L), left to right.
+  await pane.click({ position: { x: 300, y: 200 } });
+  await page.keyboard.press('Shift+L');
+  await page.waitForTimeout(500);
+  await shot(page, 'editor-connected');
 
-  // The webhook's business key, typed into the form generated from the node's spec.
-  await page.locator('.react-flow__node[data-id="webhook"]').click();
-  const keyField = page.locator('.ant-form-item', { hasText: 'Business key' }).locator('input, textarea').first();
-  await keyField.fill('trigger.body.order_id');
-  await shot('node-panel');
-  await page.keyboard.press('Escape');
-  await page.locator('.ant-drawer-close').click().catch(() => {});
+
+  // The webhook's business key, typed into the expression editor of the form generated from the node's spec.
+  const openNode = async (id) => {
+    await page.locator(`.react-flow__node[data-id="${id}"]`).click();
+    await page.locator('.ant-drawer').waitFor();
+  };
+  const closePanel = async () => {
+    await page.locator('.ant-drawer-close').click();
+    await page.locator('.ant-drawer').waitFor({ state: 'hidden' });
+  };
+  await openNode('webhook');
+  await page.locator('.ant-form-item', { hasText: 'Business key' }).locator('.cm-content').first().fill('trigger.body.order_id');
+  // The caller waits for the Respond node's answer.
+  await page.locator('.ant-form-item', { hasText: 'Respond' }).locator('.ant-select').first().click();
+  await page.locator('.ant-select-item-option', { hasText: 'From a Respond node' }).click();
+  await closePanel();
+
+  // The map node needs a row before the draft can be saved: one typed by hand.
+  await openNode(map);
+  await page.getByRole('button', { name: '+ Add row' }).first().click();
+  await page.getByLabel('Target field 1').fill('customer');
+  await page.locator('.cm-content[aria-label="Value 1"]').fill('trigger.body.customer.name');
+  await closePanel();
+
+  // The condition: only orders with a number go on to the answer.
+  await openNode(cond);
+  await page.locator('.ant-form-item', { hasText: 'Condition' }).locator('.cm-content').first().fill('prev.order_id != ""');
+  await closePanel();
 
   await page.keyboard.press('Control+s'); // the keyboard shortcut saves, like the Save button
-  await page.getByText('revision 2').waitFor();
+  await page.getByText('Draft saved.').waitFor();
 
-  // Test run with a sample payload: each node shows its status.
-  await page.getByRole('button', { name: 'Test run…' }).click();
-  const testDialog = page.getByRole('dialog', { name: 'Test run' });
-  await testDialog.locator('textarea').first().fill('{"body": {"order_id": "E2E-1001", "amount": "88.00"}}');
-  await testDialog.locator('.ant-btn-primary').click();
-  await page.locator('.react-flow__node', { hasText: /succeeded|dry run/i }).first().waitFor();
-  await testDialog.waitFor({ state: 'hidden' }); // the dialog closes itself; results stay on the canvas
-  await shot('test-run');
+  // A first test run gives the map node its input.
+  const sample = { body: { order_id: 'E2E-1001', amount: '88.00', customer: { name: 'Ada', phone: '13800138000' } }, headers: {}, method: 'POST' };
+  const testRun = async () => {
+    await page.getByRole('button', { name: /Test run/ }).click();
+    const dialog = page.getByRole('dialog', { name: 'Test run' });
+    await dialog.locator('textarea').first().fill(JSON.stringify(sample, null, 2));
+    await dialog.locator('.ant-modal-footer .ant-btn-primary').click();
+    await dialog.waitFor({ state: 'hidden' });
+  };
+  await testRun();
+  await page.locator(`.react-flow__node[data-id="webhook"]`, { hasText: /succeeded/i }).waitFor();
 
-  // Publish, then deliver a real webhook.
+  // Map a field by dragging it from the input pane into the mapping table.
+  await openNode(map);
+  await page.locator('.ferry-mapping-table').getByText('Ada').first().waitFor(); // the first row's preview on the sample
+  await page.getByRole('button', { name: '+ Add row' }).first().click();
+  await page.getByLabel('Target field 2').fill('order_id');
+  await page.getByRole('button', { name: 'Expand trigger', exact: true }).click();
+  await page.getByRole('button', { name: 'Expand trigger.body', exact: true }).click();
+  const field = page.locator('.ferry-field-row', { hasText: 'order_id' }).first();
+  const valueCell = page.locator('.cm-content[aria-label="Value 2"]');
+  await field.dragTo(valueCell);
+  await page.waitForFunction(() => document.querySelector('.cm-content[aria-label="Value 2"]')?.textContent === 'trigger.body.order_id');
+  await page.locator('.ferry-mapping-table').getByText('E2E-1001').first().waitFor(); // the preview on the sample
+  // A second row typed by hand, with a function from the completion list.
+  await page.getByRole('button', { name: '+ Add row' }).first().click();
+  await page.getByLabel('Target field 3').fill('amount_fen');
+  await page.locator('.cm-content[aria-label="Value 3"]').fill('toMinor(trigger.body.amount, "CNY")');
+  await page.locator('.ferry-mapping-table').getByText('8800').first().waitFor();
+  await shot(page, 'node-panel-mapping');
+  await closePanel();
+
+  // Test again: every node shows its status; the answer carries the mapped record.
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Draft saved.').first().waitFor();
+  await testRun();
+  await page.locator(`.react-flow__node[data-id="${respond}"]`, { hasText: /succeeded|dry run/i }).waitFor();
+  await shot(page, 'test-run');
+  await openNode(respond);
+  await page.locator('.ant-drawer').getByText('amount_fen').first().waitFor();
+  await shot(page, 'node-panel-output');
+  await closePanel();
+
+  // Publish with a message; the versions drawer lists it with who and when.
   await page.getByRole('button', { name: 'Publish' }).click();
   const publishDialog = page.getByRole('dialog', { name: 'Publish the draft' });
   await publishDialog.locator('input, textarea').first().fill('first version');
   await publishDialog.locator('.ant-btn-primary').click();
   await page.getByText(/Published as version 1/).waitFor();
-  const hook = await fetch(`${base}/hooks/${flowID}`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ order_id: 'E2E-2002', amount: '120.00' }) });
-  if (hook.status >= 300) throw new Error(`webhook answered ${hook.status}`);
+  await page.getByRole('button', { name: 'Versions' }).click();
+  await page.locator('.ant-drawer').getByRole('cell', { name: 'first version' }).waitFor();
+  await page.locator('.ant-drawer').getByText(ADMIN.email).first().waitFor();
+  await shot(page, 'versions');
+  await page.keyboard.press('Escape');
+
+  // Real webhooks: one good order, and one whose amount cannot be converted (a dead letter).
+  const hook = (body) => fetch(`${base}/hooks/${flowID}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const good = await hook({ order_id: 'E2E-2002', amount: '120.00', customer: { name: 'Grace' } });
+  check(good.status === 200, `webhook answered ${good.status}`);
+  const answer = await good.json().catch(() => ({}));
+  check(answer.amount_fen === 12000 && answer.order_id === 'E2E-2002', `webhook answered ${JSON.stringify(answer)}`);
+  await hook({ order_id: 'E2E-3003', amount: 'twelve', customer: { name: 'Alan' } });
 
   // Find the run by its business key.
   await page.goto(`${base}/runs?businessKey=E2E-2002`);
   await page.locator('.ant-table-row').first().waitFor();
-  await shot('runs-by-business-key');
+  await shot(page, 'runs-by-business-key');
   await page.locator('.ant-table-row a').first().click();
   await page.getByText('Trigger payload').waitFor();
-  await shot('run');
+  await shot(page, 'run');
 
-  // The Chinese interface.
-  await page.evaluate(() => localStorage.setItem('ferry.lang', 'zh-CN'));
-  await page.goto(base + '/');
-  await page.getByText('流程', { exact: true }).first().waitFor();
+  // The failed run is a dead letter; retry it in bulk.
+  await page.goto(base + '/dead-letters');
+  await page.locator('.ant-table-row', { hasText: 'E2E-3003' }).waitFor();
+  await page.locator('.ant-table-row', { hasText: 'E2E-3003' }).locator('input[type=checkbox]').check();
+  await shot(page, 'dead-letters');
+  await page.getByRole('button', { name: /Retry selected/ }).click();
+  await page.locator('.ant-modal-confirm .ant-btn-primary, .ant-popconfirm .ant-btn-primary, .ant-modal .ant-btn-primary').last().click();
+  await page.getByText(/retried|Retried/).first().waitFor();
+
+  // Every other screen, at 1280×800 and at 1920×1080.
+  const screens = [
+    ['dashboard', '/dashboard', '.ferry-page'],
+    ['flows', '/flows', '.ant-table-row'],
+    ['templates', '/templates', '.ant-card'],
+    ['runs', '/runs', '.ant-table-row'],
+    ['admin-credentials', '/admin/credentials', '.ferry-page'],
+    ['admin-users', '/admin/users', '.ant-table-row'],
+    ['admin-tokens', '/admin/tokens', '.ant-table-row'],
+    ['admin-audit', '/admin/audit', '.ant-table-row'],
+    ['admin-rejections', '/admin/rejections', '.ferry-page'],
+    ['admin-settings', '/admin/settings', '.ferry-page'],
+  ];
+  const big = await newPage({ width: 1920, height: 1080 });
+  await signIn(big, ADMIN.email, ADMIN.password);
+  for (const p of [page, big]) {
+    for (const [name, path, ready] of screens) {
+      await p.goto(base + path);
+      await p.locator(ready).first().waitFor();
+      await shot(p, name);
+    }
+    await p.goto(`${base}/flows/${flowID}`);
+    await p.locator('.react-flow__node').first().waitFor();
+    await shot(p, 'editor');
+  }
+
+  // Use a template: the gallery asks for the credentials it needs, then opens the new flow.
+  await page.goto(base + '/templates');
+  await page.locator('.ant-card', { hasText: 'WeChat' }).first().getByRole('button', { name: 'Use template' }).click();
+  await page.locator('.ant-modal').waitFor();
+  await shot(page, 'template-use');
+  await page.keyboard.press('Escape');
+
+  // What each role sees of the admin screens: the menu offers only what the role may use, and a page it may not
+  // use says so instead of showing nothing.
+  const expected = {
+    editor: { menu: ['Credentials', 'API tokens'], refused: '/admin/users' },
+    operator: { menu: ['API tokens'], refused: '/admin/credentials' },
+    viewer: { menu: ['API tokens'], refused: '/admin/settings' },
+  };
+  for (const [role, want] of Object.entries(expected)) {
+    const email = `${role}@shop.example`;
+    await api('POST', '/api/v1/users', { email, name: role, password: 'another long password', role });
+    const p = await newPage({ width: 1280, height: 800 });
+    await signIn(p, email, 'another long password');
+    await p.locator('.ferry-header .ant-menu-submenu', { hasText: 'Admin' }).hover();
+    await p.locator('.ant-menu-submenu-popup .ant-menu-item').first().waitFor();
+    const menu = await p.locator('.ant-menu-submenu-popup .ant-menu-item').allInnerTexts();
+    check(JSON.stringify(menu.map((s) => s.trim())) === JSON.stringify(want.menu), `${role} sees admin menu ${JSON.stringify(menu)}, want ${JSON.stringify(want.menu)}`);
+    await shot(p, `role-${role}-menu`);
+    await p.goto(base + want.refused);
+    await p.locator('.ant-alert-error').first().waitFor();
+    await shot(p, `role-${role}-refused`);
+    await p.context().close();
+  }
+
+  // The Chinese interface: switch in the header; nothing the user reads is left in English.
+  const tour = [
+    ['flows', '/flows', '.ant-table-row'],
+    ['dashboard', '/dashboard', '.ferry-page'],
+    ['runs', '/runs', '.ant-table-row'],
+    ['dead-letters', '/dead-letters', '.ferry-page'],
+    ['templates', '/templates', '.ant-card'],
+    ['admin-settings', '/admin/settings', '.ferry-page'],
+    ['editor', `/flows/${flowID}`, '.react-flow__node'],
+  ];
+  const english = {};
+  for (const [name, path, ready] of tour) {
+    await page.goto(base + path);
+    await page.locator(ready).first().waitFor();
+    if (name === 'editor') await openNode(map);
+    english[name] = await visibleTexts(page);
+  }
+  await page.goto(base + '/flows');
+  await page.locator('.ferry-header').getByText('简体中文').click();
   await page.getByText('运行记录').first().waitFor();
-  await page.locator('.ant-table-row', { hasText: 'Order paid' }).waitFor();
-  await shot('flows-zh');
-  for (const english of ['New flow', 'Runs', 'Sign out']) {
-    if (await page.getByText(english, { exact: true }).count()) failures.push(`"${english}" is still English in the Chinese interface`);
+  for (const [name, path, ready] of tour) {
+    await page.goto(base + path);
+    await page.locator(ready).first().waitFor();
+    if (name === 'editor') await openNode(map);
+    await shot(page, `${name}-zh`);
+    const left = englishLeft(english[name], await visibleTexts(page));
+    check(left.length === 0, `the Chinese ${name} screen still shows English: ${JSON.stringify(left)}`);
   }
 } catch (e) {
   failures.push(String(e && e.stack || e));
   if (browser) {
     const pages = browser.contexts().flatMap((c) => c.pages());
-    if (pages.length) await pages[0].screenshot({ path: join(shots, 'failure.png') }).catch(() => {});
+    for (const [i, p] of pages.entries()) await p.screenshot({ path: join(shots, `failure-${i}.png`) }).catch(() => {});
   }
 } finally {
   if (browser) await browser.close();

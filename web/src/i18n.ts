@@ -27,6 +27,27 @@ function storedLanguage(): string | null {
   }
 }
 
+/**
+ * LANGUAGE_QUERY_KEYS are the queries whose answers the server writes in the caller's language (it reads
+ * Accept-Language): the node catalog, the credential types and the expression functions. They are refetched
+ * when the language changes, so the palette, forms and docs switch along with the rest of the app.
+ */
+export const LANGUAGE_QUERY_KEYS: readonly (readonly string[])[] = [['nodes'], ['credential-types'], ['functions']];
+
+/** QueryInvalidator is the part of TanStack Query's QueryClient that refreshing translated data needs. */
+export interface QueryInvalidator {
+  invalidateQueries(filters: { queryKey: readonly unknown[] }): Promise<void>;
+}
+
+/** refetchOnLanguageChange invalidates LANGUAGE_QUERY_KEYS whenever the language changes; call the returned function to stop. */
+export function refetchOnLanguageChange(client: QueryInvalidator): () => void {
+  const refetch = () => {
+    for (const queryKey of LANGUAGE_QUERY_KEYS) void client.invalidateQueries({ queryKey });
+  };
+  i18n.on('languageChanged', refetch);
+  return () => i18n.off('languageChanged', refetch);
+}
+
 export function setLanguage(lang: Language) {
   try {
     localStorage.setItem(LANG_KEY, lang);

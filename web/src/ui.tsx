@@ -1,14 +1,19 @@
-import { Alert, Tag } from 'antd';
+import { Alert, Spin, Tag } from 'antd';
 import { useTranslation } from 'react-i18next';
+import i18n from 'i18next';
 import { ApiError } from './api/client';
 
 /** ErrorAlert shows a failed request in place with the server's own message and code. */
 export function ErrorAlert({ error, style }: { error: unknown; style?: React.CSSProperties }) {
   const { t } = useTranslation();
   if (!error) return null;
-  const message = error instanceof Error ? error.message : String(error);
+  const raw = error instanceof Error ? error.message : String(error);
   const code = error instanceof ApiError ? error.code : undefined;
   const problems = error instanceof ApiError ? error.problems : [];
+  // The server writes its messages in English; the common refusals are said in the user's language, with the
+  // server's own words kept underneath.
+  const known = code ? t(`errors.${code}`, { defaultValue: '' }) : '';
+  const message = known || raw;
   return (
     <Alert
       type="error"
@@ -18,6 +23,7 @@ export function ErrorAlert({ error, style }: { error: unknown; style?: React.CSS
       description={
         code || problems.length ? (
           <>
+            {known && raw && known !== raw && <div>{raw}</div>}
             {code && <div><code>{code}</code></div>}
             {problems.length > 0 && (
               <ul style={{ margin: 0, paddingLeft: 18 }}>
@@ -52,10 +58,16 @@ export function StatusTag({ status }: { status: string }) {
   return <Tag color={statusColors[status] ?? 'default'}>{t(`status.${status}`, { defaultValue: status })}</Tag>;
 }
 
+/** formatTime shows a time in the app's language (not the browser's), so a Chinese screen has Chinese dates. */
 export function formatTime(s?: string): string {
   if (!s) return '';
   const d = new Date(s);
-  return Number.isNaN(d.getTime()) ? s : d.toLocaleString();
+  return Number.isNaN(d.getTime()) ? s : d.toLocaleString(uiLocale());
+}
+
+/** uiLocale is the app's current language as a BCP 47 tag for Intl formatting. */
+export function uiLocale(): string {
+  return i18n.language || 'en';
 }
 
 /** formatMicros shows a step duration given in microseconds. */
@@ -70,4 +82,9 @@ export function formatMicros(us?: number): string {
 export function webhookAddress(path?: string): string {
   if (!path) return '';
   return /^https?:/.test(path) ? path : window.location.origin + path;
+}
+
+/** Loading fills a page's place while it or its data arrives. */
+export function Loading() {
+  return <div style={{ padding: 48, textAlign: 'center' }}><Spin /></div>;
 }

@@ -1,3 +1,4 @@
+import i18next from 'i18next';
 import type { Problem } from './types';
 
 /** ApiError carries the server's stable error code and, for refused flow documents, every problem. */
@@ -32,11 +33,21 @@ export interface RequestOptions {
 }
 
 /**
- * request calls the API with the session cookie. Every write echoes the ferry_csrf cookie in X-CSRF-Token
- * (double submit); errors become ApiError with the server's message, never a silent failure.
+ * uiLanguage is the language the app is shown in, read from i18next's shared instance (plain i18next, no React),
+ * so the server answers the node catalog, credential forms and function docs in it. Before i18next has started
+ * it is English, the language every server text exists in.
+ */
+export function uiLanguage(): string {
+  return i18next.language || 'en';
+}
+
+/**
+ * request calls the API with the session cookie and the app's language in Accept-Language. Every write echoes
+ * the ferry_csrf cookie in X-CSRF-Token (double submit); errors become ApiError with the server's message, never
+ * a silent failure.
  */
 export async function request<T>(method: string, url: string, opts: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
+  const headers: Record<string, string> = { Accept: 'application/json', 'Accept-Language': uiLanguage(), ...opts.headers };
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = readCookie(CSRF_COOKIE);
   let body: string | undefined;
   if (opts.body !== undefined) {

@@ -22,6 +22,8 @@ export interface Field {
   showIf?: Record<string, unknown[]> | null;
   examples?: Example[] | null;
   fields?: Field[] | null;
+  /** display asks for a presentation beyond the type's widget: 'table' shows a list as a table (MappingTable). */
+  display?: string;
 }
 
 export interface Port { id: string; label: string; kind: 'main' | 'error' }
@@ -131,7 +133,8 @@ export interface Step {
 export interface RunDetail extends Run { steps: Step[] }
 
 export interface User { id: string; email: string; name?: string; role: string }
-export interface Me { user: User; role: string; via?: string }
+/** Me is the caller: their user, role, and the permissions the role holds (to show only what they may use). */
+export interface Me { user: User; role: string; via?: string; permissions: string[] }
 
 export interface Credential { id: string; name: string; type: string; status: string }
 
@@ -203,4 +206,88 @@ export interface WebhookRejection {
   message: string;
   remoteIp?: string;
   bodyBytes: number;
+}
+
+/** What the flows list shows about a flow's live runs: the newest one and the last 24 hours. */
+export interface FlowActivity {
+  lastRunId?: string;
+  lastStatus?: RunStatus;
+  lastRunAt?: string;
+  runs24h: number;
+  failed24h: number;
+}
+
+/** One flow of GET /api/v1/flows. */
+export interface FlowListItem extends Flow { activity: FlowActivity }
+
+/** A published, immutable flow version; `flow` is present when one version is fetched. */
+export interface FlowVersion {
+  flowId: string;
+  version: number;
+  message?: string;
+  createdBy?: string;
+  createdAt: string;
+  flow?: FlowDocument;
+}
+
+/** A text of a bundled template in both UI languages. */
+export interface LocalText { en: string; zh: string }
+
+/** A node of a template that takes a credential, with the types it accepts. */
+export interface TemplateCredentialNeed {
+  nodeId: string;
+  nodeName: string;
+  nodeType: string;
+  types: string[];
+  required: boolean;
+  hint?: LocalText;
+}
+
+/** A template parameter holding an example value the user must replace. */
+export interface TemplatePlaceholder { nodeId: string; param: string; hint: LocalText }
+
+/** One bundled template of GET /api/v1/templates; `document` is present when one template is fetched. */
+export interface TemplateSummary {
+  id: string;
+  name: LocalText;
+  description: LocalText;
+  category: string;
+  tags: string[];
+  nodeCount: number;
+  nodeTypes: string[];
+  steps: { id: string; name: string; type: string }[];
+  credentials: TemplateCredentialNeed[];
+  placeholders: TemplatePlaceholder[];
+  document?: FlowDocument;
+}
+
+/** A setting's value: a number, text, true/false or a list of names, by its kind. */
+export type SettingValue = number | string | boolean | string[];
+
+/** One setting of GET /api/v1/settings, with where its value comes from. */
+export interface SettingEntry {
+  key: string;
+  group: string;
+  kind: 'integer' | 'list' | 'enum' | 'string' | 'boolean' | 'duration';
+  value: SettingValue;
+  default: SettingValue;
+  source: 'default' | 'environment' | 'stored';
+  editable: boolean;
+  env: string;
+  /** The environment variable or flag that set the value; it wins over the settings screen. */
+  setBy?: string;
+  description: string;
+  min?: number;
+  max?: number;
+  maxItems?: number;
+  options?: string[];
+  updatedBy?: string;
+  updatedAt?: string;
+}
+
+/** GET/PUT /api/v1/settings: the settings by group, read-only facts, and after a change what it changed. */
+export interface SettingsDocument {
+  groups: { id: string; settings: SettingEntry[] }[];
+  facts: { key: string; value: unknown }[];
+  changes?: { key: string; before?: SettingValue; after?: SettingValue }[];
 }

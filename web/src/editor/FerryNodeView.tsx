@@ -6,6 +6,7 @@ import type { FerryNode } from './convert';
 import { useEditorState } from './context';
 import { inputPorts, outputPorts } from './ports';
 import { formatMicros } from '../ui';
+import { dryRunPreview, stepErrorText } from './stepView';
 
 const stepColors: Record<string, string> = { succeeded: 'green', failed: 'red', dry_run: 'purple', skipped: 'default', waiting: 'gold' };
 
@@ -20,9 +21,11 @@ export const FerryNodeView = memo(function FerryNodeView({ id, data, selected }:
   const nodeProblems = problems.get(id) ?? [];
   const step = steps.get(id);
   const rows = Math.max(ins.length, outs.length);
+  const failed = step?.status === 'failed';
+  const failure = failed ? stepErrorText(step.error) : null;
 
   return (
-    <div className={`ferry-node${selected ? ' selected' : ''}${nodeProblems.length ? ' has-problems' : ''}`}>
+    <div className={`ferry-node${selected ? ' selected' : ''}${nodeProblems.length ? ' has-problems' : ''}${failed ? ' failed' : ''}`}>
       <div className="ferry-node-head">
         <div>
           <div className="ferry-node-title">{node.name || spec?.name || node.type}</div>
@@ -59,7 +62,14 @@ export const FerryNodeView = memo(function FerryNodeView({ id, data, selected }:
       </div>
       {(step || nodeProblems.length > 0) && (
         <div className="ferry-node-foot">
-          {step && (
+          {step && step.status === 'dry_run' ? (
+            <Tooltip
+              overlayClassName="ferry-node-tip"
+              title={<><div>{t('canvas.wouldSend')}</div><pre className="ferry-node-tip-json">{JSON.stringify(dryRunPreview(step.output), null, 2)}</pre></>}
+            >
+              <Tag color={stepColors.dry_run}>{t('status.dry_run')} {formatMicros(step.durationUs)}</Tag>
+            </Tooltip>
+          ) : step && (
             <Tag color={stepColors[step.status] ?? 'default'}>
               {t(`status.${step.status}`, { defaultValue: step.status })} {formatMicros(step.durationUs)}
             </Tag>
@@ -70,6 +80,14 @@ export const FerryNodeView = memo(function FerryNodeView({ id, data, selected }:
             </Tooltip>
           )}
         </div>
+      )}
+      {failure && failure.message && (
+        <Tooltip
+          overlayClassName="ferry-node-tip"
+          title={<>{failure.code && <div><code>{failure.code}</code></div>}<div>{failure.message}</div><div className="ferry-node-tip-hint">{t('canvas.openDetails')}</div></>}
+        >
+          <div className="ferry-node-error" role="alert">{failure.message}</div>
+        </Tooltip>
       )}
     </div>
   );

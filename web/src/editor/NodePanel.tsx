@@ -1,10 +1,15 @@
+import { useMemo } from 'react';
 import { Drawer, Form, Input, Select, Typography } from 'antd';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import type { Credential, FlowNode, NodeSpec, Problem, Step } from '../api/types';
 import { ParamForm } from './ParamForm';
-import { ErrorAlert, formatMicros, JsonView, StatusTag } from '../ui';
+import { ErrorAlert } from '../ui';
+import { useEditorState } from './context';
+import { sampleEnv } from './expression/fields';
+import { FieldTree } from './expression/FieldTree';
+import { StepDetails } from './expression/StepDetails';
 
 type DocNode = Omit<FlowNode, 'position'>;
 
@@ -29,6 +34,9 @@ export function NodePanel({ id, node, spec, problems, step, onChange, onClose }:
     enabled: accepts.length > 0,
     staleTime: 60_000,
   });
+  const { steps } = useEditorState();
+  // The environment the node saw in the last test run: completion, previews and the input tree read it.
+  const sample = useMemo(() => sampleEnv(steps.values(), step), [steps, step]);
   const usable = (credentials.data?.credentials ?? []).filter((c) => accepts.includes(c.type));
   const nodeLevel = problems.filter((p) => !p.field || p.field === 'credential' || p.field === 'name' || p.field.startsWith('edges'));
 
@@ -36,14 +44,14 @@ export function NodePanel({ id, node, spec, problems, step, onChange, onClose }:
     <Drawer
       open
       mask={false}
-      width="min(1100px, 92vw)"
+      width="min(1400px, 96vw)"
       onClose={onClose}
       title={<span>{node.name || spec?.name || node.type} <Typography.Text type="secondary" style={{ fontSize: 12 }}>{id} · {node.type}</Typography.Text></span>}
     >
       <div className="ferry-panel">
         <div>
           <Typography.Title level={5}>{t('editor.inputData')}</Typography.Title>
-          {step ? <JsonView value={step.input} /> : <Typography.Text type="secondary">{t('editor.runTestHint')}</Typography.Text>}
+          {step && sample ? <FieldTree sample={sample} input={step.input} /> : <Typography.Text type="secondary">{t('editor.runTestHint')}</Typography.Text>}
         </div>
         <div>
           <Typography.Title level={5}>{t('editor.settings')}</Typography.Title>
@@ -71,17 +79,13 @@ export function NodePanel({ id, node, spec, problems, step, onChange, onClose }:
                 />
               </Form.Item>
             )}
-            <ParamForm fields={spec?.params} values={node.params} problems={problems} onChange={(params) => onChange({ ...node, params })} />
+            <ParamForm fields={spec?.params} values={node.params} problems={problems} sample={sample} onChange={(params) => onChange({ ...node, params })} />
           </Form>
         </div>
         <div>
           <Typography.Title level={5}>{t('editor.outputData')}</Typography.Title>
           {step ? (
-            <>
-              <p><StatusTag status={step.status} /> {step.port && <code>{step.port}</code>} {formatMicros(step.durationUs)}</p>
-              <JsonView value={step.output} />
-              {step.error !== undefined && step.error !== null && (<><Typography.Text strong>{t('run.error')}</Typography.Text><JsonView value={step.error} /></>)}
-            </>
+            <StepDetails step={step} />
           ) : (
             <Typography.Text type="secondary">{t('editor.runTestHint')}</Typography.Text>
           )}

@@ -3,17 +3,21 @@ import { Button, Form, Input, InputNumber, Select, Space, Switch, Typography } f
 import { useTranslation } from 'react-i18next';
 import type { Field, Problem } from '../api/types';
 import { formView, keyValueRows, rowsToKeyValue, type FieldView } from './form';
+import { ExpressionInput } from './expression/ExpressionInput';
+import { MappingTable } from './MappingTable';
 
 type Values = Record<string, unknown>;
 
 /**
  * ParamForm is a node's settings form, generated from its spec's fields alone. Each change produces the new
- * params object; fields hidden by showIf keep their values but are not shown.
+ * params object; fields hidden by showIf keep their values but are not shown. sample is the environment the
+ * node saw in the last test run, for the expression fields' completion and preview.
  */
-export function ParamForm({ fields, values, problems = [], onChange }: {
+export function ParamForm({ fields, values, problems = [], sample, onChange }: {
   fields: Field[] | null | undefined;
   values: Values | undefined;
   problems?: Problem[];
+  sample?: unknown;
   onChange: (next: Values) => void;
 }) {
   const { t } = useTranslation();
@@ -28,13 +32,13 @@ export function ParamForm({ fields, values, problems = [], onChange }: {
   return (
     <>
       {views.map((view) => (
-        <FieldItem key={view.field.name} view={view} onChange={(v) => set(view.field.name, v)} />
+        <FieldItem key={view.field.name} view={view} sample={sample} params={values} onChange={(v) => set(view.field.name, v)} />
       ))}
     </>
   );
 }
 
-function FieldItem({ view, onChange }: { view: FieldView; onChange: (v: unknown) => void }) {
+function FieldItem({ view, sample, params, onChange }: { view: FieldView; sample: unknown; params: Values | undefined; onChange: (v: unknown) => void }) {
   const { t } = useTranslation();
   const { field, problems, missing } = view;
   const help = problems.length
@@ -64,27 +68,39 @@ function FieldItem({ view, onChange }: { view: FieldView; onChange: (v: unknown)
         </>
       }
     >
-      <FieldInput view={view} onChange={onChange} />
+      <FieldInput view={view} sample={sample} params={params} onChange={onChange} />
     </Form.Item>
   );
 }
 
-function FieldInput({ view, onChange }: { view: FieldView; onChange: (v: unknown) => void }) {
+function FieldInput({ view, sample, params, onChange }: { view: FieldView; sample: unknown; params: Values | undefined; onChange: (v: unknown) => void }) {
   const { t } = useTranslation();
   const { field, value } = view;
   const str = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
   const text = (v: string) => onChange(v === '' ? undefined : v);
   switch (view.widget) {
     case 'input':
-      return <Input className={field.expression ? 'ferry-mono' : undefined} value={str} onChange={(e) => text(e.target.value)} placeholder={field.expression ? '{{ trigger.body.id }}' : undefined} />;
+      return <Input value={str} onChange={(e) => text(e.target.value)} aria-label={field.label || field.name} />;
+    case 'template':
+    case 'expression':
+      return (
+        <ExpressionInput
+          value={str}
+          onChange={text}
+          template={view.widget === 'template'}
+          sample={sample}
+          result={field.exprResult}
+          ariaLabel={field.label || field.name}
+          status={view.problems.length ? 'error' : undefined}
+          placeholder={view.widget === 'template' ? t('expression.templatePlaceholder', { example: '{{ trigger.body.field }}' }) : t('expression.expressionPlaceholder')}
+        />
+      );
     case 'duration':
       return <Input value={str} onChange={(e) => text(e.target.value)} placeholder={t('editor.durationPlaceholder')} />;
     case 'cron':
       return <Input className="ferry-mono" value={str} onChange={(e) => text(e.target.value)} placeholder="0 */5 * * * *" />;
     case 'textarea':
-      return <Input.TextArea className={field.expression ? 'ferry-mono' : undefined} autoSize={{ minRows: 2, maxRows: 12 }} value={str} onChange={(e) => text(e.target.value)} />;
-    case 'code':
-      return <Input.TextArea className="ferry-mono" autoSize={{ minRows: 1, maxRows: 10 }} value={str} onChange={(e) => text(e.target.value)} spellCheck={false} />;
+      return <Input.TextArea autoSize={{ minRows: 2, maxRows: 12 }} value={str} onChange={(e) => text(e.target.value)} aria-label={field.label || field.name} />;
     case 'number':
     case 'integer':
       return (
@@ -109,9 +125,13 @@ function FieldInput({ view, onChange }: { view: FieldView; onChange: (v: unknown
     case 'json':
       return <JsonInput value={value} onChange={onChange} />;
     case 'keyvalue':
-      return <KeyValueInput value={value} onChange={onChange} />;
+      return <KeyValueInput value={value} onChange={onChange} template={!!field.expression} sample={sample} />;
     case 'list':
-      return <ListInput field={field} value={value} problems={view.problems} onChange={onChange} />;
+      // A list the spec asks to show as a table (mapping rows, lookup tables) gets the table view.
+      if (field.display === 'table') {
+        return <MappingTable field={field} value={value} problems={view.problems} sample={sample} params={params} onChange={onChange} />;
+      }
+      return <ListInput field={field} value={value} problems={view.problems} sample={sample} onChange={onChange} />;
   }
 }
 
@@ -161,8 +181,11 @@ function JsonInput({ value, onChange }: { value: unknown; onChange: (v: unknown)
   );
 }
 
-/** KeyValueInput edits an object of strings (headers, query parameters) as rows. */
-function KeyValueInput({ value, onChange }: { value: unknown; onChange: (v: unknown) => void }) {
+/**
+ * KeyValueInput edits an object of strings (headers, query parameters) as rows; with template the values may
+ * interpolate {{ }} and are edited with the expression editor.
+ */
+function KeyValueInput({ value, onChange, template, sample }: { value: unknown; onChange: (v: unknown) => void; template: boolean; sample: unknown }) {
   const { t } = useTranslation();
   const [rows, setRows] = useState<[string, string][]>(keyValueRows(value));
   useEffect(() => {
@@ -178,7 +201,13 @@ function KeyValueInput({ value, onChange }: { value: unknown; onChange: (v: unkn
       {rows.map(([k, v], i) => (
         <Space.Compact key={i} style={{ width: '100%', marginBottom: 4 }}>
           <Input placeholder={t('editor.key')} value={k} onChange={(e) => update(rows.map((r, j) => (j === i ? [e.target.value, r[1]] : r)))} style={{ width: '40%' }} />
-          <Input className="ferry-mono" placeholder={t('editor.value')} value={v} onChange={(e) => update(rows.map((r, j) => (j === i ? [r[0], e.target.value] : r)))} />
+          {template ? (
+            <div style={{ flex: 1, minWidth: 0 }}>
+              <ExpressionInput compact template sample={sample} ariaLabel={`${t('editor.value')} ${k}`} placeholder={t('editor.value')} value={v} onChange={(nv) => update(rows.map((r, j) => (j === i ? [r[0], nv] : r)))} />
+            </div>
+          ) : (
+            <Input className="ferry-mono" placeholder={t('editor.value')} value={v} onChange={(e) => update(rows.map((r, j) => (j === i ? [r[0], e.target.value] : r)))} />
+          )}
           <Button onClick={() => update(rows.filter((_, j) => j !== i))} aria-label={t('editor.remove')}>×</Button>
         </Space.Compact>
       ))}
@@ -188,7 +217,7 @@ function KeyValueInput({ value, onChange }: { value: unknown; onChange: (v: unkn
 }
 
 /** ListInput edits an array of rows, each row a small form generated from the list field's own fields. */
-function ListInput({ field, value, problems, onChange }: { field: Field; value: unknown; problems: Problem[]; onChange: (v: unknown) => void }) {
+function ListInput({ field, value, problems, sample, onChange }: { field: Field; value: unknown; problems: Problem[]; sample: unknown; onChange: (v: unknown) => void }) {
   const { t } = useTranslation();
   const rows = Array.isArray(value) ? (value as Values[]) : [];
   const update = (next: Values[]) => onChange(next.length ? next : undefined);
@@ -203,7 +232,7 @@ function ListInput({ field, value, problems, onChange }: { field: Field; value: 
               <Button type="link" size="small" danger onClick={() => update(rows.filter((_, j) => j !== i))}>{t('editor.remove')}</Button>
             </Space>
           </Space>
-          <ParamForm fields={field.fields} values={row} problems={rowProblems(problems, field.name, i)} onChange={(r) => update(rows.map((x, j) => (j === i ? r : x)))} />
+          <ParamForm fields={field.fields} values={row} problems={rowProblems(problems, field.name, i)} sample={sample} onChange={(r) => update(rows.map((x, j) => (j === i ? r : x)))} />
         </div>
       ))}
       <Button size="small" onClick={() => update([...rows, listRowDefaults(field.fields)])}>{t('editor.addRow')}</Button>

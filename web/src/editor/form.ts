@@ -2,14 +2,18 @@ import type { Field, NodeSpec, Problem } from '../api/types';
 
 /** Widget is the input a parameter is edited with, chosen from its type alone. */
 export type Widget =
-  | 'input' | 'textarea' | 'code' | 'number' | 'integer' | 'switch' | 'select'
+  | 'input' | 'textarea' | 'expression' | 'template' | 'number' | 'integer' | 'switch' | 'select'
   | 'duration' | 'cron' | 'json' | 'keyvalue' | 'list';
 
+/**
+ * widgetFor picks a parameter's input from its type: expressions get the expression editor, and text that may
+ * interpolate {{ }} (expression: true) gets it in template mode.
+ */
 export function widgetFor(field: Field): Widget {
   switch (field.type) {
-    case 'string': return 'input';
-    case 'text': return 'textarea';
-    case 'expression': return 'code';
+    case 'string': return field.expression ? 'template' : 'input';
+    case 'text': return field.expression ? 'template' : 'textarea';
+    case 'expression': return 'expression';
     case 'number': return 'number';
     case 'integer': return 'integer';
     case 'boolean': return 'switch';

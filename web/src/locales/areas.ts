@@ -5,11 +5,12 @@ import dashboard from './areas/dashboard';
 import deadLetters from './areas/deadLetters';
 import expression from './areas/expression';
 import flowsList from './areas/flowsList';
+import mapping from './areas/mapping';
 import settings from './areas/settings';
 import templates from './areas/templates';
 import versions from './areas/versions';
 
-const areas = { canvas, dashboard, deadLetters, expression, flowsList, settings, templates, versions };
+const areas = { canvas, dashboard, deadLetters, expression, flowsList, mapping, settings, templates, versions };
 
 /** areaMessages returns every area's strings in one language, each under its area's name. */
 export function areaMessages(lang: 'en' | 'zh'): Record<string, object> {

@@ -1,9 +1,20 @@
 // English strings. zh-CN.ts must have exactly the same keys (a unit test checks).
 const en = {
   common: { cancel: 'Cancel', loading: 'Loading…', none: 'Nothing', notFound: 'There is no such page.', unknownError: 'Something went wrong.' },
+  errors: {
+    forbidden: 'Your role may not do this. Ask an admin if you need it.',
+    unauthenticated: 'You are signed out. Sign in again.',
+    not_found: 'This does not exist (any more).',
+    conflict: 'Someone else changed this in the meantime. Reload to see their change.',
+    csrf_invalid: 'Your session changed in another tab. Reload the page.',
+    too_many_attempts: 'Too many attempts. Wait a moment and try again.',
+    setup_required: 'Ferry has no admin yet. Reload the page to set it up.',
+  },
   nav: {
-    flows: 'Flows', runs: 'Runs', admin: 'Admin',
-    adminPages: { credentials: 'Credentials', users: 'Users', tokens: 'API tokens', audit: 'Audit log', rejections: 'Refused webhooks' },
+    dashboard: 'Dashboard', flows: 'Flows', templates: 'Templates', runs: 'Runs', deadLetters: 'Dead letters', admin: 'Admin',
+    adminPages: {
+      credentials: 'Credentials', users: 'Users', tokens: 'API tokens', audit: 'Audit log', rejections: 'Refused webhooks', settings: 'Settings',
+    },
   },
   header: { language: 'Language', signOut: 'Sign out', languages: { en: 'English', 'zh-CN': '简体中文' } },
   roles: { admin: 'admin', editor: 'editor', operator: 'operator', viewer: 'viewer' },

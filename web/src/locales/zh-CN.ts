@@ -3,9 +3,20 @@ import type { Messages } from './en';
 // 简体中文。键与 en.ts 完全一致。
 const zhCN: Messages = {
   common: { cancel: '取消', loading: '加载中…', none: '无', notFound: '页面不存在。', unknownError: '出错了。' },
+  errors: {
+    forbidden: '你的角色无权执行此操作。如有需要，请联系管理员。',
+    unauthenticated: '你已退出登录，请重新登录。',
+    not_found: '该内容不存在（或已被删除）。',
+    conflict: '其他人已修改了此内容。请刷新页面查看最新版本。',
+    csrf_invalid: '你的会话已在其他标签页中变更，请刷新页面。',
+    too_many_attempts: '尝试次数过多，请稍候再试。',
+    setup_required: 'Ferry 还没有管理员。请刷新页面完成初始设置。',
+  },
   nav: {
-    flows: '流程', runs: '运行记录', admin: '管理',
-    adminPages: { credentials: '凭据', users: '用户', tokens: 'API 令牌', audit: '审计日志', rejections: '被拒绝的 Webhook' },
+    dashboard: '仪表盘', flows: '流程', templates: '模板', runs: '运行记录', deadLetters: '死信', admin: '管理',
+    adminPages: {
+      credentials: '凭据', users: '用户', tokens: 'API 令牌', audit: '审计日志', rejections: '被拒绝的 Webhook', settings: '设置',
+    },
   },
   header: { language: '语言', signOut: '退出登录', languages: { en: 'English', 'zh-CN': '简体中文' } },
   roles: { admin: '管理员', editor: '编辑者', operator: '运维', viewer: '只读' },

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Card, Form, Input, Modal, Typography } from 'antd';
+import { Alert, Button, Form, Input, Modal, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
 import { ErrorAlert } from '../ui';
@@ -9,7 +9,7 @@ import { LanguageSwitch } from '../LanguageSwitch';
 interface Creds { email: string; password: string }
 
 /** GatePage is the first-run setup (create the first admin) or the sign-in form. */
-export function GatePage({ mode }: { mode: 'setup' | 'login' }) {
+export default function GatePage({ mode }: { mode: 'setup' | 'login' }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const [error, setError] = useState<unknown>(null);
@@ -42,11 +42,11 @@ export function GatePage({ mode }: { mode: 'setup' | 'login' }) {
 
   return (
     <div className="ferry-gate">
-      <Card
-        style={{ width: 420 }}
-        title={<span>Ferry · {mode === 'setup' ? t('gate.setupTitle') : t('gate.signInTitle')}</span>}
-        extra={<LanguageSwitch />}
-      >
+      <section className="ferry-gate-card">
+        <header>
+          <h1>Ferry · {mode === 'setup' ? t('gate.setupTitle') : t('gate.signInTitle')}</h1>
+          <LanguageSwitch />
+        </header>
         {mode === 'setup' && <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('gate.setupHelp')} />}
         <Form<Creds> layout="vertical" onFinish={submit} requiredMark={false}>
           <Form.Item name="email" label={t('gate.email')} rules={[{ required: true, type: 'email', message: t('gate.emailInvalid') }]}>
@@ -64,7 +64,7 @@ export function GatePage({ mode }: { mode: 'setup' | 'login' }) {
             {mode === 'setup' ? t('gate.createAdmin') : t('gate.signIn')}
           </Button>
         </Form>
-      </Card>
+      </section>
       <Modal open={token !== null} title={t('gate.tokenTitle')} onOk={finish} onCancel={finish} cancelButtonProps={{ style: { display: 'none' } }} okText={t('gate.continue')}>
         <p>{t('gate.tokenHelp')}</p>
         <Typography.Paragraph copyable={{ text: token ?? '' }}><code>{token}</code></Typography.Paragraph>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Field, NodeSpec } from '../api/types';
-import { defaultParams, formView, groupByCategory, keyValueRows, rowsToKeyValue, topField } from '../editor/form';
+import { defaultParams, formView, groupByCategory, keyValueRows, rowsToKeyValue, topField, widgetFor } from '../editor/form';
 
 const http: Field[] = [
   { name: 'method', label: 'Method', type: 'select', default: 'GET', options: [{ value: 'GET', label: 'GET' }, { value: 'POST', label: 'POST' }] },
@@ -21,9 +21,17 @@ describe('formView', () => {
   it('picks a widget from the field type alone', () => {
     const widgets = Object.fromEntries(formView(http, { bodyType: 'json', idempotencyKey: true }).map((v) => [v.field.name, v.widget]));
     expect(widgets).toEqual({
-      method: 'select', url: 'input', headers: 'keyvalue', bodyType: 'select', body: 'textarea', idempotencyKey: 'switch',
-      idempotencyHeader: 'input', rateBurst: 'integer', condition: 'code', fields: 'list', sample: 'json', timeout: 'duration',
+      method: 'select', url: 'template', headers: 'keyvalue', bodyType: 'select', body: 'textarea', idempotencyKey: 'switch',
+      idempotencyHeader: 'input', rateBurst: 'integer', condition: 'expression', fields: 'list', sample: 'json', timeout: 'duration',
     });
+  });
+
+  it('edits expressions and interpolating text with the expression editor, plain text without it', () => {
+    expect(widgetFor({ name: 'c', label: 'C', type: 'expression' })).toBe('expression');
+    expect(widgetFor({ name: 's', label: 'S', type: 'string', expression: true })).toBe('template');
+    expect(widgetFor({ name: 'm', label: 'M', type: 'text', expression: true })).toBe('template');
+    expect(widgetFor({ name: 's', label: 'S', type: 'string' })).toBe('input');
+    expect(widgetFor({ name: 'm', label: 'M', type: 'text' })).toBe('textarea');
   });
 
   it('hides fields whose showIf does not hold, using sibling defaults', () => {
