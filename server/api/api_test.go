@@ -428,6 +428,11 @@ func TestTestRunTouchesNothing(t *testing.T) {
 		if hits != 0 {
 			t.Fatalf("a test run sent %d requests", hits)
 		}
+		// A test run of the draft has no version to look up: its page draws the graph from the document it ran.
+		stored := h.expect(h.do("GET", "/api/v1/runs/"+run["id"].(string), ""), 200)
+		if f, _ := stored["flow"].(map[string]any); f == nil || len(f["nodes"].([]any)) != 2 {
+			t.Fatalf("a test run's detail lacks the document it ran: %v", stored["flow"])
+		}
 		// An unsaved document can be tested too, and problems in it are reported.
 		bad := h.expect(h.do("POST", "/api/v1/flows/"+id+"/test", `{"payload":{},"flow":{"schema":1,"name":"t","nodes":[],"edges":[{"source":"x","target":"y"}]}}`), 400)
 		if bad["error"].(map[string]any)["code"] != "edge_dangling" {

@@ -150,7 +150,7 @@ func schemas() map[string]any {
 			"ManualRunRequest": obj(map[string]any{"payload": anyJSON, "trigger": str, "businessKey": str}),
 			"Run":              run,
 			"Step":             step,
-			"RunDetail":        map[string]any{"allOf": []any{ref("Run"), obj(map[string]any{"steps": list(ref("Step"))}, "steps")}},
+			"RunDetail":        map[string]any{"allOf": []any{ref("Run"), obj(map[string]any{"steps": list(ref("Step")), "flow": ref("FlowDocument")}, "steps")}},
 			"RunList":          obj(map[string]any{"runs": list(ref("Run")), "nextCursor": str}, "runs"),
 			"WebhookAccepted":  obj(map[string]any{"runId": str, "status": str, "duplicate": boolean}, "runId"),
 			"NodeCatalog":      obj(map[string]any{"nodes": list(map[string]any{"type": "object", "description": "A node spec: type, version, name, category, description, inputs, outputs, dynamicOutputs, params (name, label, type, default, required, secret, advanced, expression, display, options, showIf, examples, fields), credentials, docs."})}, "nodes"),

@@ -205,10 +205,16 @@ type StepResponse struct {
 type RunDetail struct {
 	RunResponse
 	Steps []StepResponse `json:"steps"`
+	// Flow is the document a test run of a draft executed (it has no version to look up), so the run's page can
+	// draw its graph; live runs name their version instead.
+	Flow json.RawMessage `json:"flow,omitempty"`
 }
 
 func runDetail(r *store.Run, steps []store.Step) RunDetail {
 	d := RunDetail{RunResponse: runResponse(r), Steps: make([]StepResponse, len(steps))}
+	if r.FlowVersion == 0 && len(r.Doc) > 0 {
+		d.Flow = r.Doc
+	}
 	for i, s := range steps {
 		d.Steps[i] = StepResponse{Seq: s.Seq, NodeID: s.NodeID, NodeType: s.NodeType, Attempt: s.Attempt, Status: s.Status,
 			Port: s.Port, Input: s.Input, Output: s.Output, Error: s.Error, StartedAt: s.StartedAt, DurationUS: s.DurationUS}

@@ -303,6 +303,8 @@ try {
   await shot(page, 'runs-by-business-key');
   await page.locator('.ant-table-row a').first().click();
   await page.getByText('Trigger payload').waitFor();
+  // The run's page draws the graph it ran, each node with its step's status.
+  await page.locator('.ferry-run-graph .react-flow__node', { hasText: /succeeded/ }).first().waitFor();
   await shot(page, 'run');
 
   // The failed run is a dead letter; retry it in bulk.

@@ -130,7 +130,8 @@ export interface Step {
   durationUs?: number;
 }
 
-export interface RunDetail extends Run { steps: Step[] }
+/** RunDetail is a run with its steps; a test run of a draft also carries the document it ran. */
+export interface RunDetail extends Run { steps: Step[]; flow?: FlowDocument }
 
 export interface User { id: string; email: string; name?: string; role: string }
 /** Me is the caller: their user, role, and the permissions the role holds (to show only what they may use). */

@@ -13,12 +13,13 @@ import {
 import { App as AntApp, Alert, Button, Input, Modal, Space, Spin, Tag, Tooltip, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client';
-import type { Flow, FlowDocument, NodeSpec, Problem, RunDetail, Step } from '../api/types';
+import type { Flow, FlowDocument, NodeSpec, Problem, RunDetail } from '../api/types';
 import { canvasToDoc, docToCanvas, freshNodeId, makeEdge, type FerryEdge, type FerryNode } from './convert';
 import { EditorContext, type EditorState } from './context';
 import { FerryNodeView } from './FerryNodeView';
 import { defaultParams } from './form';
 import { NodePanel } from './NodePanel';
+import { lastSteps } from './stepView';
 import { DRAG_TYPE, Palette } from './Palette';
 import { copySelection, parseClipboard, PASTE_OFFSET, preparePaste, serializeClipboard, type ClipboardContent } from './clipboard';
 import { canRedo, canUndo, emptyHistory, record, redo, undo, type History } from './history';
@@ -48,12 +49,6 @@ export default function EditorPage() {
   );
 }
 
-/** lastSteps keeps each node's last step of a run (a retried step appears once per attempt). */
-function lastSteps(steps: Step[]): Map<string, Step> {
-  const m = new Map<string, Step>();
-  for (const s of steps) m.set(s.nodeId, s);
-  return m;
-}
 
 function groupProblems(problems: Problem[]): Map<string, Problem[]> {
   const m = new Map<string, Problem[]>();

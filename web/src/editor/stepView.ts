@@ -1,4 +1,5 @@
-// How a test run's step is summarised on its canvas node.
+// How a run's step is summarised on its canvas node.
+import type { Step } from '../api/types';
 
 /** stepErrorText is a failed step's error as one line of text, whatever shape the engine gave it. */
 export function stepErrorText(error: unknown): { message: string; code?: string } {
@@ -17,4 +18,11 @@ export function stepErrorText(error: unknown): { message: string; code?: string 
 export function dryRunPreview(output: unknown): unknown {
   if (output && typeof output === 'object' && 'request' in output) return (output as { request: unknown }).request;
   return output;
+}
+
+/** lastSteps keeps each node's last step of a run (a retried step appears once per attempt). */
+export function lastSteps(steps: Step[]): Map<string, Step> {
+  const m = new Map<string, Step>();
+  for (const s of steps) m.set(s.nodeId, s);
+  return m;
 }

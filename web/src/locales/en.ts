@@ -41,11 +41,13 @@ const en = {
     empty: 'No flows yet. Create one or import a flow document.', noMatch: 'No flow matches.', imported: 'Imported "{{name}}".',
   },
   runs: {
+    since: 'From', until: 'Until',
     title: 'Runs', flow: 'Flow', status: 'Status', businessKey: 'Business key (order number, transaction id)', run: 'Run', mode: 'Mode',
     version: 'Version', created: 'Created', duration: 'Duration', empty: 'No runs yet.', noMatch: 'No run has this business key.',
     previous: 'Previous', next: 'Next', page: 'Page {{page}}', modes: { live: 'live', test: 'test' },
   },
   run: {
+    graph: 'What ran',
     title: 'Run', retry: 'Retry', replay: 'Replay', cancel: 'Cancel run',
     retryConfirm: 'Resume this run at its failed step?', replayConfirm: 'Start a new run with the same payload?',
     cancelConfirm: 'Cancel this run?', retryDone: 'Retry started.', replayDone: 'Replay started.', cancelDone: 'Run cancelled.',

@@ -43,11 +43,13 @@ const zhCN: Messages = {
     empty: '还没有流程。新建一个或导入流程文件。', noMatch: '没有匹配的流程。', imported: '已导入“{{name}}”。',
   },
   runs: {
+    since: '开始时间', until: '结束时间',
     title: '运行记录', flow: '流程', status: '状态', businessKey: '业务键（订单号、交易号）', run: '运行', mode: '模式',
     version: '版本', created: '创建时间', duration: '耗时', empty: '还没有运行记录。', noMatch: '没有该业务键的运行记录。',
     previous: '上一页', next: '下一页', page: '第 {{page}} 页', modes: { live: '正式', test: '测试' },
   },
   run: {
+    graph: '运行路径',
     title: '运行', retry: '重试', replay: '重放', cancel: '取消运行',
     retryConfirm: '从失败的步骤继续这次运行？', replayConfirm: '用相同的数据开始一次新的运行？',
     cancelConfirm: '取消这次运行？', retryDone: '已开始重试。', replayDone: '已开始重放。', cancelDone: '运行已取消。',

@@ -1,12 +1,16 @@
+import { lazy, Suspense } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App as AntApp, Button, Card, Descriptions, Popconfirm, Space, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
-import type { Run, RunDetail, Step } from '../api/types';
+import type { Flow, Run, RunDetail, Step } from '../api/types';
 import { ErrorAlert, formatMicros, formatTime, JsonView, StatusTag } from '../ui';
 
 const ACTIVE = ['queued', 'running', 'waiting'];
+
+// The graph brings the canvas library along; the rest of the page does not wait for it.
+const RunGraph = lazy(() => import('../editor/RunGraph'));
 
 export default function RunPage() {
   const { id = '' } = useParams();
@@ -19,6 +23,13 @@ export default function RunPage() {
     queryFn: () => api.get<RunDetail>(`/api/v1/runs/${encodeURIComponent(id)}`),
     // Follow a run that is still going until it finishes.
     refetchInterval: (q) => (q.state.data && ACTIVE.includes(q.state.data.status) ? 2000 : false),
+  });
+
+  const flowId = run.data?.flowId ?? '';
+  const flow = useQuery({
+    queryKey: ['flow', flowId],
+    queryFn: () => api.get<Flow>(`/api/v1/flows/${encodeURIComponent(flowId)}`),
+    enabled: flowId !== '',
   });
 
   const act = useMutation({
@@ -56,7 +67,7 @@ export default function RunPage() {
       <ErrorAlert error={act.error} style={{ marginBottom: 16 }} />
       <Card style={{ marginBottom: 16 }}>
         <Descriptions size="small" column={{ xs: 1, md: 3 }}>
-          <Descriptions.Item label={t('runs.flow')}><Link to={`/flows/${r.flowId}`}>{r.flowId}</Link></Descriptions.Item>
+          <Descriptions.Item label={t('runs.flow')}><Link to={`/flows/${r.flowId}`}>{flow.data?.name ?? r.flowId}</Link></Descriptions.Item>
           <Descriptions.Item label={t('runs.version')}>{r.flowVersion ? `v${r.flowVersion}` : ''}</Descriptions.Item>
           <Descriptions.Item label={t('runs.mode')}>{t(`runs.modes.${r.mode}`, { defaultValue: r.mode })}</Descriptions.Item>
           <Descriptions.Item label={t('runs.businessKey')}>{r.businessKey}</Descriptions.Item>
@@ -68,6 +79,7 @@ export default function RunPage() {
         </Descriptions>
         {r.error !== undefined && r.error !== null && (<><Typography.Text strong>{t('run.error')}</Typography.Text><JsonView value={r.error} /></>)}
       </Card>
+      <Suspense fallback={null}><RunGraph run={r} /></Suspense>
       <StepsTable steps={r.steps ?? []} />
       <Card size="small" title={t('run.trigger')} style={{ marginTop: 16 }}><JsonView value={r.trigger} /></Card>
       {r.response !== undefined && <Card size="small" title={t('run.response')} style={{ marginTop: 16 }}><JsonView value={r.response} /></Card>}

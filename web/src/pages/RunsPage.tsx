@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { useQuery } from '@tanstack/react-query';
-import { Button, Input, Select, Space, Table, Typography } from 'antd';
+import { Button, DatePicker, Input, Select, Space, Table, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, query } from '../api/client';
 import type { Flow, Run } from '../api/types';
@@ -15,23 +15,28 @@ export default function RunsPage() {
   const flow = params.get('flow') ?? '';
   const status = params.get('status') ?? '';
   const businessKey = params.get('businessKey') ?? '';
+  const since = params.get('since') ?? '';
+  const until = params.get('until') ?? '';
   // cursors[i] is the cursor that loads page i; page 0 needs none.
   const [cursors, setCursors] = useState<string[]>(['']);
   const page = cursors.length - 1;
 
-  const setFilter = (name: string, value: string) => {
+  const setFilters = (values: Record<string, string>) => {
     const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
+    for (const [name, value] of Object.entries(values)) {
+      if (value) next.set(name, value);
+      else next.delete(name);
+    }
     setParams(next, { replace: true });
     setCursors(['']);
   };
+  const setFilter = (name: string, value: string) => setFilters({ [name]: value });
 
   const flows = useQuery({ queryKey: ['flows', ''], queryFn: () => api.get<{ flows: Flow[] }>('/api/v1/flows') });
   const names = new Map((flows.data?.flows ?? []).map((f) => [f.id, f.name]));
   const runs = useQuery({
-    queryKey: ['runs', flow, status, businessKey, cursors[page]],
-    queryFn: () => api.get<{ runs: Run[]; nextCursor?: string }>('/api/v1/runs' + query({ flow, status, businessKey, cursor: cursors[page], limit: 50 })),
+    queryKey: ['runs', flow, status, businessKey, since, until, cursors[page]],
+    queryFn: () => api.get<{ runs: Run[]; nextCursor?: string }>('/api/v1/runs' + query({ flow, status, businessKey, since, until, cursor: cursors[page], limit: 50 })),
   });
 
   return (
@@ -64,6 +69,18 @@ export default function RunsPage() {
           style={{ width: 300 }}
           onSearch={(v) => setFilter('businessKey', v.trim())}
         />
+        <DatePicker.RangePicker
+          showTime
+          allowEmpty={[true, true]}
+          value={since || until ? undefined : null}
+          placeholder={[t('runs.since'), t('runs.until')]}
+          onChange={(v) => setFilters({ since: v?.[0]?.toISOString() ?? '', until: v?.[1]?.toISOString() ?? '' })}
+        />
+        {(since || until) && (
+          <Tag closable onClose={() => setFilters({ since: '', until: '' })}>
+            {since ? formatTime(since) : '…'} – {until ? formatTime(until) : '…'}
+          </Tag>
+        )}
       </Space>
       <ErrorAlert error={runs.error} style={{ marginBottom: 16 }} />
       <Table<Run>
