@@ -352,15 +352,20 @@ try {
   // What each role sees of the admin screens: the menu offers only what the role may use, and a page it may not
   // use says so instead of showing nothing.
   const expected = {
-    editor: { menu: ['Credentials', 'API tokens'], refused: '/admin/users' },
-    operator: { menu: ['API tokens'], refused: '/admin/credentials' },
-    viewer: { menu: ['API tokens'], refused: '/admin/settings' },
+    editor: { menu: ['Credentials', 'API tokens'], refused: '/admin/users', createsFlows: true },
+    operator: { menu: ['API tokens'], refused: '/admin/credentials', createsFlows: false },
+    viewer: { menu: ['API tokens'], refused: '/admin/settings', createsFlows: false },
   };
   for (const [role, want] of Object.entries(expected)) {
     const email = `${role}@shop.example`;
     await api('POST', '/api/v1/users', { email, name: role, password: 'another long password', role });
     const p = await newPage({ width: 1280, height: 800 });
     await signIn(p, email, 'another long password');
+    // The flows list offers creating flows only to roles that may.
+    await p.goto(base + '/flows');
+    await p.locator('.ant-table-row').first().waitFor();
+    const creates = await p.getByRole('button', { name: 'New flow' }).count();
+    check((creates > 0) === want.createsFlows, `${role} ${creates ? 'is' : 'is not'} offered "New flow"`);
     await p.locator('.ferry-header .ant-menu-submenu', { hasText: 'Admin' }).hover();
     await p.locator('.ant-menu-submenu-popup .ant-menu-item').first().waitFor();
     const menu = await p.locator('.ant-menu-submenu-popup .ant-menu-item').allInnerTexts();

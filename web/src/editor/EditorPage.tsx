@@ -13,6 +13,7 @@ import {
 import { App as AntApp, Alert, Button, Input, Modal, Space, Spin, Tag, Tooltip, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api/client';
+import { useCan } from '../permissions';
 import type { Flow, FlowDocument, NodeSpec, Problem, RunDetail } from '../api/types';
 import { canvasToDoc, docToCanvas, freshNodeId, makeEdge, type FerryEdge, type FerryNode } from './convert';
 import { EditorContext, type EditorState } from './context';
@@ -71,6 +72,8 @@ const DEFAULT_SIZE = { width: 220, height: 90 };
 
 function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
   const { t } = useTranslation();
+  // Buttons the role may not use stay in place, disabled, so the toolbar does not jump between roles.
+  const can = useCan();
   const { message, modal } = AntApp.useApp();
   const queryClient = useQueryClient();
   const { screenToFlowPosition, fitView } = useReactFlow<FerryNode, FerryEdge>();
@@ -463,13 +466,13 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
                   icon={paused ? <PlayCircleOutlined /> : <PauseCircleOutlined />}
                   aria-label={paused ? t('canvas.resume') : t('canvas.pause')}
                   loading={busy === 'pause'}
-                  disabled={!published && !paused}
+                  disabled={(!published && !paused) || !can('flows:publish')}
                   onClick={() => (paused ? void setRunning('resume') : askPause())}
                 />
               </Tooltip>
-              <Button icon={<ExperimentOutlined />} onClick={() => setTestOpen(true)} loading={busy === 'test'}>{t('editor.test')}</Button>
-              <Button icon={<SaveOutlined />} onClick={() => save()} loading={busy === 'save'} disabled={!dirty}>{t('editor.save')}</Button>
-              <Button type="primary" icon={<CloudUploadOutlined />} onClick={() => setPublishOpen(true)} loading={busy === 'publish'}>{t('editor.publish')}</Button>
+              <Button icon={<ExperimentOutlined />} onClick={() => setTestOpen(true)} loading={busy === 'test'} disabled={!can('flows:write')}>{t('editor.test')}</Button>
+              <Button icon={<SaveOutlined />} onClick={() => save()} loading={busy === 'save'} disabled={!dirty || !can('flows:write')}>{t('editor.save')}</Button>
+              <Button type="primary" icon={<CloudUploadOutlined />} onClick={() => setPublishOpen(true)} loading={busy === 'publish'} disabled={!can('flows:publish')}>{t('editor.publish')}</Button>
             </div>
           </div>
           <div style={{ position: 'absolute', zIndex: 5, top: 50, left: 10, right: 10 }}>

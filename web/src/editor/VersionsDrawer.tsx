@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App as AntApp, Button, Card, Drawer, Empty, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import { SwapOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
+import { useCan } from '../permissions';
 import { api } from '../api/client';
 import type { Credential, Flow, FlowDocument, FlowEdge, FlowNode, FlowVersion } from '../api/types';
 import { ErrorAlert, formatTime, Loading } from '../ui';
@@ -140,6 +141,7 @@ export function VersionsDrawer(props: { flowId: string; draft: FlowDocument; ope
   onRolledBack: () => void }) {
   const { flowId, draft, open, onClose, onRolledBack } = props;
   const { t } = useTranslation();
+  const can = useCan();
   const { message, modal } = AntApp.useApp();
   const queryClient = useQueryClient();
   const [from, setFrom] = useState<Side | null>(null);
@@ -281,7 +283,7 @@ export function VersionsDrawer(props: { flowId: string; draft: FlowDocument; ope
                     <Button type="link" size="small" onClick={() => { setFrom(v.version); setTo('draft'); }}>
                       {t('versions.compareWithDraft')}
                     </Button>
-                    {v.version !== live && (
+                    {v.version !== live && can('flows:publish') && (
                       <Button type="link" size="small" loading={rollback.isPending && rollback.variables === v.version}
                         onClick={() => confirmRollback(v.version)}>
                         {t('versions.rollback')}

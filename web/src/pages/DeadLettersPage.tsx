@@ -4,10 +4,11 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, Button, DatePicker, Input, Modal, Select, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, query } from '../api/client';
-import type { Flow, Me } from '../api/types';
+import type { Flow } from '../api/types';
+import { useCan } from '../permissions';
 import { ErrorAlert, formatTime } from '../ui';
 import {
-  type BulkRetryOutcome, type BulkRetryResult, canOperate, type DeadLetter, type DeadLetterFilter, type DeadLetterList,
+  type BulkRetryOutcome, type BulkRetryResult, type DeadLetter, type DeadLetterFilter, type DeadLetterList,
   retryAllMatching, retrySummary,
 } from './runHealth';
 
@@ -35,8 +36,8 @@ export default function DeadLettersPage() {
   const [retryError, setRetryError] = useState<unknown>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
 
-  const me = useQuery({ queryKey: ['me'], queryFn: () => api.get<Me>('/api/v1/auth/me'), staleTime: 60_000 });
-  const mayRetry = canOperate(me.data?.role);
+  const can = useCan();
+  const mayRetry = can('runs:operate');
   const flows = useQuery({ queryKey: ['flows', ''], queryFn: () => api.get<{ flows: Flow[] }>('/api/v1/flows') });
   const names = new Map((flows.data?.flows ?? []).map((f) => [f.id, f.name]));
   const list = useQuery({

@@ -6,6 +6,7 @@ import type { MenuProps } from 'antd';
 import { MoreOutlined } from '@ant-design/icons';
 import { useTranslation } from 'react-i18next';
 import { api, query, request } from '../api/client';
+import { useCan } from '../permissions';
 import type { Flow, FlowDocument, FlowListItem, NodeSpec } from '../api/types';
 import { defaultParams } from '../editor/form';
 import { ErrorAlert, formatTime, StatusTag, webhookAddress } from '../ui';
@@ -43,6 +44,7 @@ function rateColor(rate: number): string {
 
 export default function FlowsPage() {
   const { t, i18n } = useTranslation();
+  const can = useCan();
   const { message, modal } = AntApp.useApp();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
@@ -139,14 +141,16 @@ export default function FlowsPage() {
 
   const percent = new Intl.NumberFormat(i18n.language, { style: 'percent', maximumFractionDigits: 1 });
 
+  // Only what the role may do is offered; export is a read.
+  const mayWrite = can('flows:write');
+  const mayPublish = can('flows:publish');
   const menu = (f: FlowListItem): MenuProps => ({
     items: [
-      { key: 'duplicate', label: t('flowsList.duplicate'), onClick: () => duplicate.mutate(f) },
-      ...(f.status === 'published' ? [{ key: 'pause', label: t('flowsList.pause'), onClick: () => confirmPause(f) }] : []),
-      ...(f.status === 'paused' ? [{ key: 'resume', label: t('flowsList.resume'), onClick: () => setPaused.mutate({ flow: f, pause: false }) }] : []),
+      ...(mayWrite ? [{ key: 'duplicate', label: t('flowsList.duplicate'), onClick: () => duplicate.mutate(f) }] : []),
+      ...(mayPublish && f.status === 'published' ? [{ key: 'pause', label: t('flowsList.pause'), onClick: () => confirmPause(f) }] : []),
+      ...(mayPublish && f.status === 'paused' ? [{ key: 'resume', label: t('flowsList.resume'), onClick: () => setPaused.mutate({ flow: f, pause: false }) }] : []),
       { key: 'export', label: t('flows.export'), onClick: () => void exportFlow(f) },
-      { type: 'divider' as const },
-      { key: 'delete', label: t('flowsList.delete'), danger: true, onClick: () => confirmDelete(f) },
+      ...(mayWrite ? [{ type: 'divider' as const }, { key: 'delete', label: t('flowsList.delete'), danger: true, onClick: () => confirmDelete(f) }] : []),
     ],
   });
 
@@ -171,8 +175,8 @@ export default function FlowsPage() {
               { value: 'paused', label: t('status.paused') },
             ]}
           />
-          <Button onClick={() => fileInput.current?.click()} loading={importFlow.isPending}>{t('flows.import')}</Button>
-          <Button type="primary" onClick={() => { create.reset(); setCreating(true); }}>{t('flows.create')}</Button>
+          {mayWrite && <Button onClick={() => fileInput.current?.click()} loading={importFlow.isPending}>{t('flows.import')}</Button>}
+          {mayWrite && <Button type="primary" onClick={() => { create.reset(); setCreating(true); }}>{t('flows.create')}</Button>}
         </Space>
       </Space>
       <input

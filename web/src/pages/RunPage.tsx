@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { App as AntApp, Button, Card, Descriptions, Popconfirm, Space, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api/client';
+import { useCan } from '../permissions';
 import type { Flow, Run, RunDetail, Step } from '../api/types';
 import { ErrorAlert, formatMicros, formatTime, JsonView, StatusTag } from '../ui';
 
@@ -16,6 +17,7 @@ export default function RunPage() {
   const { id = '' } = useParams();
   const { t } = useTranslation();
   const { message } = AntApp.useApp();
+  const can = useCan();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const run = useQuery({
@@ -52,7 +54,7 @@ export default function RunPage() {
         <Typography.Title level={3} style={{ margin: 0 }}>
           {t('run.title')} <code style={{ fontSize: 14 }}>{r.id}</code> <StatusTag status={r.status} />
         </Typography.Title>
-        <Space>
+        {can('runs:operate') && <Space>
           <Popconfirm title={t('run.retryConfirm')} onConfirm={() => act.mutate('retry')} disabled={r.status !== 'failed'}>
             <Button disabled={r.status !== 'failed'} loading={act.isPending && act.variables === 'retry'}>{t('run.retry')}</Button>
           </Popconfirm>
@@ -62,7 +64,7 @@ export default function RunPage() {
           <Popconfirm title={t('run.cancelConfirm')} onConfirm={() => act.mutate('cancel')} disabled={!ACTIVE.includes(r.status)}>
             <Button danger disabled={!ACTIVE.includes(r.status)} loading={act.isPending && act.variables === 'cancel'}>{t('run.cancel')}</Button>
           </Popconfirm>
-        </Space>
+        </Space>}
       </Space>
       <ErrorAlert error={act.error} style={{ marginBottom: 16 }} />
       <Card style={{ marginBottom: 16 }}>

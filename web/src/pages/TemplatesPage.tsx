@@ -3,6 +3,7 @@ import { Link, useNavigate } from 'react-router-dom';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { Alert, Button, Card, Col, Descriptions, Drawer, Empty, Form, Input, Modal, Row, Segmented, Select, Space, Tag, Tooltip, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
+import { useCan } from '../permissions';
 import { api } from '../api/client';
 import type { Credential, Flow, TemplateSummary } from '../api/types';
 import { ErrorAlert, JsonView, Loading } from '../ui';
@@ -91,6 +92,7 @@ function CredentialList({ tpl, lang }: { tpl: TemplateSummary; lang: string }) {
 }
 
 function TemplateCard({ tpl, lang, onPreview, onUse }: { tpl: TemplateSummary; lang: string; onPreview: () => void; onUse: () => void }) {
+  const can = useCan();
   const { t } = useTranslation();
   return (
     <Card
@@ -101,7 +103,7 @@ function TemplateCard({ tpl, lang, onPreview, onUse }: { tpl: TemplateSummary; l
       styles={{ body: { flex: 1, display: 'flex', flexDirection: 'column', gap: 12 } }}
       actions={[
         <Button key="preview" type="link" onClick={onPreview}>{t('templates.preview')}</Button>,
-        <Button key="use" type="link" onClick={onUse}>{t('templates.use')}</Button>,
+        ...(can('flows:write') ? [<Button key="use" type="link" onClick={onUse}>{t('templates.use')}</Button>] : []),
       ]}
     >
       <Typography.Paragraph ellipsis={{ rows: 3, tooltip: localText(tpl.description, lang) }} style={{ margin: 0 }}>
@@ -121,6 +123,7 @@ function TemplateCard({ tpl, lang, onPreview, onUse }: { tpl: TemplateSummary; l
 }
 
 function PreviewDrawer({ tpl, lang, onClose, onUse }: { tpl: TemplateSummary | null; lang: string; onClose: () => void; onUse: (tpl: TemplateSummary) => void }) {
+  const can = useCan();
   const { t } = useTranslation();
   const detail = useQuery({
     queryKey: ['template', tpl?.id],
@@ -134,7 +137,7 @@ function PreviewDrawer({ tpl, lang, onClose, onUse }: { tpl: TemplateSummary | n
       onClose={onClose}
       width={Math.min(720, typeof window === 'undefined' ? 720 : window.innerWidth - 80)}
       title={tpl ? localText(tpl.name, lang) : ''}
-      extra={tpl && <Button type="primary" onClick={() => onUse(tpl)}>{t('templates.use')}</Button>}
+      extra={tpl && can('flows:write') && <Button type="primary" onClick={() => onUse(tpl)}>{t('templates.use')}</Button>}
     >
       {tpl && (
         <Space direction="vertical" size="middle" style={{ width: '100%' }}>

@@ -163,7 +163,3 @@ export async function retryAllMatching(
   return { results, more: true };
 }
 
-/** canOperate reports whether a role may retry runs (the runs:operate permission). */
-export function canOperate(role?: string): boolean {
-  return role === 'admin' || role === 'operator';
-}

@@ -35,9 +35,15 @@ function render(page: () => JSX.Element, path: string, seed: (c: QueryClient) =>
   return renderToString(createElement(QueryClientProvider, { client }, createElement(MemoryRouter, { initialEntries: [path] }, createElement(page))));
 }
 
+// The permissions each role holds, as GET /api/v1/auth/me lists them (server/auth/roles.go).
+const PERMISSIONS: Record<string, string[]> = {
+  operator: ['flows:read', 'metrics:read', 'runs:operate', 'runs:read', 'runs:reveal', 'self'],
+  viewer: ['flows:read', 'metrics:read', 'runs:read', 'self'],
+};
+
 function seedAll(c: QueryClient, role = 'operator') {
   c.setQueryData(['dashboard', '1h'], dashboard);
-  c.setQueryData(['me'], { user: { id: 'u', email: 'o@example.com', role }, role });
+  c.setQueryData(['me'], { user: { id: 'u', email: 'o@example.com', role }, role, permissions: PERMISSIONS[role] });
   c.setQueryData(['flows', ''], { flows: [{ id: 'f1', name: 'HubSpot deals', status: 'published', revision: 1 }] });
   c.setQueryData(['deadLetters', '', '', '', '', ''], deadLetters);
 }
