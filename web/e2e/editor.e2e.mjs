@@ -234,6 +234,16 @@ try {
   await page.keyboard.press('Control+s'); // the keyboard shortcut saves, like the Save button
   await page.getByText('Draft saved.').waitFor();
 
+  // Duplicating everything (Ctrl+A, Ctrl+D) is an unsaved change; undoing it brings back the saved state.
+  await pane.click({ position: { x: 300, y: 200 } });
+  await page.keyboard.press('Control+a');
+  await page.keyboard.press('Control+d');
+  await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length === 8);
+  await page.getByText('unsaved changes').waitFor();
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length === 4);
+  await page.getByText('unsaved changes').waitFor({ state: 'hidden' });
+
   // A first test run gives the map node its input.
   const sample = { body: { order_id: 'E2E-1001', amount: '88.00', customer: { name: 'Ada', phone: '13800138000' } }, headers: {}, method: 'POST' };
   const testRun = async () => {

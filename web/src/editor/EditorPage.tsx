@@ -112,6 +112,9 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
     [specMap, problems, testRun],
   );
   const currentDoc = useCallback(() => canvasToDoc(base, nodes, edges), [base, nodes, edges]);
+  // What was last saved, as the canvas writes it: undoing back to it leaves nothing unsaved.
+  const [savedJSON, setSavedJSON] = useState(() => JSON.stringify(canvasToDoc(base, initial.nodes, initial.edges)));
+  const changed = useMemo(() => dirty && JSON.stringify(currentDoc()) !== savedJSON, [dirty, currentDoc, savedJSON]);
 
   /** remember records the canvas as it is now as an undo step, before a change replaces it. */
   const remember = useCallback((coalesceKey?: string) => {
@@ -200,11 +203,11 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
 
   // Leaving with unsaved changes asks first.
   useEffect(() => {
-    if (!dirty) return;
+    if (!changed) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault();
     window.addEventListener('beforeunload', warn);
     return () => window.removeEventListener('beforeunload', warn);
-  }, [dirty]);
+  }, [changed]);
 
   const showProblems = (err: unknown) => {
     if (err instanceof ApiError && err.problems.length) {
@@ -221,6 +224,7 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
       const saved = await api.put<Flow>(`/api/v1/flows/${encodeURIComponent(flow.id)}`, currentDoc(), { 'If-Match': String(revision) });
       setRevision(saved.revision);
       if (saved.flow) setBase(saved.flow);
+      setSavedJSON(JSON.stringify(canvasToDoc(saved.flow ?? base, nodesRef.current, edgesRef.current)));
       setStatus({ status: saved.status, publishedVersion: saved.publishedVersion });
       setDirty(false);
       setProblems([]);
@@ -319,7 +323,7 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
   }, [copyCurrent, addNodes, message, t]);
 
   const publish = async () => {
-    if (dirty && !(await save())) return;
+    if (changed && !(await save())) return;
     setBusy('publish');
     setError(null);
     try {
@@ -439,7 +443,7 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
               <StatusTag status={status.status} />
               {status.publishedVersion ? <Tag>v{status.publishedVersion}</Tag> : null}
               <Typography.Text type="secondary" className="ferry-toolbar-revision">{t('editor.revision', { revision })}</Typography.Text>
-              {dirty && <Tag color="orange">{t('editor.unsaved')}</Tag>}
+              {changed && <Tag color="orange">{t('editor.unsaved')}</Tag>}
             </div>
             <div className="ferry-toolbar-actions">
               <Space.Compact>
@@ -471,7 +475,7 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
                 />
               </Tooltip>
               <Button icon={<ExperimentOutlined />} onClick={() => setTestOpen(true)} loading={busy === 'test'} disabled={!can('flows:write')}>{t('editor.test')}</Button>
-              <Button icon={<SaveOutlined />} onClick={() => save()} loading={busy === 'save'} disabled={!dirty || !can('flows:write')}>{t('editor.save')}</Button>
+              <Button icon={<SaveOutlined />} onClick={() => save()} loading={busy === 'save'} disabled={!changed || !can('flows:write')}>{t('editor.save')}</Button>
               <Button type="primary" icon={<CloudUploadOutlined />} onClick={() => setPublishOpen(true)} loading={busy === 'publish'} disabled={!can('flows:publish')}>{t('editor.publish')}</Button>
             </div>
           </div>
@@ -545,7 +549,7 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
         cancelText={t('common.cancel')}
         confirmLoading={busy === 'publish' || busy === 'save'}
       >
-        {dirty && <Alert type="info" style={{ marginBottom: 12 }} message={t('editor.publishSavesFirst')} />}
+        {changed && <Alert type="info" style={{ marginBottom: 12 }} message={t('editor.publishSavesFirst')} />}
         <Input.TextArea value={publishMessage} onChange={(e) => setPublishMessage(e.target.value)} placeholder={t('editor.publishMessage')} autoSize={{ minRows: 2 }} />
       </Modal>
       <TestRunDialog
