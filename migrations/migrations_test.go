@@ -7,13 +7,14 @@ import (
 	"encoding/hex"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	_ "github.com/glebarez/go-sqlite"
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/ferry-hq/ferry/internal/testenv"
 )
 
 // TestFoldersMatch keeps the dialects in step: every migration exists for both, with the same number and name.
@@ -45,10 +46,7 @@ func TestApplySQLite(t *testing.T) {
 }
 
 func TestApplyPostgres(t *testing.T) {
-	base := os.Getenv("FERRY_TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("FERRY_TEST_DATABASE_URL not set: Postgres migration test skipped")
-	}
+	base := testenv.Service(t, testenv.DatabaseURL, "the Postgres migration test")
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferry-hq/ferry/internal/testenv"
 )
 
 func allow(t *testing.T, b *Breakers, endpoint string) func(CallResult) {
@@ -29,19 +31,6 @@ func refused(t *testing.T, b *Breakers, endpoint string) *Error {
 		t.Fatalf("refusal = %#v, want a %s failure asking for the fallback", err, CodeCircuitOpen)
 	}
 	return e
-}
-
-// waitFor polls until cond holds; the cool-downs in these tests are short, and waiting longer than one is
-// always correct, so the only bound is a generous one.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func TestBreakerOpensAfterFailuresInARow(t *testing.T) {
@@ -81,7 +70,7 @@ func TestBreakerHalfOpenLetsOneTrialThrough(t *testing.T) {
 	}})
 	allow(t, b, ep)(CallFailed)
 	refused(t, b, ep)
-	waitFor(t, "half-open", func() bool { return b.State(ep) == BreakerHalfOpen })
+	testenv.WaitFor(t, "half-open", 5*time.Second, func() bool { return b.State(ep) == BreakerHalfOpen })
 
 	// One trial at a time; a second caller is refused while it is out.
 	trial := allow(t, b, ep)
@@ -93,7 +82,7 @@ func TestBreakerHalfOpenLetsOneTrialThrough(t *testing.T) {
 	if s := b.State(ep); s != BreakerOpen {
 		t.Fatalf("state %s after a failed trial, want open", s)
 	}
-	waitFor(t, "half-open again", func() bool { return b.State(ep) == BreakerHalfOpen })
+	testenv.WaitFor(t, "half-open again", 5*time.Second, func() bool { return b.State(ep) == BreakerHalfOpen })
 	// An abandoned trial says nothing and frees the slot for another one.
 	allow(t, b, ep)(CallAbandoned)
 	allow(t, b, ep)(CallHealthy)

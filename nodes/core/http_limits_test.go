@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -68,7 +69,7 @@ func TestHTTPCircuitOpensOnServerErrorsAndRecovers(t *testing.T) {
 	}
 
 	status.Store(http.StatusCreated)
-	waitFor(t, "half-open", func() bool { return b.State(ep) == nodes.BreakerHalfOpen })
+	testenv.WaitFor(t, "half-open", 5*time.Second, func() bool { return b.State(ep) == nodes.BreakerHalfOpen })
 	if err := call(); err != nil {
 		t.Fatalf("trial call: %v", err)
 	}
@@ -202,18 +203,5 @@ func TestHTTPRateLimitScope(t *testing.T) {
 	// No setting, no limit.
 	if _, _, ok := newHTTPNode(t, map[string]any{"url": "https://x.example"}).(nodes.RateLimited).RateLimit(x); ok {
 		t.Fatal("a node without rateLimit is limited")
-	}
-}
-
-// waitFor polls until cond holds, within a generous bound: the cool-downs here are short, and waiting longer
-// than one is always correct.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

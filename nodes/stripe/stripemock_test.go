@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -33,8 +34,8 @@ func stripeMock(t *testing.T) string {
 	}
 	if err != nil {
 		if os.Getenv("FERRY_TEST_STRIPE_MOCK") != "1" {
-			t.Skip("stripe-mock not found on PATH or in GOPATH/bin; set FERRY_TEST_STRIPE_MOCK=1 to install github.com/stripe/stripe-mock@" +
-				stripeMockVersion + " for this test, or install it yourself")
+			testenv.Missing(t, "stripe-mock not found on PATH or in GOPATH/bin; set FERRY_TEST_STRIPE_MOCK=1 to install github.com/stripe/stripe-mock@"+
+				stripeMockVersion+" for this test, or install it yourself")
 		}
 		dir := t.TempDir()
 		install := exec.Command("go", "install", "github.com/stripe/stripe-mock@"+stripeMockVersion)

@@ -21,28 +21,6 @@ import (
 	"github.com/ferry-hq/ferry/nodes/stripe"
 )
 
-func TestTemplatesValidate(t *testing.T) {
-	names, err := fs.Glob(templates.FS(), "stripe-*.json")
-	if err != nil || len(names) == 0 {
-		t.Fatalf("templates: %v %v", names, err)
-	}
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			data, err := fs.ReadFile(templates.FS(), name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := flows.Parse(data)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			if problems := flows.Validate(f); len(problems) > 0 {
-				t.Fatalf("Validate: %+v", problems)
-			}
-		})
-	}
-}
-
 // TestPaymentReceivedTemplateRuns delivers a Stripe-signed payment_intent.succeeded event to the template's
 // trigger and runs the flow against a fake CRM and chat webhook: the CRM gets the mapped order once, with an
 // idempotency key, and the team gets a note.

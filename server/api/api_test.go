@@ -19,6 +19,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/server/app"
 	"github.com/ferry-hq/ferry/server/auth"
 	"github.com/ferry-hq/ferry/server/store"
@@ -150,15 +151,7 @@ func (h *harness) expect(r response, status int) map[string]any {
 // eventually polls cond until it holds or 10 seconds pass.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
+	testenv.WaitFor(h.t, what, 10*time.Second, cond)
 }
 
 func (h *harness) runStatus(id string) string {

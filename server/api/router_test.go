@@ -3,10 +3,10 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/server/api"
 	"github.com/ferry-hq/ferry/server/app"
 	"github.com/ferry-hq/ferry/server/auth"
@@ -200,10 +200,7 @@ func TestReadyzChecksRedis(t *testing.T) {
 	}
 	t.Run("unreachable", func(t *testing.T) { check(t, "redis://127.0.0.1:1/0", 503) })
 	t.Run("live", func(t *testing.T) {
-		url := os.Getenv("FERRY_TEST_REDIS_URL")
-		if url == "" {
-			t.Skip("FERRY_TEST_REDIS_URL not set: the live Redis readiness check is skipped")
-		}
+		url := testenv.Service(t, testenv.RedisURL, "the live Redis readiness check")
 		check(t, url, 200)
 	})
 }

@@ -2,13 +2,13 @@ package limits_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ferry-hq/ferry/flows/engine"
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/server/limits"
 	"github.com/ferry-hq/ferry/server/limits/limitstest"
 )
@@ -25,10 +25,7 @@ func TestRedisConformance(t *testing.T) {
 // redisClient connects to the server named by FERRY_TEST_REDIS_URL, or skips the test when it is unset.
 func redisClient(t *testing.T) *redis.Client {
 	t.Helper()
-	url := os.Getenv("FERRY_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("FERRY_TEST_REDIS_URL not set: the Redis rate limiter tests are skipped")
-	}
+	url := testenv.Service(t, testenv.RedisURL, "the Redis rate limiter tests")
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatalf("FERRY_TEST_REDIS_URL: %v", err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/server/app"
 	"github.com/ferry-hq/ferry/server/scheduler"
 	"github.com/ferry-hq/ferry/server/store"
@@ -35,19 +36,6 @@ func each(t *testing.T, body func(t *testing.T, b storetest.Backend)) {
 			b := backend(t)
 			t.Run(b.Name, func(t *testing.T) { body(t, b) })
 		})
-	}
-}
-
-func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
 	}
 }
 
@@ -95,7 +83,7 @@ func TestSweepRecoversLostWork(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, id := range []string{lost.ID, crashed.ID} {
-			eventually(t, "run "+id, 10*time.Second, func() bool {
+			testenv.WaitFor(t, "run "+id, 10*time.Second, func() bool {
 				r, err := a.Store.GetRun(ctx, id)
 				return err == nil && r.Status == store.RunSucceeded
 			})
@@ -119,7 +107,7 @@ func TestCronFiresOncePerTick(t *testing.T) {
 		go func() { defer wg.Done(); a.Runner.Work(ctx, 2) }()
 		defer func() { cancel(); wg.Wait() }()
 		var page store.RunPage
-		eventually(t, "two scheduled runs", 10*time.Second, func() bool {
+		testenv.WaitFor(t, "two scheduled runs", 10*time.Second, func() bool {
 			var err error
 			page, err = a.Store.ListRuns(context.Background(), store.RunFilter{FlowID: flowID, Status: []string{store.RunSucceeded}})
 			return err == nil && len(page.Runs) >= 2

@@ -3,7 +3,6 @@ package scheduler_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/server/queue"
 	"github.com/ferry-hq/ferry/server/scheduler"
 	"github.com/ferry-hq/ferry/server/store"
@@ -111,10 +111,7 @@ func TestSweeperLooksOnce(t *testing.T) {
 // TestRedisLeader checks that of two processes one leads, and that the other takes over once the leader stops
 // renewing.
 func TestRedisLeader(t *testing.T) {
-	url := os.Getenv("FERRY_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("FERRY_TEST_REDIS_URL not set: Redis leadership test skipped")
-	}
+	url := testenv.Service(t, testenv.RedisURL, "the Redis leadership test")
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
@@ -140,20 +137,13 @@ func TestRedisLeader(t *testing.T) {
 		}
 	}
 	// a stops renewing; after its lease, b takes over and a no longer leads.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testenv.WaitFor(t, "b to take over", 5*time.Second, func() bool {
 		lb, err := b.Lead(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if lb {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("b never took over")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return lb
+	})
 	if la, _ := a.Lead(ctx); la {
 		t.Fatal("a still leads after b took over")
 	}

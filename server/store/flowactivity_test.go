@@ -1,24 +1,13 @@
 package store
 
 import (
-	"os"
 	"testing"
 	"time"
-
-	"github.com/ferry-hq/ferry/server/store/storetest"
 )
 
 // TestFlowActivity checks the flows list's per-flow figures on both databases.
 func TestFlowActivity(t *testing.T) {
-	backends := map[string]*backend{
-		"sqlite": {create: func(t *testing.T) database { return database{dataDir: t.TempDir()} }},
-	}
-	if os.Getenv("FERRY_TEST_DATABASE_URL") != "" {
-		backends["postgres"] = &backend{create: func(t *testing.T) database { return database{url: storetest.PostgresURL(t)} }}
-	}
-	for name, b := range backends {
-		t.Run(name, func(t *testing.T) { testFlowActivity(t, b.open(t)) })
-	}
+	eachBackend(t, func(t *testing.T, open func(t *testing.T) Store) { testFlowActivity(t, open(t)) })
 }
 
 func testFlowActivity(t *testing.T, s Store) {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ferry-hq/ferry/internal/testenv"
 )
 
 // TestGroupCommitShares holds SQLite's single write connection while calls arrive, then releases it: the calls
@@ -42,10 +44,7 @@ func TestGroupCommitShares(t *testing.T) {
 	}
 	// The first call enters a transaction that waits for the connection; the others queue behind it.
 	call(0)
-	deadline := time.Now().Add(10 * time.Second)
-	for s.GroupStats().Calls == before.Calls && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "the first call to enter its transaction", 10*time.Second, func() bool { return s.GroupStats().Calls != before.Calls })
 	for i := 1; i < n; i++ {
 		call(i)
 	}

@@ -2,30 +2,19 @@ package store
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ferry-hq/ferry/server/store/storetest"
 )
 
-// TestRunStatsSQLite and TestRunStatsPostgres check the dashboard's grouped queries and the dead-letter list on
+// TestRunStats checks the dashboard's grouped queries and the dead-letter list on
 // both databases with the same known runs, counts and buckets compared exactly. Run data is sealed, as it is by
 // default, so error codes are read the way production reads them.
-func TestRunStatsSQLite(t *testing.T) {
-	b := &backend{create: func(t *testing.T) database { return database{dataDir: t.TempDir()} }}
-	t.Run("RunStats", func(t *testing.T) { testRunStats(t, b.open(t)) })
-	t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, b.open(t)) })
-}
-
-func TestRunStatsPostgres(t *testing.T) {
-	if os.Getenv("FERRY_TEST_DATABASE_URL") == "" {
-		t.Skip("FERRY_TEST_DATABASE_URL not set: Postgres stats tests skipped")
-	}
-	b := &backend{create: func(t *testing.T) database { return database{url: storetest.PostgresURL(t)} }}
-	t.Run("RunStats", func(t *testing.T) { testRunStats(t, b.open(t)) })
-	t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, b.open(t)) })
+func TestRunStats(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open func(t *testing.T) Store) {
+		t.Run("RunStats", func(t *testing.T) { testRunStats(t, open(t)) })
+		t.Run("DeadLetters", func(t *testing.T) { testDeadLetters(t, open(t)) })
+	})
 }
 
 // statsFixture is the known data: two flows with runs inside, before and after a one-hour window starting at

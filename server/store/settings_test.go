@@ -2,25 +2,13 @@ package store
 
 import (
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/ferry-hq/ferry/server/store/storetest"
 )
 
-// TestSettingsStore runs the settings repository tests on SQLite and, when FERRY_TEST_DATABASE_URL is set, on
-// Postgres.
+// TestSettingsStore runs the settings repository tests on SQLite and Postgres.
 func TestSettingsStore(t *testing.T) {
-	backends := map[string]*backend{
-		"sqlite": {create: func(t *testing.T) database { return database{dataDir: t.TempDir()} }},
-	}
-	if os.Getenv("FERRY_TEST_DATABASE_URL") != "" {
-		backends["postgres"] = &backend{create: func(t *testing.T) database { return database{url: storetest.PostgresURL(t)} }}
-	}
-	for name, b := range backends {
-		t.Run(name, func(t *testing.T) { testSettings(t, b.open) })
-	}
+	eachBackend(t, testSettings)
 }
 
 func testSettings(t *testing.T, open func(t *testing.T) Store) {

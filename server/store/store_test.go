@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/server/store/storetest"
 )
 
@@ -24,12 +25,24 @@ func TestSQLite(t *testing.T) {
 // TestPostgres runs the conformance suite on the server named by FERRY_TEST_DATABASE_URL, each test in a schema of
 // its own that is dropped afterwards, so that runs in parallel or interrupted runs never see each other's rows.
 func TestPostgres(t *testing.T) {
-	if os.Getenv("FERRY_TEST_DATABASE_URL") == "" {
-		t.Skip("FERRY_TEST_DATABASE_URL not set: Postgres conformance tests skipped")
-	}
+	testenv.Service(t, testenv.DatabaseURL, "the Postgres conformance tests")
 	b := &backend{create: func(t *testing.T) database { return database{url: storetest.PostgresURL(t)} }}
 	runConformance(t, b.open)
 	t.Run("ConcurrentMigrations", b.concurrentMigrations)
+}
+
+// eachBackend runs body on SQLite and on Postgres, each test with its own empty database; the Postgres half is
+// skipped without FERRY_TEST_DATABASE_URL (and fails in CI).
+func eachBackend(t *testing.T, body func(t *testing.T, open func(t *testing.T) Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		b := &backend{create: func(t *testing.T) database { return database{dataDir: t.TempDir()} }}
+		body(t, b.open)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		testenv.Service(t, testenv.DatabaseURL, "the Postgres store tests")
+		b := &backend{create: func(t *testing.T) database { return database{url: storetest.PostgresURL(t)} }}
+		body(t, b.open)
+	})
 }
 
 // database is what Open needs to reach one test's database.

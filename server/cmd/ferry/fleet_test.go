@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/server/store/storetest"
 )
 
@@ -70,9 +71,8 @@ func TestMain(m *testing.M) {
 // needFleet skips when the servers a fleet needs are not configured.
 func needFleet(t *testing.T) {
 	t.Helper()
-	if os.Getenv("FERRY_TEST_DATABASE_URL") == "" || os.Getenv("FERRY_TEST_REDIS_URL") == "" {
-		t.Skip("FERRY_TEST_DATABASE_URL and FERRY_TEST_REDIS_URL not set: fleet tests skipped")
-	}
+	testenv.Service(t, testenv.DatabaseURL, "the fleet tests")
+	testenv.Service(t, testenv.RedisURL, "the fleet tests")
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("fleet tests run their own Redis and need redis-server on the PATH")
 	}
@@ -111,7 +111,7 @@ func (r *redisServer) start() {
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("start redis-server: %v", err)
 	}
-	waitFor(r.t, "redis to answer", 10*time.Second, func() bool {
+	testenv.WaitFor(r.t, "redis to answer", 10*time.Second, func() bool {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.port))
 		if err != nil {
 			return false
@@ -311,7 +311,7 @@ func (f *fleet) start(name, role string, extra ...string) *process {
 			p.mu.Unlock()
 		}
 	})
-	waitFor(t, name+" to be ready", 30*time.Second, func() bool {
+	testenv.WaitFor(t, name+" to be ready", 30*time.Second, func() bool {
 		res, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false
@@ -338,17 +338,6 @@ func (p *process) kill() {
 }
 
 func (p *process) url(path string) string { return "http://" + p.addr + path }
-
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // setup creates the first admin through the API and keeps its token.
 func (f *fleet) setup() {
@@ -476,7 +465,7 @@ func (f *fleet) runs(flowID string) []apiRun {
 func (f *fleet) settle(flowID string, within time.Duration) map[string]apiRun {
 	f.t.Helper()
 	var byID map[string]apiRun
-	waitFor(f.t, "every run to finish", within, func() bool {
+	testenv.WaitFor(f.t, "every run to finish", within, func() bool {
 		byID = map[string]apiRun{}
 		for _, r := range f.runs(flowID) {
 			if r.Status == "queued" || r.Status == "running" || r.Status == "waiting" {
@@ -576,7 +565,7 @@ func TestWorkerKilledMidRun(t *testing.T) {
 	done := make(chan []delivery, 1)
 	go func() { done <- f.deliver(flowID, payloads, 16) }()
 	// Kill the first worker once it is busy.
-	waitFor(t, "side effects to start", 20*time.Second, func() bool { return len(tg.counts()) >= 40 })
+	testenv.WaitFor(t, "side effects to start", 20*time.Second, func() bool { return len(tg.counts()) >= 40 })
 	f.procs[1].kill()
 	answers := <-done
 	runs := f.settle(flowID, 90*time.Second)
@@ -611,7 +600,7 @@ func TestRedisRestartAndFlush(t *testing.T) {
 			payloads := orders(mode, 600)
 			done := make(chan []delivery, 1)
 			go func() { done <- f.deliver(flowID, payloads, 16) }()
-			waitFor(t, "load to start", 20*time.Second, func() bool { return len(tg.counts()) >= 50 })
+			testenv.WaitFor(t, "load to start", 20*time.Second, func() bool { return len(tg.counts()) >= 50 })
 			if mode == "restart" {
 				f.redis.restart(2 * time.Second)
 			} else {
@@ -643,7 +632,7 @@ func TestDatabaseOutage(t *testing.T) {
 	payloads := orders("outage", 1500)
 	done := make(chan []delivery, 1)
 	go func() { done <- f.deliver(flowID, payloads, 16) }()
-	waitFor(t, "load to start", 20*time.Second, func() bool { return len(tg.counts()) >= 50 })
+	testenv.WaitFor(t, "load to start", 20*time.Second, func() bool { return len(tg.counts()) >= 50 })
 	proxy.cut()
 	time.Sleep(3 * time.Second)
 	proxy.restore()
@@ -777,7 +766,7 @@ func TestGracefulShutdown(t *testing.T) {
 	f := startFleet(t, 1)
 	flowID := f.importFlow(asyncFlow(tg.srv.URL, `{}`))
 	answers := f.deliver(flowID, orders("drain", 40), 8)
-	waitFor(t, "the worker to hold runs", 20*time.Second, func() bool {
+	testenv.WaitFor(t, "the worker to hold runs", 20*time.Second, func() bool {
 		for _, r := range f.runs(flowID) {
 			if r.Status == "running" {
 				return true

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/server/queue"
 	"github.com/ferry-hq/ferry/server/queue/queuetest"
 )
@@ -27,10 +28,7 @@ const flushDB = 15
 // redisOptions parses FERRY_TEST_REDIS_URL, skipping the test when it is unset.
 func redisOptions(t testing.TB) *redis.Options {
 	t.Helper()
-	url := os.Getenv("FERRY_TEST_REDIS_URL")
-	if url == "" {
-		t.Skip("FERRY_TEST_REDIS_URL is not set; set it (e.g. redis://127.0.0.1:6379/0) to run the Redis queue tests")
-	}
+	url := testenv.Service(t, testenv.RedisURL, "the Redis queue tests (e.g. redis://127.0.0.1:6379/0)")
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatalf("FERRY_TEST_REDIS_URL: %v", err)
@@ -239,7 +237,7 @@ func TestCloseReleasesHeldEntries(t *testing.T) {
 	if err := other.Enqueue(ctx, "held", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the entry to be held", func() bool {
+	testenv.WaitFor(t, "the entry to be held", 5*time.Second, func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		return len(q.held) == 1
@@ -303,7 +301,18 @@ func TestFlushDBRecreatesGroup(t *testing.T) {
 		}
 		got <- d
 	}()
-	time.Sleep(200 * time.Millisecond) // let the receiver block in XREADGROUP
+	testenv.WaitFor(t, "the receiver to block in XREADGROUP", 5*time.Second, func() bool {
+		clients, err := c.ClientList(ctx).Result()
+		if err != nil {
+			return false
+		}
+		for _, line := range strings.Split(clients, "\n") {
+			if strings.Contains(line, fmt.Sprintf(" db=%d ", flushDB)) && strings.Contains(line, " cmd=xreadgroup") {
+				return true
+			}
+		}
+		return false
+	})
 	sentinel := q.stream + ":sentinel"
 	if err := c.Set(ctx, sentinel, "x", time.Minute).Err(); err != nil {
 		t.Fatal(err)
@@ -436,25 +445,14 @@ func TestConsumesAgainAfterConnectionLoss(t *testing.T) {
 	expect("one")
 
 	p.down()
-	waitFor(t, 5*time.Second, "health to report the lost connection", func() bool { return q.Health(ctx) != nil })
+	testenv.WaitFor(t, "health to report the lost connection", 5*time.Second, func() bool { return q.Health(ctx) != nil })
 	time.Sleep(500 * time.Millisecond) // let the fetcher fail and back off
 	if err := producer.Enqueue(ctx, "two", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	p.up(t)
 	expect("two")
-	waitFor(t, 10*time.Second, "health to recover", func() bool { return q.Health(ctx) == nil })
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.WaitFor(t, "health to recover", 10*time.Second, func() bool { return q.Health(ctx) == nil })
 }
 
 // proxy forwards TCP connections to Redis and can drop them all and refuse new ones, like a network blip.

@@ -9,10 +9,11 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
-	"os"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver, for creating schemas
+
+	"github.com/ferry-hq/ferry/internal/testenv"
 )
 
 // Backend names a database a test runs against.
@@ -23,28 +24,22 @@ type Backend struct {
 	DataDir string
 }
 
-// Backends returns SQLite always, and Postgres when FERRY_TEST_DATABASE_URL is set, each empty and private to t.
-// Tests loop over it with t.Run so one test body covers both stores.
+// Backends returns SQLite and Postgres, each empty and private to t; the Postgres one skips its test without
+// FERRY_TEST_DATABASE_URL (and fails it in CI). Tests loop over it with t.Run so one test body covers both stores.
 func Backends(t *testing.T) []func(t *testing.T) Backend {
 	out := []func(t *testing.T) Backend{func(t *testing.T) Backend {
 		return Backend{Name: "sqlite", DataDir: t.TempDir()}
 	}}
-	if os.Getenv("FERRY_TEST_DATABASE_URL") != "" {
-		out = append(out, func(t *testing.T) Backend {
-			return Backend{Name: "postgres", URL: PostgresURL(t), DataDir: t.TempDir()}
-		})
-	}
-	return out
+	return append(out, func(t *testing.T) Backend {
+		return Backend{Name: "postgres", URL: PostgresURL(t), DataDir: t.TempDir()}
+	})
 }
 
 // PostgresURL creates a schema of its own for t on the FERRY_TEST_DATABASE_URL server and returns a URL whose
 // connections use it. It skips t when the variable is unset.
 func PostgresURL(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("FERRY_TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("FERRY_TEST_DATABASE_URL not set: Postgres tests skipped")
-	}
+	base := testenv.Service(t, testenv.DatabaseURL, "the Postgres tests")
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatalf("open FERRY_TEST_DATABASE_URL: %v", err)
