@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // CredentialType is a kind of credential a node can use (an API key, a bearer token, a webhook secret): its
@@ -29,6 +31,29 @@ type CredentialType struct {
 	Test CredentialTest `json:"-"`
 	// Testable tells the editor to offer "Test connection"; registration sets it from Test.
 	Testable bool `json:"testable,omitempty"`
+	// Inbound marks a type that only verifies incoming requests (a webhook token or signing secret): the vault
+	// never opens it for a step that sends requests, so its secret cannot leave the process.
+	Inbound bool `json:"inbound,omitempty"`
+	// Destinations gives the places a credential of this type may be sent when its admin listed none: the
+	// provider's API hosts, from the credential's own fields where they say which (a sandbox or a regional base
+	// URL). Nil means the type has no provider (a generic API key): an admin must list its destinations.
+	Destinations func(fields map[string]string) []string `json:"-"`
+	// HasDefaultDestinations tells the credential form whether destinations may be left empty; registration
+	// sets it from Destinations.
+	HasDefaultDestinations bool `json:"hasDefaultDestinations,omitempty"`
+}
+
+// ResolvedCredential is a credential opened for one step: its fields (the variant the run's mode picks; for an
+// OAuth2 type, the current access token) and where it may be sent.
+type ResolvedCredential struct {
+	// Name and Type identify the credential in messages and checks; they are not secret.
+	Name string
+	Type string
+	// Fields are the decrypted values, without Inbound fields.
+	Fields map[string]string
+	// Destinations are where requests carrying the credential may go: what its admin listed, and its type's
+	// defaults for its fields.
+	Destinations egress.Destinations
 }
 
 // CredentialTest checks credential fields (those of one variant; for an OAuth2 type with a current access token
@@ -113,6 +138,7 @@ func MustRegisterCredentialType(t CredentialType) {
 		panic(fmt.Sprintf("nodes: credential type %s: unknown OAuth2 grant %q", t.ID, o.Grant))
 	}
 	t.Testable = t.Test != nil
+	t.HasDefaultDestinations = t.Destinations != nil
 	credTypes[t.ID] = &t
 }
 

@@ -7,6 +7,8 @@ import (
 	"math"
 	"net/http"
 	"time"
+
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // Node is a configured node, built once per flow version by its constructor and shared by every run of that
@@ -54,11 +56,22 @@ type Exec struct {
 	// Credential returns the decrypted fields of the node's credential, or ErrNoCredential.
 	Credential func(ctx context.Context) (map[string]string, error)
 
+	// HTTP is the step's way out: the process's guarded client (internal addresses refused), bound to the
+	// destinations of the step's credential when it names one. Nodes send every request through it (Client).
 	HTTP   *http.Client
 	Logger *slog.Logger
 	// Breakers are the process's circuit breakers, one per provider endpoint, so a connector fails fast while
 	// an endpoint is down instead of adding to its load and holding the run; nil means no breaking.
 	Breakers *Breakers
+}
+
+// Client returns the step's HTTP client: HTTP, or the default guard's client when the step was given none, so a
+// node never opens a connection of its own that skips the address rules.
+func (x *Exec) Client() *http.Client {
+	if x != nil && x.HTTP != nil {
+		return x.HTTP
+	}
+	return egress.Default().Client()
 }
 
 // ErrNoCredential is returned by Exec.Credential when the node names no credential.
@@ -160,10 +173,20 @@ func NewRateLimited(code string, err error, after time.Duration) error {
 // NewCancel stops the run without retrying and without following the error port.
 func NewCancel(code string, err error) error { return &Error{Kind: Cancel, Code: code, Err: err} }
 
-// Classify returns the typed form of any error a node returned; untyped errors are retryable.
+// Classify returns the typed form of any error a node returned; untyped errors are retryable. A request the
+// outbound guard refused (an internal address, a credential sent where it may not go) fails for good with the
+// guard's code, however the node wrapped it: trying again would meet the same refusal.
 func Classify(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
+	found := errors.As(err, &e)
+	if refused := egress.Refused(err); refused != nil && (!found || e.Code != refused.Code) {
+		c := &Error{Kind: Permanent, Code: refused.Code, Err: err}
+		if found {
+			c.Details = e.Details
+		}
+		return c
+	}
+	if found {
 		return e
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

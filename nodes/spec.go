@@ -64,6 +64,10 @@ type Field struct {
 	Required    bool      `json:"required,omitempty"`
 	// Secret values are redacted in run data, exports and API responses.
 	Secret bool `json:"secret,omitempty"`
+	// Inbound marks a credential field that only checks what arrives (a webhook signing secret): it is handed
+	// to triggers verifying a request and never to a step that sends one, so no flow can put it in an outgoing
+	// request.
+	Inbound bool `json:"inbound,omitempty"`
 	// Advanced fields are folded away in the editor by default.
 	Advanced bool `json:"advanced,omitempty"`
 	// Expression means a string value may interpolate {{ expr }}; for TypeExpr the whole value is expr source.

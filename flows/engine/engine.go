@@ -10,11 +10,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-hq/ferry/flows"
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // Run outcomes.
@@ -64,11 +68,19 @@ type Limiter interface {
 // calls made with it are not paced. The server provides it, since credentials live in the store.
 type LimitResolver func(ctx context.Context, credentialID string) (nodes.Limit, bool)
 
-// CredentialResolver decrypts the credential a node names, picking its test or live variant by mode.
-type CredentialResolver func(ctx context.Context, credentialID string, mode nodes.Mode) (map[string]string, error)
+// CredentialResolver decrypts the credential a node names, picking its test or live variant by mode, and says
+// where it may be sent.
+type CredentialResolver func(ctx context.Context, credentialID string, mode nodes.Mode) (*nodes.ResolvedCredential, error)
+
+// CodeCredentialTypeRefused fails a step whose credential is of a type its node does not accept: a node applies
+// a credential by its fields, so a credential of another kind (a webhook secret given to the HTTP node) could
+// otherwise be sent as if it were one of its own.
+const CodeCredentialTypeRefused = "credential_type_refused"
 
 // Engine executes runs. One Engine serves every run; it holds only shared services.
 type Engine struct {
+	// HTTP is the process's guarded outbound client (nodes/egress); a step that names a credential gets it
+	// bound to the credential's destinations.
 	HTTP        *http.Client
 	Credentials CredentialResolver
 	Logger      *slog.Logger
@@ -240,10 +252,11 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 			p.Attempt = 1
 		}
 		env["prev"] = p.Input
+		cred := e.stepCredential(node, run.Mode)
 		x := &nodes.Exec{
 			Input: p.Input, Env: env, RunID: run.ID, FlowID: run.FlowID, NodeID: node.Def.ID, Attempt: p.Attempt,
-			Mode: run.Mode, IdempotencyKey: IdempotencyKey(run.ID, node.Def.ID, p.Visit), HTTP: e.HTTP, Logger: e.Logger,
-			Credential: e.credential(node.Def.Credential, run.Mode), Breakers: e.Breakers,
+			Mode: run.Mode, IdempotencyKey: IdempotencyKey(run.ID, node.Def.ID, p.Visit), HTTP: cred.client(e.HTTP), Logger: e.Logger,
+			Credential: cred.fields, Breakers: e.Breakers,
 		}
 		rateKey, due := e.pace(ctx, node, x, &st.Pending[0])
 		var paceErr error
@@ -460,20 +473,85 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (e *Engine) credential(id string, mode nodes.Mode) func(context.Context) (map[string]string, error) {
-	return func(ctx context.Context) (map[string]string, error) {
-		if id == "" {
-			return nil, nodes.ErrNoCredential
-		}
-		if e.Credentials == nil {
-			return nil, nodes.NewPermanent("credential_unavailable", fmt.Errorf("credential %s cannot be read: no credential store", id))
-		}
-		return e.Credentials(ctx, id, mode)
+// stepCredential is the credential of one step, opened at most once however often the node and its HTTP client
+// ask for it.
+type stepCredential struct {
+	e        *Engine
+	id       string
+	mode     nodes.Mode
+	nodeType string
+	accepted []string
+
+	mu       sync.Mutex
+	done     bool
+	resolved *nodes.ResolvedCredential
+	err      error
+}
+
+func (e *Engine) stepCredential(node *flows.CompiledNode, mode nodes.Mode) *stepCredential {
+	return &stepCredential{e: e, id: node.Def.Credential, mode: mode, nodeType: node.Spec.Type, accepted: node.Spec.Credentials}
+}
+
+func (s *stepCredential) resolve(ctx context.Context) (*nodes.ResolvedCredential, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return s.resolved, s.err
 	}
+	s.done = true
+	switch {
+	case s.id == "":
+		s.err = nodes.ErrNoCredential
+	case s.e.Credentials == nil:
+		s.err = nodes.NewPermanent("credential_unavailable", fmt.Errorf("credential %s cannot be read: no credential store", s.id))
+	default:
+		s.resolved, s.err = s.e.Credentials(ctx, s.id, s.mode)
+		if s.err == nil && len(s.accepted) > 0 && !slices.Contains(s.accepted, s.resolved.Type) {
+			s.err = nodes.NewPermanent(CodeCredentialTypeRefused, fmt.Errorf("credential %s is a %s credential; %s accepts %s",
+				s.resolved.Name, s.resolved.Type, s.nodeType, strings.Join(s.accepted, ", ")))
+			s.resolved = nil
+		}
+	}
+	return s.resolved, s.err
+}
+
+// fields is the step's Exec.Credential.
+func (s *stepCredential) fields(ctx context.Context) (map[string]string, error) {
+	r, err := s.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Fields, nil
+}
+
+// client returns base bound to the credential's destinations, or base itself when the step names none.
+func (s *stepCredential) client(base *http.Client) *http.Client {
+	if s.id == "" {
+		return base
+	}
+	return egress.Bind(base, func(ctx context.Context) (string, egress.Destinations, error) {
+		r, err := s.resolve(ctx)
+		if err != nil {
+			return "", nil, err
+		}
+		return r.Name, r.Destinations, nil
+	})
 }
 
 func (e *Engine) observe(s Step) {
 	if e.OnStep != nil {
 		e.OnStep(s.NodeType, s.Status, s.Duration)
+	}
+}
+
+// StaticCredentials resolves credentials from a fixed table, for programs and tests that run flows without a
+// vault. An id missing from the table fails the step as the vault would.
+func StaticCredentials(table map[string]*nodes.ResolvedCredential) CredentialResolver {
+	return func(_ context.Context, id string, _ nodes.Mode) (*nodes.ResolvedCredential, error) {
+		c, ok := table[id]
+		if !ok {
+			return nil, nodes.NewPermanent("credential_not_found", fmt.Errorf("credential %s does not exist", id))
+		}
+		return c, nil
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/flows/engine"
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -311,7 +312,7 @@ func paymentFlow(url string, errorPort bool, maxAttempts int) string {
 func TestOpenCircuitFollowsTheErrorPort(t *testing.T) {
 	p := newFailingProvider(t, 100)
 	c := compile(t, paymentFlow(p.URL, true, 5))
-	e := &engine.Engine{Breakers: nodes.NewBreakers(nodes.BreakerSettings{Failures: 1, CoolDown: time.Hour})}
+	e := &engine.Engine{HTTP: testenv.LocalClient(), Breakers: nodes.NewBreakers(nodes.BreakerSettings{Failures: 1, CoolDown: time.Hour})}
 	run := start(c, nodes.ModeLive, nil)
 
 	out := e.Execute(context.Background(), c, run)
@@ -342,7 +343,7 @@ func TestOpenCircuitWithoutErrorPortRetriesAfterCoolDown(t *testing.T) {
 	p := newFailingProvider(t, 100)
 	c := compile(t, paymentFlow(p.URL, false, 5))
 	now := time.Now()
-	e := &engine.Engine{Now: func() time.Time { return now }, Breakers: nodes.NewBreakers(nodes.BreakerSettings{Failures: 1, CoolDown: time.Hour})}
+	e := &engine.Engine{HTTP: testenv.LocalClient(), Now: func() time.Time { return now }, Breakers: nodes.NewBreakers(nodes.BreakerSettings{Failures: 1, CoolDown: time.Hour})}
 	run := start(c, nodes.ModeLive, nil)
 	e.Execute(context.Background(), c, run)
 	out := e.Execute(context.Background(), c, run)
@@ -359,7 +360,7 @@ func TestOpenCircuitWithoutErrorPortRetriesAfterCoolDown(t *testing.T) {
 func TestRetriesSendTheSameIdempotencyKey(t *testing.T) {
 	p := newFailingProvider(t, 2)
 	c := compile(t, paymentFlow(p.URL, false, 3))
-	e := &engine.Engine{}
+	e := &engine.Engine{HTTP: testenv.LocalClient()}
 	run := start(c, nodes.ModeLive, nil)
 	var out engine.Outcome
 	for i := 0; i < 3; i++ {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // Stable failure codes of the Alipay actions, so alert rules and error branches can tell outcomes apart. The
@@ -65,16 +65,6 @@ const (
 // chinaTime is Asia/Shanghai. China has kept UTC+8 without daylight saving since 1991, and a fixed zone does
 // not depend on the machine having the time zone database.
 var chinaTime = time.FixedZone("CST", 8*60*60)
-
-var defaultHTTPClient = &http.Client{Transport: &http.Transport{
-	Proxy:                 http.ProxyFromEnvironment,
-	DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	ForceAttemptHTTP2:     true,
-	MaxIdleConns:          32,
-	IdleConnTimeout:       90 * time.Second,
-	TLSHandshakeTimeout:   10 * time.Second,
-	ExpectContinueTimeout: time.Second,
-}}
 
 // request is one open-API call: the method, its biz_content and any further common parameters (notify_url).
 type request struct {
@@ -152,7 +142,7 @@ func (c caller) client() *http.Client {
 	if c.http != nil {
 		return c.http
 	}
-	return defaultHTTPClient
+	return egress.Default().Client()
 }
 
 func (c caller) clock() time.Time {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // CredentialApp is the credential type every Alipay node uses: one Alipay open-platform app.
@@ -91,6 +92,14 @@ func init() {
 				Examples:    []nodes.Example{{Name: "Sandbox", Value: SandboxGateway}}},
 		},
 		Test: testCredential,
+		// Signed requests go to the gateway the credential names (the environment's, or its own URL).
+		Destinations: func(fields map[string]string) []string {
+			g, err := gatewayOf(fields)
+			if err != nil {
+				return nil
+			}
+			return egress.Origins(g)
+		},
 	})
 }
 

@@ -22,6 +22,7 @@ import (
 	sdk "github.com/smartwalle/alipay/v3"
 	"github.com/smartwalle/nsign"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -172,7 +173,7 @@ func exec(input any, fields map[string]string, key string) *nodes.Exec {
 		Input: input,
 		Env: map[string]any{"trigger": input, "prev": input, "nodes": map[string]any{}, "vars": map[string]any{},
 			"env": "live", "run": map[string]any{"id": "run1"}},
-		RunID: "run1", NodeID: "n1", Attempt: 1, Mode: nodes.ModeLive, IdempotencyKey: key,
+		RunID: "run1", NodeID: "n1", Attempt: 1, Mode: nodes.ModeLive, IdempotencyKey: key, HTTP: testenv.LocalClient(),
 		Credential: func(context.Context) (map[string]string, error) {
 			if fields == nil {
 				return nil, nodes.ErrNoCredential

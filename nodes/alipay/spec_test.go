@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ferry-hq/ferry/flows/expression"
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -90,7 +91,7 @@ func TestCredentialTest(t *testing.T) {
 	secret := fields[FieldPrivateKey][20:60]
 
 	answer = businessError("ACQ.TRADE_NOT_EXIST", "交易不存在")
-	msg, err := ct.Test(context.Background(), fields, nil)
+	msg, err := ct.Test(context.Background(), fields, testenv.LocalClient())
 	if err != nil || !strings.Contains(msg, "ACQ.TRADE_NOT_EXIST") || !strings.Contains(msg, "verifies with the Alipay public key") {
 		t.Fatalf("keys that work: %q, %v", msg, err)
 	}
@@ -117,7 +118,7 @@ func TestCredentialTest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.setup()
 			defer func() { g.signer = alipayKey }()
-			msg, err := ct.Test(context.Background(), fields, nil)
+			msg, err := ct.Test(context.Background(), fields, testenv.LocalClient())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("%q, %v: want an error saying %q", msg, err, tc.want)
 			}
@@ -128,7 +129,7 @@ func TestCredentialTest(t *testing.T) {
 	}
 	bad := testFields(t, g.url())
 	bad[FieldAlipayPublicKey] = ""
-	if _, err := ct.Test(context.Background(), bad, nil); err == nil || !strings.Contains(err.Error(), "Alipay public key is empty") {
+	if _, err := ct.Test(context.Background(), bad, testenv.LocalClient()); err == nil || !strings.Contains(err.Error(), "Alipay public key is empty") {
 		t.Errorf("empty Alipay key: %v", err)
 	}
 }

@@ -14,9 +14,11 @@ import (
 	"github.com/ferry-hq/ferry/flows"
 	"github.com/ferry-hq/ferry/flows/engine"
 	"github.com/ferry-hq/ferry/flows/templates"
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/alipay"
 	_ "github.com/ferry-hq/ferry/nodes/core"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // TestPaymentReceivedTemplateRuns delivers an Alipay-signed TRADE_SUCCESS notification to the template's trigger
@@ -63,7 +65,9 @@ func TestPaymentReceivedTemplateRuns(t *testing.T) {
 	if acc.BusinessKey != "ord_8f3a2c91d4" || acc.Ack.Body != "success" {
 		t.Fatalf("business key %q, ack %+v", acc.BusinessKey, acc.Ack)
 	}
-	eng := &engine.Engine{Credentials: func(_ context.Context, id string, _ nodes.Mode) (map[string]string, error) { return creds[id], nil }}
+	eng := &engine.Engine{HTTP: testenv.LocalClient(), Credentials: engine.StaticCredentials(map[string]*nodes.ResolvedCredential{
+		"crm-api": {Name: "CRM", Type: "http.bearer", Fields: creds["crm-api"], Destinations: egress.MustDestinations(srv.URL)},
+	})}
 	run := &engine.Run{ID: "run1", FlowID: "flow1", Version: 1, Mode: nodes.ModeLive, Attempt: 1, Trigger: acc.Payload,
 		State: engine.NewState(c, c.Webhook.Def.ID, acc.Payload)}
 	out := eng.Execute(context.Background(), c, run)

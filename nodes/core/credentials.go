@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // CredentialTestURL is the optional field of the HTTP credential types naming an endpoint that needs the
@@ -24,12 +25,12 @@ func init() {
 	}
 	testURL := testURLField("")
 	nodes.MustRegisterCredentialType(nodes.CredentialType{
-		ID: CredentialWebhookToken, Name: "Webhook token",
+		ID: CredentialWebhookToken, Inbound: true, Name: "Webhook token",
 		Description: "A shared token the webhook's callers send in a header (core.webhook, header token auth).",
 		Fields:      []nodes.Field{secret("token", "Token", "The exact value callers send, bare or after \"Bearer \".")},
 	})
 	nodes.MustRegisterCredentialType(nodes.CredentialType{
-		ID: CredentialWebhookBasic, Name: "Webhook basic auth",
+		ID: CredentialWebhookBasic, Inbound: true, Name: "Webhook basic auth",
 		Description: "The username and password the webhook's callers send with HTTP basic auth (core.webhook).",
 		Fields: []nodes.Field{
 			{Name: "username", Label: "Username", Type: nodes.TypeString, Required: true},
@@ -37,7 +38,7 @@ func init() {
 		},
 	})
 	nodes.MustRegisterCredentialType(nodes.CredentialType{
-		ID: CredentialWebhookHMAC, Name: "Webhook signing secret",
+		ID: CredentialWebhookHMAC, Inbound: true, Name: "Webhook signing secret",
 		Description: "The secret a sender signs webhook bodies with, HMAC-SHA256 (core.webhook).",
 		Fields:      []nodes.Field{secret("secret", "Signing secret", "As shown by the sender, such as GitHub's webhook secret.")},
 	})
@@ -109,7 +110,7 @@ func testCredentialURL(ctx context.Context, fields map[string]string, client *ht
 	}
 	req.Header = r.header
 	if client == nil {
-		client = defaultHTTPClient
+		client = egress.Default().Client()
 	}
 	noRedirects := *client
 	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/ferry-hq/ferry/flows/expression"
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // HTTPType is the node type of the generic HTTP request, the way to reach any system without a connector.
@@ -61,19 +61,6 @@ const (
 	// maxHTTPRate bounds the rateLimit and rateBurst parameters; more is no limit worth the name.
 	maxHTTPRate = 10000
 )
-
-// defaultHTTPClient is used when the engine gives the step no client. The request deadline comes from the node's
-// timeout through the context; these limits only bound the phases of a connection.
-var defaultHTTPClient = &http.Client{Transport: &http.Transport{
-	Proxy:                 http.ProxyFromEnvironment,
-	DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	ForceAttemptHTTP2:     true,
-	MaxIdleConns:          100,
-	MaxIdleConnsPerHost:   16,
-	IdleConnTimeout:       90 * time.Second,
-	TLSHandshakeTimeout:   10 * time.Second,
-	ExpectContinueTimeout: time.Second,
-}}
 
 // Body types of core.http.
 const (
@@ -436,6 +423,11 @@ func (n *httpNode) render(ctx context.Context, x *nodes.Exec) (*httpRequest, err
 			}
 			return nil, nodes.NewRetryable(CodeHTTPCredentialUnavailable, fmt.Errorf("http: load credential: %w", err))
 		default:
+			// The URL is the editor's to choose; where the credential may go is the admin's. Refuse before the
+			// secret is even put into the request.
+			if err := egress.CheckDestination(ctx, x.Client(), u); err != nil {
+				return nil, fmt.Errorf("http: %w", err)
+			}
 			if query == nil && strings.EqualFold(cred["in"], "query") {
 				query = u.Query()
 			}
@@ -646,6 +638,10 @@ func (n *httpNode) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, err
 	if err != nil {
 		return nodes.Result{}, err
 	}
+	// A test run shows the refusal the live run would meet (an internal address), not a request that would fail.
+	if err := egress.Check(ctx, x.Client(), r.url); err != nil {
+		return nodes.Result{}, nodes.WithDetails(fmt.Errorf("http: %w", err), map[string]any{"request": r.summary()})
+	}
 	req := r.summary()
 	req["body"] = r.bodyView
 	return nodes.Result{Output: map[string]any{"dryRun": true, "request": req}}, nil
@@ -685,16 +681,17 @@ func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result,
 		return nodes.Result{}, requestInvalid(fmt.Errorf("http: build request: %w", unwrapURLError(err)))
 	}
 	req.Header = r.header
-	client := x.HTTP
-	if client == nil {
-		client = defaultHTTPClient
-	}
+	client := x.Client()
 	if r.keyHeader != "" {
 		client = withoutKeyOnRedirect(client, r.keyHeader)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		failed()
+		if egress.Refused(err) != nil {
+			done(nodes.CallAbandoned) // a refusal says nothing about the endpoint's health
+		} else {
+			failed()
+		}
 		return nodes.Result{}, n.transportFailure(ctx, r, "send request", err)
 	}
 	defer resp.Body.Close()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -71,6 +72,9 @@ func newHTTPNode(t *testing.T, params map[string]any) nodes.Node {
 }
 
 func httpExec(client *http.Client, cred map[string]string, credErr error) *nodes.Exec {
+	if client == nil {
+		client = testenv.LocalClient()
+	}
 	trigger := map[string]any{"body": map[string]any{"order_id": "ord_8f3a", "email": "ada@example.com", "amount": 149.99, "qty": int64(2)}}
 	return &nodes.Exec{
 		Input: trigger["body"], Env: env(trigger, trigger["body"]), RunID: "run1", NodeID: "http1", Attempt: 1,

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -32,7 +33,7 @@ func newAction(t *testing.T, typ string, params map[string]any) nodes.Node {
 }
 
 func execFor(fields map[string]string, key string, input any) *nodes.Exec {
-	return &nodes.Exec{Input: input, IdempotencyKey: key, Mode: nodes.ModeLive, RunID: "run1", NodeID: "step",
+	return &nodes.Exec{Input: input, IdempotencyKey: key, Mode: nodes.ModeLive, RunID: "run1", NodeID: "step", HTTP: testenv.LocalClient(),
 		Credential: func(context.Context) (map[string]string, error) { return fields, nil }}
 }
 

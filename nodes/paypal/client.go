@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // PayPal's API hosts. The sandbox is what a credential's test variant points at (D20).
@@ -76,17 +76,6 @@ const (
 	// maxCachedTokens bounds the token cache; past it the cache starts over.
 	maxCachedTokens = 1024
 )
-
-// defaultClient is used when a step or a trigger has no client of its own.
-var defaultClient = &http.Client{Transport: &http.Transport{
-	Proxy:               http.ProxyFromEnvironment,
-	DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	ForceAttemptHTTP2:   true,
-	MaxIdleConns:        64,
-	MaxIdleConnsPerHost: 16,
-	IdleConnTimeout:     90 * time.Second,
-	TLSHandshakeTimeout: 10 * time.Second,
-}}
 
 // account is a resolved paypal.app credential.
 type account struct {
@@ -229,7 +218,7 @@ func (c *tokenCache) forget(a *account, token string) {
 // basic auth as PayPal documents. Failures come back typed: a refused client is permanent, the rest retryable.
 func fetchToken(ctx context.Context, client *http.Client, a *account) (*oauth2.Token, error) {
 	if client == nil {
-		client = defaultClient
+		client = egress.Default().Client()
 	}
 	cfg := clientcredentials.Config{
 		ClientID: a.clientID, ClientSecret: a.clientSecret,
@@ -358,10 +347,7 @@ func (r *apiRequest) summary(a *account) map[string]any {
 // call sends r with a bearer token and returns PayPal's JSON answer. A 401 with a cached token gets one more
 // try with a fresh token (PayPal may revoke a token early); every other failure is classified for the engine.
 func call(ctx context.Context, x *nodes.Exec, a *account, r *apiRequest) (map[string]any, error) {
-	client := x.HTTP
-	if client == nil {
-		client = defaultClient
-	}
+	client := x.Client()
 	body, err := r.encode()
 	if err != nil {
 		return nil, nodes.NewPermanent(CodeRequestInvalid, fmt.Errorf("paypal: %s: encode body: %w", r.op, err))

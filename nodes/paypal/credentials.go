@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // CredentialApp is the credential type of a PayPal REST app: client id and secret (for access tokens), the
@@ -41,6 +43,16 @@ func init() {
 					"Needed by the PayPal event trigger, which sends it to PayPal's verify-webhook-signature API."},
 		},
 		Test: testApp,
+		// The client secret and the tokens it buys go to the environment's API host only.
+		Destinations: func(fields map[string]string) []string {
+			switch strings.TrimSpace(fields[fieldEnvironment]) {
+			case envSandbox:
+				return egress.Origins(SandboxBaseURL)
+			case envCustom:
+				return egress.Origins(fields[fieldBaseURL])
+			}
+			return egress.Origins(LiveBaseURL)
+		},
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/core"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // TriggerType is the node type of the PayPal webhook trigger.
@@ -266,7 +267,7 @@ func (n *triggerNode) verify(ctx context.Context, a *account, sig map[string]str
 		client = server
 	}
 	if client == nil {
-		client = defaultClient
+		client = egress.Default().Client()
 	}
 	endpoint := a.endpoint("/v1/notifications/verify-webhook-signature")
 	unavailable := func(err error) error {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -91,7 +92,7 @@ func newTestTrigger(t *testing.T, params map[string]json.RawMessage) *triggerNod
 }
 
 func request(h http.Header, body string, fields map[string]string) *nodes.WebhookRequest {
-	return &nodes.WebhookRequest{Method: http.MethodPost, Header: h, Body: []byte(body), Mode: nodes.ModeLive,
+	return &nodes.WebhookRequest{Method: http.MethodPost, Header: h, Body: []byte(body), Mode: nodes.ModeLive, HTTP: testenv.LocalClient(),
 		Credential: func(context.Context) (map[string]string, error) { return fields, nil }}
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/core"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // Stable failure codes of the Stripe actions, so alert rules and error branches can tell outcomes apart. The
@@ -45,16 +45,6 @@ const (
 	userAgent                = "Ferry (stripe connector; API " + APIVersion + ")"
 	redacted                 = "[redacted]"
 )
-
-// defaultHTTPClient is used when the engine gives the step no client (connection tests, unit tests).
-var defaultHTTPClient = &http.Client{Transport: &http.Transport{
-	Proxy:               http.ProxyFromEnvironment,
-	DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	ForceAttemptHTTP2:   true,
-	MaxIdleConnsPerHost: 16,
-	IdleConnTimeout:     90 * time.Second,
-	TLSHandshakeTimeout: 10 * time.Second,
-}}
 
 // client sends authenticated form-encoded requests to the Stripe API at the pinned version.
 type client struct {
@@ -93,7 +83,7 @@ func newClient(fields map[string]string, hc *http.Client) (*client, error) {
 		return nil, err
 	}
 	if hc == nil {
-		hc = defaultHTTPClient
+		hc = egress.Default().Client()
 	}
 	return &client{base: base, key: key, http: hc}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // CredentialType is the credential type of a Stripe account: the API secret key the actions send and the
@@ -36,7 +37,7 @@ func init() {
 					"rk_… allowed to write payment intents, refunds and customers and to read the balance. " +
 					"Needed by the actions; a trigger-only credential may leave it empty.",
 				Examples: []nodes.Example{{Name: "Test mode", Value: "sk_test_…"}}},
-			{Name: FieldWebhookSecret, Label: "Webhook signing secret", Type: nodes.TypeString, Secret: true,
+			{Name: FieldWebhookSecret, Label: "Webhook signing secret", Type: nodes.TypeString, Secret: true, Inbound: true,
 				Description: "The endpoint's signing secret (whsec_…), shown under Developers → Webhooks. While rolling " +
 					"it, list the old and the new secret separated by a comma. Needed by the trigger.",
 				Examples: []nodes.Example{{Name: "Signing secret", Value: "whsec_…"}}},
@@ -49,6 +50,14 @@ func init() {
 		// where a 429 is retried after the wait Stripe asks for).
 		RateLimit: &nodes.Limit{Rate: 100, Burst: 100},
 		Test:      testConnection,
+		// The key goes to the API base URL: Stripe's, or the stripe-mock an admin pointed a test variant at.
+		Destinations: func(fields map[string]string) []string {
+			base := strings.TrimSpace(fields[FieldAPIBase])
+			if base == "" {
+				base = DefaultAPIBase
+			}
+			return egress.Origins(base)
+		},
 	})
 }
 

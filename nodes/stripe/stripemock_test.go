@@ -87,7 +87,7 @@ func stripeMock(t *testing.T) string {
 // OpenAPI description: paths, form encoding of nested parameters, and parameter names.
 func TestAgainstStripeMock(t *testing.T) {
 	base := stripeMock(t)
-	x := &nodes.Exec{RunID: "run1", NodeID: "n1", Attempt: 1, Mode: nodes.ModeTest, IdempotencyKey: "run1:n1:" + time.Now().Format("150405.000000"),
+	x := &nodes.Exec{RunID: "run1", NodeID: "n1", Attempt: 1, Mode: nodes.ModeTest, IdempotencyKey: "run1:n1:" + time.Now().Format("150405.000000"), HTTP: testenv.LocalClient(),
 		Env:        map[string]any{"trigger": order, "prev": order, "nodes": map[string]any{}, "vars": map[string]any{}, "env": "test"},
 		Credential: credFunc(map[string]string{FieldSecretKey: "sk_test_123", FieldAPIBase: base}, nil)}
 	ctx := context.Background()
@@ -134,7 +134,7 @@ func TestAgainstStripeMock(t *testing.T) {
 	}
 
 	ct, _ := nodes.LookupCredentialType(CredentialType)
-	msg, err := ct.Test(ctx, map[string]string{FieldSecretKey: "sk_test_123", FieldAPIBase: base}, nil)
+	msg, err := ct.Test(ctx, map[string]string{FieldSecretKey: "sk_test_123", FieldAPIBase: base}, testenv.LocalClient())
 	if err != nil {
 		t.Fatalf("connection test: %v", err)
 	}

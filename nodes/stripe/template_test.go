@@ -3,7 +3,6 @@ package stripe_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/ferry-hq/ferry/flows/templates"
 	"io"
 	"io/fs"
 	"net/http"
@@ -12,12 +11,16 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ferry-hq/ferry/flows/templates"
+
 	"github.com/stripe/stripe-go/v82/webhook"
 
 	"github.com/ferry-hq/ferry/flows"
 	"github.com/ferry-hq/ferry/flows/engine"
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 	_ "github.com/ferry-hq/ferry/nodes/core"
+	"github.com/ferry-hq/ferry/nodes/egress"
 	"github.com/ferry-hq/ferry/nodes/stripe"
 )
 
@@ -70,7 +73,9 @@ func TestPaymentReceivedTemplateRuns(t *testing.T) {
 	if acc.DedupKey != "evt_tpl_1" || acc.BusinessKey != "ord_8f3a" {
 		t.Fatalf("keys %q %q", acc.DedupKey, acc.BusinessKey)
 	}
-	eng := &engine.Engine{Credentials: func(_ context.Context, id string, _ nodes.Mode) (map[string]string, error) { return creds[id], nil }}
+	eng := &engine.Engine{HTTP: testenv.LocalClient(), Credentials: engine.StaticCredentials(map[string]*nodes.ResolvedCredential{
+		"crm-api": {Name: "CRM", Type: "http.bearer", Fields: creds["crm-api"], Destinations: egress.MustDestinations(srv.URL)},
+	})}
 	run := &engine.Run{ID: "run1", FlowID: "flow1", Version: 1, Mode: nodes.ModeLive, Attempt: 1, Trigger: acc.Payload,
 		State: engine.NewState(c, c.Webhook.Def.ID, acc.Payload)}
 	out := eng.Execute(context.Background(), c, run)

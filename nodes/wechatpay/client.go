@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -423,15 +422,6 @@ const (
 	userAgent        = "Ferry-WeChatPay-Connector/1 (API v3)"
 )
 
-var defaultClient = &http.Client{Transport: &http.Transport{
-	Proxy:               http.ProxyFromEnvironment,
-	DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-	ForceAttemptHTTP2:   true,
-	MaxIdleConnsPerHost: 16,
-	IdleConnTimeout:     90 * time.Second,
-	TLSHandshakeTimeout: 10 * time.Second,
-}}
-
 // apiCall is one signed API v3 request.
 type apiCall struct {
 	method string
@@ -520,10 +510,7 @@ func (m *merchant) do(ctx context.Context, x *nodes.Exec, c apiCall) (*apiAnswer
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	client := defaultClient
-	if x != nil && x.HTTP != nil {
-		client = x.HTTP
-	}
+	client := x.Client()
 	details := map[string]any{"request": m.summary(c)}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // CredentialMerchant is the credential type every WeChat Pay node uses: one merchant account (商户号) with its
@@ -51,6 +52,15 @@ func init() {
 				Examples:    []nodes.Example{{Name: "Primary", Value: DefaultBaseURL}, {Name: "Backup", Value: "https://api2.mch.weixin.qq.com"}}},
 		},
 		Test: testMerchant,
+		// Signed requests go to the base URL the credential names; its backup host is listed by an admin who
+		// switches to it.
+		Destinations: func(fields map[string]string) []string {
+			base := strings.TrimSpace(fields[FieldBaseURL])
+			if base == "" {
+				base = DefaultBaseURL
+			}
+			return egress.Origins(base)
+		},
 	})
 }
 
@@ -93,7 +103,7 @@ func testMerchant(ctx context.Context, fields map[string]string, client *http.Cl
 
 func noRedirects(client *http.Client) *http.Client {
 	if client == nil {
-		client = defaultClient
+		client = egress.Default().Client()
 	}
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -34,7 +34,8 @@ type harness struct {
 	token string
 }
 
-func newHarness(t *testing.T, b storetest.Backend) *harness {
+// newHarness starts an app on backend b; options change its configuration after the tests' defaults.
+func newHarness(t *testing.T, b storetest.Backend, options ...func(*app.Config)) *harness {
 	t.Helper()
 	cfg, err := app.FromEnv()
 	if err != nil {
@@ -43,6 +44,10 @@ func newHarness(t *testing.T, b storetest.Backend) *harness {
 	cfg.DataDir, cfg.DatabaseURL, cfg.LogLevel, cfg.Workers = b.DataDir, b.URL, "error", 4
 	if b.URL != "" {
 		cfg.SecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	}
+	cfg.AllowedInternalHosts = "127.0.0.1" // the tests' stand-ins for providers listen there
+	for _, o := range options {
+		o(&cfg)
 	}
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
@@ -75,10 +80,19 @@ func (h *harness) userToken(email string, role auth.Role) string {
 
 // each runs body against every available store.
 func each(t *testing.T, body func(t *testing.T, h *harness)) {
+	eachWith(t, nil, body)
+}
+
+// eachWith is each with the configuration changed by option (nil: none).
+func eachWith(t *testing.T, option func(*app.Config), body func(t *testing.T, h *harness)) {
 	for _, backend := range storetest.Backends(t) {
 		t.Run("", func(t *testing.T) {
 			b := backend(t)
-			t.Run(b.Name, func(t *testing.T) { body(t, newHarness(t, b)) })
+			var options []func(*app.Config)
+			if option != nil {
+				options = append(options, option)
+			}
+			t.Run(b.Name, func(t *testing.T) { body(t, newHarness(t, b, options...)) })
 		})
 	}
 }

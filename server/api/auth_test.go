@@ -71,6 +71,7 @@ func TestSetupAndSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.DataDir, cfg.LogLevel = t.TempDir(), "error"
+	cfg.AllowedInternalHosts = "127.0.0.1" // the tests' stand-ins for providers listen there
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -15,9 +15,30 @@ type CredentialRequest struct {
 	Type string            `json:"type,omitempty"`
 	Live map[string]string `json:"live"`
 	Test map[string]string `json:"test,omitempty"`
+	// AllowedDestinations are where the credential may be sent: base URLs (https://api.example.com/v2), hosts
+	// (api.example.com) or host patterns (*.example.com). Required for types without a provider (API key,
+	// bearer, basic, OAuth2); connector types add their provider's hosts. On replace, absent keeps the list.
+	AllowedDestinations *[]string `json:"allowedDestinations,omitempty"`
+}
+
+// CodeCredentialDestinations answers a credential whose destinations are missing or malformed.
+const CodeCredentialDestinations = "credential_destinations_invalid"
+
+func (r *CredentialRequest) secrets() vault.Secrets {
+	s := vault.Secrets{Live: r.Live, Test: r.Test}
+	if r.AllowedDestinations != nil {
+		s.Destinations = *r.AllowedDestinations
+		if s.Destinations == nil {
+			s.Destinations = []string{}
+		}
+	}
+	return s
 }
 
 func credentialError(err error) error {
+	if errors.Is(err, vault.ErrDestinations) {
+		return errBadRequest(CodeCredentialDestinations, "%s", err.Error())
+	}
 	if errors.Is(err, vault.ErrInvalid) {
 		return errBadRequest("credential_invalid", "%s", err.Error())
 	}
@@ -44,11 +65,11 @@ func (a *API) createCredential(c fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	info, err := a.Credentials.Create(c.Context(), req.Name, req.Type, vault.Secrets{Live: req.Live, Test: req.Test})
+	info, err := a.Credentials.Create(c.Context(), req.Name, req.Type, req.secrets())
 	if err != nil {
 		return credentialError(err)
 	}
-	a.audit(c, "credential.create", "credential", info.ID, map[string]any{"name": info.Name, "type": info.Type})
+	a.audit(c, "credential.create", "credential", info.ID, map[string]any{"name": info.Name, "type": info.Type, "allowedDestinations": info.AllowedDestinations})
 	return ok(c, http.StatusCreated, info)
 }
 
@@ -65,11 +86,11 @@ func (a *API) replaceCredential(c fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	info, err := a.Credentials.Replace(c.Context(), c.Params("id"), req.Name, vault.Secrets{Live: req.Live, Test: req.Test})
+	info, err := a.Credentials.Replace(c.Context(), c.Params("id"), req.Name, req.secrets())
 	if err != nil {
 		return credentialError(err)
 	}
-	a.audit(c, "credential.replace", "credential", info.ID, map[string]any{"name": info.Name, "type": info.Type})
+	a.audit(c, "credential.replace", "credential", info.ID, map[string]any{"name": info.Name, "type": info.Type, "allowedDestinations": info.AllowedDestinations})
 	return ok(c, http.StatusOK, info)
 }
 

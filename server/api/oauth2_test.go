@@ -94,7 +94,7 @@ func TestCredentialConnectionTest(t *testing.T) {
 			}
 			return h.expect(res, status)
 		}
-		bearer := create(map[string]any{"name": "CRM", "type": "http.bearer",
+		bearer := create(map[string]any{"name": "CRM", "type": "http.bearer", "allowedDestinations": []string{upstream.URL},
 			"live": map[string]string{"token": "live-secret-token", "testUrl": upstream.URL + "/bearer"},
 			"test": map[string]string{"token": "test-wrong-token", "testUrl": upstream.URL + "/bearer"}})
 		if got := test(bearer, "", 200); got["ok"] != true || !strings.Contains(got["message"].(string), "200 OK") {
@@ -104,7 +104,7 @@ func TestCredentialConnectionTest(t *testing.T) {
 			t.Errorf("test variant: %v", got)
 		}
 
-		key := create(map[string]any{"name": "Shop", "type": "http.apikey",
+		key := create(map[string]any{"name": "Shop", "type": "http.apikey", "allowedDestinations": []string{upstream.URL},
 			"live": map[string]string{"name": "api_key", "value": "key-in-query-123", "in": "query", "testUrl": upstream.URL + "/key?page=1"},
 			"test": map[string]string{"name": "api_key", "value": "wrong-key-789", "in": "query", "testUrl": upstream.URL + "/key"}})
 		if got := test(key, "?variant=live", 200); got["ok"] != true {
@@ -114,17 +114,17 @@ func TestCredentialConnectionTest(t *testing.T) {
 			t.Errorf("wrong api key: %v", got)
 		}
 
-		basic := create(map[string]any{"name": "ERP", "type": "http.basic",
+		basic := create(map[string]any{"name": "ERP", "type": "http.basic", "allowedDestinations": []string{upstream.URL},
 			"live": map[string]string{"username": "ada", "password": "basic-pass-456", "testUrl": upstream.URL + "/basic"}})
 		if got := test(basic, "", 200); got["ok"] != true {
 			t.Errorf("basic: %v", got)
 		}
-		redirected := create(map[string]any{"name": "R", "type": "http.bearer",
+		redirected := create(map[string]any{"name": "R", "type": "http.bearer", "allowedDestinations": []string{upstream.URL},
 			"live": map[string]string{"token": "live-secret-token", "testUrl": upstream.URL + "/elsewhere"}})
 		if got := test(redirected, "", 200); got["ok"] != false || !strings.Contains(got["message"].(string), "302") {
 			t.Errorf("a redirect is not followed: %v", got)
 		}
-		noURL := create(map[string]any{"name": "N", "type": "http.bearer", "live": map[string]string{"token": "live-secret-token"}})
+		noURL := create(map[string]any{"name": "N", "type": "http.bearer", "allowedDestinations": []string{upstream.URL}, "live": map[string]string{"token": "live-secret-token"}})
 		if got := test(noURL, "", 200); got["ok"] != false || !strings.Contains(got["message"].(string), "test URL") {
 			t.Errorf("no test URL: %v", got)
 		}
@@ -158,7 +158,7 @@ func oauth2Credential(p *oauth2test.Provider, typ string) map[string]any {
 	if typ == "oauth2.authcode" {
 		live[nodes.OAuth2AuthURL] = p.AuthURL
 	}
-	return map[string]any{"name": "CRM " + typ, "type": typ, "live": live}
+	return map[string]any{"name": "CRM " + typ, "type": typ, "live": live, "allowedDestinations": []string{p.MeURL}}
 }
 
 // authorizeThroughAPI creates an oauth2.authcode credential and authorises it the way an admin does: ask for the
@@ -233,7 +233,7 @@ func TestOAuth2FlowThroughTheAPI(t *testing.T) {
 		}
 		for _, path := range []string{"/api/v1/credentials", "/api/v1/credentials/" + id, "/api/v1/runs/" + run} {
 			body := string(h.do("GET", path, nil).body)
-			for _, secret := range []string{tok[nodes.CredentialAccessToken], oauth2test.ClientSecret, "rt-"} {
+			for _, secret := range []string{tok.Fields[nodes.CredentialAccessToken], oauth2test.ClientSecret, "rt-"} {
 				if strings.Contains(body, secret) {
 					t.Errorf("GET %s shows a secret (%.6s…)", path, secret)
 				}
@@ -250,7 +250,7 @@ func TestOAuth2FlowThroughTheAPI(t *testing.T) {
 			t.Errorf("the callback page shows provider input unescaped: %s", res.body)
 		}
 
-		bearer := h.expect(h.do("POST", "/api/v1/credentials", `{"name":"b","type":"http.bearer","live":{"token":"tttt"}}`), 201)["id"].(string)
+		bearer := h.expect(h.do("POST", "/api/v1/credentials", `{"name":"b","type":"http.bearer","allowedDestinations":["api.example.com"],"live":{"token":"tttt"}}`), 201)["id"].(string)
 		if code := errorCode(t, h.expect(h.do("POST", "/api/v1/credentials/"+bearer+"/oauth2/authorize", nil), 400)); code != api.CodeCredentialNotSupported {
 			t.Errorf("authorising a bearer token: %s", code)
 		}
@@ -288,7 +288,7 @@ func TestOAuth2RefreshRaceThroughTheApp(t *testing.T) {
 				if err != nil {
 					t.Errorf("resolve: %v", err)
 				}
-				tokens <- got[nodes.CredentialAccessToken]
+				tokens <- got.Fields[nodes.CredentialAccessToken]
 			})
 		}
 		runs := make([]string, 20)
@@ -372,11 +372,12 @@ func TestStartupNamesUnreadableCredentials(t *testing.T) {
 	cfg.DataDir, cfg.LogLevel = t.TempDir(), "error"
 	oldKey, newKey := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
 	cfg.SecretKey = oldKey
+	cfg.AllowedInternalHosts = "127.0.0.1" // the tests' stand-ins for providers listen there
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := a.Credentials.Create(context.Background(), "Payments", "http.bearer", vault.Secrets{Live: map[string]string{"token": "sk_live_123456"}})
+	in, err := a.Credentials.Create(context.Background(), "Payments", "http.bearer", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: map[string]string{"token": "sk_live_123456"}})
 	a.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -393,6 +394,7 @@ func TestStartupNamesUnreadableCredentials(t *testing.T) {
 	}
 
 	t.Setenv(vault.PreviousKeysEnv, oldKey)
+	cfg.AllowedInternalHosts = "127.0.0.1" // the tests' stand-ins for providers listen there
 	a, err = app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("with the old key as a previous key: %v", err)

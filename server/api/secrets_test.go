@@ -68,6 +68,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	cfg.DataDir, cfg.LogLevel, cfg.LogOutput = dataDir, "debug", logs
+	cfg.AllowedInternalHosts = "127.0.0.1" // the tests' stand-ins for providers listen there
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +91,7 @@ func TestSecretsNeverLeave(t *testing.T) {
 		return h.expect(res, want)
 	}
 
-	bearer := call("POST", "/api/v1/credentials", map[string]any{"name": "crm", "type": "http.bearer",
+	bearer := call("POST", "/api/v1/credentials", map[string]any{"name": "crm", "type": "http.bearer", "allowedDestinations": []string{provider.URL},
 		"live": map[string]string{"token": liveToken}, "test": map[string]string{"token": testToken}}, 201)["id"].(string)
 	signing := call("POST", "/api/v1/credentials", map[string]any{"name": "shop signing", "type": "webhook.hmac",
 		"live": map[string]string{"secret": hmacSecret}}, 201)["id"].(string)

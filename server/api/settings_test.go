@@ -311,6 +311,7 @@ func sameFleet(t *testing.T, b storetest.Backend, h *harness) *harness {
 	}
 	cfg.DataDir, cfg.DatabaseURL, cfg.LogLevel, cfg.Workers = b.DataDir, b.URL, "error", 1
 	cfg.SecretKey = h.app.Config.SecretKey
+	cfg.AllowedInternalHosts = "127.0.0.1" // the tests' stand-ins for providers listen there
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -61,9 +61,9 @@ func TestTemplateGallery(t *testing.T) {
 // Refusals create nothing; the created flow is an audited draft with the chosen credentials.
 func TestUseTemplate(t *testing.T) {
 	each(t, func(t *testing.T, h *harness) {
-		bearer := h.expect(h.do("POST", "/api/v1/credentials", map[string]any{"name": "Stripe read key", "type": "http.bearer",
+		bearer := h.expect(h.do("POST", "/api/v1/credentials", map[string]any{"name": "Stripe read key", "type": "http.bearer", "allowedDestinations": []string{"https://api.stripe.com"},
 			"live": map[string]string{"token": "rk_live_example"}}), 201)["id"].(string)
-		basic := h.expect(h.do("POST", "/api/v1/credentials", map[string]any{"name": "CRM", "type": "http.basic",
+		basic := h.expect(h.do("POST", "/api/v1/credentials", map[string]any{"name": "CRM", "type": "http.basic", "allowedDestinations": []string{"https://crm.example.com"},
 			"live": map[string]string{"username": "ferry", "password": "s3cret"}}), 201)["id"].(string)
 		editor := "Bearer " + h.userToken("editor@example.com", auth.RoleEditor)
 		use := func(body string) response {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/store"
 )
@@ -90,6 +91,11 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 	var outbound *http.Client
 	if a.Runner != nil && a.Runner.Engine != nil {
 		outbound = a.Runner.Engine.HTTP
+	}
+	if wh.Def.Credential != "" && a.Credentials != nil {
+		// A trigger that calls its provider back (PayPal's signature check) sends the credential: only to
+		// where it may go.
+		outbound = egress.Bind(outbound, a.Credentials.Binding(wh.Def.Credential, mode))
 	}
 	req := &nodes.WebhookRequest{Method: c.Method(), Header: header, Query: query, Body: c.Body(), RemoteIP: c.IP(), Mode: mode, HTTP: outbound,
 		Credential: func(ctx context.Context) (map[string]string, error) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ferry-hq/ferry/flows/engine"
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 	"github.com/ferry-hq/ferry/server/api"
 	"github.com/ferry-hq/ferry/server/auth"
 	"github.com/ferry-hq/ferry/server/limits"
@@ -46,10 +47,12 @@ type App struct {
 	Queue       queue.Queue
 	Runner      *runner.Runner
 	Credentials *vault.Credentials
-	Auth        *auth.Service
-	Cron        *scheduler.Cron
-	Sweeper     *scheduler.Sweeper
-	Pruner      *scheduler.Pruner
+	// Egress is the process's one way out: every outgoing connection goes through it (nodes/egress).
+	Egress  *egress.Guard
+	Auth    *auth.Service
+	Cron    *scheduler.Cron
+	Sweeper *scheduler.Sweeper
+	Pruner  *scheduler.Pruner
 	// Settings are the settings an admin changes at runtime, applied to the pruner, the masker and the log level.
 	Settings *settings.Runtime
 	API      *api.API
@@ -105,7 +108,15 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if ss, ok := st.(store.SealerSetter); ok && cfg.SealRunData {
 		ss.SetSealer(v)
 	}
-	a.Credentials = &vault.Credentials{Store: st, Vault: v, Logger: logger}
+	allow, err := egress.ParseAllowList(splitList(cfg.AllowedInternalHosts))
+	if err != nil {
+		a.closeEarly()
+		return nil, fmt.Errorf("allowed-internal-hosts: %w", err)
+	}
+	a.Egress = egress.New(egress.Options{Allow: allow})
+	// OAuth2 token requests and connection tests answer an admin waiting in the browser.
+	vaultHTTP := &http.Client{Transport: a.Egress.Transport(), Timeout: 30 * time.Second}
+	a.Credentials = &vault.Credentials{Store: st, Vault: v, Logger: logger, HTTP: vaultHTTP}
 	// A wrong or missing key is reported now, naming every credential it affects, not by runs failing one by one.
 	if err := a.Credentials.Check(ctx); err != nil {
 		a.closeEarly()
@@ -130,8 +141,6 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		return counts, nil
 	})
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 64
 	// Circuit breakers are per process: each worker notices a failing endpoint within a few calls of its own.
 	breakers := nodes.NewBreakers(nodes.BreakerSettings{
 		OnChange: func(endpoint string, from, to nodes.BreakerState) {
@@ -140,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	})
 	m.Registry.MustRegister(limits.NewBreakerCollector(breakers))
 	eng := &engine.Engine{
-		HTTP:        &http.Client{Transport: transport, Timeout: 5 * time.Minute},
+		HTTP:        a.Egress.Client(),
 		Credentials: a.Credentials.Resolve,
 		Logger:      logger,
 		OnStep:      m.ObserveStep,

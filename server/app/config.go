@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // Config is Ferry's configuration. Each field has an environment variable and a command-line flag; flags win.
@@ -58,6 +60,10 @@ type Config struct {
 	// PersonalFields are the JSON keys whose values the API masks in run data (comma-separated); empty means the
 	// built-in list (phones, e-mails, identity and bank card numbers).
 	PersonalFields string
+	// AllowedInternalHosts are the internal addresses, ranges and host names outgoing requests may reach
+	// (comma-separated; see egress.AllowList): every other loopback, private, link-local or metadata address is
+	// refused.
+	AllowedInternalHosts string
 	// LogOutput receives the log; nil means standard error. (Not a setting: for programs that embed Ferry, and
 	// for the test that scans everything Ferry writes for secrets.)
 	LogOutput io.Writer
@@ -113,6 +119,7 @@ func Settings() []Setting {
 		{"secure-cookies", "FERRY_SECURE_COOKIES", "false", "mark session cookies Secure even over plain HTTP (set it behind a proxy that terminates TLS)", func(c *Config) any { return &c.SecureCookies }},
 		{"seal-run-data", "FERRY_SEAL_RUN_DATA", "true", "encrypt run data at rest under the secret key (trigger payloads, step inputs and outputs)", func(c *Config) any { return &c.SealRunData }},
 		{"personal-fields", "FERRY_PERSONAL_FIELDS", "", "JSON keys masked as personal data in run data shown by the API (comma-separated; empty: phones, e-mails, ID and bank card numbers)", func(c *Config) any { return &c.PersonalFields }},
+		{"allowed-internal-hosts", "FERRY_ALLOWED_INTERNAL_HOSTS", "", "internal hosts outgoing requests may reach: addresses, ranges and names, comma-separated (10.0.0.0/8, crm.lan, *.corp.example); every other loopback, private, link-local or metadata address is refused", func(c *Config) any { return &c.AllowedInternalHosts }},
 		{"pprof-addr", "FERRY_PPROF_ADDR", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off", func(c *Config) any { return &c.PprofAddr }},
 	}
 }
@@ -202,6 +209,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.level(); err != nil {
 		return err
+	}
+	if _, err := egress.ParseAllowList(splitList(c.AllowedInternalHosts)); err != nil {
+		return fmt.Errorf("allowed-internal-hosts: %w", err)
 	}
 	return nil
 }

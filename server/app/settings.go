@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/flows"
+	"github.com/ferry-hq/ferry/nodes/egress"
 	"github.com/ferry-hq/ferry/server/auth"
 	"github.com/ferry-hq/ferry/server/settings"
 )
@@ -22,13 +23,14 @@ const (
 	settingRetentionRuns  = "retention-runs"
 	settingPersonalFields = "personal-fields"
 	settingLogLevel       = "log-level"
+	settingAllowedHosts   = "allowed-internal-hosts"
 )
 
 // settingGroups places every configuration value in a group of the settings screen. Values not listed here
 // (the secret key, the admin password) are never shown.
 var settingGroups = map[string]string{
 	settingRetentionDays: settings.GroupRetention, settingRetentionRuns: settings.GroupRetention,
-	settingPersonalFields: settings.GroupProtection, "seal-run-data": settings.GroupProtection, "secure-cookies": settings.GroupProtection,
+	settingPersonalFields: settings.GroupProtection, settingAllowedHosts: settings.GroupProtection, "seal-run-data": settings.GroupProtection, "secure-cookies": settings.GroupProtection,
 	"body-limit": settings.GroupRuns, "workers": settings.GroupRuns, "lease": settings.GroupRuns, "shutdown-timeout": settings.GroupRuns,
 	settingLogLevel: settings.GroupSystem, "log-format": settings.GroupSystem, "role": settings.GroupSystem, "addr": settings.GroupSystem,
 	"data-dir": settings.GroupSystem, "database-url": settings.GroupSystem, "redis-url": settings.GroupSystem,
@@ -82,6 +84,16 @@ func settingDefinitions(cfg Config) ([]settings.Definition, error) {
 					}
 				}
 				return nil
+			}
+		case settingAllowedHosts:
+			d.Kind, d.Editable, d.MaxItems = settings.KindList, true, 100
+			d.Description = "internal hosts outgoing requests (HTTP nodes, connectors, OAuth2, connection tests) may reach: " +
+				"addresses (10.1.2.3), ranges (10.0.0.0/8) and host names (crm.lan, *.corp.example); every other loopback, " +
+				"private, link-local or cloud metadata address is refused, checked on the address each connection uses"
+			d.Value, d.Default = splitList(cfg.AllowedInternalHosts), []string{}
+			d.Check = func(v any) error {
+				_, err := egress.ParseAllowList(v.([]string))
+				return err
 			}
 		case settingLogLevel:
 			d.Kind, d.Editable, d.Options = settings.KindEnum, true, []string{"debug", "info", "warn", "error"}
@@ -147,6 +159,11 @@ func (a *App) wireSettings(ctx context.Context, masker *auth.Masker, level *slog
 	}
 	rt.OnChange(func(v settings.Values) {
 		masker.SetFields(v.Strings(settingPersonalFields))
+		if l, err := egress.ParseAllowList(v.Strings(settingAllowedHosts)); err == nil {
+			a.Egress.SetAllowList(l)
+		} else {
+			a.Logger.Warn("allowed internal hosts: stored value refused", "err", err)
+		}
 		if l, err := levelOf(v.String(settingLogLevel)); err == nil {
 			level.Set(l)
 		}

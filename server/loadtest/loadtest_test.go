@@ -31,6 +31,7 @@ func startFerry(t *testing.T, b storetest.Backend) string {
 	if b.URL != "" {
 		cfg.SecretKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	}
+	cfg.AllowedInternalHosts = "127.0.0.1" // the echo server
 	a, err := app.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

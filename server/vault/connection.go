@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // TestResult is the outcome of a connection test. Message says what was checked or why it failed, and never
@@ -62,7 +63,13 @@ func (c *Credentials) Test(ctx context.Context, id, variant string) (*TestResult
 	}
 	tctx, cancel := context.WithTimeout(ctx, connectionTestTimeout)
 	defer cancel()
-	msg, err := ct.Test(tctx, fields, c.httpClient())
+	// The test request carries the credential, so it may go only where the credential may.
+	dests, err := destinationsOf(ct, s, stored)
+	if err != nil {
+		return &TestResult{Message: err.Error()}, nil
+	}
+	client := egress.Bind(c.httpClient(), func(context.Context) (string, egress.Destinations, error) { return row.Name, dests, nil })
+	msg, err := ct.Test(tctx, fields, client)
 	if err != nil {
 		return &TestResult{Message: redact(err.Error(), secrets)}, nil
 	}

@@ -8,14 +8,17 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 	"github.com/ferry-hq/ferry/server/store"
 )
 
@@ -24,7 +27,9 @@ import (
 type Credentials struct {
 	Store store.CredentialStore
 	Vault *Vault
-	// HTTP sends OAuth2 token requests and connection tests; nil means a client with a 30-second timeout.
+	// HTTP sends OAuth2 token requests and connection tests: the process's guarded client (nodes/egress), which
+	// refuses internal addresses; a connection test binds it to the credential's destinations. Nil means the
+	// default guard's client.
 	HTTP *http.Client
 	// Logger receives warnings about credentials that need an admin (a refused token renewal); nil means
 	// slog.Default().
@@ -47,6 +52,10 @@ type Secrets struct {
 	// Tokens holds what an OAuth2 credential obtained from its provider, by variant. The API never sets or
 	// returns them; nodes get the access token only.
 	Tokens map[string]*Token `json:"tokens,omitempty"`
+	// Destinations are where an admin allowed the credential to be sent (base URLs, hosts, host patterns; see
+	// egress.Destination), besides its type's defaults. They are sealed with the secrets, so nobody who can
+	// only write the database can widen them.
+	Destinations []string `json:"destinations,omitempty"`
 }
 
 // fields returns the fields of a variant, nil when the credential has none.
@@ -86,6 +95,10 @@ type Info struct {
 	StatusMessage string `json:"statusMessage,omitempty"`
 	// OAuth2 tells, for each variant of an OAuth2 credential, whether it holds a token and until when.
 	OAuth2 map[string]TokenInfo `json:"oauth2,omitempty"`
+	// AllowedDestinations are the destinations an admin listed; DefaultDestinations are those the type gives
+	// for the live fields (a provider's API). Requests carrying the credential go to these and nowhere else.
+	AllowedDestinations []string `json:"allowedDestinations"`
+	DefaultDestinations []string `json:"defaultDestinations"`
 }
 
 // TokenInfo is what may be shown of an OAuth2 token: never the token.
@@ -110,10 +123,21 @@ var ErrNoVariant = errors.New("the credential has no such variant")
 // authorisation).
 var ErrNotSupported = errors.New("not supported by this credential type")
 
+// ErrDestinations wraps a destination list that is refused: an entry that is not a URL or a host, or no entry
+// at all for a type without defaults.
+var ErrDestinations = errors.New("invalid destinations")
+
 func check(typ string, s Secrets) error {
 	ct, ok := nodes.LookupCredentialType(typ)
 	if !ok {
 		return fmt.Errorf("%w: unknown credential type %q", ErrInvalid, typ)
+	}
+	if _, err := egress.ParseDestinations(s.Destinations); err != nil {
+		return fmt.Errorf("%w: %v", ErrDestinations, err)
+	}
+	if len(s.Destinations) == 0 && ct.Destinations == nil && !ct.Inbound {
+		return fmt.Errorf("%w: a %s credential must list the destinations it may be sent to (base URLs or hosts, "+
+			"such as https://api.example.com)", ErrDestinations, typ)
 	}
 	for name, variant := range map[string]map[string]string{VariantLive: s.Live, VariantTest: s.Test} {
 		if variant == nil {
@@ -141,10 +165,11 @@ func (c *Credentials) Create(ctx context.Context, name, typ string, s Secrets) (
 	if name == "" {
 		return nil, fmt.Errorf("%w: a name is required", ErrInvalid)
 	}
+	s.Tokens = nil // tokens come from the provider only
+	s.Destinations = cleanList(s.Destinations)
 	if err := check(typ, s); err != nil {
 		return nil, err
 	}
-	s.Tokens = nil // tokens come from the provider only
 	now := time.Now().UTC()
 	row := &store.Credential{ID: uuid.NewString(), Name: name, Type: typ, CreatedAt: now, UpdatedAt: now}
 	if err := c.seal(row, s); err != nil {
@@ -158,14 +183,20 @@ func (c *Credentials) Create(ctx context.Context, name, typ string, s Secrets) (
 
 // Replace overwrites a credential's name and fields. An OAuth2 variant whose client and endpoints are unchanged
 // keeps its tokens (and is tried again if its last renewal was refused); otherwise it must be authorised again.
-// A credential no configured key opens can be replaced too: that is how an admin recovers it.
+// A credential no configured key opens can be replaced too: that is how an admin recovers it. Destinations nil
+// keeps the credential's destinations; an empty list clears them.
 func (c *Credentials) Replace(ctx context.Context, id, name string, s Secrets) (*Info, error) {
 	var out Secrets
 	row, err := c.update(ctx, id, true, func(row *store.Credential, old *Secrets) error {
+		dests := old.Destinations
+		if s.Destinations != nil {
+			dests = cleanList(s.Destinations)
+		}
+		s.Destinations = dests
 		if err := check(row.Type, s); err != nil {
 			return err
 		}
-		next := Secrets{Live: s.Live, Test: s.Test, Tokens: keptTokens(row.Type, *old, s)}
+		next := Secrets{Live: s.Live, Test: s.Test, Tokens: keptTokens(row.Type, *old, s), Destinations: dests}
 		*old, out = next, next
 		if name != "" {
 			row.Name = name
@@ -287,40 +318,125 @@ func (c *Credentials) Delete(ctx context.Context, id string) error {
 // still show which fields would be sent, and no live secret is decrypted for a test.
 const WithheldInTests = "[live credential withheld in test runs]"
 
-// Resolve opens a credential for a step. Live runs get the live fields. Test runs get the test variant, or,
-// when the credential has none, the live field names with WithheldInTests as every value (D20).
+// Resolve opens a credential for a step that sends requests. Live runs get the live fields. Test runs get the
+// test variant, or, when the credential has none, the live field names with WithheldInTests as every value
+// (D20). Inbound fields (webhook signing secrets) are left out, and an Inbound type is refused: what only
+// checks incoming requests never goes into an outgoing one. The destinations are what the admin listed plus the
+// type's defaults for the variant's fields (the live fields when the test values are withheld).
 //
 // An OAuth2 credential resolves to a current access token (nodes.CredentialAccessToken and
 // nodes.CredentialTokenType), renewed first when it expires within RenewBefore; its client secret and refresh
 // token never leave the vault.
-func (c *Credentials) Resolve(ctx context.Context, id string, mode nodes.Mode) (map[string]string, error) {
+func (c *Credentials) Resolve(ctx context.Context, id string, mode nodes.Mode) (*nodes.ResolvedCredential, error) {
 	row, s, err := c.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	ct := oauth2Type(row.Type)
+	ct, ok := nodes.LookupCredentialType(row.Type)
+	if !ok {
+		return nil, nodes.NewPermanent("credential_type_unknown", fmt.Errorf("credential %s (%s) has the unknown type %s", row.ID, row.Name, row.Type))
+	}
+	if ct.Inbound {
+		return nil, nodes.NewPermanent(CodeInboundOnly, fmt.Errorf("credential %s is a %s: it verifies incoming "+
+			"requests and is never sent in an outgoing one", row.Name, ct.Name))
+	}
+	out := &nodes.ResolvedCredential{Name: row.Name, Type: row.Type}
 	variant := VariantLive
-	if mode == nodes.ModeTest {
-		if s.Test == nil {
-			if ct != nil {
-				return map[string]string{nodes.CredentialAccessToken: WithheldInTests, nodes.CredentialTokenType: "Bearer"}, nil
-			}
-			withheld := make(map[string]string, len(s.Live))
-			for k := range s.Live {
-				withheld[k] = WithheldInTests
-			}
-			return withheld, nil
-		}
+	if mode == nodes.ModeTest && s.Test != nil {
 		variant = VariantTest
 	}
-	if ct != nil {
+	if out.Destinations, err = destinationsOf(ct, s, s.fields(variant)); err != nil {
+		return nil, nodes.NewPermanent(CodeDestinationsInvalid, fmt.Errorf("credential %s: %w", row.Name, err))
+	}
+	switch {
+	case mode == nodes.ModeTest && s.Test == nil && ct.OAuth2 != nil:
+		out.Fields = map[string]string{nodes.CredentialAccessToken: WithheldInTests, nodes.CredentialTokenType: "Bearer"}
+	case mode == nodes.ModeTest && s.Test == nil:
+		out.Fields = make(map[string]string, len(s.Live))
+		for k := range s.Live {
+			if f := ct.Field(k); f == nil || !f.Inbound {
+				out.Fields[k] = WithheldInTests
+			}
+		}
+	case ct.OAuth2 != nil:
 		tok, err := c.token(ctx, row, s, ct, variant)
 		if err != nil {
 			return nil, err
 		}
-		return tokenFields(tok), nil
+		out.Fields = tokenFields(tok)
+	default:
+		out.Fields = outgoingFields(ct, s.fields(variant))
 	}
-	return s.fields(variant), nil
+	return out, nil
+}
+
+// Codes of credentials that cannot be used for a step.
+const (
+	// CodeInboundOnly: the credential only verifies incoming requests (a webhook secret).
+	CodeInboundOnly = "credential_inbound_only"
+	// CodeDestinationsInvalid: the stored destinations no longer parse (written by another version).
+	CodeDestinationsInvalid = "credential_destinations_invalid"
+)
+
+// outgoingFields is fields without the Inbound ones.
+func outgoingFields(ct *nodes.CredentialType, fields map[string]string) map[string]string {
+	out := make(map[string]string, len(fields))
+	for k, v := range fields {
+		if f := ct.Field(k); f != nil && f.Inbound {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// destinationsOf is where a credential may be sent: what the admin listed, and the type's defaults for fields.
+func destinationsOf(ct *nodes.CredentialType, s Secrets, fields map[string]string) (egress.Destinations, error) {
+	list := append([]string(nil), s.Destinations...)
+	if ct.Destinations != nil {
+		list = append(list, ct.Destinations(fields)...)
+	}
+	return egress.ParseDestinations(list)
+}
+
+// Binding returns a function that binds a client to the destinations of credential id for mode, resolving them
+// on first use, for requests a trigger sends while verifying a webhook (PayPal's verification call).
+func (c *Credentials) Binding(id string, mode nodes.Mode) egress.DestinationsFunc {
+	var once sync.Once
+	var name string
+	var ds egress.Destinations
+	var err error
+	return func(ctx context.Context) (string, egress.Destinations, error) {
+		once.Do(func() {
+			var row *store.Credential
+			var s Secrets
+			if row, s, err = c.load(ctx, id); err != nil {
+				return
+			}
+			ct, ok := nodes.LookupCredentialType(row.Type)
+			if !ok {
+				err = fmt.Errorf("credential %s has the unknown type %s", row.Name, row.Type)
+				return
+			}
+			variant := VariantLive
+			if mode == nodes.ModeTest && s.Test != nil {
+				variant = VariantTest
+			}
+			name = row.Name
+			ds, err = destinationsOf(ct, s, s.fields(variant))
+		})
+		return name, ds, err
+	}
+}
+
+func cleanList(list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if v = strings.TrimSpace(v); v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // ResolveForVerification opens the secret a trigger checks an incoming request against. Verifying sends
@@ -358,13 +474,11 @@ func (c *Credentials) logger() *slog.Logger {
 	return slog.Default()
 }
 
-var defaultClient = &http.Client{Timeout: 30 * time.Second}
-
 func (c *Credentials) httpClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return defaultClient
+	return egress.Default().Client()
 }
 
 func info(row *store.Credential, s Secrets) *Info {
@@ -379,7 +493,10 @@ func info(row *store.Credential, s Secrets) *Info {
 		return out
 	}
 	in := &Info{ID: row.ID, Name: row.Name, Type: row.Type, Fields: keys(s.Live), TestFields: keys(s.Test),
-		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}
+		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, AllowedDestinations: cleanList(s.Destinations), DefaultDestinations: []string{}}
+	if ct, ok := nodes.LookupCredentialType(row.Type); ok && ct.Destinations != nil && s.Live != nil {
+		in.DefaultDestinations = cleanList(ct.Destinations(s.Live))
+	}
 	in.Status, in.StatusMessage = statusOf(row.Type, s)
 	if ct := oauth2Type(row.Type); ct != nil {
 		in.OAuth2 = map[string]TokenInfo{}

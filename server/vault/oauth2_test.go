@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/store"
 	"github.com/ferry-hq/ferry/server/vault"
@@ -26,7 +27,7 @@ func authCodeFields(p *oauth2test.Provider) map[string]string {
 func authorize(t *testing.T, c *vault.Credentials, p *oauth2test.Provider, fields map[string]string) string {
 	t.Helper()
 	ctx := context.Background()
-	in, err := c.Create(ctx, "CRM", "oauth2.authcode", vault.Secrets{Live: fields})
+	in, err := c.Create(ctx, "CRM", "oauth2.authcode", vault.Secrets{Destinations: []string{p.MeURL}, Live: fields})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,24 +56,24 @@ func TestOAuth2AuthorizationCodeWithPKCE(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		p := oauth2test.New(t)
-		c := &vault.Credentials{Store: st, Vault: keyring(t, 1)}
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
 		id := authorize(t, c, p, authCodeFields(p))
 		if p.Exchanges.Load() != 1 || p.LastScope() != "contacts.read offline_access" {
 			t.Errorf("exchanges %d, scope %q", p.Exchanges.Load(), p.LastScope())
 		}
 		got, err := c.Resolve(ctx, id, nodes.ModeLive)
-		if err != nil || !p.Valid(got[nodes.CredentialAccessToken]) || got[nodes.CredentialTokenType] != "bearer" {
+		if err != nil || !p.Valid(got.Fields[nodes.CredentialAccessToken]) || got.Fields[nodes.CredentialTokenType] != "bearer" {
 			t.Fatalf("resolved %v %v", got, err)
 		}
-		if _, secret := got[nodes.OAuth2ClientSecret]; secret || len(got) != 3 {
-			t.Errorf("a step got more than the access token: %v", keys(got))
+		if _, secret := got.Fields[nodes.OAuth2ClientSecret]; secret || len(got.Fields) != 3 {
+			t.Errorf("a step got more than the access token: %v", keys(got.Fields))
 		}
 		row, _ := st.GetCredential(ctx, id)
-		if bytes.Contains(row.Sealed, []byte(got[nodes.CredentialAccessToken])) {
+		if bytes.Contains(row.Sealed, []byte(got.Fields[nodes.CredentialAccessToken])) {
 			t.Error("the access token is stored in clear text")
 		}
 		// A test run of a credential without a test variant gets no live token.
-		if test, _ := c.Resolve(ctx, id, nodes.ModeTest); test[nodes.CredentialAccessToken] != vault.WithheldInTests {
+		if test, _ := c.Resolve(ctx, id, nodes.ModeTest); test.Fields[nodes.CredentialAccessToken] != vault.WithheldInTests {
 			t.Errorf("test run got %v", test)
 		}
 		if res, err := c.Test(ctx, id, vault.VariantLive); err != nil || !res.OK || !strings.Contains(res.Message, "200") {
@@ -97,11 +98,11 @@ func TestOAuth2WithoutPKCEAndARefusedConsent(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		p := oauth2test.New(t)
-		c := &vault.Credentials{Store: st, Vault: keyring(t, 1)}
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
 		fields := authCodeFields(p)
 		fields[nodes.OAuth2PKCE] = "false"
 		fields[nodes.OAuth2AuthParams] = "access_type=offline&prompt=consent"
-		in, err := c.Create(ctx, "CRM", "oauth2.authcode", vault.Secrets{Live: fields})
+		in, err := c.Create(ctx, "CRM", "oauth2.authcode", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: fields})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,8 +132,8 @@ func TestOAuth2RefreshRace(t *testing.T) {
 		p := oauth2test.New(t)
 		p.SetAccessTTL(30 * time.Second) // within RenewBefore: due at once
 		processes := []*vault.Credentials{
-			{Store: st, Vault: keyring(t, 1)},
-			{Store: st, Vault: keyring(t, 1)},
+			{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()},
+			{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()},
 		}
 		id := authorize(t, processes[0], p, authCodeFields(p))
 		p.SetAccessTTL(time.Hour)
@@ -144,7 +145,7 @@ func TestOAuth2RefreshRace(t *testing.T) {
 		for i := range tokens {
 			wg.Go(func() {
 				got, err := processes[i%2].Resolve(ctx, id, nodes.ModeLive)
-				tokens[i], errs[i] = got[nodes.CredentialAccessToken], err
+				tokens[i], errs[i] = got.Fields[nodes.CredentialAccessToken], err
 			})
 		}
 		wg.Wait()
@@ -174,7 +175,7 @@ func TestOAuth2RefusedRefreshNeedsReauthorization(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		p := oauth2test.New(t)
-		c := &vault.Credentials{Store: st, Vault: keyring(t, 1)}
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
 		p.SetAccessTTL(30 * time.Second)
 		id := authorize(t, c, p, authCodeFields(p))
 		p.RefuseRefresh.Store(true)
@@ -212,12 +213,12 @@ func TestOAuth2ProviderDown(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		p := oauth2test.New(t)
-		c := &vault.Credentials{Store: st, Vault: keyring(t, 1)}
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
 		p.SetAccessTTL(30 * time.Second)
 		id := authorize(t, c, p, authCodeFields(p))
 		p.FailRefresh.Store(true)
 		got, err := c.Resolve(ctx, id, nodes.ModeLive)
-		if err != nil || !p.Valid(got[nodes.CredentialAccessToken]) {
+		if err != nil || !p.Valid(got.Fields[nodes.CredentialAccessToken]) {
 			t.Fatalf("a still valid token while the provider is down: %v %v", got, err)
 		}
 		if in, _ := c.Get(ctx, id); in.Status != vault.StatusOK {
@@ -244,17 +245,17 @@ func TestOAuth2ClientCredentials(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		p := oauth2test.New(t)
-		c := &vault.Credentials{Store: st, Vault: keyring(t, 1)}
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
 		fields := map[string]string{nodes.OAuth2ClientID: oauth2test.ClientID, nodes.OAuth2ClientSecret: oauth2test.ClientSecret,
 			nodes.OAuth2TokenURL: p.TokenURL, nodes.OAuth2Scopes: "orders"}
-		in, err := c.Create(ctx, "ERP", "oauth2.client", vault.Secrets{Live: fields})
+		in, err := c.Create(ctx, "ERP", "oauth2.client", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: fields})
 		if err != nil || in.Status != vault.StatusOK {
 			t.Fatalf("create: %+v %v", in, err)
 		}
 		var wg sync.WaitGroup
 		for range 20 {
 			wg.Go(func() {
-				if got, err := c.Resolve(ctx, in.ID, nodes.ModeLive); err != nil || !p.Valid(got[nodes.CredentialAccessToken]) {
+				if got, err := c.Resolve(ctx, in.ID, nodes.ModeLive); err != nil || !p.Valid(got.Fields[nodes.CredentialAccessToken]) {
 					t.Errorf("resolve: %v %v", got, err)
 				}
 			})
@@ -269,7 +270,7 @@ func TestOAuth2ClientCredentials(t *testing.T) {
 			bad[k] = v
 		}
 		bad[nodes.OAuth2ClientSecret] = "wrong-secret"
-		wrong, _ := c.Create(ctx, "ERP wrong", "oauth2.client", vault.Secrets{Live: bad})
+		wrong, _ := c.Create(ctx, "ERP wrong", "oauth2.client", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: bad})
 		_, err = c.Resolve(ctx, wrong.ID, nodes.ModeLive)
 		if ne := nodes.Classify(err); ne.Code != vault.CodeTokenRefused || ne.Kind != nodes.Permanent || strings.Contains(err.Error(), "wrong-secret") {
 			t.Fatalf("wrong secret: %v", err)
@@ -299,7 +300,7 @@ func TestReplaceKeepsTokensOfAnUnchangedClient(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		p := oauth2test.New(t)
-		c := &vault.Credentials{Store: st, Vault: keyring(t, 1)}
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
 		fields := authCodeFields(p)
 		id := authorize(t, c, p, fields)
 		in, err := c.Replace(ctx, id, "CRM renamed", vault.Secrets{Live: fields})

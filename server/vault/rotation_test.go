@@ -59,7 +59,7 @@ func TestRotationWithRunsInFlight(t *testing.T) {
 		ids := make([]string, n)
 		for i := range ids {
 			info, err := original.Create(ctx, fmt.Sprintf("cred %02d", i), "http.bearer",
-				vault.Secrets{Live: map[string]string{"token": fmt.Sprintf("token-%d", i)}})
+				vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: map[string]string{"token": fmt.Sprintf("token-%d", i)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +94,7 @@ func TestRotationWithRunsInFlight(t *testing.T) {
 					if rotating.Load() {
 						during.Add(1)
 					}
-					if err != nil || got["token"] != fmt.Sprintf("token-%d", k) {
+					if err != nil || got.Fields["token"] != fmt.Sprintf("token-%d", k) {
 						failures.Add(1)
 						firstFailure.CompareAndSwap(nil, fmt.Sprintf("credential %d: %v %v", k, got, err))
 					}
@@ -157,7 +157,7 @@ func TestRotationWithRunsInFlight(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := final.Resolve(ctx, ids[0], nodes.ModeLive)
-		if want := fmt.Sprintf("replaced-%d", lastReplaced.Load()); err != nil || got["token"] != want {
+		if want := fmt.Sprintf("replaced-%d", lastReplaced.Load()); err != nil || got.Fields["token"] != want {
 			t.Errorf("replaced credential: %v %v, want %s", got, err, want)
 		}
 		// Rotating again has nothing to do.
@@ -175,15 +175,15 @@ func TestCheckNamesUnreadableCredentials(t *testing.T) {
 		ctx := context.Background()
 		old := &vault.Credentials{Store: st, Vault: keyring(t, 1)}
 		current := &vault.Credentials{Store: st, Vault: keyring(t, 2)}
-		lost, err := old.Create(ctx, "sealed under a lost key", "http.bearer", vault.Secrets{Live: map[string]string{"token": "t1"}})
+		lost, err := old.Create(ctx, "sealed under a lost key", "http.bearer", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: map[string]string{"token": "t1"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		altered, err := current.Create(ctx, "altered", "http.bearer", vault.Secrets{Live: map[string]string{"token": "t2"}})
+		altered, err := current.Create(ctx, "altered", "http.bearer", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: map[string]string{"token": "t2"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		fine, err := current.Create(ctx, "fine", "http.bearer", vault.Secrets{Live: map[string]string{"token": "t3"}})
+		fine, err := current.Create(ctx, "fine", "http.bearer", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: map[string]string{"token": "t3"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,7 +242,8 @@ func TestCheckNamesUnreadableCredentials(t *testing.T) {
 		}
 		// Adding the lost key as a previous key brings it back; replacing the altered one recovers it.
 		withOld := &vault.Credentials{Store: st, Vault: keyring(t, 2, 1)}
-		if _, err := withOld.Replace(ctx, altered.ID, "", vault.Secrets{Live: map[string]string{"token": "new"}}); err != nil {
+		// Its destinations were sealed with it, so the replacement names them again.
+		if _, err := withOld.Replace(ctx, altered.ID, "", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: map[string]string{"token": "new"}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := withOld.Check(ctx); err != nil {

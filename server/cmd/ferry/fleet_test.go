@@ -294,7 +294,8 @@ func (f *fleet) start(name, role string, extra ...string) *process {
 		"--redis-url", f.redis.url(), "--lease", "2s", "--shutdown-timeout", "3s", "--workers", "8",
 		"--log-level", "warn", "--data-dir", t.TempDir()}, extra...)
 	cmd := exec.Command(binary(t), args...)
-	cmd.Env = append(os.Environ(), "FERRY_SECRET_KEY="+fleetKey)
+	// The side-effect target the tests count calls at listens on the loopback address.
+	cmd.Env = append(os.Environ(), "FERRY_SECRET_KEY="+fleetKey, "FERRY_ALLOWED_INTERNAL_HOSTS=127.0.0.1")
 	p := &process{t: t, name: name, addr: addr, cmd: cmd, log: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	cmd.Stdout, cmd.Stderr = lockedWriter{p}, lockedWriter{p}
 	if err := cmd.Start(); err != nil {

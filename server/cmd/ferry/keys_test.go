@@ -41,7 +41,7 @@ func TestKeysRotateAndCheck(t *testing.T) {
 	old := &vault.Credentials{Store: st, Vault: oldKey}
 	var ids []string
 	for _, name := range []string{"CRM", "Shop", "ERP"} {
-		in, err := old.Create(ctx, name, "http.bearer", vault.Secrets{Live: map[string]string{"token": "secret-" + name}})
+		in, err := old.Create(ctx, name, "http.bearer", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: map[string]string{"token": "secret-" + name}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,12 +77,12 @@ func TestKeysRotateAndCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	newKey, _ := vault.Load(vault.KeySource{Current: keyText(2)})
-	if got, err := (&vault.Credentials{Store: st, Vault: newKey}).Resolve(ctx, ids[1], nodes.ModeLive); err != nil || got["token"] != "secret-Shop" {
+	if got, err := (&vault.Credentials{Store: st, Vault: newKey}).Resolve(ctx, ids[1], nodes.ModeLive); err != nil || got.Fields["token"] != "secret-Shop" {
 		t.Fatalf("after rotation: %v %v", got, err)
 	}
 	// A credential sealed under a key nobody configured.
 	stray, _ := vault.Load(vault.KeySource{Current: keyText(9)})
-	lost, err := (&vault.Credentials{Store: st, Vault: stray}).Create(ctx, "Lost", "http.bearer", vault.Secrets{Live: map[string]string{"token": "x"}})
+	lost, err := (&vault.Credentials{Store: st, Vault: stray}).Create(ctx, "Lost", "http.bearer", vault.Secrets{Destinations: []string{"https://api.example.com"}, Live: map[string]string{"token": "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

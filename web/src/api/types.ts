@@ -146,6 +146,10 @@ export interface CredentialType {
   fields: Field[] | null;
   oauth2?: unknown;
   testable?: boolean;
+  /** inbound types only verify incoming webhooks and are never sent. */
+  inbound?: boolean;
+  /** hasDefaultDestinations: the type sends to its provider's hosts when no destination is listed. */
+  hasDefaultDestinations?: boolean;
 }
 
 export interface CredentialInfo {
@@ -158,6 +162,9 @@ export interface CredentialInfo {
   updatedAt?: string;
   status: string;
   statusMessage?: string;
+  /** allowedDestinations are what an admin listed; defaultDestinations come from the type and live fields. */
+  allowedDestinations?: string[] | null;
+  defaultDestinations?: string[] | null;
 }
 
 export interface TestResult { ok: boolean; message: string }

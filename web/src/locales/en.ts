@@ -71,6 +71,13 @@ const en = {
       deleted: 'Deleted "{{name}}".', created: 'Created "{{name}}".', replaced: 'Replaced "{{name}}".',
       liveFields: 'Live fields', testFields: 'Test variant fields', withTest: 'Add a test variant (used by test runs)',
       noFields: 'This type has no fields.', fieldRequired: '{{field}} is required.', secretReenter: 'Secret: enter it again.',
+      destinations: 'Allowed destinations', destinationsColumn: 'Sent only to',
+      destinationsHelp: 'Where requests carrying this credential may go: base URLs (https://api.example.com/v2), hosts (api.example.com) or host patterns (*.example.com). A host alone means HTTPS; write http:// to allow plain HTTP. Any other destination is refused, redirects included.',
+      destinationsDefaults: 'Besides these, the provider\'s own hosts: {{hosts}}.',
+      destinationsProvider: 'Leave empty to send it only to the provider\'s own hosts (from the fields above).',
+      destinationsRequired: 'List at least one destination: this credential is sent nowhere else.',
+      destinationsPlaceholder: 'Type a URL or host and press Enter',
+      inboundOnly: 'Verifies incoming webhooks only: it is never sent in an outgoing request.',
     },
     users: {
       title: 'Users', create: 'New user', createTitle: 'New user', email: 'E-mail', name: 'Name', password: 'Password', role: 'Role',

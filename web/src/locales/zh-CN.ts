@@ -73,6 +73,13 @@ const zhCN: Messages = {
       deleted: '已删除“{{name}}”。', created: '已创建“{{name}}”。', replaced: '已替换“{{name}}”。',
       liveFields: '正式字段', testFields: '测试版本字段', withTest: '添加测试版本（测试运行时使用）',
       noFields: '此类型没有字段。', fieldRequired: '{{field}} 为必填项。', secretReenter: '密钥：请重新输入。',
+      destinations: '允许的目标地址', destinationsColumn: '仅发送到',
+      destinationsHelp: '携带此凭证的请求只能发往这些地址：基础 URL（https://api.example.com/v2）、主机名（api.example.com）或主机名模式（*.example.com）。只写主机名表示 HTTPS；如需明文 HTTP，请写 http://。发往其他地址（包括重定向）的请求一律拒绝。',
+      destinationsDefaults: '此外还包括服务商自己的主机：{{hosts}}。',
+      destinationsProvider: '留空则只发往服务商自己的主机（由上面的字段决定）。',
+      destinationsRequired: '请至少填写一个目标地址：此凭证不会发往其他任何地方。',
+      destinationsPlaceholder: '输入 URL 或主机名后按回车',
+      inboundOnly: '仅用于校验收到的 Webhook：绝不会放进发出的请求。',
     },
     users: {
       title: '用户', create: '新建用户', createTitle: '新建用户', email: '邮箱', name: '姓名', password: '密码', role: '角色',

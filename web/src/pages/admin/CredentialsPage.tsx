@@ -102,6 +102,14 @@ export default function CredentialsPage() {
                 </div>
               ),
             },
+            {
+              title: t('admin.credentials.destinationsColumn'),
+              key: 'destinations',
+              render: (_: unknown, c: CredentialInfo) => {
+                const all = [...(c.allowedDestinations ?? []), ...(c.defaultDestinations ?? [])];
+                return all.length ? all.map((d) => <Tag key={d} className="ferry-mono">{d}</Tag>) : t('common.none');
+              },
+            },
             { title: t('admin.credentials.updated'), dataIndex: 'updatedAt', render: (v?: string) => formatTime(v) },
             {
               title: t('admin.actions'),
@@ -146,9 +154,20 @@ export default function CredentialsPage() {
 interface FormValues {
   name: string;
   type: string;
+  destinations?: string[];
   withTest?: boolean;
   live?: Record<string, unknown>;
   test?: Record<string, unknown>;
+}
+
+/** destinationList trims the destinations typed into the form and drops empty and repeated ones. */
+export function destinationList(values: string[] | undefined): string[] {
+  const out: string[] = [];
+  for (const v of values ?? []) {
+    const s = v.trim();
+    if (s && !out.includes(s)) out.push(s);
+  }
+  return out;
 }
 
 /** fieldValues keeps the filled fields of one variant as the strings the API stores. */
@@ -198,7 +217,10 @@ function CredentialDialog(props: {
 
   const save = useMutation({
     mutationFn: (v: FormValues) => {
-      const body = { name: v.name.trim(), type: v.type, live: fieldValues(v.live), ...(v.withTest ? { test: fieldValues(v.test) } : {}) };
+      const body = {
+        name: v.name.trim(), type: v.type, live: fieldValues(v.live), ...(v.withTest ? { test: fieldValues(v.test) } : {}),
+        ...(type?.inbound ? {} : { allowedDestinations: destinationList(v.destinations) }),
+      };
       return credential
         ? api.put<CredentialInfo>(`/api/v1/credentials/${encodeURIComponent(credential.id)}`, body)
         : api.post<CredentialInfo>('/api/v1/credentials', body);
@@ -261,7 +283,7 @@ function CredentialDialog(props: {
         autoComplete="off"
         initialValues={
           credential
-            ? { name: credential.name, type: credential.type, withTest: (credential.testFields ?? []).length > 0 }
+            ? { name: credential.name, type: credential.type, withTest: (credential.testFields ?? []).length > 0, destinations: credential.allowedDestinations ?? [] }
             : { withTest: false }
         }
         onFinish={(v) => save.mutate({ ...v, type: v.type ?? credential?.type ?? '' })}
@@ -285,6 +307,26 @@ function CredentialDialog(props: {
             <Typography.Title level={5}>{t('admin.credentials.liveFields')}</Typography.Title>
             {fields.length === 0 && <Typography.Paragraph type="secondary">{t('admin.credentials.noFields')}</Typography.Paragraph>}
             {renderFields('live', live)}
+            {type.inbound ? (
+              <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('admin.credentials.inboundOnly')} />
+            ) : (
+              <Form.Item
+                name="destinations"
+                label={t('admin.credentials.destinations')}
+                tooltip={t('admin.credentials.destinationsHelp')}
+                extra={type.hasDefaultDestinations
+                  ? ((credential?.defaultDestinations ?? []).length > 0
+                    ? t('admin.credentials.destinationsDefaults', { hosts: (credential?.defaultDestinations ?? []).join(', ') })
+                    : t('admin.credentials.destinationsProvider'))
+                  : t('admin.credentials.destinationsHelp')}
+                rules={type.hasDefaultDestinations ? undefined : [{
+                  validator: (_r, v: string[] | undefined) =>
+                    destinationList(v).length > 0 ? Promise.resolve() : Promise.reject(new Error(t('admin.credentials.destinationsRequired'))),
+                }]}
+              >
+                <Select mode="tags" open={false} suffixIcon={null} tokenSeparators={[',', ' ']} placeholder={t('admin.credentials.destinationsPlaceholder')} />
+              </Form.Item>
+            )}
             <Form.Item name="withTest" valuePropName="checked">
               <Checkbox>{t('admin.credentials.withTest')}</Checkbox>
             </Form.Item>
