@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/ferry-hq/ferry/internal/names"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/store"
 )
@@ -141,6 +142,9 @@ func (c *Credentials) Create(ctx context.Context, name, typ string, s Secrets) (
 	if name == "" {
 		return nil, fmt.Errorf("%w: a name is required", ErrInvalid)
 	}
+	if err := names.Check(name); err != nil {
+		return nil, fmt.Errorf("check credential name: %w", err)
+	}
 	if err := check(typ, s); err != nil {
 		return nil, err
 	}
@@ -160,6 +164,9 @@ func (c *Credentials) Create(ctx context.Context, name, typ string, s Secrets) (
 // keeps its tokens (and is tried again if its last renewal was refused); otherwise it must be authorised again.
 // A credential no configured key opens can be replaced too: that is how an admin recovers it.
 func (c *Credentials) Replace(ctx context.Context, id, name string, s Secrets) (*Info, error) {
+	if err := names.Check(name); err != nil {
+		return nil, fmt.Errorf("check credential name: %w", err)
+	}
 	var out Secrets
 	row, err := c.update(ctx, id, true, func(row *store.Credential, old *Secrets) error {
 		if err := check(row.Type, s); err != nil {
