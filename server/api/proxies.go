@@ -57,6 +57,36 @@ func parseProxies(entries []string) (*proxySet, error) {
 	return set, nil
 }
 
+// client reads X-Forwarded-For hops from the right: the first address that is not a trusted proxy is the
+// client. When every hop is a trusted proxy the leftmost is; "" when the rightmost hop is not an address.
+func (s *proxySet) client(hops []string) string {
+	client := ""
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := hopAddr(hops[i])
+		if !ok {
+			break // a proxy we trust would not write this: stop before it
+		}
+		client = a.String()
+		if !s.trusts(a) {
+			break
+		}
+	}
+	return client
+}
+
+// hopAddr reads one X-Forwarded-For entry: an address, or an address with a port as some proxies write it
+// (203.0.113.7:51234, [2001:db8::1]:443).
+func hopAddr(hop string) (netip.Addr, bool) {
+	hop = strings.TrimSpace(hop)
+	if a, err := netip.ParseAddr(hop); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(hop); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
 func (s *proxySet) trusts(a netip.Addr) bool {
 	a = a.Unmap()
 	for _, p := range s.prefixes {
@@ -83,17 +113,7 @@ func clientAddress(proxies *proxySet) fiber.Handler {
 		for _, v := range c.Request().Header.PeekAll(fiber.HeaderXForwardedFor) {
 			hops = append(hops, strings.Split(string(v), ",")...)
 		}
-		client := ""
-		for i := len(hops) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				break // a proxy we trust would not write this: stop before it
-			}
-			client = a.Unmap().String()
-			if !proxies.trusts(a) {
-				break
-			}
-		}
+		client := proxies.client(hops)
 		c.Request().Header.Del(fiber.HeaderXForwardedFor)
 		if client != "" {
 			c.Request().Header.Set(fiber.HeaderXForwardedFor, client)
