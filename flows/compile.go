@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/flows/expression"
+	"github.com/ferry-hq/ferry/internal/names"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -154,6 +155,9 @@ func Compile(f *Flow) (*Compiled, error) {
 	if strings.TrimSpace(f.Name) == "" {
 		add(Problem{Code: CodeNameRequired, Field: "name", Message: "the flow needs a name"})
 	}
+	if err := names.Check(f.Name); err != nil {
+		add(Problem{Code: names.Code, Field: "name", Message: err.Error()})
+	}
 	if len(f.Nodes) > MaxNodes {
 		add(Problem{Code: CodeTooLarge, Field: "nodes", Message: fmt.Sprintf("a flow has at most %d nodes", MaxNodes)})
 		return nil, &ValidationError{problems}
@@ -208,6 +212,9 @@ func Compile(f *Flow) (*Compiled, error) {
 			add(Problem{Code: CodeNodeIDInvalid, NodeID: def.ID, Field: fmt.Sprintf("nodes[%d].id", i),
 				Message: "node ids are 1 to 64 letters, digits, '-' or '_'"})
 			continue
+		}
+		if err := names.Check(def.Name); err != nil {
+			add(Problem{Code: names.Code, NodeID: def.ID, Field: fmt.Sprintf("nodes[%d].name", i), Message: err.Error()})
 		}
 		if _, dup := c.Nodes[def.ID]; dup {
 			add(Problem{Code: CodeNodeIDDuplicate, NodeID: def.ID, Message: fmt.Sprintf("two nodes have the id %q", def.ID)})

@@ -61,6 +61,8 @@ func TestProblems(t *testing.T) {
 		{name: "unknown node type", doc: `{"schema":1,"name":"x","nodes":[{"id":"a","type":"nope.node"}],"edges":[]}`, code: flows.CodeNodeTypeUnknown, node: "a", field: "type"},
 		{name: "unknown version", doc: `{"schema":1,"name":"x","nodes":[{"id":"a","type":"test.trigger","version":7}],"edges":[]}`, code: flows.CodeNodeVersion, node: "a", field: "version"},
 		{name: "no name", doc: `{"schema":1,"name":" ","nodes":[{"id":"a","type":"test.trigger"}],"edges":[]}`, code: flows.CodeNameRequired, field: "name"},
+		{name: "NUL in the name", doc: `{"schema":1,"name":"a\u0000b","nodes":[{"id":"a","type":"test.trigger"}],"edges":[]}`, code: "name_invalid", field: "name"},
+		{name: "bidi override in a node name", doc: `{"schema":1,"name":"x","nodes":[{"id":"a","type":"test.trigger","name":"pay\u202Eyap"}],"edges":[]}`, code: "name_invalid", node: "a", field: "nodes[0].name"},
 		{name: "negative concurrency", doc: `{"schema":1,"name":"x","settings":{"concurrency":-1},"nodes":[{"id":"a","type":"test.trigger"}],"edges":[]}`, code: flows.CodeSettingInvalid, field: "settings.concurrency"},
 		{name: "ordering key does not compile", doc: `{"schema":1,"name":"x","settings":{"orderingKey":"trigger.body.\n (order"},"nodes":[{"id":"a","type":"test.trigger"}],"edges":[]}`, code: "expression_invalid", field: "settings.orderingKey", line: 2, column: 3},
 		{name: "no trigger", doc: `{"schema":1,"name":"x","nodes":[{"id":"a","type":"test.pass"}],"edges":[]}`, code: flows.CodeNoTrigger},

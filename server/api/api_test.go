@@ -53,6 +53,9 @@ func newHarness(t *testing.T, b storetest.Backend, options ...func(*app.Config))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tests share two cores with every other package's tests: a sign-in may wait long for a hashing slot, and
+	// must not be refused as busy for it (the refusal has a test of its own in server/auth).
+	a.Auth.LimitHashing(auth.DefaultHashSlots(), time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)

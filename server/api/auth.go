@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,9 +30,10 @@ const (
 	CodeSetupRequired   = "setup_required"
 	CodeCSRF            = "csrf_invalid"
 	CodeBadCredentials  = "bad_credentials"
-	CodeLocked          = "account_locked"
 	CodeThrottled       = "too_many_attempts"
 	CodeInvalidInput    = "invalid_input"
+	CodePasswordWeak    = "password_weak"
+	CodeSignInBusy      = "sign_in_busy"
 )
 
 const principalKey = "ferry.principal"
@@ -105,15 +107,44 @@ func (a *API) audit(c fiber.Ctx, action, targetType, targetID string, detail any
 	}
 }
 
+// retryAfter sets the Retry-After header to d in whole seconds, rounded up.
+func retryAfter(c fiber.Ctx, d time.Duration) {
+	if d > 0 {
+		c.Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
+}
+
+// authError maps an auth error to an API error, and sets Retry-After when the error says when to try again. A
+// refused sign-in is one answer whatever the reason (unknown e-mail, wrong password, disabled user, throttled),
+// and its Retry-After depends only on what was typed and where from.
+func authError(c fiber.Ctx, err error) error {
+	var signIn *auth.SignInError
+	var throttled *auth.ThrottledError
+	var busy *auth.BusyError
+	switch {
+	case errors.As(err, &signIn):
+		retryAfter(c, signIn.RetryAfter)
+		return &Error{Status: http.StatusUnauthorized, Code: CodeBadCredentials,
+			Message: "wrong e-mail or password; after several failures, wait as long as Retry-After says before trying again"}
+	case errors.As(err, &throttled):
+		retryAfter(c, throttled.RetryAfter)
+		return &Error{Status: http.StatusTooManyRequests, Code: CodeThrottled,
+			Message: "too many wrong passwords; wait as long as Retry-After says before trying again"}
+	case errors.As(err, &busy):
+		retryAfter(c, busy.RetryAfter)
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeSignInBusy,
+			Message: "too many sign-ins and password changes at once; try again shortly"}
+	}
+	return fromAuth(err)
+}
+
 // fromAuth maps auth errors to API errors.
 func fromAuth(err error) error {
 	switch {
 	case errors.Is(err, auth.ErrBadCredentials):
 		return &Error{Status: http.StatusUnauthorized, Code: CodeBadCredentials, Message: "wrong e-mail or password"}
-	case errors.Is(err, auth.ErrLocked):
-		return &Error{Status: http.StatusTooManyRequests, Code: CodeLocked, Message: "too many failed sign-ins; the account is locked for a while"}
-	case errors.Is(err, auth.ErrThrottled):
-		return &Error{Status: http.StatusTooManyRequests, Code: CodeThrottled, Message: "too many sign-in attempts from this address; wait a minute"}
+	case errors.Is(err, auth.ErrWeakPassword):
+		return &Error{Status: http.StatusBadRequest, Code: CodePasswordWeak, Message: strings.TrimPrefix(err.Error(), "auth: password refused: ")}
 	case errors.Is(err, auth.ErrSetupDone):
 		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: "Ferry is already set up; sign in instead"}
 	case errors.Is(err, auth.ErrLastAdmin):
@@ -128,21 +159,16 @@ func fromAuth(err error) error {
 
 // UserView is a user as the API shows it: never the password hash.
 type UserView struct {
-	ID          string    `json:"id"`
-	Email       string    `json:"email"`
-	Name        string    `json:"name,omitempty"`
-	Role        string    `json:"role"`
-	Disabled    bool      `json:"disabled"`
-	LockedUntil time.Time `json:"lockedUntil,omitzero"`
-	CreatedAt   time.Time `json:"createdAt"`
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name,omitempty"`
+	Role      string    `json:"role"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 func userView(u *store.User) UserView {
-	v := UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
-	if u.LockedUntil.After(time.Now()) {
-		v.LockedUntil = u.LockedUntil
-	}
-	return v
+	return UserView{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
 }
 
 // TokenView is an API token as listed: never the token itself.
@@ -185,7 +211,7 @@ func (a *API) setup(c fiber.Ctx) error {
 	}
 	u, err := a.Auth.Setup(c.Context(), body.Email, body.Password)
 	if err != nil {
-		return fromAuth(err)
+		return authError(c, err)
 	}
 	p := &auth.Principal{Kind: "session", UserID: u.ID, Email: u.Email, Role: auth.Role(u.Role)}
 	a.Auth.Audit(c.Context(), p, c.IP(), "user.create", "user", u.ID, map[string]any{"email": u.Email, "role": u.Role, "via": "setup"})
@@ -202,15 +228,28 @@ func (a *API) setup(c fiber.Ctx) error {
 func (a *API) startSession(c fiber.Ctx, email, password string) error {
 	secret, sess, _, err := a.Auth.Login(c.Context(), email, password, c.IP())
 	if err != nil {
-		return fromAuth(err)
+		return authError(c, err)
 	}
-	secure := a.SecureCookies || c.Protocol() == "https"
-	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: secret, Path: "/", HTTPOnly: true, Secure: secure,
-		SameSite: fiber.CookieSameSiteLaxMode, Expires: sess.ExpiresAt})
-	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: sess.CSRF, Path: "/", Secure: secure,
-		SameSite: fiber.CookieSameSiteStrictMode, Expires: sess.ExpiresAt})
+	a.setSessionCookies(c, secret, sess.CSRF, sess.ExpiresAt)
 	c.Set("X-CSRF-Token", sess.CSRF)
 	return nil
+}
+
+// setSessionCookies sets the session cookie (HTTP-only, so scripts cannot read it) and the CSRF cookie (read by
+// the web app, which echoes it in X-CSRF-Token), both on the whole site. Clearing them must use the same
+// attributes: a browser only replaces a cookie of the same name, path and domain.
+func (a *API) setSessionCookies(c fiber.Ctx, session, csrf string, expires time.Time) {
+	secure := a.SecureCookies || c.Protocol() == "https"
+	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: session, Path: "/", HTTPOnly: true, Secure: secure,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: expires})
+	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", Secure: secure,
+		SameSite: fiber.CookieSameSiteStrictMode, Expires: expires})
+}
+
+// clearSessionCookies expires both cookies with the attributes setSessionCookies gave them. (Fiber's
+// ClearCookie sends no Path, so the browser would look for cookies on the request's own path and keep these.)
+func (a *API) clearSessionCookies(c fiber.Ctx) {
+	a.setSessionCookies(c, "", "", time.Unix(0, 0))
 }
 
 func (a *API) login(c fiber.Ctx) error {
@@ -232,7 +271,7 @@ func (a *API) logout(c fiber.Ctx) error {
 	if err := a.Auth.Logout(c.Context(), principal(c), c.IP()); err != nil {
 		return err
 	}
-	c.ClearCookie(SessionCookie, CSRFCookie)
+	a.clearSessionCookies(c)
 	return c.SendStatus(http.StatusNoContent)
 }
 
@@ -247,17 +286,19 @@ func (a *API) me(c fiber.Ctx) error {
 
 func (a *API) changePassword(c fiber.Ctx) error {
 	var body struct {
-		Current string `json:"currentPassword"`
-		New     string `json:"newPassword"`
+		Current    string `json:"currentPassword"`
+		New        string `json:"newPassword"`
+		KeepTokens bool   `json:"keepTokens"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	if err := a.Auth.ChangePassword(c.Context(), principal(c), body.Current, body.New, c.IP()); err != nil {
-		return fromAuth(err)
+	res, err := a.Auth.ChangePassword(c.Context(), principal(c), body.Current, body.New, body.KeepTokens, c.IP())
+	if err != nil {
+		return authError(c, err)
 	}
-	c.ClearCookie(SessionCookie, CSRFCookie)
-	return c.SendStatus(http.StatusNoContent)
+	a.clearSessionCookies(c)
+	return ok(c, http.StatusOK, res)
 }
 
 func (a *API) listUsers(c fiber.Ctx) error {
@@ -284,7 +325,7 @@ func (a *API) createUser(c fiber.Ctx) error {
 	}
 	u, err := a.Auth.CreateUser(c.Context(), body.Email, body.Name, body.Password, body.Role)
 	if err != nil {
-		return fromAuth(err)
+		return authError(c, err)
 	}
 	a.audit(c, "user.create", "user", u.ID, map[string]any{"email": u.Email, "role": u.Role})
 	return ok(c, http.StatusCreated, userView(u))
@@ -304,15 +345,17 @@ func (a *API) updateUser(c fiber.Ctx) error {
 
 func (a *API) resetPassword(c fiber.Ctx) error {
 	var body struct {
-		Password string `json:"password"`
+		Password   string `json:"password"`
+		KeepTokens bool   `json:"keepTokens"`
 	}
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	if err := a.Auth.ResetPassword(c.Context(), principal(c), c.Params("id"), body.Password, c.IP()); err != nil {
-		return fromAuth(err)
+	res, err := a.Auth.ResetPassword(c.Context(), principal(c), c.Params("id"), body.Password, body.KeepTokens, c.IP())
+	if err != nil {
+		return authError(c, err)
 	}
-	return c.SendStatus(http.StatusNoContent)
+	return ok(c, http.StatusOK, res)
 }
 
 // listTokens shows the caller's tokens, or everyone's to an admin asking with ?all=true.

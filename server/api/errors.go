@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/ferry-hq/ferry/flows"
+	"github.com/ferry-hq/ferry/internal/names"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/store"
@@ -101,7 +102,11 @@ func (a *API) handleError(c fiber.Ctx, err error) error {
 	var e *Error
 	if !errors.As(err, &e) {
 		var fe *fiber.Error
+		var ne *names.Error
 		switch {
+		case errors.As(err, &ne):
+			// A refused name has the same code wherever it was given (flows report theirs as problems).
+			e = &Error{Status: http.StatusBadRequest, Code: names.Code, Message: ne.Error(), Details: map[string]any{"field": "name"}}
 		case errors.As(err, &fe):
 			e = &Error{Status: fe.Code, Code: fiberCode(fe.Code), Message: fe.Message}
 		default:

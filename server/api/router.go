@@ -87,6 +87,10 @@ type API struct {
 	// SecureCookies marks session cookies Secure even when the request arrived over plain HTTP (behind a proxy
 	// that terminates TLS); over HTTPS they always are.
 	SecureCookies bool
+	// TrustedProxies are the addresses and CIDR ranges of the reverse proxies in front of Ferry. A request from
+	// one of them is taken to come from the address its X-Forwarded-For header names (see clientAddress);
+	// with none, the header is ignored and the client is the connection's peer.
+	TrustedProxies []string
 	// Masker hides personal data in run data for callers who may not reveal it; nil shows everything.
 	Masker *auth.Masker
 	// Settings are the runtime settings GET/PUT /api/v1/settings read and change; nil answers 503 there.
@@ -149,11 +153,11 @@ func (a *API) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/auth/login", Permission: PermPublic, Tag: "auth", Summary: "Sign in with e-mail and password: sets the session and CSRF cookies", Request: "Credentials", Response: "Login", Handler: a.login},
 		{Method: "POST", Path: "/api/v1/auth/logout", Permission: PermSelf, Tag: "auth", Summary: "Sign out of this session", Status: 204, Handler: a.logout},
 		{Method: "GET", Path: "/api/v1/auth/me", Permission: PermSelf, Tag: "auth", Summary: "Who is calling, with which role", Response: "Me", Handler: a.me},
-		{Method: "POST", Path: "/api/v1/auth/password", Permission: PermSelf, Tag: "auth", Summary: "Change your password (signs you out everywhere)", Request: "PasswordChange", Status: 204, Handler: a.changePassword},
+		{Method: "POST", Path: "/api/v1/auth/password", Permission: PermSelf, Tag: "auth", Summary: "Change your password: signs you out everywhere and revokes your API tokens (keepTokens: true keeps them); answers how many were revoked", Request: "PasswordChange", Response: "PasswordChanged", Handler: a.changePassword},
 		{Method: "GET", Path: "/api/v1/users", Permission: PermUsersManage, Tag: "auth", Summary: "List users", Response: "UserList", Handler: a.listUsers},
 		{Method: "POST", Path: "/api/v1/users", Permission: PermUsersManage, Tag: "auth", Summary: "Create a user with a role", Request: "UserCreate", Response: "User", Status: 201, Handler: a.createUser},
 		{Method: "PATCH", Path: "/api/v1/users/:id", Permission: PermUsersManage, Tag: "auth", Summary: "Change a user's name, role or disabled flag", Request: "UserChange", Response: "User", Handler: a.updateUser},
-		{Method: "POST", Path: "/api/v1/users/:id/password", Permission: PermUsersManage, Tag: "auth", Summary: "Set a user's password (a reset); signs them out", Request: "PasswordReset", Status: 204, Handler: a.resetPassword},
+		{Method: "POST", Path: "/api/v1/users/:id/password", Permission: PermUsersManage, Tag: "auth", Summary: "Set a user's password (a reset): signs them out and revokes their API tokens (keepTokens: true keeps them); answers how many were revoked", Request: "PasswordReset", Response: "PasswordChanged", Handler: a.resetPassword},
 		{Method: "GET", Path: "/api/v1/tokens", Permission: PermSelf, Tag: "auth", Summary: "Your API tokens (?all=true: everyone's, for admins); never the tokens themselves", Response: "TokenList", Query: []QueryParam{{"all", "every user's tokens (admins only)"}}, Handler: a.listTokens},
 		{Method: "POST", Path: "/api/v1/tokens", Permission: PermSelf, Tag: "auth", Summary: "Create an API token with a role no higher than yours; the token is shown once", Request: "TokenCreate", Response: "TokenCreated", Status: 201, Handler: a.createToken},
 		{Method: "DELETE", Path: "/api/v1/tokens/:id", Permission: PermSelf, Tag: "auth", Summary: "Revoke a token (yours, or anyone's for admins)", Status: 204, Handler: a.revokeToken},
@@ -181,7 +185,7 @@ func (a *API) App() *fiber.App {
 	if a.BodyLimit == 0 {
 		a.BodyLimit = 4 << 20
 	}
-	app := fiber.New(fiber.Config{
+	cfg := fiber.Config{
 		AppName:      "ferry",
 		ErrorHandler: a.handleError,
 		BodyLimit:    a.BodyLimit,
@@ -190,8 +194,22 @@ func (a *API) App() *fiber.App {
 		IdleTimeout:  120 * time.Second,
 		// Values taken from a request (ids, bodies) outlive the handler in caches and runs.
 		Immutable: true,
-	})
+	}
+	// The list was validated with the configuration (app.Config.Validate); entries that do not parse are left
+	// out here rather than trusted.
+	var proxies *proxySet
+	if canonical, err := ParseTrustedProxies(a.TrustedProxies); err == nil && len(canonical) > 0 {
+		proxies, _ = parseProxies(canonical)
+		cfg.TrustProxy = true
+		cfg.TrustProxyConfig = fiber.TrustProxyConfig{Proxies: canonical}
+		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+		cfg.EnableIPValidation = true
+	}
+	app := fiber.New(cfg)
 	app.Use(recover.New())
+	if proxies != nil {
+		app.Use(clientAddress(proxies))
+	}
 	for _, r := range a.Routes() {
 		if a.SystemOnly && r.Tag != "system" {
 			continue

@@ -281,6 +281,10 @@ type RejectionView struct {
 	Message    string    `json:"message"`
 	RemoteIP   string    `json:"remoteIp,omitempty"`
 	BodyBytes  int       `json:"bodyBytes"`
+	// Count is how many calls this row stands for: refusals of the same flow, address and code that kept
+	// coming share one row; LastAt is the latest of them.
+	Count  int       `json:"count"`
+	LastAt time.Time `json:"lastAt"`
 }
 
 func (a *API) listRejections(c fiber.Ctx) error {
@@ -296,7 +300,7 @@ func (a *API) listRejections(c fiber.Ctx) error {
 	out := make([]RejectionView, len(page.Rejections))
 	for i, r := range page.Rejections {
 		out[i] = RejectionView{ID: r.ID, FlowID: r.FlowID, ReceivedAt: r.ReceivedAt, Status: r.Status, Code: r.Code, Message: r.Message,
-			RemoteIP: r.RemoteIP, BodyBytes: r.BodyBytes}
+			RemoteIP: r.RemoteIP, BodyBytes: r.BodyBytes, Count: r.Repeats, LastAt: r.LastAt}
 	}
 	return ok(c, http.StatusOK, fiber.Map{"rejections": out, "nextCursor": page.NextCursor})
 }

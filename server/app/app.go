@@ -123,6 +123,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Auth = auth.NewService(st, logger)
+	a.Auth.IdleTimeout = cfg.SessionIdleTimeout
 	if err := a.Auth.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 		a.closeEarly()
 		return nil, err
@@ -186,7 +187,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.API = &api.API{Store: st, Runner: a.Runner, Metrics: m, Logger: logger, Version: Version,
 		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files(), Auth: a.Auth,
-		Masker: masker, SecureCookies: cfg.SecureCookies, Settings: a.Settings,
+		Masker: masker, SecureCookies: cfg.SecureCookies, TrustedProxies: splitList(cfg.TrustedProxies), Settings: a.Settings,
 		SystemOnly: cfg.Role == RoleWorker}
 	if a.redis != nil {
 		a.API.Ready = map[string]func(context.Context) error{

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/nodes/egress"
+	"github.com/ferry-hq/ferry/server/api"
 )
 
 // Config is Ferry's configuration. Each field has an environment variable and a command-line flag; flags win.
@@ -54,6 +55,11 @@ type Config struct {
 	RetentionRuns int
 	// SecureCookies marks session cookies Secure behind a TLS-terminating proxy.
 	SecureCookies bool
+	// TrustedProxies lists the reverse proxies (IP addresses and CIDR ranges, comma-separated) whose
+	// X-Forwarded-For Ferry believes; empty trusts none, and the client is the connection's peer.
+	TrustedProxies string
+	// SessionIdleTimeout signs a browser out after this long without a request (0: only the 12-hour limit).
+	SessionIdleTimeout time.Duration
 	// SealRunData encrypts run data at rest (trigger payloads, checkpoints, answers, step inputs and outputs)
 	// under the secret key.
 	SealRunData bool
@@ -117,6 +123,8 @@ func Settings() []Setting {
 		{"retention-days", "FERRY_RETENTION_DAYS", "30", "finished runs older than this many days are deleted (a flow may set its own; 0: keep)", func(c *Config) any { return &c.RetentionDays }},
 		{"retention-runs", "FERRY_RETENTION_RUNS", "0", "each flow keeps at most this many newest runs (a flow may set its own; 0: no cap)", func(c *Config) any { return &c.RetentionRuns }},
 		{"secure-cookies", "FERRY_SECURE_COOKIES", "false", "mark session cookies Secure even over plain HTTP (set it behind a proxy that terminates TLS)", func(c *Config) any { return &c.SecureCookies }},
+		{"trusted-proxies", "FERRY_TRUSTED_PROXIES", "", "reverse proxies (IP addresses and CIDR ranges, comma-separated) whose X-Forwarded-For names the client; empty: trust none", func(c *Config) any { return &c.TrustedProxies }},
+		{"session-idle-timeout", "FERRY_SESSION_IDLE_TIMEOUT", "30m", "sign a browser out after this long without a request (0: only the 12-hour session limit)", func(c *Config) any { return &c.SessionIdleTimeout }},
 		{"seal-run-data", "FERRY_SEAL_RUN_DATA", "true", "encrypt run data at rest under the secret key (trigger payloads, step inputs and outputs)", func(c *Config) any { return &c.SealRunData }},
 		{"personal-fields", "FERRY_PERSONAL_FIELDS", "", "JSON keys masked as personal data in run data shown by the API (comma-separated; empty: phones, e-mails, ID and bank card numbers)", func(c *Config) any { return &c.PersonalFields }},
 		{"allowed-internal-hosts", "FERRY_ALLOWED_INTERNAL_HOSTS", "", "internal hosts outgoing requests may reach: addresses, ranges and names, comma-separated (10.0.0.0/8, crm.lan, *.corp.example); every other loopback, private, link-local or metadata address is refused", func(c *Config) any { return &c.AllowedInternalHosts }},
@@ -206,6 +214,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("shutdown-timeout must not be negative")
+	}
+	if c.SessionIdleTimeout < 0 {
+		return fmt.Errorf("session-idle-timeout must not be negative")
+	}
+	if _, err := api.ParseTrustedProxies(splitList(c.TrustedProxies)); err != nil {
+		return fmt.Errorf("trusted-proxies: %w", err)
 	}
 	if _, err := c.level(); err != nil {
 		return err

@@ -43,6 +43,11 @@ func TestValidate(t *testing.T) {
 	if err := base.Validate(); err != nil {
 		t.Fatalf("defaults invalid: %v", err)
 	}
+	proxied := base
+	proxied.TrustedProxies = " 10.0.0.0/8, 192.0.2.10 ,2001:db8::/32,"
+	if err := proxied.Validate(); err != nil {
+		t.Fatalf("trusted proxies refused: %v", err)
+	}
 	for name, change := range map[string]func(*Config){
 		"workers":   func(c *Config) { c.Workers = 0 },
 		"body":      func(c *Config) { c.BodyLimit = 10 },
@@ -54,7 +59,10 @@ func TestValidate(t *testing.T) {
 		"api without redis": func(c *Config) {
 			c.Role, c.DatabaseURL = RoleAPI, "postgres://u@h/db"
 		},
-		"shutdown": func(c *Config) { c.ShutdownTimeout = -time.Second },
+		"shutdown":            func(c *Config) { c.ShutdownTimeout = -time.Second },
+		"idle timeout":        func(c *Config) { c.SessionIdleTimeout = -time.Minute },
+		"proxy not an IP":     func(c *Config) { c.TrustedProxies = "10.0.0.1, proxy.internal" },
+		"proxy range invalid": func(c *Config) { c.TrustedProxies = "10.0.0.0/33" },
 	} {
 		c := base
 		change(&c)

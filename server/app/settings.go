@@ -31,6 +31,7 @@ const (
 var settingGroups = map[string]string{
 	settingRetentionDays: settings.GroupRetention, settingRetentionRuns: settings.GroupRetention,
 	settingPersonalFields: settings.GroupProtection, settingAllowedHosts: settings.GroupProtection, "seal-run-data": settings.GroupProtection, "secure-cookies": settings.GroupProtection,
+	"trusted-proxies": settings.GroupProtection, "session-idle-timeout": settings.GroupProtection,
 	"body-limit": settings.GroupRuns, "workers": settings.GroupRuns, "lease": settings.GroupRuns, "shutdown-timeout": settings.GroupRuns,
 	settingLogLevel: settings.GroupSystem, "log-format": settings.GroupSystem, "role": settings.GroupSystem, "addr": settings.GroupSystem,
 	"data-dir": settings.GroupSystem, "database-url": settings.GroupSystem, "redis-url": settings.GroupSystem,

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -23,7 +24,7 @@ func TestPasswords(t *testing.T) {
 	if again == hash {
 		t.Fatal("two hashes of one password are equal: no salt")
 	}
-	if _, err := HashPassword("short"); err != ErrWeakPassword {
+	if _, err := HashPassword("short"); !errors.Is(err, ErrWeakPassword) {
 		t.Fatalf("short password: %v", err)
 	}
 	if _, err := CheckPassword("$2a$10$bcrypt", "x"); err == nil {

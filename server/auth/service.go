@@ -17,17 +17,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/time/rate"
 
+	"github.com/ferry-hq/ferry/internal/names"
 	"github.com/ferry-hq/ferry/server/store"
 )
 
 // Errors the API maps to answers. Sign-in failures are deliberately vague: they do not say whether the e-mail
-// exists.
+// exists (see SignInError).
 var (
 	ErrBadCredentials  = errors.New("auth: wrong e-mail or password")
-	ErrLocked          = errors.New("auth: too many failed sign-ins; try again later")
-	ErrThrottled       = errors.New("auth: too many sign-in attempts from this address; slow down")
 	ErrUnauthenticated = errors.New("auth: not signed in")
 	ErrSetupDone       = errors.New("auth: Ferry already has users")
 	ErrInvalid         = errors.New("auth: invalid input")
@@ -43,6 +41,8 @@ type Principal struct {
 	Email   string
 	Role    Role
 	TokenID string
+	// TokenExpiresAt is when the calling token expires (zero: never); tokens it mints may not outlive it.
+	TokenExpiresAt time.Time
 	// CSRF is the session's CSRF token, which unsafe requests authenticated by cookie must echo.
 	CSRF string
 	// SessionHash identifies the session (to sign out).
@@ -53,26 +53,45 @@ type Principal struct {
 type Service struct {
 	Store  store.AuthStore
 	Logger *slog.Logger
-	// SessionTTL is how long a sign-in lasts (default 12h).
+	// SessionTTL is how long a sign-in lasts at most (default 12h).
 	SessionTTL time.Duration
-	// MaxFailures wrong passwords in a row lock an account for LockFor (defaults 5 and 15m).
-	MaxFailures int
-	LockFor     time.Duration
+	// IdleTimeout ends a session unused for this long (default 30m; 0: never).
+	IdleTimeout time.Duration
+	// Throttles are the sign-in and current-password throttling policies (DefaultThrottles).
+	Throttles Throttles
+	// Now is the clock (time.Now); tests move it.
+	Now func() time.Time
 
+	hashes   *hashLimiter
 	hasUsers atomic.Bool
 	setupMu  sync.Mutex
-
-	ipMu     sync.Mutex
-	ipLimits map[string]*rate.Limiter
-	ipSwept  time.Time
 }
 
-// NewService returns a Service with defaults.
+// DefaultIdleTimeout is how long an unused session lasts by default: ASVS 4.0 (3.3.2) asks level 2 applications
+// for 30 minutes of inactivity at most.
+const DefaultIdleTimeout = 30 * time.Minute
+
+// NewService returns a Service with defaults: 12-hour sessions ended after 30 idle minutes, DefaultThrottles,
+// and DefaultHashSlots password hashes at once, each sign-in waiting at most DefaultHashWait for a slot.
 func NewService(st store.AuthStore, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Service{Store: st, Logger: logger, SessionTTL: 12 * time.Hour, MaxFailures: 5, LockFor: 15 * time.Minute}
+	return &Service{Store: st, Logger: logger, SessionTTL: 12 * time.Hour, IdleTimeout: DefaultIdleTimeout,
+		Throttles: DefaultThrottles, Now: time.Now, hashes: newHashLimiter(DefaultHashSlots(), DefaultHashWait)}
+}
+
+// LimitHashing sets how many password hashes run at once and how long a caller waits for a slot before it is
+// refused with a *BusyError (0: not at all). Call it before the service is used.
+func (s *Service) LimitHashing(slots int, wait time.Duration) {
+	s.hashes = newHashLimiter(slots, wait)
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // NeedsSetup reports whether Ferry has no user yet: the API then refuses everything but the setup route.
@@ -99,11 +118,18 @@ func (s *Service) CreateUser(ctx context.Context, email, name, password string, 
 	if !role.Valid() {
 		return nil, fmt.Errorf("%w: role must be admin, editor, operator or viewer", ErrInvalid)
 	}
-	hash, err := HashPassword(password)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	name = strings.TrimSpace(name)
+	if err := names.Check(name); err != nil {
+		return nil, fmt.Errorf("check user name: %w", err)
 	}
-	u := &store.User{ID: uuid.NewString(), Email: addr.Address, Name: strings.TrimSpace(name), PasswordHash: hash, Role: string(role)}
+	if err := CheckPasswordPolicy(password, addr.Address, name); err != nil {
+		return nil, err
+	}
+	hash, err := s.hashes.hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	u := &store.User{ID: uuid.NewString(), Email: addr.Address, Name: name, PasswordHash: hash, Role: string(role)}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, fmt.Errorf("%w: a user with e-mail %s exists", ErrInvalid, u.Email)
@@ -165,73 +191,97 @@ func Hash(secret string) string {
 // dummyHash is checked against when the e-mail is unknown, so a sign-in takes as long either way.
 var dummyHash, _ = HashPassword("not-a-real-password-0000")
 
-// allowIP is a token bucket per client address: 10 sign-in attempts, refilling one every 6 seconds.
-func (s *Service) allowIP(ip string) bool {
-	s.ipMu.Lock()
-	defer s.ipMu.Unlock()
-	now := time.Now()
-	if s.ipLimits == nil || now.Sub(s.ipSwept) > time.Hour {
-		s.ipLimits, s.ipSwept = map[string]*rate.Limiter{}, now
-	}
-	l := s.ipLimits[ip]
-	if l == nil {
-		l = rate.NewLimiter(rate.Every(6*time.Second), 10)
-		s.ipLimits[ip] = l
-	}
-	return l.Allow()
-}
+// maxAuditedEmail bounds the e-mail a failed sign-in's audit event repeats: the caller typed it.
+const maxAuditedEmail = 254
+
+// auditedFailure says whether the n-th failure counted against an address is written to the audit log: the
+// first ten, then the 16th, 32nd, 64th…, each carrying its count. A flood from one address is a handful of
+// events saying how big it was, not one event per attempt.
+func auditedFailure(n int) bool { return n <= 10 || n&(n-1) == 0 }
 
 // Login checks a password and opens a session. It returns the cookie value (shown to the browser only) and the
-// session, whose CSRF token the browser must echo on writes.
+// session, whose CSRF token the browser must echo on writes. Every refusal is a *SignInError (see
+// Throttles); a server too busy hashing passwords answers a *BusyError before anything about the account is
+// looked at.
 func (s *Service) Login(ctx context.Context, email, password, ip string) (string, *store.Session, *store.User, error) {
-	if !s.allowIP(ip) {
-		s.Audit(ctx, nil, ip, "auth.login_throttled", "user", "", map[string]any{"email": strings.ToLower(email)})
-		return "", nil, nil, ErrThrottled
-	}
-	u, err := s.Store.GetUserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		_, _ = CheckPassword(dummyHash, password)
-		s.Audit(ctx, nil, ip, "auth.login_failed", "user", "", map[string]any{"email": strings.ToLower(email), "reason": "unknown e-mail"})
-		return "", nil, nil, ErrBadCredentials
-	}
+	now := s.now()
+	typed := strings.ToLower(strings.TrimSpace(email))
+	block := addressBlock(ip)
+	t := s.Throttles
+	known, err := s.familiar(ctx, typed, block, now)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	now := time.Now()
-	if u.LockedUntil.After(now) {
-		s.Audit(ctx, nil, ip, "auth.login_failed", "user", u.ID, map[string]any{"email": u.Email, "reason": "locked"})
-		return "", nil, nil, ErrLocked
+	keys := []counted{
+		{key: throttleKey("address", block), policy: t.Address},
+		{key: throttleKey("account-address", typed, block), policy: t.AccountAddress},
 	}
-	ok, err := CheckPassword(u.PasswordHash, password)
+	if !known {
+		keys = append(keys, counted{key: throttleKey("account", typed), policy: t.Account})
+	}
+	done, allowed, wait, err := s.countAttempt(ctx, now, keys)
 	if err != nil {
 		return "", nil, nil, err
 	}
-	if !ok || u.Disabled {
-		reason := "wrong password"
-		if u.Disabled {
-			reason = "disabled"
-		} else {
-			u.FailedLogins++
-			if u.FailedLogins >= s.MaxFailures {
-				u.FailedLogins, u.LockedUntil = 0, now.Add(s.LockFor)
-				reason = "wrong password; locked"
+	fromAddress := done[0].state.Failures
+	refuse := func(userID, reason string) error {
+		if auditedFailure(fromAddress) {
+			audited := typed
+			if len(audited) > maxAuditedEmail {
+				audited = audited[:maxAuditedEmail]
 			}
-			if err := s.Store.UpdateUser(ctx, u); err != nil {
-				return "", nil, nil, err
-			}
+			s.Audit(ctx, nil, ip, "auth.login_failed", "user", userID, map[string]any{"email": audited, "reason": reason,
+				"failuresFromAddress": fromAddress})
 		}
-		s.Audit(ctx, nil, ip, "auth.login_failed", "user", u.ID, map[string]any{"email": u.Email, "reason": reason})
-		return "", nil, nil, ErrBadCredentials
+		return &SignInError{RetryAfter: wait}
 	}
-	if u.FailedLogins != 0 || !u.LockedUntil.IsZero() {
-		u.FailedLogins, u.LockedUntil = 0, time.Time{}
-		if err := s.Store.UpdateUser(ctx, u); err != nil {
-			return "", nil, nil, err
+	if !allowed {
+		return "", nil, nil, refuse("", "throttled")
+	}
+
+	var u *store.User
+	var ok bool
+	herr := s.hashes.do(ctx, func() {
+		var lerr error
+		u, lerr = s.Store.GetUserByEmail(ctx, typed)
+		switch {
+		case errors.Is(lerr, store.ErrNotFound):
+			u = nil
+			_, _ = CheckPassword(dummyHash, password)
+		case lerr != nil:
+			err = lerr
+		default:
+			ok, err = CheckPassword(u.PasswordHash, password)
 		}
+	})
+	if herr != nil {
+		s.uncountAll(ctx, done) // nothing was checked
+		return "", nil, nil, herr
+	}
+	if err != nil {
+		s.uncountAll(ctx, done)
+		return "", nil, nil, err
+	}
+	switch {
+	case u == nil:
+		return "", nil, nil, refuse("", "unknown e-mail")
+	case !ok:
+		return "", nil, nil, refuse(u.ID, "wrong password")
+	case u.Disabled:
+		return "", nil, nil, refuse(u.ID, "disabled")
+	}
+
+	// The right password: this attempt was no failure, and this address is now one the account signs in from.
+	if err := s.Store.DeleteThrottle(ctx, done[1].key); err != nil {
+		s.Logger.Warn("clearing a sign-in throttle failed", "err", err)
+	}
+	s.uncountAll(ctx, append([]counted{done[0]}, done[2:]...))
+	if err := s.remember(ctx, typed, block, now); err != nil {
+		s.Logger.Warn("remembering a sign-in address failed", "err", err)
 	}
 	secret := randomToken(32)
 	sess := &store.Session{IDHash: Hash(secret), UserID: u.ID, CSRF: randomToken(24), IP: ip, CreatedAt: now,
-		ExpiresAt: now.Add(s.SessionTTL)}
+		ExpiresAt: now.Add(s.SessionTTL), LastSeenAt: now}
 	if err := s.Store.CreateSession(ctx, sess); err != nil {
 		return "", nil, nil, err
 	}
@@ -254,7 +304,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, ip string) error {
 // Authenticate finds who presents bearer (an API token) or sessionCookie. It returns ErrUnauthenticated when
 // neither is valid: unknown, expired, revoked, or belonging to a disabled user.
 func (s *Service) Authenticate(ctx context.Context, bearer, sessionCookie string) (*Principal, error) {
-	now := time.Now()
+	now := s.now()
 	if bearer != "" {
 		t, err := s.Store.GetTokenByHash(ctx, Hash(bearer))
 		if errors.Is(err, store.ErrNotFound) {
@@ -280,7 +330,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer, sessionCookie string
 				s.Logger.Warn("recording a token's last use failed", "token", t.ID, "err", err)
 			}
 		}
-		return &Principal{Kind: "token", UserID: u.ID, Email: u.Email, Role: role, TokenID: t.ID}, nil
+		return &Principal{Kind: "token", UserID: u.ID, Email: u.Email, Role: role, TokenID: t.ID, TokenExpiresAt: t.ExpiresAt}, nil
 	}
 	if sessionCookie != "" {
 		sess, err := s.Store.GetSession(ctx, Hash(sessionCookie))
@@ -290,9 +340,19 @@ func (s *Service) Authenticate(ctx context.Context, bearer, sessionCookie string
 		if err != nil {
 			return nil, err
 		}
-		if !sess.ExpiresAt.After(now) {
+		lastSeen := sess.LastSeenAt
+		if lastSeen.IsZero() {
+			lastSeen = sess.CreatedAt
+		}
+		idle := s.IdleTimeout > 0 && now.Sub(lastSeen) >= s.IdleTimeout
+		if !sess.ExpiresAt.After(now) || idle {
 			_ = s.Store.DeleteSession(ctx, sess.IDHash)
 			return nil, ErrUnauthenticated
+		}
+		if now.Sub(lastSeen) >= s.touchEvery() {
+			if err := s.Store.TouchSession(ctx, sess.IDHash, now); err != nil {
+				s.Logger.Warn("recording a session's last use failed", "err", err)
+			}
 		}
 		u, err := s.activeUser(ctx, sess.UserID)
 		if err != nil {
@@ -302,6 +362,15 @@ func (s *Service) Authenticate(ctx context.Context, bearer, sessionCookie string
 			SessionHash: sess.IDHash}, nil
 	}
 	return nil, ErrUnauthenticated
+}
+
+// touchEvery is how stale a session's last-seen time may get before a request records it again: a minute, so
+// an active browser costs one write a minute, or less for idle timeouts short enough to need it.
+func (s *Service) touchEvery() time.Duration {
+	if s.IdleTimeout > 0 {
+		return min(time.Minute, s.IdleTimeout/4)
+	}
+	return time.Minute
 }
 
 func (s *Service) activeUser(ctx context.Context, id string) (*store.User, error) {
@@ -321,11 +390,16 @@ func (s *Service) activeUser(ctx context.Context, id string) (*store.User, error
 // TokenPrefix starts every API token, so a leaked one is recognisable in logs and by secret scanners.
 const TokenPrefix = "fry_"
 
-// CreateToken makes an API token for p's user with a role no higher than p's. The token is returned once.
+// CreateToken makes an API token for p's user with a role no higher than p's. A token minting a token passes
+// on its limits: the new one expires no later than the caller (so it expires when the caller does) and carries
+// no higher role, so a leaked short-lived token cannot be turned into a lasting one. The token is returned once.
 func (s *Service) CreateToken(ctx context.Context, p *Principal, name string, role Role, expiresAt time.Time, ip string) (string, *store.APIToken, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", nil, fmt.Errorf("%w: a token needs a name", ErrInvalid)
+	}
+	if err := names.Check(name); err != nil {
+		return "", nil, fmt.Errorf("check token name: %w", err)
 	}
 	if role == "" {
 		role = p.Role
@@ -336,8 +410,18 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, name string, ro
 	if !p.Role.Covers(role) {
 		return "", nil, fmt.Errorf("%w: a %s cannot create a token with the %s role", ErrForbidden, p.Role, role)
 	}
-	if !expiresAt.IsZero() && !expiresAt.After(time.Now()) {
+	if !expiresAt.IsZero() && !expiresAt.After(s.now()) {
 		return "", nil, fmt.Errorf("%w: expiresAt is in the past", ErrInvalid)
+	}
+	if p.Kind == "token" && !p.TokenExpiresAt.IsZero() {
+		if expiresAt.IsZero() {
+			return "", nil, fmt.Errorf("%w: this token expires at %s, so the tokens it creates must expire by then too: set expiresAt",
+				ErrForbidden, p.TokenExpiresAt.UTC().Format(time.RFC3339))
+		}
+		if expiresAt.After(p.TokenExpiresAt) {
+			return "", nil, fmt.Errorf("%w: a token cannot create a token that outlives it (this one expires at %s)",
+				ErrForbidden, p.TokenExpiresAt.UTC().Format(time.RFC3339))
+		}
 	}
 	secret := TokenPrefix + randomToken(32)
 	t := &store.APIToken{ID: uuid.NewString(), Name: name, UserID: p.UserID, Role: string(role), Prefix: secret[:len(TokenPrefix)+6],
@@ -358,53 +442,87 @@ func (s *Service) RevokeToken(ctx context.Context, p *Principal, id, ip string) 
 	if t.UserID != p.UserID && !Allowed(p.Role, PermUsersManage) {
 		return store.ErrNotFound // other people's tokens are not even visible
 	}
-	if err := s.Store.RevokeToken(ctx, id, time.Now()); err != nil {
+	if err := s.Store.RevokeToken(ctx, id, s.now()); err != nil {
 		return err
 	}
 	s.Audit(ctx, p, ip, "token.revoke", "token", id, map[string]any{"name": t.Name})
 	return nil
 }
 
-// ChangePassword replaces p's password after checking the current one, and signs the user out everywhere.
-func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next, ip string) error {
+// PasswordResult says what a password change or reset did besides changing the password.
+type PasswordResult struct {
+	// RevokedTokens is how many of the user's API tokens were revoked.
+	RevokedTokens int64 `json:"revokedTokens"`
+	// KeptTokens is true when the caller asked to keep them.
+	KeptTokens bool `json:"keptTokens"`
+}
+
+// ChangePassword replaces p's password after checking the current one, signs the user out everywhere and,
+// unless keepTokens, revokes their API tokens: whoever knew the old password may have minted some. Wrong
+// current passwords are throttled per user (Throttles.CurrentPass), since a stolen session could otherwise
+// guess it; a throttled check is a *ThrottledError.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, keepTokens bool, ip string) (PasswordResult, error) {
 	u, err := s.Store.GetUser(ctx, p.UserID)
 	if err != nil {
-		return err
+		return PasswordResult{}, err
 	}
-	ok, err := CheckPassword(u.PasswordHash, current)
+	now := s.now()
+	done, allowed, wait, err := s.countAttempt(ctx, now, []counted{{key: throttleKey("current-password", u.ID), policy: s.Throttles.CurrentPass}})
 	if err != nil {
-		return err
+		return PasswordResult{}, err
+	}
+	if !allowed {
+		s.Audit(ctx, p, ip, "user.password_change_failed", "user", u.ID, map[string]any{"reason": "throttled"})
+		return PasswordResult{}, &ThrottledError{RetryAfter: wait}
+	}
+	ok, err := s.hashes.check(ctx, u.PasswordHash, current)
+	if err != nil {
+		s.uncountAll(ctx, done)
+		return PasswordResult{}, err
 	}
 	if !ok {
-		s.Audit(ctx, p, ip, "user.password_change_failed", "user", u.ID, nil)
-		return ErrBadCredentials
+		s.Audit(ctx, p, ip, "user.password_change_failed", "user", u.ID, map[string]any{"reason": "wrong current password"})
+		return PasswordResult{}, ErrBadCredentials
 	}
-	return s.setPassword(ctx, p, u, next, ip, "user.password_change")
+	if err := s.Store.DeleteThrottle(ctx, done[0].key); err != nil {
+		s.Logger.Warn("clearing a password throttle failed", "err", err)
+	}
+	return s.setPassword(ctx, p, u, next, keepTokens, ip, "user.password_change")
 }
 
-// ResetPassword sets another user's password (an admin's help for a forgotten one) and signs them out.
-func (s *Service) ResetPassword(ctx context.Context, p *Principal, userID, next, ip string) error {
+// ResetPassword sets another user's password (an admin's help for a forgotten one), signs them out and, unless
+// keepTokens, revokes their API tokens.
+func (s *Service) ResetPassword(ctx context.Context, p *Principal, userID, next string, keepTokens bool, ip string) (PasswordResult, error) {
 	u, err := s.Store.GetUser(ctx, userID)
 	if err != nil {
-		return err
+		return PasswordResult{}, err
 	}
-	return s.setPassword(ctx, p, u, next, ip, "user.password_reset")
+	return s.setPassword(ctx, p, u, next, keepTokens, ip, "user.password_reset")
 }
 
-func (s *Service) setPassword(ctx context.Context, p *Principal, u *store.User, next, ip, action string) error {
-	hash, err := HashPassword(next)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+func (s *Service) setPassword(ctx context.Context, p *Principal, u *store.User, next string, keepTokens bool, ip, action string) (PasswordResult, error) {
+	if err := CheckPasswordPolicy(next, u.Email, u.Name); err != nil {
+		return PasswordResult{}, err
 	}
-	u.PasswordHash, u.FailedLogins, u.LockedUntil = hash, 0, time.Time{}
+	hash, err := s.hashes.hash(ctx, next)
+	if err != nil {
+		return PasswordResult{}, err
+	}
+	u.PasswordHash = hash
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
-		return err
+		return PasswordResult{}, err
 	}
 	if err := s.Store.DeleteUserSessions(ctx, u.ID); err != nil {
-		return err
+		return PasswordResult{}, err
 	}
-	s.Audit(ctx, p, ip, action, "user", u.ID, map[string]any{"email": u.Email})
-	return nil
+	res := PasswordResult{KeptTokens: keepTokens}
+	if !keepTokens {
+		if res.RevokedTokens, err = s.Store.RevokeUserTokens(ctx, u.ID, s.now()); err != nil {
+			return PasswordResult{}, err
+		}
+	}
+	s.Audit(ctx, p, ip, action, "user", u.ID, map[string]any{"email": u.Email, "revokedTokens": res.RevokedTokens, "keptTokens": keepTokens})
+	return res, nil
 }
 
 // UserChange is an admin's edit of a user; nil fields stay as they are.
@@ -424,6 +542,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, ch Us
 	before := *u
 	if ch.Name != nil {
 		u.Name = strings.TrimSpace(*ch.Name)
+		if err := names.Check(u.Name); err != nil {
+			return nil, fmt.Errorf("check user name: %w", err)
+		}
 	}
 	if ch.Role != nil {
 		if !ch.Role.Valid() {

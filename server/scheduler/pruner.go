@@ -29,7 +29,21 @@ type Pruner struct {
 	Interval time.Duration
 	Batch    int
 	Pause    time.Duration
+	// AuditAnonymous and RejectionsPerFlow bound the tables anonymous callers feed: the newest this many
+	// anonymous audit events (failed sign-ins) and refused webhook calls of each flow are kept (defaults
+	// DefaultAuditAnonymous and DefaultRejectionsPerFlow).
+	AuditAnonymous    int
+	RejectionsPerFlow int
 }
+
+// Bounds of the tables anonymous callers feed. Failed sign-ins and refused webhook calls are already coalesced
+// per address (one audit event per failure only for an address's first ten failures, then at 16, 32, 64…; one
+// counted row per flow, address and reason while the calls keep coming), so these caps are only reached by
+// traffic from very many addresses; they make sure that even that cannot grow the database without bound.
+const (
+	DefaultAuditAnonymous    = 100_000
+	DefaultRejectionsPerFlow = 1_000
+)
 
 // Run prunes every Interval until ctx ends, starting one Interval after start.
 func (p *Pruner) Run(ctx context.Context) {
@@ -55,7 +69,69 @@ func (p *Pruner) Run(ctx context.Context) {
 		} else if n > 0 {
 			p.Runner.Logger.Info("pruned finished runs past retention", "runs", n)
 		}
+		b, err := p.Bound(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			p.Runner.Logger.Warn("bounding the audit log, refused webhooks and sign-in throttles failed", "err", err)
+		} else if b.AuditEvents+b.Rejections+b.Throttles > 0 {
+			p.Runner.Logger.Info("pruned anonymous traffic past its bounds", "auditEvents", b.AuditEvents,
+				"webhookRejections", b.Rejections, "signInThrottles", b.Throttles)
+		}
 	}
+}
+
+// Bounded is what one Bound pass deleted.
+type Bounded struct {
+	AuditEvents, Rejections, Throttles int64
+}
+
+// Bound enforces the bounds of the tables anonymous traffic feeds: expired sign-in throttles, anonymous audit
+// events beyond AuditAnonymous, each flow's refused webhook calls beyond RejectionsPerFlow. It deletes in
+// batches, pausing between them like Once.
+func (p *Pruner) Bound(ctx context.Context, now time.Time) (Bounded, error) {
+	batch, pause := p.Batch, p.Pause
+	if batch <= 0 {
+		batch = 500
+	}
+	if pause <= 0 {
+		pause = 20 * time.Millisecond
+	}
+	audit, rejections := p.AuditAnonymous, p.RejectionsPerFlow
+	if audit <= 0 {
+		audit = DefaultAuditAnonymous
+	}
+	if rejections <= 0 {
+		rejections = DefaultRejectionsPerFlow
+	}
+	st := p.Runner.Store
+	var b Bounded
+	var err error
+	if b.Throttles, err = st.PruneThrottles(ctx, now); err != nil {
+		return b, fmt.Errorf("scheduler: prune sign-in throttles: %w", err)
+	}
+	for _, step := range []struct {
+		total *int64
+		prune func() (int64, error)
+	}{
+		{&b.AuditEvents, func() (int64, error) { return st.PruneAnonymousAudit(ctx, audit, batch) }},
+		{&b.Rejections, func() (int64, error) { return st.PruneWebhookRejections(ctx, rejections, batch) }},
+	} {
+		for {
+			n, err := step.prune()
+			*step.total += n
+			if err != nil {
+				return b, fmt.Errorf("scheduler: bound anonymous tables: %w", err)
+			}
+			if n < int64(batch) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return b, ctx.Err()
+			case <-time.After(pause):
+			}
+		}
+	}
+	return b, nil
 }
 
 // Once prunes every flow as of now and returns how many runs it deleted.

@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -192,6 +193,60 @@ func TestPrunerKeepsRetention(t *testing.T) {
 		}
 		if _, err := a.Store.GetRun(ctx, live); err != nil {
 			t.Fatalf("the waiting run was pruned: %v", err)
+		}
+	})
+}
+
+// TestPrunerBoundsAnonymousTables: refused webhook calls from very many addresses and failed sign-ins from very
+// many addresses are cut to their caps, the newest kept; users' audit events and unexpired throttles stay.
+func TestPrunerBoundsAnonymousTables(t *testing.T) {
+	each(t, func(t *testing.T, b storetest.Backend) {
+		a := newApp(t, b)
+		ctx := context.Background()
+		flow := publish(t, a, manualFlow)
+		for i := range 25 {
+			id, _ := uuid.NewV7()
+			r := &store.WebhookRejection{ID: id.String(), FlowID: flow, Status: 401, Code: "sig", Message: "bad signature",
+				RemoteIP: fmt.Sprintf("203.0.113.%d", i)}
+			if err := a.Store.RecordWebhookRejection(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			id, _ = uuid.NewV7()
+			if err := a.Store.AppendAudit(ctx, &store.AuditEvent{ID: id.String(), ActorType: "anonymous", IP: r.RemoteIP, Action: "auth.login_failed"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		id, _ := uuid.NewV7()
+		if err := a.Store.AppendAudit(ctx, &store.AuditEvent{ID: id.String(), ActorType: "user", ActorID: "u", Action: "flow.create"}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		for i, expires := range []time.Duration{-time.Second, time.Hour} {
+			if _, err := a.Store.UpdateThrottle(ctx, fmt.Sprint("t", i), func(cur store.Throttle) store.Throttle {
+				cur.Failures, cur.LastAt, cur.ExpiresAt = 1, now, now.Add(expires)
+				return cur
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := &scheduler.Pruner{Runner: a.Runner, Batch: 4, AuditAnonymous: 10, RejectionsPerFlow: 7}
+		got, err := p.Bound(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != (scheduler.Bounded{AuditEvents: 15, Rejections: 18, Throttles: 1}) {
+			t.Fatalf("bound deleted %+v, want 15 audit events, 18 rejections, 1 throttle", got)
+		}
+		page, _ := a.Store.ListWebhookRejections(ctx, store.RejectionFilter{FlowID: flow, Limit: 100})
+		if len(page.Rejections) != 7 || page.Rejections[0].RemoteIP != "203.0.113.24" {
+			t.Fatalf("%d rejections left, newest from %s", len(page.Rejections), page.Rejections[0].RemoteIP)
+		}
+		events, _ := a.Store.ListAudit(ctx, store.AuditFilter{Limit: 100})
+		if len(events.Events) != 11 || events.Events[0].ActorType != "user" {
+			t.Fatalf("%d audit events left, want the newest 10 anonymous ones and the user's", len(events.Events))
+		}
+		if _, err := a.Store.GetThrottle(ctx, "t1"); err != nil {
+			t.Fatalf("an unexpired throttle was pruned: %v", err)
 		}
 	})
 }

@@ -17,9 +17,6 @@ type User struct {
 	PasswordHash string
 	Role         string
 	Disabled     bool
-	// FailedLogins counts wrong passwords since the last successful login; LockedUntil refuses logins until then.
-	FailedLogins int
-	LockedUntil  time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -32,6 +29,9 @@ type Session struct {
 	IP        string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// LastSeenAt is when the session was last used, recorded at most about once a minute (zero: CreatedAt), for
+	// the idle timeout.
+	LastSeenAt time.Time
 }
 
 // APIToken is a credential for scripts, carrying its own role. SecretHash is the SHA-256 of the token, which is
@@ -90,12 +90,14 @@ type AuthStore interface {
 	GetUser(ctx context.Context, id string) (*User, error)
 	GetUserByEmail(ctx context.Context, email string) (*User, error)
 	ListUsers(ctx context.Context) ([]User, error)
-	// UpdateUser replaces name, role, disabled, password hash and the login failure state.
+	// UpdateUser replaces name, role, disabled and password hash.
 	UpdateUser(ctx context.Context, u *User) error
 
 	CreateSession(ctx context.Context, s *Session) error
 	GetSession(ctx context.Context, idHash string) (*Session, error)
 	DeleteSession(ctx context.Context, idHash string) error
+	// TouchSession records that the session was used at at.
+	TouchSession(ctx context.Context, idHash string, at time.Time) error
 	// DeleteUserSessions signs a user out everywhere (password change, disabling, role change).
 	DeleteUserSessions(ctx context.Context, userID string) error
 
@@ -105,30 +107,36 @@ type AuthStore interface {
 	// ListTokens lists a user's tokens, or everyone's when userID is empty.
 	ListTokens(ctx context.Context, userID string) ([]APIToken, error)
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// RevokeUserTokens revokes every token of the user not revoked yet and returns how many that was.
+	RevokeUserTokens(ctx context.Context, userID string, at time.Time) (int64, error)
 	TouchToken(ctx context.Context, id string, at time.Time) error
 
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) (AuditPage, error)
+	// PruneAnonymousAudit deletes the oldest events of anonymous callers (failed sign-ins) beyond the newest
+	// keep, at most limit of them, and returns how many it deleted. Events of users, tokens and the system are
+	// never deleted.
+	PruneAnonymousAudit(ctx context.Context, keep, limit int) (int64, error)
+
+	ThrottleStore
 }
 
 type userRow struct {
-	ID           string     `gorm:"column:id;primaryKey"`
-	Email        string     `gorm:"column:email"`
-	Name         string     `gorm:"column:name"`
-	PasswordHash string     `gorm:"column:password_hash"`
-	Role         string     `gorm:"column:role"`
-	Disabled     bool       `gorm:"column:disabled"`
-	FailedLogins int        `gorm:"column:failed_logins"`
-	LockedUntil  *time.Time `gorm:"column:locked_until"`
-	CreatedAt    time.Time  `gorm:"column:created_at;autoCreateTime:false"`
-	UpdatedAt    time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
+	ID           string    `gorm:"column:id;primaryKey"`
+	Email        string    `gorm:"column:email"`
+	Name         string    `gorm:"column:name"`
+	PasswordHash string    `gorm:"column:password_hash"`
+	Role         string    `gorm:"column:role"`
+	Disabled     bool      `gorm:"column:disabled"`
+	CreatedAt    time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt    time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
 
 func (userRow) TableName() string { return "users" }
 
 func (r *userRow) user() User {
 	return User{ID: r.ID, Email: r.Email, Name: r.Name, PasswordHash: r.PasswordHash, Role: r.Role, Disabled: r.Disabled,
-		FailedLogins: r.FailedLogins, LockedUntil: fromNullTime(r.LockedUntil), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 type sessionRow struct {
@@ -138,6 +146,8 @@ type sessionRow struct {
 	IP        string    `gorm:"column:ip"`
 	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
 	ExpiresAt time.Time `gorm:"column:expires_at"`
+	// LastSeen is NULL for sessions opened before idle timeouts existed.
+	LastSeen *time.Time `gorm:"column:last_seen_at"`
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -232,8 +242,7 @@ func (s *gormStore) ListUsers(ctx context.Context) ([]User, error) {
 func (s *gormStore) UpdateUser(ctx context.Context, u *User) error {
 	u.UpdatedAt = dbTime(time.Now())
 	res := s.w.WithContext(ctx).Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
-		"name": u.Name, "role": u.Role, "disabled": u.Disabled, "password_hash": u.PasswordHash,
-		"failed_logins": u.FailedLogins, "locked_until": timeArg(u.LockedUntil), "updated_at": u.UpdatedAt,
+		"name": u.Name, "role": u.Role, "disabled": u.Disabled, "password_hash": u.PasswordHash, "updated_at": u.UpdatedAt,
 	})
 	if res.Error != nil {
 		return fmt.Errorf("store: update user %s: %w", u.ID, res.Error)
@@ -246,7 +255,7 @@ func (s *gormStore) UpdateUser(ctx context.Context, u *User) error {
 
 func (s *gormStore) CreateSession(ctx context.Context, se *Session) error {
 	row := sessionRow{IDHash: se.IDHash, UserID: se.UserID, CSRF: se.CSRF, IP: se.IP, CreatedAt: dbTime(se.CreatedAt),
-		ExpiresAt: dbTime(se.ExpiresAt)}
+		ExpiresAt: dbTime(se.ExpiresAt), LastSeen: nullTime(se.LastSeenAt)}
 	if err := s.w.WithContext(ctx).Create(&row).Error; err != nil {
 		return insertError(err, "create session")
 	}
@@ -259,7 +268,14 @@ func (s *gormStore) GetSession(ctx context.Context, idHash string) (*Session, er
 		return nil, notFound(err, "get session")
 	}
 	return &Session{IDHash: row.IDHash, UserID: row.UserID, CSRF: row.CSRF, IP: row.IP, CreatedAt: row.CreatedAt.UTC(),
-		ExpiresAt: row.ExpiresAt.UTC()}, nil
+		ExpiresAt: row.ExpiresAt.UTC(), LastSeenAt: fromNullTime(row.LastSeen)}, nil
+}
+
+func (s *gormStore) TouchSession(ctx context.Context, idHash string, at time.Time) error {
+	if err := s.w.WithContext(ctx).Model(&sessionRow{}).Where("id_hash = ?", idHash).Update("last_seen_at", dbTime(at)).Error; err != nil {
+		return fmt.Errorf("store: touch session: %w", err)
+	}
+	return nil
 }
 
 func (s *gormStore) DeleteSession(ctx context.Context, idHash string) error {
@@ -333,6 +349,14 @@ func (s *gormStore) RevokeToken(ctx context.Context, id string, at time.Time) er
 	return nil
 }
 
+func (s *gormStore) RevokeUserTokens(ctx context.Context, userID string, at time.Time) (int64, error) {
+	res := s.w.WithContext(ctx).Model(&tokenRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", dbTime(at))
+	if res.Error != nil {
+		return 0, fmt.Errorf("store: revoke tokens of user %s: %w", userID, res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
 func (s *gormStore) TouchToken(ctx context.Context, id string, at time.Time) error {
 	if err := s.w.WithContext(ctx).Model(&tokenRow{}).Where("id = ?", id).Update("last_used_at", dbTime(at)).Error; err != nil {
 		return fmt.Errorf("store: touch token %s: %w", id, err)
@@ -340,7 +364,8 @@ func (s *gormStore) TouchToken(ctx context.Context, id string, at time.Time) err
 	return nil
 }
 
-// AppendAudit fills a zero At with now. There is no method to change or delete an event.
+// AppendAudit fills a zero At with now. There is no method to change an event, and none to delete one but
+// PruneAnonymousAudit, which bounds what anonymous callers can add.
 func (s *gormStore) AppendAudit(ctx context.Context, e *AuditEvent) error {
 	if e.ID == "" || e.Action == "" {
 		return errors.New("store: audit event needs an id and an action")
@@ -404,4 +429,33 @@ func (s *gormStore) ListAudit(ctx context.Context, f AuditFilter) (AuditPage, er
 			IP: r.IP, Action: r.Action, TargetType: r.TargetType, TargetID: r.TargetID, Detail: fromNullJSON(r.Detail)}
 	}
 	return page, nil
+}
+
+// PruneAnonymousAudit finds the id of the keep-th newest anonymous event (ids are UUIDv7, so id order is time
+// order) and deletes up to limit anonymous events older than it.
+func (s *gormStore) PruneAnonymousAudit(ctx context.Context, keep, limit int) (int64, error) {
+	if keep < 0 || limit <= 0 {
+		return 0, errors.New("store: prune audit events: keep must not be negative and limit must be positive")
+	}
+	var boundary []string
+	if err := s.r.WithContext(ctx).Model(&auditRow{}).Where("actor_type = ?", "anonymous").Order("id DESC").
+		Offset(keep).Limit(1).Pluck("id", &boundary).Error; err != nil {
+		return 0, fmt.Errorf("store: prune audit events: %w", err)
+	}
+	if len(boundary) == 0 {
+		return 0, nil
+	}
+	var ids []string
+	if err := s.r.WithContext(ctx).Model(&auditRow{}).Where("actor_type = ? AND id <= ?", "anonymous", boundary[0]).
+		Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("store: prune audit events: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	res := s.w.WithContext(ctx).Where("actor_type = ? AND id IN ?", "anonymous", ids).Delete(&auditRow{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("store: prune audit events: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }

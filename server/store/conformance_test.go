@@ -47,6 +47,9 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("PruneRuns", func(t *testing.T) { testPruneRuns(t, open(t)) })
 	t.Run("StepInputRefs", func(t *testing.T) { testStepInputRefs(t, open(t)) })
 	t.Run("AuthStore", func(t *testing.T) { testAuthStore(t, open(t)) })
+	t.Run("Throttles", func(t *testing.T) { testThrottles(t, open(t)) })
+	t.Run("AnonymousAuditBound", func(t *testing.T) { testAnonymousAuditBound(t, open(t)) })
+	t.Run("WebhookRejectionBounds", func(t *testing.T) { testWebhookRejectionBounds(t, open(t)) })
 	t.Run("Credentials", func(t *testing.T) { testCredentials(t, open(t)) })
 }
 
@@ -1455,19 +1458,24 @@ func testAuthStore(t *testing.T, s Store) {
 	if got.ID != u.ID || got.Email != "ops@shop.cn" {
 		t.Fatalf("user %+v", got)
 	}
-	locked := time.Now().Add(time.Hour)
-	got.Role, got.FailedLogins, got.LockedUntil = "editor", 3, locked
+	got.Role = "editor"
 	mustOK(t, s.UpdateUser(ctx, got), "update user")
 	got, _ = s.GetUser(ctx, u.ID)
-	if got.Role != "editor" || got.FailedLogins != 3 {
+	if got.Role != "editor" {
 		t.Fatalf("updated user %+v", got)
 	}
-	sameTime(t, "LockedUntil", got.LockedUntil, micro(locked))
 
 	sess := &Session{IDHash: "h1", UserID: u.ID, CSRF: "c", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
 	mustOK(t, s.CreateSession(ctx, sess), "create session")
-	if got, err := s.GetSession(ctx, "h1"); err != nil || got.CSRF != "c" {
+	if got, err := s.GetSession(ctx, "h1"); err != nil || got.CSRF != "c" || !got.LastSeenAt.IsZero() {
 		t.Fatalf("session %+v %v", got, err)
+	}
+	seen := time.Now().Add(time.Minute)
+	mustOK(t, s.TouchSession(ctx, "h1", seen), "touch session")
+	if got, err := s.GetSession(ctx, "h1"); err != nil {
+		t.Fatal(err)
+	} else {
+		sameTime(t, "LastSeenAt", got.LastSeenAt, micro(seen))
 	}
 	mustOK(t, s.DeleteUserSessions(ctx, u.ID), "sign out everywhere")
 	_, err = s.GetSession(ctx, "h1")
@@ -1486,6 +1494,16 @@ func testAuthStore(t *testing.T, s Store) {
 	if list, _ := s.ListTokens(ctx, u.ID); len(list) != 1 {
 		t.Fatalf("%d tokens", len(list))
 	}
+	for i := range 2 {
+		mustOK(t, s.CreateToken(ctx, &APIToken{ID: newRunID(t), Name: "more", UserID: u.ID, Role: "viewer", Prefix: "fry_cd",
+			SecretHash: fmt.Sprintf("more%d", i)}), "create token")
+	}
+	if n, err := s.RevokeUserTokens(ctx, u.ID, time.Now()); err != nil || n != 2 {
+		t.Fatalf("revoked %d of the user's tokens (%v), want the 2 not revoked yet", n, err)
+	}
+	if n, err := s.RevokeUserTokens(ctx, u.ID, time.Now()); err != nil || n != 0 {
+		t.Fatalf("revoked %d tokens twice (%v)", n, err)
+	}
 
 	for i, action := range []string{"flow.create", "flow.publish", "credential.create", "flow.publish"} {
 		e := &AuditEvent{ID: newRunID(t), ActorType: "user", ActorID: u.ID, Action: action, TargetType: "flow",
@@ -1503,5 +1521,148 @@ func testAuthStore(t *testing.T, s Store) {
 	}
 	if byTarget, _ := s.ListAudit(ctx, AuditFilter{TargetType: "flow", TargetID: "f1"}); len(byTarget.Events) != 2 {
 		t.Fatalf("events of f1: %d", len(byTarget.Events))
+	}
+}
+
+// testThrottles: concurrent updates of one throttle, as parallel sign-in attempts in several processes make
+// them, are all applied (none reads a count another is about to overwrite); expired rows are pruned.
+func testThrottles(t *testing.T, s Store) {
+	ctx := t.Context()
+	_, err := s.GetThrottle(ctx, "k")
+	mustErr(t, err, ErrNotFound, "throttle before any attempt")
+	now := time.Now()
+	const parallel = 20
+	var wg sync.WaitGroup
+	errs := make([]error, parallel)
+	for i := range parallel {
+		wg.Go(func() {
+			_, errs[i] = s.UpdateThrottle(ctx, "k", func(cur Throttle) Throttle {
+				cur.Failures++
+				cur.LastAt, cur.BlockedUntil, cur.ExpiresAt = now, now.Add(time.Duration(cur.Failures)*time.Second), now.Add(time.Hour)
+				return cur
+			})
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		mustOK(t, err, "update throttle")
+	}
+	got, err := s.GetThrottle(ctx, "k")
+	mustOK(t, err, "get throttle")
+	if got.Failures != parallel {
+		t.Fatalf("%d parallel updates counted %d", parallel, got.Failures)
+	}
+	sameTime(t, "BlockedUntil", got.BlockedUntil, micro(now.Add(parallel*time.Second)))
+	mustOK(t, s.DeleteThrottle(ctx, "k"), "delete throttle")
+	_, err = s.GetThrottle(ctx, "k")
+	mustErr(t, err, ErrNotFound, "deleted throttle")
+
+	for i, expires := range []time.Time{now.Add(-time.Minute), now.Add(time.Minute)} {
+		_, err := s.UpdateThrottle(ctx, fmt.Sprintf("e%d", i), func(cur Throttle) Throttle {
+			cur.Failures, cur.LastAt, cur.ExpiresAt = 1, now, expires
+			return cur
+		})
+		mustOK(t, err, "create throttle")
+	}
+	if n, err := s.PruneThrottles(ctx, now); err != nil || n != 1 {
+		t.Fatalf("pruned %d throttles (%v), want the expired one", n, err)
+	}
+	if _, err := s.GetThrottle(ctx, "e1"); err != nil {
+		t.Fatalf("the throttle that has not expired was pruned: %v", err)
+	}
+}
+
+// testAnonymousAuditBound: pruning keeps the newest anonymous events and never touches anyone else's.
+func testAnonymousAuditBound(t *testing.T, s Store) {
+	ctx := t.Context()
+	var newest []string
+	for i := range 12 {
+		actor := "anonymous"
+		if i%4 == 0 {
+			actor = "user"
+		}
+		e := &AuditEvent{ID: newRunID(t), ActorType: actor, IP: "203.0.113.9", Action: "auth.login_failed"}
+		mustOK(t, s.AppendAudit(ctx, e), "append")
+		if actor == "anonymous" {
+			newest = append(newest, e.ID)
+		}
+	}
+	// 9 anonymous events and 3 users' ones; keep the newest 4 anonymous ones, two deletions per call.
+	var deleted int64
+	for {
+		n, err := s.PruneAnonymousAudit(ctx, 4, 2)
+		mustOK(t, err, "prune audit")
+		if n == 0 {
+			break
+		}
+		if n > 2 {
+			t.Fatalf("one call deleted %d events, more than its limit", n)
+		}
+		deleted += n
+	}
+	page, err := s.ListAudit(ctx, AuditFilter{Limit: 100})
+	mustOK(t, err, "list audit")
+	var anonymous, users []string
+	for _, e := range page.Events {
+		if e.ActorType == "anonymous" {
+			anonymous = append(anonymous, e.ID)
+		} else {
+			users = append(users, e.ID)
+		}
+	}
+	slices.Reverse(anonymous)
+	if deleted != 5 || len(users) != 3 || !slices.Equal(anonymous, newest[len(newest)-4:]) {
+		t.Fatalf("deleted %d; left anonymous %v (want the newest 4 of %v) and %d users' events", deleted, anonymous, newest, len(users))
+	}
+}
+
+// testWebhookRejectionBounds: repeated refusals of one flow, address and code within the window share a counted
+// row; pruning keeps each flow's newest rows.
+func testWebhookRejectionBounds(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "hooked")
+	other := newFlow(t, s, "other")
+	now := time.Now()
+	record := func(flow, ip, code string, at time.Time) string {
+		t.Helper()
+		r := &WebhookRejection{ID: newRunID(t), FlowID: flow, ReceivedAt: at, Status: 401, Code: code, Message: "bad signature", RemoteIP: ip, BodyBytes: 10}
+		mustOK(t, s.RecordWebhookRejection(ctx, r), "record rejection")
+		return r.ID
+	}
+	first := record(f.ID, "203.0.113.1", "sig", now)
+	for i := range 30 {
+		if id := record(f.ID, "203.0.113.1", "sig", now.Add(time.Duration(i)*time.Second)); id != first {
+			t.Fatalf("repeat %d got a row of its own", i)
+		}
+	}
+	later := record(f.ID, "203.0.113.1", "sig", now.Add(29*time.Second+RejectionWindow+time.Second))
+	record(f.ID, "203.0.113.2", "sig", now)
+	record(f.ID, "203.0.113.1", "token", now)
+	record(other.ID, "203.0.113.1", "sig", now)
+	page, err := s.ListWebhookRejections(ctx, RejectionFilter{FlowID: f.ID})
+	mustOK(t, err, "list rejections")
+	if len(page.Rejections) != 4 {
+		t.Fatalf("%d rows, want 4 (one counted row, one after the window, another address, another code)", len(page.Rejections))
+	}
+	for _, r := range page.Rejections {
+		switch r.ID {
+		case first:
+			if r.Repeats != 31 {
+				t.Fatalf("the counted row has %d calls, want 31", r.Repeats)
+			}
+			sameTime(t, "LastAt", r.LastAt, micro(now.Add(29*time.Second)))
+		case later:
+			if r.Repeats != 1 {
+				t.Fatalf("the row after the window counts %d", r.Repeats)
+			}
+		}
+	}
+	if n, err := s.PruneWebhookRejections(ctx, 2, 100); err != nil || n != 2 {
+		t.Fatalf("pruned %d rows (%v), want the 2 oldest of the first flow", n, err)
+	}
+	kept, _ := s.ListWebhookRejections(ctx, RejectionFilter{FlowID: f.ID})
+	others, _ := s.ListWebhookRejections(ctx, RejectionFilter{FlowID: other.ID})
+	if len(kept.Rejections) != 2 || len(others.Rejections) != 1 {
+		t.Fatalf("after pruning: %d rows of the flow, %d of the other", len(kept.Rejections), len(others.Rejections))
 	}
 }

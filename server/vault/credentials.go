@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/ferry-hq/ferry/internal/names"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/egress"
 	"github.com/ferry-hq/ferry/server/store"
@@ -165,6 +166,9 @@ func (c *Credentials) Create(ctx context.Context, name, typ string, s Secrets) (
 	if name == "" {
 		return nil, fmt.Errorf("%w: a name is required", ErrInvalid)
 	}
+	if err := names.Check(name); err != nil {
+		return nil, fmt.Errorf("check credential name: %w", err)
+	}
 	s.Tokens = nil // tokens come from the provider only
 	s.Destinations = cleanList(s.Destinations)
 	if err := check(typ, s); err != nil {
@@ -186,6 +190,9 @@ func (c *Credentials) Create(ctx context.Context, name, typ string, s Secrets) (
 // A credential no configured key opens can be replaced too: that is how an admin recovers it. Destinations nil
 // keeps the credential's destinations; an empty list clears them.
 func (c *Credentials) Replace(ctx context.Context, id, name string, s Secrets) (*Info, error) {
+	if err := names.Check(name); err != nil {
+		return nil, fmt.Errorf("check credential name: %w", err)
+	}
 	var out Secrets
 	row, err := c.update(ctx, id, true, func(row *store.Credential, old *Secrets) error {
 		dests := old.Destinations

@@ -176,7 +176,6 @@ export interface UserRecord {
   name?: string;
   role: string;
   disabled: boolean;
-  lockedUntil?: string;
   createdAt?: string;
 }
 
@@ -214,6 +213,15 @@ export interface WebhookRejection {
   message: string;
   remoteIp?: string;
   bodyBytes: number;
+  /** How many refused calls of the same flow, address and code this row stands for, the latest at lastAt. */
+  count: number;
+  lastAt?: string;
+}
+
+/** What a password change or reset did besides changing the password. */
+export interface PasswordChanged {
+  revokedTokens: number;
+  keptTokens: boolean;
 }
 
 /** What the flows list shows about a flow's live runs: the newest one and the last 24 hours. */

@@ -77,6 +77,16 @@ export default function RejectionsPage() {
               { title: t('admin.rejections.message'), dataIndex: 'message' },
               { title: t('admin.rejections.remoteIp'), dataIndex: 'remoteIp' },
               { title: t('admin.rejections.bodyBytes'), dataIndex: 'bodyBytes', render: (n: number) => t('admin.rejections.bytes', { count: n }) },
+              {
+                title: <span title={t('admin.rejections.countHelp')}>{t('admin.rejections.count')}</span>,
+                dataIndex: 'count',
+                render: (n: number, r) => (
+                  <>
+                    {n}
+                    {n > 1 && r.lastAt && <div><Typography.Text type="secondary">{t('admin.rejections.lastAt', { time: formatTime(r.lastAt) })}</Typography.Text></div>}
+                  </>
+                ),
+              },
             ]}
           />
           <Pager pages={pages} nextCursor={rejections.data?.nextCursor} />

@@ -1,9 +1,9 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, Button, Form, Input, Modal, Popconfirm, Select, Space, Table, Tag, Typography } from 'antd';
+import { Alert, Button, Checkbox, Form, Input, Modal, Popconfirm, Select, Space, Table, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api } from '../../api/client';
-import type { UserRecord } from '../../api/types';
+import type { PasswordChanged, UserRecord } from '../../api/types';
 import { ErrorAlert, formatTime } from '../../ui';
 import { ROLES } from './common';
 
@@ -63,12 +63,7 @@ export default function UsersPage() {
               title: t('admin.users.state'),
               key: 'state',
               render: (_: unknown, u) => (
-                <>
-                  {u.disabled ? <Tag color="red">{t('admin.users.disabled')}</Tag> : <Tag color="green">{t('admin.users.active')}</Tag>}
-                  {u.lockedUntil && new Date(u.lockedUntil).getTime() > Date.now() && (
-                    <Tag color="orange">{t('admin.users.lockedUntil', { time: formatTime(u.lockedUntil) })}</Tag>
-                  )}
-                </>
+                u.disabled ? <Tag color="red">{t('admin.users.disabled')}</Tag> : <Tag color="green">{t('admin.users.active')}</Tag>
               ),
             },
             { title: t('admin.users.created'), dataIndex: 'createdAt', render: (v?: string) => formatTime(v) },
@@ -106,8 +101,10 @@ export default function UsersPage() {
         <ResetPasswordDialog
           user={resetting}
           onClose={() => setResetting(null)}
-          onDone={() => {
-            setNotice(t('admin.users.passwordReset', { email: resetting.email }));
+          onDone={(res) => {
+            setNotice(res.keptTokens
+              ? t('admin.users.passwordResetKept', { email: resetting.email })
+              : t('admin.users.passwordReset', { email: resetting.email, count: res.revokedTokens }));
             setResetting(null);
           }}
         />
@@ -145,11 +142,12 @@ function CreateUserDialog({ onClose, onCreated }: { onClose: () => void; onCreat
   );
 }
 
-function ResetPasswordDialog({ user, onClose, onDone }: { user: UserRecord; onClose: () => void; onDone: () => void }) {
+function ResetPasswordDialog({ user, onClose, onDone }: { user: UserRecord; onClose: () => void; onDone: (res: PasswordChanged) => void }) {
   const { t } = useTranslation();
-  const [form] = Form.useForm<{ password: string }>();
+  const [form] = Form.useForm<{ password: string; keepTokens: boolean }>();
   const reset = useMutation({
-    mutationFn: (password: string) => api.post(`/api/v1/users/${encodeURIComponent(user.id)}/password`, { password }),
+    mutationFn: (v: { password: string; keepTokens: boolean }) =>
+      api.post<PasswordChanged>(`/api/v1/users/${encodeURIComponent(user.id)}/password`, { password: v.password, keepTokens: !!v.keepTokens }),
     onSuccess: onDone,
   });
   return (
@@ -157,9 +155,12 @@ function ResetPasswordDialog({ user, onClose, onDone }: { user: UserRecord; onCl
       confirmLoading={reset.isPending} onCancel={onClose} onOk={() => form.submit()} destroyOnClose>
       <Typography.Paragraph type="secondary">{t('admin.users.resetHelp')}</Typography.Paragraph>
       <ErrorAlert error={reset.error} style={{ marginBottom: 16 }} />
-      <Form form={form} layout="vertical" autoComplete="off" onFinish={(v) => reset.mutate(v.password)}>
+      <Form form={form} layout="vertical" autoComplete="off" initialValues={{ keepTokens: false }} onFinish={(v) => reset.mutate(v)}>
         <Form.Item name="password" label={t('admin.users.newPassword')} rules={[{ required: true, min: 10, message: t('gate.passwordShort') }]}>
           <Input.Password autoComplete="new-password" />
+        </Form.Item>
+        <Form.Item name="keepTokens" valuePropName="checked" style={{ marginBottom: 0 }}>
+          <Checkbox>{t('admin.users.keepTokens')}</Checkbox>
         </Form.Item>
       </Form>
     </Modal>
