@@ -191,6 +191,7 @@ func (a *API) App() *fiber.App {
 		// Values taken from a request (ids, bodies) outlive the handler in caches and runs.
 		Immutable: true,
 	})
+	app.Use(a.securityHeaders())
 	app.Use(recover.New())
 	for _, r := range a.Routes() {
 		if a.SystemOnly && r.Tag != "system" {
