@@ -210,7 +210,7 @@ func (n *triggerNode) account(ctx context.Context, req *nodes.WebhookRequest) (*
 	case errors.Is(err, nodes.ErrNoCredential):
 		return nil, reject(http.StatusInternalServerError, CodeTriggerCredential, errors.New("the trigger has no credential"))
 	case err != nil:
-		return nil, reject(http.StatusServiceUnavailable, CodeTriggerCredentialOut, errors.New("the credential could not be loaded"))
+		return nil, reject(http.StatusServiceUnavailable, CodeTriggerCredentialOut, fmt.Errorf("load credential: %w", err))
 	}
 	acc, err := loadAccount(fields, false)
 	if err != nil {
