@@ -103,6 +103,39 @@ func TestSealedRunData(t *testing.T) {
 	mustErr(t, err, ErrSealed, "reading without the key")
 }
 
+// TestSealedTestSecret: a flow's test webhook secret is sealed at rest, bound to its flow, and plain through the
+// store.
+func TestSealedTestSecret(t *testing.T) {
+	st, err := Open(t.Context(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*gormStore)
+	s.SetSealer(newGCMSealer(t))
+	ctx := t.Context()
+	f, other := newFlow(t, s, "sealed secret"), newFlow(t, s, "other")
+	_, err = s.EnsureFlowTestSecret(ctx, &FlowTestSecret{FlowID: f.ID, Secret: "opens-the-test-webhook"})
+	mustOK(t, err, "ensure")
+	var raw string
+	if err := s.r.Raw("SELECT secret FROM flow_test_secrets WHERE flow_id = ?", f.ID).Scan(&raw).Error; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(raw, "opens-the-test-webhook") || !strings.HasPrefix(raw, sealedPrefix) {
+		t.Fatalf("secret stored as %s", raw)
+	}
+	got, err := s.FlowTestSecret(ctx, f.ID)
+	mustOK(t, err, "read")
+	if got.Secret != "opens-the-test-webhook" {
+		t.Fatalf("read back %q", got.Secret)
+	}
+	_, err = s.EnsureFlowTestSecret(ctx, &FlowTestSecret{FlowID: other.ID, Secret: "x"})
+	mustOK(t, err, "ensure other")
+	s.w.Exec("UPDATE flow_test_secrets SET secret = ? WHERE flow_id = ?", raw, other.ID)
+	_, err = s.FlowTestSecret(ctx, other.ID)
+	mustErr(t, err, ErrSealed, "a sealed secret moved to another flow")
+}
+
 // keyring is gcmSealer with several keys: it seals under current and opens under any.
 type keyring struct {
 	current string
