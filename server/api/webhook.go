@@ -31,12 +31,17 @@ func (a *API) webhook(test bool) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		flowID := c.Params("flowId")
 		code := http.StatusInternalServerError
+		label := flowID
 		defer func() {
 			if a.Metrics != nil {
-				a.Metrics.Webhooks.WithLabelValues(flowID, strconv.Itoa(code)).Inc()
+				a.Metrics.Webhooks.WithLabelValues(label, strconv.Itoa(code)).Inc()
 			}
 		}()
 		err := a.serveWebhook(c, flowID, test)
+		if err == error(errNoFlow) {
+			// Ids nobody created would grow the metrics without bound: they are counted together.
+			label = "unknown"
+		}
 		code = c.Response().StatusCode()
 		if err != nil {
 			var e *Error
@@ -54,8 +59,11 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 	mode := nodes.ModeLive
 	if test {
 		f, err := a.Store.GetFlow(ctx, flowID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errWebhookNotFound()
+		}
 		if err != nil {
-			return fromStore(err, "flow")
+			return err
 		}
 		if loaded, err = runner.Compile(f.ID, 0, f.Draft); err != nil {
 			return fromStore(err, "flow")
@@ -65,13 +73,13 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 		f, l, err := a.Runner.Published(ctx, flowID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "no flow listens here"}
+			return errWebhookNotFound()
 		case errors.Is(err, runner.ErrNotPublished) && f != nil && f.Status == store.FlowPaused:
 			// 503 makes providers deliver again later instead of dropping the event.
 			c.Set("Retry-After", "60")
 			return &Error{Status: http.StatusServiceUnavailable, Code: "flow_paused", Message: "the flow is paused; deliver again later"}
 		case errors.Is(err, runner.ErrNotPublished):
-			return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "the flow is not published"}
+			return &Error{Status: http.StatusNotFound, Code: CodeWebhookNotFound, Message: "the flow is not published"}
 		case err != nil:
 			return a.notAccepted(c, flowID, err)
 		}
@@ -79,7 +87,7 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 	}
 	wh := loaded.Compiled.Webhook
 	if wh == nil {
-		return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "the flow has no webhook trigger"}
+		return &Error{Status: http.StatusNotFound, Code: CodeWebhookNotFound, Message: "the flow has no webhook trigger"}
 	}
 	trigger := wh.Impl.(nodes.WebhookTrigger)
 	query, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
