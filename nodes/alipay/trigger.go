@@ -61,6 +61,7 @@ func init() {
 		Category:           nodes.CategoryPayments,
 		Description:        "Starts a run when Alipay notifies a payment, a closed trade or a refund (异步通知).",
 		Trigger:            true,
+		Webhook:            true,
 		Outputs:            []nodes.Port{{ID: nodes.DefaultPort, Label: "Payment event", Kind: nodes.PortMain}},
 		Credentials:        []string{CredentialApp},
 		CredentialRequired: true,

@@ -59,6 +59,7 @@ func init() {
 		Category:           nodes.CategoryPayments,
 		Description:        "Starts a run when WeChat Pay (API v3) notifies a payment or a refund.",
 		Trigger:            true,
+		Webhook:            true,
 		Outputs:            []nodes.Port{{ID: nodes.DefaultPort, Label: "Payment event", Kind: nodes.PortMain}},
 		Credentials:        []string{CredentialMerchant},
 		CredentialRequired: true,

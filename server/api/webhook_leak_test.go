@@ -39,6 +39,10 @@ func TestPaymentTrigger503DoesNotLeak(t *testing.T) {
 			"clientSecret": "app-secret", "webhookId": "WH-1"}}), 201)["id"].(string)
 	flow := h.expect(h.do("POST", "/api/v1/flows/import?publish=true", fmt.Sprintf(`{"schema":1,"name":"paypal","nodes":[
 	  {"id":"pp","type":"paypal.trigger","credential":%q}],"edges":[]}`, cred)), 201)["id"].(string)
+	// A payment provider's trigger is a webhook: the editor shows its URL (and its test URL).
+	if url := h.expect(h.do("GET", "/api/v1/flows/"+flow, nil), 200)["webhookUrl"]; url != "/hooks/"+flow {
+		t.Errorf("the PayPal flow's webhook URL is %v", url)
+	}
 
 	event := `{"id":"WH-EVT-1","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP-1","amount":{"currency_code":"USD","value":"10.00"}}}`
 	res := h.do("POST", "/hooks/"+flow, event, "Authorization", "",
