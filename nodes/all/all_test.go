@@ -3,7 +3,6 @@ package all_test
 import (
 	"testing"
 
-	_ "github.com/ferry-hq/ferry/internal/testnodes"
 	"github.com/ferry-hq/ferry/nodes"
 	_ "github.com/ferry-hq/ferry/nodes/all"
 )
