@@ -250,9 +250,9 @@ func writeResponse(c fiber.Ctx, r *nodes.Response) error {
 	}
 }
 
-// notAccepted answers a delivery whose run could not be committed (the database is down or refused it) or
-// whose trigger failed in an unexpected way: 503 with Retry-After, which every provider treats as "deliver
-// again later". Nothing was acknowledged, so nothing is lost (I1). The cause is logged, never answered.
+// notAccepted answers a delivery whose run could not be committed (the database is down or refused it): 503 with
+// Retry-After, which every provider treats as "deliver again later". Nothing was acknowledged, so nothing is
+// lost (I1). The cause is logged, never answered.
 func (a *API) notAccepted(c fiber.Ctx, flowID string, err error) error {
 	a.Logger.Warn("webhook not accepted: the run could not be committed", "flow", flowID, "err", err)
 	c.Set("Retry-After", retryAfterSeconds)
