@@ -89,6 +89,10 @@ func TestTestWebhookNeedsEditorOrSecret(t *testing.T) {
 			if got := h.expect(res, 200); got["mode"] != "test" || len(got["steps"].([]any)) != 2 {
 				t.Errorf("%s: %v", name, got)
 			}
+			// Run data is read by more people than may test: the secret is not kept in it.
+			if strings.Contains(string(res.body), secret) {
+				t.Errorf("%s: the test run keeps the secret: %s", name, res.body)
+			}
 		}
 		// The secret of one flow opens no other.
 		if res := h.do("POST", "/hooks/"+other+"/test/"+secret, body, "Authorization", ""); res.status != 404 {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -93,6 +94,10 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 	query, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
 	header := http.Header{}
 	for k, vs := range c.GetReqHeaders() {
+		if strings.EqualFold(k, TestSecretHeader) {
+			// The test secret opens the test webhook; it must not reach run data, which more people may read.
+			continue
+		}
 		header[http.CanonicalHeaderKey(k)] = vs
 	}
 	var outbound *http.Client
