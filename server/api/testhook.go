@@ -23,6 +23,10 @@ import (
 // TestSecretHeader carries a flow's test secret for callers that can send headers.
 const TestSecretHeader = "X-Ferry-Test-Secret"
 
+// CodeTestSecretUnreadable answers an editor asking for a test URL whose secret was sealed under a key the
+// server no longer has; regenerating it makes a new one.
+const CodeTestSecretUnreadable = "test_secret_unreadable"
+
 // CodeWebhookNotFound is the answer to a webhook call that reaches no flow: an unknown id, a flow that is not
 // published (live), or a test webhook called without a sign-in or the right secret.
 const CodeWebhookNotFound = "webhook_not_found"
@@ -86,6 +90,9 @@ func (a *API) getTestHook(c fiber.Ctx) error {
 		if sec.Secret == made.Secret {
 			a.audit(c, "flow.test_secret.create", "flow", id, nil)
 		}
+	} else if errors.Is(err, store.ErrSealed) {
+		return &Error{Status: http.StatusConflict, Code: CodeTestSecretUnreadable,
+			Message: "the test secret is sealed under a key this server no longer has; regenerate it"}
 	} else if err != nil {
 		return err
 	}
@@ -130,6 +137,11 @@ func (a *API) testSecretPresented(c fiber.Ctx) (bool, error) {
 	switch {
 	case err == nil:
 		want = sec.Secret
+	case errors.Is(err, store.ErrSealed):
+		// Sealed under a key this process lacks (retired without `ferry keys rotate`): it opens nothing until an
+		// editor regenerates it.
+		a.Logger.Warn("a flow's test secret cannot be opened with the configured keys; an editor can regenerate it",
+			"flow", c.Params("flowId"), "err", err)
 	case !errors.Is(err, store.ErrNotFound):
 		return false, err
 	}

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/ferry-hq/ferry/server/api"
 	"github.com/ferry-hq/ferry/server/auth"
+	"github.com/ferry-hq/ferry/server/store"
+	"github.com/ferry-hq/ferry/server/vault"
 )
 
 // draftFlow creates a flow that was never published: a webhook trigger and a map step.
@@ -191,4 +195,25 @@ func TestTestRunsAreBounded(t *testing.T) {
 			t.Fatalf("the pruner deleted the newest test run: %v", err)
 		}
 	})
+}
+
+// TestUnreadableTestSecret: a test secret sealed under a key the server no longer has (retired without `ferry
+// keys rotate`) opens nothing, tells the editor to regenerate it, and regenerating works.
+func TestUnreadableTestSecret(t *testing.T) {
+	h := sqliteHarness(t)
+	flow := draftFlow(t, h, "key retired")
+	url := h.expect(h.do("GET", "/api/v1/flows/"+flow+"/test-hook", nil), 200)["url"].(string)
+	stray, err := vault.Load(vault.KeySource{Current: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app.Store.(store.SealerSetter).SetSealer(stray)
+	if res := h.do("POST", url, `{"order_id":"X"}`, "Authorization", ""); res.status != 404 {
+		t.Errorf("an unreadable secret answered %d %s", res.status, res.body)
+	}
+	if e := h.expect(h.do("GET", "/api/v1/flows/"+flow+"/test-hook", nil), 409); errorCode(t, e) != api.CodeTestSecretUnreadable {
+		t.Errorf("asking for the URL: %v", e)
+	}
+	fresh := h.expect(h.do("POST", "/api/v1/flows/"+flow+"/test-hook/regenerate", nil), 200)["url"].(string)
+	h.expect(h.do("POST", fresh, `{"order_id":"X"}`, "Authorization", ""), 200)
 }

@@ -134,6 +134,26 @@ func TestSealedTestSecret(t *testing.T) {
 	s.w.Exec("UPDATE flow_test_secrets SET secret = ? WHERE flow_id = ?", raw, other.ID)
 	_, err = s.FlowTestSecret(ctx, other.ID)
 	mustErr(t, err, ErrSealed, "a sealed secret moved to another flow")
+	mustOK(t, s.DeleteFlow(ctx, other.ID), "delete the other flow")
+
+	// A key rotation re-seals the secret under the new key; the old key can then go.
+	old := s.sealer
+	next := newGCMSealer(t)
+	s.SetSealer(&keyring{current: "new", keys: map[string]*gcmSealer{"k1": old.(*gcmSealer), "new": next}})
+	n, err := s.ResealTestSecrets(ctx, "new")
+	mustOK(t, err, "reseal")
+	if n != 1 {
+		t.Fatalf("re-sealed %d secrets, want 1", n)
+	}
+	s.SetSealer(&keyring{current: "new", keys: map[string]*gcmSealer{"new": next}})
+	got, err = s.FlowTestSecret(ctx, f.ID)
+	mustOK(t, err, "read with the new key alone")
+	if got.Secret != "opens-the-test-webhook" {
+		t.Fatalf("read back %q after the rotation", got.Secret)
+	}
+	if n, _ := s.ResealTestSecrets(ctx, "new"); n != 0 {
+		t.Fatalf("a second pass re-sealed %d", n)
+	}
 }
 
 // keyring is gcmSealer with several keys: it seals under current and opens under any.

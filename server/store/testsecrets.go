@@ -108,3 +108,41 @@ func (s *gormStore) ReplaceFlowTestSecret(ctx context.Context, sec *FlowTestSecr
 	}
 	return nil
 }
+
+// TestSecretResealer is implemented by stores that can re-encrypt the sealed test webhook secrets under the
+// sealer's current key, for `ferry keys rotate`, so that retiring an old key does not lock editors out of their
+// test URLs.
+type TestSecretResealer interface {
+	// ResealTestSecrets re-seals under currentKeyID every test secret sealed under another key, in one
+	// transaction, and returns how many it re-sealed.
+	ResealTestSecrets(ctx context.Context, currentKeyID string) (int, error)
+}
+
+func (s *gormStore) ResealTestSecrets(ctx context.Context, currentKeyID string) (int, error) {
+	if s.sealer == nil {
+		return 0, fmt.Errorf("store: reseal test secrets: %w", ErrSealed)
+	}
+	resealed := 0
+	err := s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []testSecretRow
+		if err := tx.Select("flow_id", "secret").Find(&rows).Error; err != nil {
+			return fmt.Errorf("store: reseal test secrets: %w", err)
+		}
+		for i := range rows {
+			r := &rows[i]
+			changed, err := s.reseal(&r.Secret, testSecretContext(r.FlowID), currentKeyID)
+			if err != nil {
+				return fmt.Errorf("store: reseal test secret of flow %s: %w", r.FlowID, err)
+			}
+			if !changed {
+				continue
+			}
+			if err := tx.Model(&testSecretRow{}).Where("flow_id = ?", r.FlowID).Update("secret", r.Secret).Error; err != nil {
+				return fmt.Errorf("store: reseal test secret of flow %s: %w", r.FlowID, err)
+			}
+			resealed++
+		}
+		return nil
+	})
+	return resealed, err
+}
