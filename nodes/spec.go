@@ -139,6 +139,9 @@ type Spec struct {
 	Description string   `json:"description"`
 	// Trigger nodes start runs and have no input port.
 	Trigger bool `json:"trigger,omitempty"`
+	// Webhook triggers accept HTTP calls at /hooks/{flowId} (they implement WebhookTrigger); the editor shows
+	// their live and test URLs. A test checks the flag against what each node's constructor returns.
+	Webhook bool `json:"webhook,omitempty"`
 	// SideEffect nodes change something outside Ferry; test runs ask them what they would do instead.
 	SideEffect bool   `json:"sideEffect,omitempty"`
 	Inputs     []Port `json:"inputs"`

@@ -37,5 +37,5 @@ func (hook) Accept(_ context.Context, req *nodes.WebhookRequest) (*nodes.Accepte
 
 func init() {
 	nodes.MustRegister(nodes.Spec{Type: "test.hook", Version: 1, Name: "Test provider callback", Category: nodes.CategoryTrigger,
-		Trigger: true, Outputs: main}, func(cfg *nodes.Config) (nodes.Node, error) { return hook{}, cfg.Err() })
+		Trigger: true, Webhook: true, Outputs: main}, func(cfg *nodes.Config) (nodes.Node, error) { return hook{}, cfg.Err() })
 }

@@ -61,6 +61,7 @@ func init() {
 		Category:           nodes.CategoryPayments,
 		Description:        "Starts a run when Alipay notifies a payment, a closed trade or a refund (异步通知).",
 		Trigger:            true,
+		Webhook:            true,
 		Outputs:            []nodes.Port{{ID: nodes.DefaultPort, Label: "Payment event", Kind: nodes.PortMain}},
 		Credentials:        []string{CredentialApp},
 		CredentialRequired: true,
@@ -210,7 +211,7 @@ func (n *triggerNode) account(ctx context.Context, req *nodes.WebhookRequest) (*
 	case errors.Is(err, nodes.ErrNoCredential):
 		return nil, reject(http.StatusInternalServerError, CodeTriggerCredential, errors.New("the trigger has no credential"))
 	case err != nil:
-		return nil, reject(http.StatusServiceUnavailable, CodeTriggerCredentialOut, errors.New("the credential could not be loaded"))
+		return nil, reject(http.StatusServiceUnavailable, CodeTriggerCredentialOut, fmt.Errorf("load credential: %w", err))
 	}
 	acc, err := loadAccount(fields, false)
 	if err != nil {

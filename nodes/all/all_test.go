@@ -16,3 +16,20 @@ func TestCoreNodesRegistered(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookFlag: a node's spec says Webhook exactly when the node accepts HTTP calls at /hooks/{flowId}, so the
+// editor shows webhook URLs for every such trigger and for no other node.
+func TestWebhookFlag(t *testing.T) {
+	nodes.Walk(func(r *nodes.Registration) {
+		spec := r.Spec
+		n, _ := r.New(nodes.NewConfig(&spec, "n", nil, "some-credential"))
+		if n == nil {
+			t.Errorf("%s v%d: its constructor returns no node without parameters, so its Webhook flag cannot be checked", spec.Type, spec.Version)
+			return
+		}
+		_, accepts := n.(nodes.WebhookTrigger)
+		if accepts != spec.Webhook {
+			t.Errorf("%s v%d: accepts webhooks %v, but its spec says Webhook %v", spec.Type, spec.Version, accepts, spec.Webhook)
+		}
+	})
+}

@@ -77,6 +77,7 @@ func init() {
 		Category:    nodes.CategoryTrigger,
 		Description: "Starts a run when an HTTP request arrives at the flow's webhook URL.",
 		Trigger:     true,
+		Webhook:     true,
 		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Request", Kind: nodes.PortMain}},
 		Credentials: []string{CredentialWebhookToken, CredentialWebhookBasic, CredentialWebhookHMAC},
 		Params: []nodes.Field{

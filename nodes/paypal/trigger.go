@@ -73,6 +73,7 @@ func init() {
 		Category:    nodes.CategoryPayments,
 		Description: "Starts a run for each PayPal webhook event (payment captured, refunded, denied, order approved), verified with PayPal.",
 		Trigger:     true,
+		Webhook:     true,
 		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Event", Kind: nodes.PortMain}},
 		Credentials: []string{CredentialApp}, CredentialRequired: true,
 		Params: []nodes.Field{

@@ -62,6 +62,7 @@ func init() {
 		Category:           nodes.CategoryPayments,
 		Description:        "Starts a run for each verified Stripe webhook event (payments, refunds, checkout), normalised to Ferry's payment event.",
 		Trigger:            true,
+		Webhook:            true,
 		Outputs:            []nodes.Port{{ID: nodes.DefaultPort, Label: "Event", Kind: nodes.PortMain}},
 		Credentials:        []string{CredentialType},
 		CredentialRequired: true,

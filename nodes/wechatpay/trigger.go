@@ -59,6 +59,7 @@ func init() {
 		Category:           nodes.CategoryPayments,
 		Description:        "Starts a run when WeChat Pay (API v3) notifies a payment or a refund.",
 		Trigger:            true,
+		Webhook:            true,
 		Outputs:            []nodes.Port{{ID: nodes.DefaultPort, Label: "Payment event", Kind: nodes.PortMain}},
 		Credentials:        []string{CredentialMerchant},
 		CredentialRequired: true,
@@ -116,9 +117,14 @@ func newTrigger(cfg *nodes.Config) (nodes.Node, error) {
 	return n, cfg.Err()
 }
 
-// reject answers a refused notification the way WeChat Pay documents failures, so it delivers again later.
+// reject answers a refused notification the way WeChat Pay documents failures, so it delivers again later. A
+// failure on Ferry's side (5xx: the credential, the vault) is answered with a generic reason, since anyone may
+// post to the URL; the cause stays in Err, which Ferry logs.
 func reject(status int, code string, err error) *nodes.WebhookError {
 	reason := err.Error()
+	if status >= http.StatusInternalServerError {
+		reason = "the notification could not be processed; deliver it again later"
+	}
 	return &nodes.WebhookError{Status: status, Code: code, Err: fmt.Errorf("wechatpay: %w", err),
 		Answer: &nodes.Response{Status: status, Headers: map[string]string{"Content-Type": "application/json"},
 			Body: map[string]any{"code": "FAIL", "message": reason}}}
@@ -219,7 +225,7 @@ func (n *triggerNode) keys(ctx context.Context, req *nodes.WebhookRequest) (*not
 	case errors.Is(err, nodes.ErrNoCredential):
 		return nil, reject(http.StatusInternalServerError, CodeTriggerCredential, errors.New("the trigger has no credential"))
 	case err != nil:
-		return nil, reject(http.StatusServiceUnavailable, CodeTriggerCredentialDown, errors.New("the credential could not be loaded"))
+		return nil, reject(http.StatusServiceUnavailable, CodeTriggerCredentialDown, fmt.Errorf("load credential: %w", err))
 	}
 	keys, err := cachedNotifyKeys(fields)
 	if err != nil {

@@ -52,6 +52,18 @@ func (a *API) guard(r Route) fiber.Handler {
 		if r.Permission == PermPublic {
 			return c.Next()
 		}
+		if r.TestSecret {
+			presented, err := a.testSecretPresented(c)
+			if err != nil {
+				return err
+			}
+			if presented {
+				return c.Next()
+			}
+			if !signInPresented(c) {
+				return errWebhookNotFound()
+			}
+		}
 		if a.Auth == nil {
 			return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "authentication is not configured"}
 		}

@@ -22,7 +22,7 @@ func TestRoleMatrix(t *testing.T) {
 		tokens[r] = h.userToken(string(r)+"@example.com", r)
 	}
 	for _, route := range h.app.API.Routes() {
-		path := strings.NewReplacer(":flowId", "no-such-flow", ":id", "no-such-id", ":version", "1", "*", "some/page").Replace(route.Path)
+		path := strings.NewReplacer(":flowId", "no-such-flow", ":id", "no-such-id", ":version", "1", ":secret", "no-such-secret", "*", "some/page").Replace(route.Path)
 		method := route.Method
 		if method == "ALL" {
 			method = "POST"
@@ -46,6 +46,11 @@ func TestRoleMatrix(t *testing.T) {
 			switch {
 			case allowed && refused:
 				t.Errorf("%s %s as %s: %d %s, but the role holds %s", method, path, who, res.status, code, route.Permission)
+			case !allowed && who == "anonymous" && route.TestSecret:
+				// Without a sign-in or the flow's test secret, the test webhook answers like an unknown flow.
+				if res.status != 404 || code != api.CodeWebhookNotFound {
+					t.Errorf("%s %s without credentials or secret: %d %s, want 404 %s", method, path, res.status, code, api.CodeWebhookNotFound)
+				}
 			case !allowed && who == "anonymous" && (res.status != 401 || code != api.CodeUnauthenticated):
 				t.Errorf("%s %s without credentials: %d %s, want 401 unauthenticated", method, path, res.status, code)
 			case !allowed && who != "anonymous" && (res.status != 403 || code != api.CodeForbidden):

@@ -44,6 +44,8 @@ const (
 	CodeUnavailable    = "unavailable"
 	CodeBodyTooLarge   = "body_too_large"
 	CodeMethodNotAllow = "method_not_allowed"
+	// CodeRunFailed is a synchronous webhook's answer when its run failed without a code of its own.
+	CodeRunFailed = "run_failed"
 )
 
 func errBadRequest(code, format string, args ...any) *Error {
@@ -113,6 +115,7 @@ func (a *API) handleError(c fiber.Ctx, err error) error {
 			a.Logger.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 			e = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; see the server log"}
 			if unavailable(err) {
+				c.Set("Retry-After", retryAfterSeconds)
 				e = &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "the database is unavailable; try again shortly"}
 			}
 		}

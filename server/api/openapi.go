@@ -65,6 +65,17 @@ func operation(r Route, method string) map[string]any {
 	for _, q := range r.Query {
 		params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": "string"}})
 	}
+	if r.TestSecret {
+		// Who may call besides the permission's holders, and how they prove it.
+		op["x-test-secret"] = true
+		op["description"] = "Callers sign in (session or API token) with " + string(r.Permission) + ", or send the flow's test secret " +
+			"(GET /api/v1/flows/{id}/test-hook) in the path or the " + TestSecretHeader + " header. Without either, the answer " +
+			"is 404 " + CodeWebhookNotFound + ", as for a flow that does not exist."
+		if !strings.Contains(r.Path, ":secret") {
+			params = append(params, map[string]any{"name": TestSecretHeader, "in": "header", "description": "the flow's test secret",
+				"schema": map[string]any{"type": "string"}})
+		}
+	}
 	if params != nil {
 		op["parameters"] = params
 	}

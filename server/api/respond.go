@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/ferry-hq/ferry/flows"
+	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/store"
 )
 
@@ -106,18 +107,20 @@ func flowResponse(f *store.Flow, withDoc bool) FlowResponse {
 	return r
 }
 
-// hasWebhook is a cheap look into a document for a webhook trigger, for showing its URL.
+// hasWebhook is a cheap look into a document for a webhook trigger (core.webhook, a payment provider's
+// callback), for showing its URL.
 func hasWebhook(doc json.RawMessage) bool {
 	var d struct {
 		Nodes []struct {
-			Type string `json:"type"`
+			Type    string `json:"type"`
+			Version int    `json:"version"`
 		} `json:"nodes"`
 	}
 	if json.Unmarshal(doc, &d) != nil {
 		return false
 	}
 	for _, n := range d.Nodes {
-		if n.Type == "core.webhook" {
+		if r, ok := nodes.Lookup(n.Type, n.Version); ok && r.Spec.Webhook {
 			return true
 		}
 	}

@@ -53,9 +53,13 @@ type Route struct {
 	Request  string
 	Response string
 	// Status is the success status (200 when 0).
-	Status  int
-	Query   []QueryParam
-	Handler fiber.Handler
+	Status int
+	Query  []QueryParam
+	// TestSecret admits, besides callers holding Permission, anyone presenting the flow's test secret (in the
+	// path's :secret or the X-Ferry-Test-Secret header); a caller with neither a sign-in nor the secret gets the
+	// answer of an unknown flow.
+	TestSecret bool
+	Handler    fiber.Handler
 }
 
 // QueryParam documents a query parameter of a route.
@@ -165,7 +169,8 @@ func (a *API) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/audit", Permission: PermAuditRead, Tag: "auth", Summary: "The audit log, newest first", Response: "AuditList", Query: []QueryParam{{"action", "exact action, or a prefix ending in a dot (flow.)"}, {"actor", "user id"}, {"targetType", "flow, credential, user, token"}, {"target", "target id"}, {"since", "RFC 3339 time"}, {"until", "RFC 3339 time"}, {"cursor", "nextCursor of the previous page"}, {"limit", "page size, at most 500"}}, Handler: a.listAudit},
 
 		{Method: "ALL", Path: "/hooks/:flowId", Permission: PermPublic, Tag: "webhooks", Summary: "Webhook of a published flow; authenticated by the flow's webhook trigger", Response: "WebhookAccepted", Status: 202, Handler: a.webhook(false)},
-		{Method: "ALL", Path: "/hooks/:flowId/test", Permission: PermPublic, Tag: "webhooks", Summary: "Test webhook: runs the flow's draft in test mode and answers with the run", Response: "RunDetail", Handler: a.webhook(true)},
+		{Method: "ALL", Path: "/hooks/:flowId/test", Permission: PermFlowsWrite, TestSecret: true, Tag: "webhooks", Summary: "Test webhook: runs the flow's draft in test mode and answers with the run; for editors (flows:write), or anyone sending the flow's test secret in " + TestSecretHeader, Response: "RunDetail", Handler: a.webhook(true)},
+		{Method: "ALL", Path: "/hooks/:flowId/test/:secret", Permission: PermFlowsWrite, TestSecret: true, Tag: "webhooks", Summary: "Test webhook with the flow's test secret in the path, for senders that can neither sign in nor add headers (payment providers' sandboxes)", Response: "RunDetail", Handler: a.webhook(true)},
 
 		{Method: "GET", Path: OAuth2CallbackPath, Permission: PermPublic, Tag: "credentials", Summary: "Where an OAuth2 provider sends the admin back: checks the one-time state, stores the tokens, shows a page", Query: []QueryParam{{"state", "the state sent to the provider"}, {"code", "the authorisation code"}, {"error", "the provider's refusal, if any"}}, Handler: a.oauth2Callback},
 	}
@@ -206,6 +211,7 @@ func (a *API) App() *fiber.App {
 		cfg.EnableIPValidation = true
 	}
 	app := fiber.New(cfg)
+	app.Use(a.securityHeaders())
 	app.Use(recover.New())
 	if proxies != nil {
 		app.Use(clientAddress(proxies))

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -72,6 +73,9 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		op, ok := item[method].(map[string]any)
 		if !ok || op["x-permission"] != string(r.Permission) {
 			t.Errorf("%s %s: operation missing or without its permission", r.Method, r.Path)
+		}
+		if ok && r.TestSecret && (op["x-test-secret"] != true || !strings.Contains(fmt.Sprint(op["description"]), api.TestSecretHeader)) {
+			t.Errorf("%s %s: the operation does not say that the flow's test secret also opens it", r.Method, r.Path)
 		}
 	}
 	raw, _ := json.Marshal(doc)

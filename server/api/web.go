@@ -36,10 +36,9 @@ func (a *API) serveWeb(c fiber.Ctx) error {
 		ct = "application/octet-stream"
 	}
 	c.Set("Content-Type", ct)
+	// Every other answer is no-store (securityHeaders); the hashed assets never change, so they are cached.
 	if strings.HasPrefix(p, "assets/") {
 		c.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		c.Set("Cache-Control", "no-cache")
 	}
 	return c.Send(data)
 }

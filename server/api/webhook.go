@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -32,12 +33,17 @@ func (a *API) webhook(test bool) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		flowID := c.Params("flowId")
 		code := http.StatusInternalServerError
+		label := flowID
 		defer func() {
 			if a.Metrics != nil {
-				a.Metrics.Webhooks.WithLabelValues(flowID, strconv.Itoa(code)).Inc()
+				a.Metrics.Webhooks.WithLabelValues(label, strconv.Itoa(code)).Inc()
 			}
 		}()
 		err := a.serveWebhook(c, flowID, test)
+		if err == error(errNoFlow) {
+			// Ids nobody created would grow the metrics without bound: they are counted together.
+			label = "unknown"
+		}
 		code = c.Response().StatusCode()
 		if err != nil {
 			var e *Error
@@ -55,8 +61,11 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 	mode := nodes.ModeLive
 	if test {
 		f, err := a.Store.GetFlow(ctx, flowID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errWebhookNotFound()
+		}
 		if err != nil {
-			return fromStore(err, "flow")
+			return err
 		}
 		if loaded, err = runner.Compile(f.ID, 0, f.Draft); err != nil {
 			return fromStore(err, "flow")
@@ -66,13 +75,13 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 		f, l, err := a.Runner.Published(ctx, flowID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "no flow listens here"}
+			return errWebhookNotFound()
 		case errors.Is(err, runner.ErrNotPublished) && f != nil && f.Status == store.FlowPaused:
 			// 503 makes providers deliver again later instead of dropping the event.
 			c.Set("Retry-After", "60")
 			return &Error{Status: http.StatusServiceUnavailable, Code: "flow_paused", Message: "the flow is paused; deliver again later"}
 		case errors.Is(err, runner.ErrNotPublished):
-			return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "the flow is not published"}
+			return &Error{Status: http.StatusNotFound, Code: CodeWebhookNotFound, Message: "the flow is not published"}
 		case err != nil:
 			return a.notAccepted(c, flowID, err)
 		}
@@ -80,12 +89,16 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 	}
 	wh := loaded.Compiled.Webhook
 	if wh == nil {
-		return &Error{Status: http.StatusNotFound, Code: "webhook_not_found", Message: "the flow has no webhook trigger"}
+		return &Error{Status: http.StatusNotFound, Code: CodeWebhookNotFound, Message: "the flow has no webhook trigger"}
 	}
 	trigger := wh.Impl.(nodes.WebhookTrigger)
 	query, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
 	header := http.Header{}
 	for k, vs := range c.GetReqHeaders() {
+		if strings.EqualFold(k, TestSecretHeader) {
+			// The test secret opens the test webhook; it must not reach run data, which more people may read.
+			continue
+		}
 		header[http.CanonicalHeaderKey(k)] = vs
 	}
 	var outbound *http.Client
@@ -114,11 +127,7 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 			if !test {
 				a.recordRejection(c, flowID, we)
 			}
-			if we.Answer != nil {
-				c.Set("X-Ferry-Error-Code", we.Code)
-				return writeResponse(c, we.Answer)
-			}
-			return &Error{Status: we.Status, Code: we.Code, Message: we.Err.Error()}
+			return a.refuse(c, flowID, we)
 		}
 		return err
 	}
@@ -177,7 +186,22 @@ func (a *API) answerSync(c fiber.Ctx, res *runner.Result) error {
 	}
 	switch res.Run.Status {
 	case store.RunFailed:
-		return c.Status(http.StatusInternalServerError).JSON(fiber.Map{"runId": res.Run.ID, "status": res.Run.Status, "error": res.Run.Error})
+		// The run's error may quote what a step met inside the network (an address, a connection error, a
+		// partner's answer): the caller gets its code, the run keeps the rest for people who may read runs.
+		var cause struct {
+			Code   string `json:"code"`
+			NodeID string `json:"nodeId"`
+		}
+		_ = json.Unmarshal(res.Run.Error, &cause)
+		if cause.Code == "" {
+			cause.Code = CodeRunFailed
+		}
+		message := "the run failed; the details are in the run"
+		if cause.NodeID != "" {
+			message = "the run failed at step " + strconv.Quote(cause.NodeID) + "; the details are in the run"
+		}
+		return c.Status(http.StatusInternalServerError).JSON(fiber.Map{"runId": res.Run.ID, "status": res.Run.Status,
+			"error": fiber.Map{"code": cause.Code, "message": message, "nodeId": cause.NodeID}})
 	case store.RunSucceeded, store.RunCancelled:
 		return ok(c, http.StatusOK, WebhookAccepted{RunID: res.Run.ID, Status: res.Run.Status})
 	}
@@ -239,12 +263,42 @@ func writeResponse(c fiber.Ctx, r *nodes.Response) error {
 
 // notAccepted answers a delivery whose run could not be committed (the database is down or refused it): 503 with
 // Retry-After, which every provider treats as "deliver again later". Nothing was acknowledged, so nothing is
-// lost (I1).
+// lost (I1). The cause is logged, never answered.
 func (a *API) notAccepted(c fiber.Ctx, flowID string, err error) error {
 	a.Logger.Warn("webhook not accepted: the run could not be committed", "flow", flowID, "err", err)
-	c.Set("Retry-After", "5")
+	c.Set("Retry-After", retryAfterSeconds)
 	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
 		Message: "the delivery could not be recorded; deliver it again shortly"}
+}
+
+// retryAfterSeconds is what a 503 to a webhook caller asks it to wait before delivering again.
+const retryAfterSeconds = "5"
+
+// refuse answers a call the webhook trigger refused. A refusal of the call itself (4xx: a bad signature, a
+// stale timestamp, a malformed body) says what was wrong, which is what the sender needs to fix it. A failure
+// on Ferry's side (5xx: the vault, the provider's verification API, the trigger's credential) must not tell an
+// anonymous caller about Ferry's insides (internal URLs, network and database errors): the caller gets the
+// trigger's stable code, a generic message and, for 503, Retry-After; the cause goes to the log with the flow.
+// Providers that expect their own failure answer (Alipay's "fail") get it either way.
+func (a *API) refuse(c fiber.Ctx, flowID string, we *nodes.WebhookError) error {
+	message := ""
+	if we.Err != nil {
+		message = we.Err.Error()
+	}
+	if we.Status >= http.StatusInternalServerError {
+		a.Logger.Warn("webhook not accepted: the trigger could not process the call", "flow", flowID, "code", we.Code,
+			"status", we.Status, "err", we.Err)
+		message = "the delivery could not be processed; an administrator can find why in Ferry's log"
+		if we.Status == http.StatusServiceUnavailable {
+			c.Set("Retry-After", retryAfterSeconds)
+			message = "the delivery could not be processed right now; deliver it again shortly"
+		}
+	}
+	if we.Answer != nil {
+		c.Set("X-Ferry-Error-Code", we.Code)
+		return writeResponse(c, we.Answer)
+	}
+	return &Error{Status: we.Status, Code: we.Code, Message: message}
 }
 
 // rejectionLog bounds how many refused webhook calls a process records per second, so a flood of forged calls

@@ -173,6 +173,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Lease > 0 {
 		a.Runner.Lease = cfg.Lease
 	}
+	a.Runner.SetTestRunsKept(cfg.TestRunsKept)
 	a.Cron = scheduler.NewCron(a.Runner, logger)
 	a.Sweeper = &scheduler.Sweeper{Runner: a.Runner}
 	a.Pruner = &scheduler.Pruner{Runner: a.Runner, Days: cfg.RetentionDays, Runs: cfg.RetentionRuns}

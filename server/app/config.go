@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-hq/ferry/nodes/egress"
 	"github.com/ferry-hq/ferry/server/api"
+	"github.com/ferry-hq/ferry/server/runner"
 )
 
 // Config is Ferry's configuration. Each field has an environment variable and a command-line flag; flags win.
@@ -53,6 +54,8 @@ type Config struct {
 	// flow sets its own retention; 0 disables that bound.
 	RetentionDays int
 	RetentionRuns int
+	// TestRunsKept bounds the test runs each flow keeps (the editor's and the test webhook's), newest first.
+	TestRunsKept int
 	// SecureCookies marks session cookies Secure behind a TLS-terminating proxy.
 	SecureCookies bool
 	// TrustedProxies lists the reverse proxies (IP addresses and CIDR ranges, comma-separated) whose
@@ -122,6 +125,7 @@ func Settings() []Setting {
 		{"lease", "FERRY_LEASE", "30s", "how long a worker's claim on a run lasts unrenewed; a crashed worker's runs move on after it", func(c *Config) any { return &c.Lease }},
 		{"retention-days", "FERRY_RETENTION_DAYS", "30", "finished runs older than this many days are deleted (a flow may set its own; 0: keep)", func(c *Config) any { return &c.RetentionDays }},
 		{"retention-runs", "FERRY_RETENTION_RUNS", "0", "each flow keeps at most this many newest runs (a flow may set its own; 0: no cap)", func(c *Config) any { return &c.RetentionRuns }},
+		{"test-runs-kept", "FERRY_TEST_RUNS_KEPT", strconv.Itoa(runner.DefaultTestRunsKept), "each flow keeps at most this many newest test runs (the editor's and the test webhook's); older ones are deleted as new ones arrive", func(c *Config) any { return &c.TestRunsKept }},
 		{"secure-cookies", "FERRY_SECURE_COOKIES", "false", "mark session cookies Secure even over plain HTTP (set it behind a proxy that terminates TLS)", func(c *Config) any { return &c.SecureCookies }},
 		{"trusted-proxies", "FERRY_TRUSTED_PROXIES", "", "reverse proxies (IP addresses and CIDR ranges, comma-separated) whose X-Forwarded-For names the client; empty: trust none", func(c *Config) any { return &c.TrustedProxies }},
 		{"session-idle-timeout", "FERRY_SESSION_IDLE_TIMEOUT", "30m", "sign a browser out after this long without a request (0: only the 12-hour session limit)", func(c *Config) any { return &c.SessionIdleTimeout }},
@@ -131,6 +135,9 @@ func Settings() []Setting {
 		{"pprof-addr", "FERRY_PPROF_ADDR", "", "serve Go's profiler (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off", func(c *Config) any { return &c.PprofAddr }},
 	}
 }
+
+// maxTestRunsKept is the largest bound on a flow's test runs: test runs carry whole documents and every step.
+const maxTestRunsKept = 10_000
 
 func defaultWorkers() int { return max(4, 4*runtime.GOMAXPROCS(0)) }
 
@@ -208,6 +215,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetentionDays < 0 || c.RetentionRuns < 0 {
 		return fmt.Errorf("retention-days and retention-runs must not be negative")
+	}
+	if c.TestRunsKept < 1 || c.TestRunsKept > maxTestRunsKept {
+		return fmt.Errorf("test-runs-kept must be between 1 and %d", maxTestRunsKept)
 	}
 	if c.Lease != 0 && c.Lease < time.Second {
 		return fmt.Errorf("lease must be at least 1s")

@@ -15,12 +15,14 @@ import (
 )
 
 // Settings an admin may change at runtime. Each applies live: the pruner reads its retention defaults at the
-// start of every pass, the masker swaps its field list, the log level is a shared level variable. The others
+// start of every pass, the runner its bound on test runs, the masker swaps its field list, the log level is a
+// shared level variable. The others
 // are fixed when the process starts (listen address, database, workers, body limit, lease, cookies, sealing)
 // or are secrets, and are shown read-only or not at all.
 const (
 	settingRetentionDays  = "retention-days"
 	settingRetentionRuns  = "retention-runs"
+	settingTestRunsKept   = "test-runs-kept"
 	settingPersonalFields = "personal-fields"
 	settingLogLevel       = "log-level"
 	settingAllowedHosts   = "allowed-internal-hosts"
@@ -29,7 +31,7 @@ const (
 // settingGroups places every configuration value in a group of the settings screen. Values not listed here
 // (the secret key, the admin password) are never shown.
 var settingGroups = map[string]string{
-	settingRetentionDays: settings.GroupRetention, settingRetentionRuns: settings.GroupRetention,
+	settingRetentionDays: settings.GroupRetention, settingRetentionRuns: settings.GroupRetention, settingTestRunsKept: settings.GroupRetention,
 	settingPersonalFields: settings.GroupProtection, settingAllowedHosts: settings.GroupProtection, "seal-run-data": settings.GroupProtection, "secure-cookies": settings.GroupProtection,
 	"trusted-proxies": settings.GroupProtection, "session-idle-timeout": settings.GroupProtection,
 	"body-limit": settings.GroupRuns, "workers": settings.GroupRuns, "lease": settings.GroupRuns, "shutdown-timeout": settings.GroupRuns,
@@ -74,6 +76,9 @@ func settingDefinitions(cfg Config) ([]settings.Definition, error) {
 		case settingRetentionRuns:
 			d.Editable, d.Min, d.Max = true, 0, 100_000_000
 			d.Description = "each flow keeps at most this many newest finished runs, unless it sets its own retention; 0: no cap"
+		case settingTestRunsKept:
+			d.Editable, d.Min, d.Max = true, 1, maxTestRunsKept
+			d.Description = "each flow keeps at most this many newest test runs (the editor's and the test webhook's); older ones are deleted as new ones arrive"
 		case settingPersonalFields:
 			d.Kind, d.Editable, d.MaxItems = settings.KindList, true, 100
 			d.Description = "JSON keys whose values are masked in run data shown to people who may not reveal it; a key matches when it ends with one of these, ignoring case and punctuation"
@@ -165,6 +170,7 @@ func (a *App) wireSettings(ctx context.Context, masker *auth.Masker, level *slog
 		} else {
 			a.Logger.Warn("allowed internal hosts: stored value refused", "err", err)
 		}
+		a.Runner.SetTestRunsKept(v.Int(settingTestRunsKept))
 		if l, err := levelOf(v.String(settingLogLevel)); err == nil {
 			level.Set(l)
 		}

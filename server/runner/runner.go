@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +50,39 @@ type Runner struct {
 
 	cache     versionCache
 	published publishedCache
+	// testRunsKept bounds the test runs each flow keeps; see SetTestRunsKept.
+	testRunsKept atomic.Int64
+}
+
+// DefaultTestRunsKept is how many test runs each flow keeps unless configured otherwise: enough to look back on
+// an afternoon of testing, few enough that anyone able to call a test webhook cannot fill the database.
+const DefaultTestRunsKept = 100
+
+// SetTestRunsKept bounds the finished test runs each flow keeps, newest first: every test run committed prunes
+// its flow's older ones, and the pruner does the same on every pass. Live runs are never touched. n below 1
+// means 1.
+func (r *Runner) SetTestRunsKept(n int) { r.testRunsKept.Store(int64(max(n, 1))) }
+
+// TestRunsKept is the bound SetTestRunsKept set.
+func (r *Runner) TestRunsKept() int { return int(r.testRunsKept.Load()) }
+
+// testRunBatch is how many old test runs one pruning transaction deletes.
+const testRunBatch = 500
+
+// PruneTestRuns deletes flowID's finished test runs beyond the newest TestRunsKept, in short transactions, and
+// returns how many it deleted.
+func (r *Runner) PruneTestRuns(ctx context.Context, flowID string) (int64, error) {
+	var total int64
+	for {
+		n, err := r.Store.PruneRuns(ctx, store.PruneQuery{FlowID: flowID, Mode: string(nodes.ModeTest), Keep: r.TestRunsKept(), Limit: testRunBatch})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("runner: prune test runs of flow %s: %w", flowID, err)
+		}
+		if n < testRunBatch {
+			return total, nil
+		}
+	}
 }
 
 // New returns a Runner with defaults filled in.
@@ -56,10 +90,12 @@ func New(st store.Store, q queue.Queue, eng *engine.Engine, m *metrics.Metrics, 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Runner{Store: st, Queue: q, Engine: eng, Metrics: m, Logger: logger,
+	r := &Runner{Store: st, Queue: q, Engine: eng, Metrics: m, Logger: logger,
 		Owner: "ferry-" + uuid.NewString()[:8], Lease: 30 * time.Second, TestTimeout: 60 * time.Second,
 		ShutdownGrace: 20 * time.Second,
 		cache:         versionCache{entries: map[versionKey]*Loaded{}}}
+	r.SetTestRunsKept(DefaultTestRunsKept)
+	return r
 }
 
 // Loaded is a compiled flow version.
@@ -318,6 +354,12 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		}
 	}
 	r.finish(run, out)
+	if t.Mode == nodes.ModeTest {
+		// Anyone allowed to test may do it often: each flow keeps only its newest test runs.
+		if _, err := r.PruneTestRuns(context.WithoutCancel(ctx), run.FlowID); err != nil {
+			r.Logger.Warn("pruning old test runs failed", "flow", run.FlowID, "err", err)
+		}
+	}
 	steps := append([]store.Step(nil), prog.Steps...)
 	store.ResolveInputs(steps)
 	return &Result{Run: run, Steps: steps, Response: state.Response}, nil

@@ -11,8 +11,8 @@ import (
 	"github.com/ferry-hq/ferry/server/store"
 )
 
-// Pruner deletes finished runs past their flow's retention (flows.Retention, else the server's defaults), so
-// run data does not grow without bound. It deletes a batch per short transaction and pauses between batches, so
+// Pruner deletes finished runs past their flow's retention (flows.Retention, else the server's defaults), and
+// test runs beyond the runner's TestRunsKept, so run data does not grow without bound. It deletes a batch per short transaction and pauses between batches, so
 // webhooks and workers keep committing while it works; queued, running and waiting runs are never touched.
 type Pruner struct {
 	Runner *runner.Runner
@@ -157,6 +157,13 @@ func (p *Pruner) Once(ctx context.Context, now time.Time) (int64, error) {
 	}
 	var total int64
 	for _, f := range list {
+		// Test runs are bounded on their own, whatever the flow's retention; the runner prunes them as they
+		// come, and this pass applies a lowered bound to the runs already kept.
+		n, err := p.Runner.PruneTestRuns(ctx, f.ID)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("scheduler: prune: %w", err)
+		}
 		r := p.retention(ctx, f.ID, defaults)
 		q := store.PruneQuery{FlowID: f.ID, Keep: r.Runs, Limit: batch}
 		if r.Days > 0 {

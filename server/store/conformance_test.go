@@ -45,6 +45,8 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("DueRuns", func(t *testing.T) { testDueRuns(t, open(t)) })
 	t.Run("CountRuns", func(t *testing.T) { testCountRuns(t, open(t)) })
 	t.Run("PruneRuns", func(t *testing.T) { testPruneRuns(t, open(t)) })
+	t.Run("PruneTestRuns", func(t *testing.T) { testPruneTestRuns(t, open(t)) })
+	t.Run("TestSecrets", func(t *testing.T) { testTestSecrets(t, open(t)) })
 	t.Run("StepInputRefs", func(t *testing.T) { testStepInputRefs(t, open(t)) })
 	t.Run("AuthStore", func(t *testing.T) { testAuthStore(t, open(t)) })
 	t.Run("Throttles", func(t *testing.T) { testThrottles(t, open(t)) })
@@ -1665,4 +1667,94 @@ func testWebhookRejectionBounds(t *testing.T, s Store) {
 	if len(kept.Rejections) != 2 || len(others.Rejections) != 1 {
 		t.Fatalf("after pruning: %d rows of the flow, %d of the other", len(kept.Rejections), len(others.Rejections))
 	}
+}
+
+// testPruneTestRuns: a query with a mode counts and deletes only that mode's runs: a flow's test runs are cut to
+// the newest Keep while its live runs, older or newer, stay.
+func testPruneTestRuns(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "tests")
+	mk := func(mode string) string {
+		r := queuedRun(t, f.ID)
+		r.Mode, r.Status, r.FlowVersion = mode, RunSucceeded, 0
+		return createRun(t, s, r, Step{Seq: 1, NodeID: "w", Status: StepSucceeded}).ID
+	}
+	var live, tests []string
+	for i := range 6 {
+		live = append(live, mk("live"))
+		if i%2 == 0 {
+			tests = append(tests, mk("test"))
+		}
+		tests = append(tests, mk("test"))
+	}
+	running := queuedRun(t, f.ID)
+	running.Mode = "test"
+	createRun(t, s, running)
+
+	n, err := s.PruneRuns(ctx, PruneQuery{FlowID: f.ID, Mode: "test", Keep: 4, Limit: 2})
+	mustOK(t, err, "prune test runs")
+	if n != 2 {
+		t.Fatalf("a batch of 2 deleted %d", n)
+	}
+	for {
+		n, err := s.PruneRuns(ctx, PruneQuery{FlowID: f.ID, Mode: "test", Keep: 4, Limit: 2})
+		mustOK(t, err, "prune test runs")
+		if n < 2 {
+			break
+		}
+	}
+	page, err := s.ListRuns(ctx, RunFilter{FlowID: f.ID, Limit: 100})
+	mustOK(t, err, "list runs")
+	kept := map[string]bool{}
+	for _, r := range page.Runs {
+		kept[r.ID] = true
+	}
+	for _, id := range live {
+		if !kept[id] {
+			t.Errorf("live run %s was pruned with the test runs", id)
+		}
+	}
+	// The newest four test runs by id: the unfinished one counts among them and stays.
+	for i, id := range tests {
+		if want := i >= len(tests)-3; kept[id] != want {
+			t.Errorf("test run %d of %d: kept %v, want %v", i+1, len(tests), kept[id], want)
+		}
+	}
+	if !kept[running.ID] {
+		t.Error("an unfinished test run was pruned")
+	}
+	if _, err := s.PruneRuns(ctx, PruneQuery{FlowID: f.ID, Mode: "dry", Keep: 1}); err == nil {
+		t.Error("an unknown mode was accepted")
+	}
+}
+
+// testTestSecrets: a flow has at most one test secret; ensuring keeps the first one made, replacing changes it,
+// a flow that does not exist has none, and deleting the flow deletes its secret.
+func testTestSecrets(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "secret")
+	_, err := s.FlowTestSecret(ctx, f.ID)
+	mustErr(t, err, ErrNotFound, "secret of a flow that has none")
+	first, err := s.EnsureFlowTestSecret(ctx, &FlowTestSecret{FlowID: f.ID, Secret: "first-secret", CreatedBy: "u1"})
+	mustOK(t, err, "ensure a secret")
+	if first.Secret != "first-secret" || first.CreatedBy != "u1" {
+		t.Fatalf("ensured %+v", first)
+	}
+	again, err := s.EnsureFlowTestSecret(ctx, &FlowTestSecret{FlowID: f.ID, Secret: "second-secret"})
+	mustOK(t, err, "ensure again")
+	if again.Secret != "first-secret" {
+		t.Fatalf("ensuring again replaced the secret: %+v", again)
+	}
+	mustOK(t, s.ReplaceFlowTestSecret(ctx, &FlowTestSecret{FlowID: f.ID, Secret: "third-secret", CreatedBy: "u2"}), "replace")
+	got, err := s.FlowTestSecret(ctx, f.ID)
+	mustOK(t, err, "read the replaced secret")
+	if got.Secret != "third-secret" || got.CreatedBy != "u2" {
+		t.Fatalf("replaced secret %+v", got)
+	}
+	_, err = s.EnsureFlowTestSecret(ctx, &FlowTestSecret{FlowID: "no-such-flow", Secret: "x"})
+	mustErr(t, err, ErrNotFound, "secret of a flow that does not exist")
+	mustErr(t, s.ReplaceFlowTestSecret(ctx, &FlowTestSecret{FlowID: "no-such-flow", Secret: "x"}), ErrNotFound, "replace for no flow")
+	mustOK(t, s.DeleteFlow(ctx, f.ID), "delete the flow")
+	_, err = s.FlowTestSecret(ctx, f.ID)
+	mustErr(t, err, ErrNotFound, "secret of a deleted flow")
 }

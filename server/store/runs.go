@@ -488,6 +488,9 @@ func (s *gormStore) PruneRuns(ctx context.Context, q PruneQuery) (int64, error) 
 	if q.FlowID == "" || (q.Before.IsZero() && q.Keep <= 0) {
 		return 0, nil
 	}
+	if q.Mode != "" && q.Mode != "test" && q.Mode != "live" {
+		return 0, fmt.Errorf("store: prune runs of flow %s: unknown mode %q", q.FlowID, q.Mode)
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = defaultDueRuns
@@ -501,11 +504,21 @@ func (s *gormStore) PruneRuns(ctx context.Context, q PruneQuery) (int64, error) 
 		if !q.Before.IsZero() {
 			cond, args = append(cond, "created_at < ?"), append(args, dbTime(q.Before))
 		}
+		ofFlow := func() *gorm.DB {
+			db := tx.Model(&runRow{}).Where("flow_id = ?", q.FlowID)
+			switch q.Mode {
+			case "test":
+				// A literal, so both databases use the partial index of test runs.
+				db = db.Where("mode = 'test'")
+			case "live":
+				db = db.Where("mode = 'live'")
+			}
+			return db
+		}
 		if q.Keep > 0 {
-			// Older than the Keep-th newest run of the flow, whatever its status.
+			// Older than the Keep-th newest run of the flow (of the mode), whatever its status.
 			var boundary []string
-			err := tx.Model(&runRow{}).Where("flow_id = ?", q.FlowID).Order("id DESC").Offset(q.Keep-1).Limit(1).
-				Pluck("id", &boundary).Error
+			err := ofFlow().Order("id DESC").Offset(q.Keep-1).Limit(1).Pluck("id", &boundary).Error
 			if err != nil {
 				return fmt.Errorf("store: prune runs of flow %s: %w", q.FlowID, err)
 			}
@@ -516,7 +529,7 @@ func (s *gormStore) PruneRuns(ctx context.Context, q PruneQuery) (int64, error) 
 		if len(cond) == 0 {
 			return nil
 		}
-		err := tx.Model(&runRow{}).Where("flow_id = ? AND status IN ?", q.FlowID, []string{RunSucceeded, RunFailed, RunCancelled}).
+		err := ofFlow().Where("status IN ?", []string{RunSucceeded, RunFailed, RunCancelled}).
 			Where("("+strings.Join(cond, " OR ")+")", args...).Order("id").Limit(limit).Pluck("id", &ids).Error
 		if err != nil {
 			return fmt.Errorf("store: prune runs of flow %s: %w", q.FlowID, err)

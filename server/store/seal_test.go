@@ -103,6 +103,59 @@ func TestSealedRunData(t *testing.T) {
 	mustErr(t, err, ErrSealed, "reading without the key")
 }
 
+// TestSealedTestSecret: a flow's test webhook secret is sealed at rest, bound to its flow, and plain through the
+// store.
+func TestSealedTestSecret(t *testing.T) {
+	st, err := Open(t.Context(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := st.(*gormStore)
+	s.SetSealer(newGCMSealer(t))
+	ctx := t.Context()
+	f, other := newFlow(t, s, "sealed secret"), newFlow(t, s, "other")
+	_, err = s.EnsureFlowTestSecret(ctx, &FlowTestSecret{FlowID: f.ID, Secret: "opens-the-test-webhook"})
+	mustOK(t, err, "ensure")
+	var raw string
+	if err := s.r.Raw("SELECT secret FROM flow_test_secrets WHERE flow_id = ?", f.ID).Scan(&raw).Error; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(raw, "opens-the-test-webhook") || !strings.HasPrefix(raw, sealedPrefix) {
+		t.Fatalf("secret stored as %s", raw)
+	}
+	got, err := s.FlowTestSecret(ctx, f.ID)
+	mustOK(t, err, "read")
+	if got.Secret != "opens-the-test-webhook" {
+		t.Fatalf("read back %q", got.Secret)
+	}
+	_, err = s.EnsureFlowTestSecret(ctx, &FlowTestSecret{FlowID: other.ID, Secret: "x"})
+	mustOK(t, err, "ensure other")
+	s.w.Exec("UPDATE flow_test_secrets SET secret = ? WHERE flow_id = ?", raw, other.ID)
+	_, err = s.FlowTestSecret(ctx, other.ID)
+	mustErr(t, err, ErrSealed, "a sealed secret moved to another flow")
+	mustOK(t, s.DeleteFlow(ctx, other.ID), "delete the other flow")
+
+	// A key rotation re-seals the secret under the new key; the old key can then go.
+	old := s.sealer
+	next := newGCMSealer(t)
+	s.SetSealer(&keyring{current: "new", keys: map[string]*gcmSealer{"k1": old.(*gcmSealer), "new": next}})
+	n, err := s.ResealTestSecrets(ctx, "new")
+	mustOK(t, err, "reseal")
+	if n != 1 {
+		t.Fatalf("re-sealed %d secrets, want 1", n)
+	}
+	s.SetSealer(&keyring{current: "new", keys: map[string]*gcmSealer{"new": next}})
+	got, err = s.FlowTestSecret(ctx, f.ID)
+	mustOK(t, err, "read with the new key alone")
+	if got.Secret != "opens-the-test-webhook" {
+		t.Fatalf("read back %q after the rotation", got.Secret)
+	}
+	if n, _ := s.ResealTestSecrets(ctx, "new"); n != 0 {
+		t.Fatalf("a second pass re-sealed %d", n)
+	}
+}
+
 // keyring is gcmSealer with several keys: it seals under current and opens under any.
 type keyring struct {
 	current string

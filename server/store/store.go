@@ -242,6 +242,7 @@ type Store interface {
 	StatsStore
 	FlowActivityStore
 	SettingsStore
+	TestSecretStore
 }
 
 // DueQuery narrows DueRuns. The sweeper pages through every due run with After at start, and between full
@@ -264,6 +265,9 @@ type DueQuery struct {
 // PruneQuery selects finished runs to delete; a zero Before and a zero Keep select none.
 type PruneQuery struct {
 	FlowID string
+	// Mode, when set, limits the query to runs of that mode ("test"): only they are counted for Keep and
+	// deleted, so bounding a flow's test runs never touches its live runs.
+	Mode   string
 	Before time.Time
 	Keep   int
 	Limit  int

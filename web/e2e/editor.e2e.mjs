@@ -3,7 +3,8 @@
 // webhook → map → condition → respond flow by dragging from the palette, test-runs it, maps a field by dragging
 // it from the input pane into the mapping table, test-runs again, publishes, sends webhooks, finds the run by its
 // business key, retries a dead letter, visits every screen at 1280×800 and 1920×1080, checks what each role sees
-// of the admin screens, and checks that the Chinese interface has no English left. Screenshots of each screen go
+// of the admin screens, and checks that the Chinese interface has no English left. Every page runs under the
+// server's Content-Security-Policy, and any violation fails the test. Screenshots of each screen go
 // to e2e/screenshots/ (not committed).
 //
 //   FERRY_BIN=/path/to/ferry npm run e2e      (CHROMIUM defaults to /usr/bin/chromium)
@@ -61,12 +62,42 @@ async function api(method, path, body) {
   return text ? JSON.parse(text) : undefined;
 }
 
+// Every Content-Security-Policy violation on any page the test opens: the app must work under its policy.
+const cspViolations = [];
+
 async function newPage(viewport, locale = 'en-US') {
   const context = await browser.newContext({ viewport, locale });
+  // The browser reports each violation as a securitypolicyviolation event and on the console; both are caught.
+  await context.exposeBinding('ferryCspViolation', ({ page }, v) => cspViolations.push({ url: page.url(), ...v }));
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.ferryCspViolation({ directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample, source: e.sourceFile, line: e.lineNumber });
+    }, true);
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content[ -]Security[ -]Policy/i.test(m.text())) cspViolations.push({ url: page.url(), console: m.text() });
+  });
   return page;
+}
+
+/** cspProbe breaks the policy on purpose (an inline script) and checks the violation is seen, so that "no
+ * violations" at the end means the app really ran under its policy, not that nothing was listening. */
+async function cspProbe(page) {
+  const before = cspViolations.length;
+  await page.evaluate(() => {
+    const s = document.createElement('script');
+    s.textContent = 'window.ferryInlineRan = true';
+    document.head.appendChild(s);
+  });
+  const deadline = Date.now() + 5000;
+  while (cspViolations.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const ran = await page.evaluate(() => window.ferryInlineRan === true);
+  check(!ran, 'an inline script ran: the web app is served without its Content-Security-Policy');
+  check(cspViolations.length > before, 'a deliberate Content-Security-Policy violation went unnoticed');
+  cspViolations.splice(before);
 }
 
 async function shot(page, name) {
@@ -123,6 +154,7 @@ try {
   // First run: create the admin; setup answers with a first API token, shown once.
   await page.goto(base + '/');
   await page.getByText('Ferry has no users yet').waitFor();
+  await cspProbe(page);
   await shot(page, 'setup');
   await page.locator('input[autocomplete=username]').fill(ADMIN.email);
   await page.locator('input[type=password]').fill(ADMIN.password);
@@ -287,6 +319,19 @@ try {
   await shot(page, 'node-panel-output');
   await closePanel();
 
+  // The test webhook of the draft (never published): without its secret it answers like an unknown flow; the
+  // editor shows the address with the secret, which a provider's sandbox can call without signing in.
+  const noSecret = await fetch(`${base}/hooks/${flowID}/test`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  check(noSecret.status === 404, `the test webhook without a secret answered ${noSecret.status}`);
+  await page.getByRole('button', { name: 'Show the test URL' }).click();
+  const testUrl = (await page.locator('.ferry-test-hook-url').innerText()).trim();
+  check(testUrl.startsWith(`${base}/hooks/${flowID}/test/`), `the editor shows the test URL "${testUrl}"`);
+  await shot(page, 'test-url');
+  const tested = await fetch(testUrl, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(sample.body) });
+  const testedRun = await tested.json().catch(() => ({}));
+  check(tested.status === 200 && testedRun.mode === 'test' && testedRun.status === 'succeeded',
+    `the test URL answered ${tested.status} ${JSON.stringify(testedRun).slice(0, 200)}`);
+
   // Publish with a message; the versions drawer lists it with who and when.
   await page.getByRole('button', { name: 'Publish' }).click();
   const publishDialog = page.getByRole('dialog', { name: 'Publish the draft' });
@@ -387,6 +432,10 @@ try {
     await p.context().close();
   }
 
+  // The OAuth2 callback is a page of its own, with a policy of its own (its one style, allowed by hash).
+  await page.goto(`${base}/oauth2/callback?state=forged&code=x`);
+  await page.getByText('Not authorised').first().waitFor();
+
   // The Chinese interface: switch in the header; nothing the user reads is left in English.
   const tour = [
     ['flows', '/flows', '.ant-table-row'],
@@ -426,6 +475,8 @@ try {
   server.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
 }
+// Checked whether or not the steps above got through: a page broken by its policy fails them too.
+check(cspViolations.length === 0, `${cspViolations.length} Content-Security-Policy violation(s), the first: ${JSON.stringify(cspViolations.slice(0, 10), null, 1)}`);
 if (failures.length) {
   console.error('e2e failed:\n' + failures.join('\n'));
   process.exit(1);

@@ -86,6 +86,13 @@ func resealRunData(ctx context.Context, creds *vault.Credentials, out io.Writer)
 		after = last
 	}
 	fmt.Fprintf(out, "re-sealed %d run data value(s) under key %s\n", total, creds.Vault.KeyID())
+	if ts, ok := creds.Store.(store.TestSecretResealer); ok {
+		n, err := ts.ResealTestSecrets(ctxOr(ctx), creds.Vault.KeyID())
+		if err != nil {
+			return fmt.Errorf("re-sealing test webhook secrets: %w", err)
+		}
+		fmt.Fprintf(out, "re-sealed %d test webhook secret(s) under key %s\n", n, creds.Vault.KeyID())
+	}
 	return nil
 }
 

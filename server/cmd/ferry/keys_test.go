@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -47,6 +48,15 @@ func TestKeysRotateAndCheck(t *testing.T) {
 		}
 		ids = append(ids, in.ID)
 	}
+	// A flow's test webhook secret, sealed under the old key like run data.
+	st.(store.SealerSetter).SetSealer(oldKey)
+	flow := &store.Flow{Name: "tested", Draft: json.RawMessage(`{"nodes":[]}`)}
+	if err := st.CreateFlow(ctx, flow); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnsureFlowTestSecret(ctx, &store.FlowTestSecret{FlowID: flow.ID, Secret: "opens-the-test-hook"}); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 
 	cfg, err := app.FromEnv()
@@ -62,7 +72,7 @@ func TestKeysRotateAndCheck(t *testing.T) {
 		t.Fatalf("check before rotating: %v\n%s", err, out)
 	}
 	out, err = runKeys(t, &cfg, "rotate")
-	if err != nil || !strings.Contains(out, "re-sealed 3 credential(s)") {
+	if err != nil || !strings.Contains(out, "re-sealed 3 credential(s)") || !strings.Contains(out, "re-sealed 1 test webhook secret(s)") {
 		t.Fatalf("rotate: %v\n%s", err, out)
 	}
 	out, err = runKeys(t, &cfg, "check")
@@ -79,6 +89,10 @@ func TestKeysRotateAndCheck(t *testing.T) {
 	newKey, _ := vault.Load(vault.KeySource{Current: keyText(2)})
 	if got, err := (&vault.Credentials{Store: st, Vault: newKey}).Resolve(ctx, ids[1], nodes.ModeLive); err != nil || got.Fields["token"] != "secret-Shop" {
 		t.Fatalf("after rotation: %v %v", got, err)
+	}
+	st.(store.SealerSetter).SetSealer(newKey)
+	if got, err := st.FlowTestSecret(ctx, flow.ID); err != nil || got.Secret != "opens-the-test-hook" {
+		t.Fatalf("the test secret after rotation: %v %v", got, err)
 	}
 	// A credential sealed under a key nobody configured.
 	stray, _ := vault.Load(vault.KeySource{Current: keyText(9)})

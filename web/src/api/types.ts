@@ -86,6 +86,16 @@ export interface Flow {
   updatedAt?: string;
 }
 
+/** TestHook is a flow's test webhook as its editors see it (GET /api/v1/flows/{id}/test-hook). */
+export interface TestHook {
+  /** url is the test webhook with the secret in its path, relative to the server, like webhookUrl. */
+  url: string;
+  secret: string;
+  /** header is where scripts may send the secret instead (X-Ferry-Test-Secret). */
+  header: string;
+  createdAt: string;
+}
+
 export interface Problem {
   code: string;
   message: string;

@@ -28,6 +28,7 @@ import { layoutFlow } from './layout';
 import { DEFAULT_PORT, outputPorts } from './ports';
 import { isMac, isTypingTarget, matchShortcut } from './shortcuts';
 import { ShortcutsDialog } from './ShortcutsDialog';
+import { TestHookUrl } from './TestHookUrl';
 import { TestRunDialog } from './TestRunDialog';
 import { VersionsDrawer } from './VersionsDrawer';
 import { ErrorAlert, StatusTag, webhookAddress } from '../ui';
@@ -480,7 +481,12 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
             </div>
           </div>
           <div style={{ position: 'absolute', zIndex: 5, top: 50, left: 10, right: 10 }}>
-            {flow.webhookUrl && <Typography.Text type="secondary" copyable={{ text: webhookAddress(flow.webhookUrl) }}>{t('flows.webhook')}: <code>{webhookAddress(flow.webhookUrl)}</code></Typography.Text>}
+            {flow.webhookUrl && (
+              <Space size={[16, 2]} wrap>
+                <Typography.Text type="secondary" copyable={{ text: webhookAddress(flow.webhookUrl) }}>{t('flows.webhook')}: <code>{webhookAddress(flow.webhookUrl)}</code></Typography.Text>
+                {can('flows:write') && <TestHookUrl flowId={flow.id} />}
+              </Space>
+            )}
             <ErrorAlert error={error} style={{ marginTop: 6 }} />
             {flowProblems.length > 0 && !error && <Alert type="error" message={flowProblems.map((p) => p.message).join('; ')} />}
             {testRun && (

@@ -19,6 +19,7 @@ export default {
     names: {
       'retention-days': 'Keep runs for (days)',
       'retention-runs': 'Runs kept per flow',
+      'test-runs-kept': 'Test runs kept per flow',
       'personal-fields': 'Personal-data fields',
       'seal-run-data': 'Encrypt run data at rest',
       'secure-cookies': 'Secure cookies only',
@@ -39,6 +40,7 @@ export default {
     descriptions: {
       'retention-days': 'Finished runs older than this are deleted, unless the flow sets its own retention. 0 keeps them.',
       'retention-runs': 'Each flow keeps at most this many newest finished runs, unless it sets its own retention. 0: no limit.',
+      'test-runs-kept': 'Each flow keeps at most this many newest test runs (from the editor and the test webhook); older ones are deleted as new ones arrive. Live runs are not counted.',
       'personal-fields': 'JSON keys whose values are masked in run data for people who may not reveal it. A key matches when it ends with one of these names, ignoring case and punctuation (customer_phone matches phone).',
       'seal-run-data': 'Trigger payloads and step inputs and outputs are encrypted in the database under the secret key.',
       'secure-cookies': 'Session cookies are sent only over HTTPS, also behind a proxy that terminates TLS.',
@@ -136,6 +138,7 @@ export default {
     names: {
       'retention-days': '运行记录保留天数',
       'retention-runs': '每个流程保留的运行数',
+      'test-runs-kept': '每个流程保留的测试运行数',
       'personal-fields': '个人信息字段',
       'seal-run-data': '加密存储运行数据',
       'secure-cookies': '仅通过 HTTPS 发送 Cookie',
@@ -156,6 +159,7 @@ export default {
     descriptions: {
       'retention-days': '超过该天数的已结束运行将被删除，流程自行设置了保留策略的除外。0 表示不按天数删除。',
       'retention-runs': '每个流程最多保留这么多条最新的已结束运行，流程自行设置了保留策略的除外。0 表示不限。',
+      'test-runs-kept': '每个流程最多保留这么多条最新的测试运行（来自编辑器和测试 Webhook），有新的测试运行时会删除较早的。正式运行不计在内。',
       'personal-fields': '在运行数据中需要脱敏的 JSON 字段名，对无权查看原文的用户隐藏其值。字段名以其中任一名称结尾即匹配，不区分大小写和标点（如 customer_phone 匹配 phone）。',
       'seal-run-data': '触发数据以及各步骤的输入输出在数据库中用密钥加密存储。',
       'secure-cookies': '会话 Cookie 只通过 HTTPS 发送，包括在终止 TLS 的代理之后。',
