@@ -251,7 +251,7 @@ func (a *API) startSession(c fiber.Ctx, email, password string) error {
 // the web app, which echoes it in X-CSRF-Token), both on the whole site. Clearing them must use the same
 // attributes: a browser only replaces a cookie of the same name, path and domain.
 func (a *API) setSessionCookies(c fiber.Ctx, session, csrf string, expires time.Time) {
-	secure := a.SecureCookies || c.Protocol() == "https"
+	secure := a.tlsRequest(c) // Fiber v3's Protocol() is the HTTP version, not the scheme
 	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: session, Path: "/", HTTPOnly: true, Secure: secure,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: expires})
 	c.Cookie(&fiber.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", Secure: secure,

@@ -81,7 +81,8 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 			c.Set("Retry-After", "60")
 			return &Error{Status: http.StatusServiceUnavailable, Code: "flow_paused", Message: "the flow is paused; deliver again later"}
 		case errors.Is(err, runner.ErrNotPublished):
-			return &Error{Status: http.StatusNotFound, Code: CodeWebhookNotFound, Message: "the flow is not published"}
+			// A draft answers as if it did not exist: an anonymous caller learns nothing of flows not yet live.
+			return errWebhookNotFound()
 		case err != nil:
 			return a.notAccepted(c, flowID, err)
 		}
