@@ -108,6 +108,9 @@ func boundedReplace(b *budget, args ...any) (any, error) {
 	if len(args) == 4 {
 		n = runtime.ToInt(args[3])
 	}
+	if err := b.scan(len(s)); err != nil {
+		return nil, err
+	}
 	matches := strings.Count(s, old)
 	if n >= 0 && n < matches {
 		matches = n
@@ -130,6 +133,9 @@ func boundedSplit(b *budget, name string, after bool, args []any) (any, error) {
 	n := -1
 	if len(args) == 3 {
 		n = runtime.ToInt(args[2])
+	}
+	if err := b.scan(len(s)); err != nil {
+		return nil, err
 	}
 	parts := strings.Count(s, sep) + 1
 	if sep == "" {

@@ -136,6 +136,9 @@ func replacementFits(b *budget, s string, re *regexp.Regexp, repl string) error 
 	if b == nil {
 		return nil
 	}
+	if err := b.scan(len(s)); err != nil {
+		return err
+	}
 	const perMatch = sliceHeaderBytes + 2*8 // the index pair of a match
 	limit := int(min(b.left/perMatch, 1<<30))
 	matches := re.FindAllStringIndex(s, limit+1)
@@ -231,6 +234,9 @@ func init() {
 			}
 		}
 		// Text of a few bytes can match a pattern millions of times: find no more matches than the budget holds.
+		if err := b.scan(len(s)); err != nil {
+			return nil, err
+		}
 		limit := -1
 		if b != nil {
 			limit = int(min(b.left/(sliceHeaderBytes+elemBytes*int64(2+re.NumSubexp())), 1<<30))

@@ -60,7 +60,11 @@ func declareBounded(name string, fn boundedFunc) {
 		if len(params) == 0 {
 			return nil, errNoBudget
 		}
-		return fn(budgetOf(params[0]), params[1:]...)
+		b := budgetOf(params[0])
+		if err := b.work(callWork); err != nil {
+			return nil, err
+		}
+		return fn(b, params[1:]...)
 	}))
 }
 
@@ -89,6 +93,18 @@ var (
 	// growGuard accounts a value just built.
 	growGuard = func(b, v any) any {
 		if err := budgetOf(b).grow(v); err != nil {
+			panic(err)
+		}
+		return v
+	}
+	// callGuard accounts the result of a call of a function or built-in, and the work of the call.
+	callGuard = func(b, v any) any {
+		bud := budgetOf(b)
+		err := bud.grow(v)
+		if err == nil {
+			err = bud.work(callWork - 1)
+		}
+		if err != nil {
 			panic(err)
 		}
 		return v
@@ -198,7 +214,7 @@ func (g *guarder) wrap(node *ast.Node, fn func(b, v any) any) {
 }
 
 // redirect replaces a call of a built-in or library function by a call of its budget-aware version, standing
-// where the call stood.
+// where the call stood. The budget-aware versions account their results and work themselves.
 func (g *guarder) redirect(node *ast.Node, name string, args []ast.Node) {
 	g.guards++
 	orig := *node
@@ -395,7 +411,7 @@ func (g *guarder) builtin(node *ast.Node, n *ast.BuiltinNode) {
 	if cheapBuiltins[n.Name] || loopBuiltins[n.Name] {
 		return
 	}
-	g.wrap(node, growGuard) // map, filter, groupBy, sortBy, and the built-ins building text or lists
+	g.wrap(node, callGuard) // map, filter, groupBy, sortBy, and the built-ins building text or lists
 }
 
 func (g *guarder) callNode(node *ast.Node, n *ast.CallNode) {
@@ -409,7 +425,7 @@ func (g *guarder) callNode(node *ast.Node, n *ast.CallNode) {
 			return
 		}
 	}
-	g.wrap(node, growGuard) // library functions and methods (a time's Format, …)
+	g.wrap(node, callGuard) // library functions and methods (a time's Format, …)
 }
 
 // bindBudget turns every load of the budget identifier into a load of VM variable slot, one past the

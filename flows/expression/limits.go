@@ -71,10 +71,14 @@ func LimitsFor(env map[string]any) Limits {
 // the stack's limit.
 const MaxDepth = 256
 
-// clockEvery is how many guard ticks pass between two readings of the clock. A tick is a loop iteration or a
-// built value, which costs tens of nanoseconds to microseconds, so the time limit is noticed well within a
-// millisecond while the clock costs almost nothing.
-const clockEvery = 32
+// Ticks measure the work of an evaluation: a loop iteration or a comparison is one tick, a call of a function
+// callWork ticks, and building or scanning a kibibyte one more. The clock is read every clockEvery ticks: a
+// reading costs as much as a few dozen loop iterations, and the time limit is still noticed within about a
+// millisecond of work.
+const (
+	clockEvery = 32
+	callWork   = 4
+)
 
 // now reads the clock for the time limit; tests replace it to make time pass per reading.
 var now = time.Now
@@ -107,11 +111,14 @@ func (b *budget) start(l Limits) {
 func (b *budget) used() int64 { return b.limits.Bytes - b.left }
 
 // tick counts a step of the evaluation and stops it once it has run past its time limit.
-func (b *budget) tick() error {
+func (b *budget) tick() error { return b.work(1) }
+
+// work counts units ticks of work, and stops the evaluation once it has run past its time limit.
+func (b *budget) work(units uint64) error {
 	if b == nil {
 		return nil
 	}
-	b.ticks++
+	b.ticks += units
 	if b.ticks < b.clockAt {
 		return nil
 	}
@@ -134,8 +141,11 @@ func (b *budget) take(n int64) error {
 		return b.exceeded()
 	}
 	b.left -= n
-	return b.tick()
+	return b.work(1 + uint64(n)>>10)
 }
+
+// scan counts the work of reading n bytes of text.
+func (b *budget) scan(n int) error { return b.work(uint64(n) >> 10) }
 
 // fits refuses a result of n bytes that would not fit in what is left, without accounting it: the caller
 // accounts the exact size once it is built.

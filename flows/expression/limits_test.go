@@ -37,7 +37,7 @@ var memoryAttacks = []attack{
 	{name: "toString of many references", src: `toString(map(1..2000, trigger.body))`, body: bigText, code: CodeMemory},
 	{name: "join of many references", src: `join(map(1..2000, trigger.body), ",")`, body: bigText, code: CodeMemory},
 	{name: "replace at every character", src: `replace(trigger.body, "", trigger.body)`, body: bigText[:10000], code: CodeMemory},
-	{name: "regexReplace at every position", src: `regexReplace(trigger.body, "", trigger.body)`, body: bigText[:10000], code: CodeMemory},
+	{name: "regexReplace at every position", src: `regexReplace(trigger.body, "", repeat(trigger.body, 5))`, body: bigText[:2000], code: CodeMemory},
 	{name: "split into characters", src: `split(repeat("ab", 2000000), "")`, code: CodeMemory},
 	{name: "fromJSON of many empty lists", src: `fromJSON("[" + repeat("[],", 1000000) + "[]]")`, code: CodeMemory},
 	{name: "jsonGet of many empty lists", src: `jsonGet("[" + repeat("[],", 1000000) + "[]]", "[0]")`, code: CodeMemory},
@@ -139,15 +139,17 @@ func TestMemoryAttacksStopBeforeBuildingAndGiveTheMemoryBack(t *testing.T) {
 // fakeClock makes time pass by step at every reading, so the time limit is reached after a known number of
 // readings whatever the machine's speed.
 type fakeClock struct {
-	mu   sync.Mutex
-	t    time.Time
-	step time.Duration
+	mu       sync.Mutex
+	t        time.Time
+	step     time.Duration
+	readings int
 }
 
 func (c *fakeClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(c.step)
+	c.readings++
 	return c.t
 }
 
@@ -156,18 +158,24 @@ func TestSlowAttacksStopAtTheTimeLimit(t *testing.T) {
 	defer func(f func() time.Time) { now = f }(now)
 	now = clock.now
 	limits := Limits{Time: time.Second, Bytes: 16 << 20}
-	// The limit is reached at the 101st reading of the clock after the start, and the clock is read every
-	// clockEvery ticks.
-	maxTicks := uint64(limits.Time/clock.step+1) * clockEvery
+	// The start reads the clock once; the limit is passed at the 101st reading after it.
+	maxReadings := int(limits.Time/clock.step) + 2
+	// The clock is read after every clockEvery ticks of work, or after an allocation counted at once (a tick
+	// per KiB, at most the whole budget).
+	maxTicks := uint64(maxReadings)*clockEvery + uint64(limits.Bytes>>10)
 	for _, a := range slowAttacks {
 		t.Run(a.name, func(t *testing.T) {
+			clock.readings = 0
 			ticks, err := evalAttack(t, a, limits)
 			e := assertStopped(t, err, a.code)
 			if e.Line < 1 || e.Column < 1 {
 				t.Errorf("position %d:%d, want where the evaluation stopped", e.Line, e.Column)
 			}
+			if clock.readings > maxReadings {
+				t.Errorf("the clock was read %d times, the limit is passed at reading %d", clock.readings, maxReadings)
+			}
 			if ticks > maxTicks {
-				t.Errorf("the evaluation went on for %d ticks, the limit is reached after %d", ticks, maxTicks)
+				t.Errorf("the evaluation went on for %d ticks, at most %d fit in the limit", ticks, maxTicks)
 			}
 			assertNothingRunning(t)
 		})
