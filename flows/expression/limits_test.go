@@ -158,7 +158,7 @@ func TestSlowAttacksStopAtTheTimeLimit(t *testing.T) {
 	defer func(f func() time.Time) { now = f }(now)
 	now = clock.now
 	limits := Limits{Time: time.Second, Bytes: 16 << 20}
-	// The start reads the clock once; the limit is passed at the 101st reading after it.
+	// The first reading starts the time limit; it is passed at the 101st reading after it.
 	maxReadings := int(limits.Time/clock.step) + 2
 	// The clock is read after every clockEvery ticks of work, or after an allocation counted at once (a tick
 	// per KiB, at most the whole budget).
