@@ -152,7 +152,9 @@ func (m *machine) release() {
 }
 
 // run executes p on the machine, with the machine's budget when p is guarded. The VM's stack and variables
-// are cleared afterwards, so a pooled machine holds on to nothing the evaluation built.
+// are then cleared, so a pooled machine holds on to nothing the evaluation built; a program without guards
+// builds nothing, and what its VM still refers to (values read from the environment) is dropped at its next
+// run.
 func (m *machine) run(p *Program, env map[string]any) (any, error) {
 	var b *budget
 	m.vm.MemoryBudget = MaxMemory
@@ -165,8 +167,10 @@ func (m *machine) run(p *Program, env map[string]any) (any, error) {
 		m.vm.Variables[p.slot] = b
 	}
 	out, err := m.vm.Run(p.prog, env)
-	clear(m.vm.Variables)
-	clear(m.vm.Stack[:cap(m.vm.Stack)])
+	if b != nil {
+		clear(m.vm.Variables)
+		clear(m.vm.Stack[:cap(m.vm.Stack)])
+	}
 	if err != nil {
 		return nil, runtimeError(err, b)
 	}
