@@ -67,8 +67,8 @@ func LimitsFor(env map[string]any) Limits {
 
 // MaxDepth is how deeply the lists and objects an evaluation returns, parses (fromJSON, jsonGet) or writes out
 // (toJSON, string, toString, templates) may nest. Payloads nest at most 64 levels (core.MaxJSONDepth); the
-// bound keeps everything that later walks the value recursively (encoding run data, comparing values) far from
-// the stack's limit.
+// bound keeps the values that leave an evaluation, which encoding run data walks recursively, far from the
+// stack's limit.
 const MaxDepth = 256
 
 // Ticks measure the work of an evaluation: a loop iteration or a comparison is one tick, a call of a function
