@@ -10,7 +10,6 @@ import (
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
-	"github.com/expr-lang/expr/vm"
 )
 
 // The helpers below convert the arguments the library functions receive. expr checks argument counts and
@@ -261,9 +260,8 @@ func (v *constantVisitor) Visit(node *ast.Node) {
 	}
 }
 
-// checkConstants runs the registered constant checks over a compiled program.
-func checkConstants(src string, prog *vm.Program) error {
-	node := prog.Node()
+// checkConstants runs the registered constant checks over a checked expression tree.
+func checkConstants(src string, node ast.Node) error {
 	v := &constantVisitor{}
 	ast.Walk(&node, v)
 	if v.err != nil {

@@ -124,8 +124,8 @@ func TestMemoryBudgetStopsHugeAllocations(t *testing.T) {
 	}
 	_, err = p.Eval(envWith(nil))
 	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeRuntime {
-		t.Fatalf("got %v, want a runtime error", err)
+	if !errors.As(err, &e) || e.Code != CodeMemory {
+		t.Fatalf("got %v, want code %s", err, CodeMemory)
 	}
 }
 

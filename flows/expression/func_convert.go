@@ -131,17 +131,17 @@ func init() {
 		return toNumberValue(params[0])
 	}, new(func(any) float64))
 
-	register(FunctionDoc{
+	registerBounded(FunctionDoc{
 		Name: "toString", Category: CategoryConversion,
 		Signature:   "toString(value) string",
 		Description: "Converts any value to the text a template would print: null is \"\", numbers have no exponent (1e6 is \"1000000\"), times are RFC 3339, objects and lists are JSON.",
 		Example:     `toString(1000000.0) + " " + toString({a: [1, 2]})`,
 		Output:      `1000000 {"a":[1,2]}`,
-	}, func(params ...any) (any, error) {
+	}, func(b *budget, params ...any) (any, error) {
 		if err := arity("toString", params, 1, 1); err != nil {
 			return nil, err
 		}
-		return Stringify(params[0]), nil
+		return stringify(b, params[0])
 	}, new(func(any) string))
 
 	register(FunctionDoc{

@@ -1,7 +1,7 @@
 package expression
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -259,13 +259,13 @@ func init() {
 		new(func(any, map[string]any, ...any) any),
 	)
 
-	register(FunctionDoc{
+	registerBounded(FunctionDoc{
 		Name: "jsonGet", Category: CategoryData,
 		Signature:   "jsonGet(value, path[, default]) any",
 		Description: "Reads a value at a path such as \"customer.addresses[0].city\", `items[-1]` or `meta[\"order.id\"]` from an object, a list or JSON text, returning default (or null) when any step is missing or null.",
 		Example:     `jsonGet({customer: {addresses: [{city: "Hangzhou"}]}}, "customer.addresses[0].city") + "/" + jsonGet("{\"a\": []}", "a[0].b", "none")`,
 		Output:      "Hangzhou/none",
-	}, func(params ...any) (any, error) {
+	}, func(b *budget, params ...any) (any, error) {
 		if err := arity("jsonGet", params, 2, 3); err != nil {
 			return nil, err
 		}
@@ -279,7 +279,11 @@ func init() {
 		}
 		obj := params[0]
 		if s, ok := obj.(string); ok {
-			if err := json.Unmarshal([]byte(s), &obj); err != nil {
+			if obj, err = decodeJSON(b, s); err != nil {
+				var limit *limitError
+				if errors.As(err, &limit) {
+					return nil, err
+				}
 				return nil, errArg("jsonGet", 0, "is not valid JSON: %v", err)
 			}
 		}

@@ -70,7 +70,8 @@ func toAnyList(ss []string) []any {
 }
 
 // pad implements padLeft and padRight; widths count characters (runes), not bytes, so Chinese text pads right.
-func pad(fn string, left bool, params []any) (any, error) {
+// The fill repeats rune by rune; the result's size is known before it is built, and checked against b.
+func pad(b *budget, fn string, left bool, params []any) (any, error) {
 	if err := arity(fn, params, 2, 3); err != nil {
 		return nil, err
 	}
@@ -98,19 +99,59 @@ func pad(fn string, left bool, params []any) (any, error) {
 	if missing <= 0 {
 		return s, nil
 	}
-	fillRunes := []rune(fill)
-	var b strings.Builder
-	b.Grow(len(s) + missing*utf8.UTFMax)
+	size := len(s)
+	forFill(fill, missing, func(r rune) { size += utf8.RuneLen(r) })
+	if err := b.take(int64(size)); err != nil {
+		return nil, err
+	}
+	var sb strings.Builder
+	sb.Grow(size)
 	if !left {
-		b.WriteString(s)
+		sb.WriteString(s)
 	}
-	for i := 0; i < missing; i++ {
-		b.WriteRune(fillRunes[i%len(fillRunes)])
-	}
+	forFill(fill, missing, func(r rune) { sb.WriteRune(r) })
 	if left {
-		b.WriteString(s)
+		sb.WriteString(s)
 	}
-	return b.String(), nil
+	return sb.String(), nil
+}
+
+// forFill calls f with the first n runes of fill repeated; invalid UTF-8 reads as U+FFFD, as []rune(fill) does.
+func forFill(fill string, n int, f func(rune)) {
+	j := 0
+	for i := 0; i < n; i++ {
+		r, size := utf8.DecodeRuneInString(fill[j:])
+		f(r)
+		if j += size; j >= len(fill) {
+			j = 0
+		}
+	}
+}
+
+// replacementFits checks, before regexReplace builds its result, that the result fits in what is left of b. A
+// pattern that matches everywhere (an empty one) turns each character into a replacement, and $1 or ${name}
+// expand to capture groups, which are parts of the match: each replacement is at most the replacement text
+// plus the match once per $ in it.
+func replacementFits(b *budget, s string, re *regexp.Regexp, repl string) error {
+	if b == nil {
+		return nil
+	}
+	if err := b.scan(len(s)); err != nil {
+		return err
+	}
+	const perMatch = sliceHeaderBytes + 2*8 // the index pair of a match
+	limit := int(min(b.left/perMatch, 1<<30))
+	matches := re.FindAllStringIndex(s, limit+1)
+	if len(matches) > limit {
+		return b.exceeded()
+	}
+	dollars := int64(strings.Count(repl, "$"))
+	size := int64(len(s))
+	for _, m := range matches {
+		matched := int64(m[1] - m[0])
+		size += int64(len(repl)) + dollars*matched - matched
+	}
+	return b.fits(size)
 }
 
 // maxPadWidth keeps padLeft and padRight from building huge strings.
@@ -175,13 +216,13 @@ func init() {
 		return m[0], nil
 	}, new(func(string, string) string))
 
-	register(FunctionDoc{
+	registerBounded(FunctionDoc{
 		Name: "regexFindAll", Category: CategoryText,
 		Signature:   "regexFindAll(text, pattern[, n]) list",
 		Description: "Returns every match of the RE2 pattern in text (at most n when given), each being the first capture group when the pattern has groups.",
 		Example:     `regexFindAll("SKU-1, SKU-22, SKU-333", "SKU-(\\d+)")`,
 		Output:      `["1","22","333"]`,
-	}, func(params ...any) (any, error) {
+	}, func(b *budget, params ...any) (any, error) {
 		s, re, err := textAndPattern("regexFindAll", params, 2, 3)
 		if err != nil {
 			return nil, err
@@ -192,7 +233,24 @@ func init() {
 				return nil, err
 			}
 		}
+		// Text of a few bytes can match a pattern millions of times: find no more matches than the budget holds.
+		if err := b.scan(len(s)); err != nil {
+			return nil, err
+		}
+		limit := -1
+		if b != nil {
+			limit = int(min(b.left/(sliceHeaderBytes+elemBytes*int64(2+re.NumSubexp())), 1<<30))
+			if n < 0 || n > limit {
+				n = limit + 1
+			}
+		}
 		matches := re.FindAllStringSubmatch(s, n)
+		if limit >= 0 && len(matches) > limit {
+			return nil, b.exceeded()
+		}
+		if err := b.take(sliceHeaderBytes + elemBytes*int64(len(matches))); err != nil {
+			return nil, err
+		}
 		out := make([]any, len(matches))
 		for i, m := range matches {
 			if len(m) > 1 {
@@ -224,13 +282,13 @@ func init() {
 		return toAnyList(m[1:]), nil
 	}, new(func(string, string) []any))
 
-	register(FunctionDoc{
+	registerBounded(FunctionDoc{
 		Name: "regexReplace", Category: CategoryText,
 		Signature:   "regexReplace(text, pattern, replacement) string",
 		Description: "Replaces every match of the RE2 pattern in text; $1 or ${name} in the replacement insert capture groups.",
 		Example:     `regexReplace("138-1234-5678", "\\D", "")`,
 		Output:      "13812345678",
-	}, func(params ...any) (any, error) {
+	}, func(b *budget, params ...any) (any, error) {
 		s, re, err := textAndPattern("regexReplace", params, 3, 3)
 		if err != nil {
 			return nil, err
@@ -239,29 +297,33 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return re.ReplaceAllString(s, repl), nil
+		if err := replacementFits(b, s, re, repl); err != nil {
+			return nil, err
+		}
+		out := re.ReplaceAllString(s, repl)
+		return out, b.grow(out)
 	}, new(func(string, string, string) string))
 
-	register(FunctionDoc{
+	registerBounded(FunctionDoc{
 		Name: "padLeft", Category: CategoryText,
 		Signature:   "padLeft(value, width[, fill]) string",
 		Description: "Pads text (or a number's text) on the left to width characters with fill, a space by default; longer text is returned unchanged.",
 		Example:     `padLeft(42, 6, "0")`,
 		Output:      "000042",
-	}, func(params ...any) (any, error) {
-		return pad("padLeft", true, params)
+	}, func(b *budget, params ...any) (any, error) {
+		return pad(b, "padLeft", true, params)
 	},
 		new(func(any, int, ...string) string),
 	)
 
-	register(FunctionDoc{
+	registerBounded(FunctionDoc{
 		Name: "padRight", Category: CategoryText,
 		Signature:   "padRight(value, width[, fill]) string",
 		Description: "Pads text (or a number's text) on the right to width characters with fill, a space by default; longer text is returned unchanged.",
 		Example:     `padRight("ab", 5, ".")`,
 		Output:      "ab...",
-	}, func(params ...any) (any, error) {
-		return pad("padRight", false, params)
+	}, func(b *budget, params ...any) (any, error) {
+		return pad(b, "padRight", false, params)
 	},
 		new(func(any, int, ...string) string),
 	)

@@ -73,6 +73,16 @@ func register(doc FunctionDoc, fn func(params ...any) (any, error), types ...any
 	functionDocs = append(functionDocs, doc)
 }
 
+// registerBounded registers a library function that can build much more than it is given (padding, regular
+// expression replacement, JSON parsing, …): it receives the evaluation's budget and checks the size of what it
+// builds before building it. Guards redirect every call in an expression to it with the budget (guard.go);
+// direct calls from Go code get a nil budget and are not limited.
+func registerBounded(doc FunctionDoc, fn boundedFunc, types ...any) {
+	register(doc, func(params ...any) (any, error) { return fn(nil, params...) }, types...)
+	boundedFunctions[doc.Name] = true
+	declareBounded(doc.Name, fn)
+}
+
 // signatureArity reads the argument counts from a documented signature: "f(a, b[, c[, d]]) T" takes 2 to 4
 // arguments, "f(a, ...) T" at least 1.
 func signatureArity(sig string) (minArgs, maxArgs int) {

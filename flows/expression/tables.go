@@ -3,7 +3,6 @@ package expression
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,31 +115,16 @@ func compileWithTables(src string, result Result, tables Tables) (*Program, erro
 	}
 	objects := tables.objects()
 	static := &staticTables{tables: tables, objects: objects, constants: map[*ast.ConstantNode]string{}}
-	opts := make([]expr.Option, 0, len(functionOptions)+6)
-	opts = append(opts, expr.Env(compileEnv), expr.MaxNodes(MaxNodes))
-	switch result {
-	case ResultBool:
-		opts = append(opts, expr.AsBool())
-	case ResultNumber:
-		opts = append(opts, expr.AsFloat64())
-	case ResultString:
-		opts = append(opts, expr.AsKind(reflect.String))
-	}
-	opts = append(opts, functionOptions...)
 	// The static references go first, so the remaining bare identifiers are only the dynamic uses.
-	opts = append(opts, expr.Patch(static), expr.Patch(&dynamicTables{all: objects}))
-	prog, err := expr.Compile(src, opts...)
+	p, err := build(src, result, expr.Patch(static), expr.Patch(&dynamicTables{all: objects}))
 	if static.err != nil {
 		// Reported before the checker's complaint, which would only be a consequence of the unknown name.
 		return nil, tableError(static.err.Bind(file.NewSource(src)))
 	}
 	if err != nil {
-		return nil, compileError(err)
-	}
-	if err := checkConstants(src, prog); err != nil {
 		return nil, err
 	}
-	return &Program{src: src, result: result, prog: prog}, nil
+	return p, nil
 }
 
 func tableError(fe *file.Error) error {

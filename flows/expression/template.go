@@ -14,6 +14,9 @@ type Template struct {
 	src    string
 	parts  []templatePart
 	single *Program
+	// limited marks templates that need a budget to evaluate: one that joins values into text (the text can be
+	// many times the size of the values: {{ trigger }} written a thousand times), or a single guarded program.
+	limited bool
 }
 
 type templatePart struct {
@@ -60,17 +63,28 @@ func CompileTemplate(src string) (*Template, error) {
 	}
 	if len(t.parts) == 1 && t.parts[0].prog != nil {
 		t.single = t.parts[0].prog
+		t.limited = t.single.slot >= 0
+	} else {
+		t.limited = !t.Static()
 	}
 	return t, nil
 }
 
-// evalPart evaluates one expression of the template, placing a runtime error within the whole template.
-func (t *Template) evalPart(p templatePart, env map[string]any) (any, error) {
-	v, err := p.prog.Eval(env)
+// evalPart evaluates one expression of the template on m, placing a runtime error within the whole template.
+func (t *Template) evalPart(m *machine, p templatePart, env map[string]any) (any, error) {
+	v, err := m.run(p.prog, env)
 	if err != nil {
 		return nil, shiftError(err, t.src, p.offset)
 	}
 	return v, nil
+}
+
+// partError places an error of the template's own work on a part (writing its value out, joining it) at the
+// start of the part.
+func (t *Template) partError(m *machine, p templatePart, err error) error {
+	e := runtimeError(err, &m.budget).(*Error)
+	e.Line, e.Column = 1, 1
+	return shiftError(e, t.src, p.offset)
 }
 
 // Source returns the template text.
@@ -86,24 +100,54 @@ func (t *Template) Static() bool {
 	return true
 }
 
-// Eval renders the template against env.
+// Eval renders the template against env, under the limits of env's mode (LimitsFor).
 func (t *Template) Eval(env map[string]any) (any, error) {
+	return t.EvalLimits(env, LimitsFor(env))
+}
+
+// EvalLimits renders the template against env under l: its expressions and the text they are joined into share
+// one budget.
+func (t *Template) EvalLimits(env map[string]any, l Limits) (any, error) {
+	if t.Static() {
+		if len(t.parts) == 0 {
+			return "", nil
+		}
+		return t.parts[0].text, nil
+	}
+	m := getMachine()
+	defer m.release()
+	if t.limited {
+		m.budget.start(l)
+	}
 	if t.single != nil {
-		return t.evalPart(t.parts[0], env)
+		return t.evalPart(m, t.parts[0], env)
 	}
-	var b strings.Builder
-	for _, p := range t.parts {
-		if p.prog == nil {
-			b.WriteString(p.text)
-			continue
+	// The parts are joined once their size is known, into a text accounted before it is built.
+	texts := make([]string, len(t.parts))
+	size := 0
+	for i, p := range t.parts {
+		text := p.text
+		if p.prog != nil {
+			v, err := t.evalPart(m, p, env)
+			if err != nil {
+				return nil, err
+			}
+			if text, err = stringify(&m.budget, v); err != nil {
+				return nil, t.partError(m, p, err)
+			}
 		}
-		v, err := t.evalPart(p, env)
-		if err != nil {
-			return nil, err
+		if err := m.budget.take(int64(len(text))); err != nil {
+			return nil, t.partError(m, p, err)
 		}
-		b.WriteString(Stringify(v))
+		texts[i] = text
+		size += len(text)
 	}
-	return b.String(), nil
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, text := range texts {
+		sb.WriteString(text)
+	}
+	return sb.String(), nil
 }
 
 // EvalString renders the template and converts the result to text.
@@ -113,6 +157,23 @@ func (t *Template) EvalString(env map[string]any) (string, error) {
 		return "", err
 	}
 	return Stringify(v), nil
+}
+
+// stringify is Stringify within a budget: a list or object is measured before it is written out, and the text
+// written is accounted.
+func stringify(b *budget, v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case nil, bool, int, int64, float64, json.Number, time.Time, time.Duration:
+		s := Stringify(v)
+		return s, b.grow(s)
+	}
+	if err := writable(b, v, false); err != nil {
+		return "", err
+	}
+	s := Stringify(v)
+	return s, b.grow(s)
 }
 
 // Stringify turns a value into the text a template shows for it: nil is empty, numbers are printed without

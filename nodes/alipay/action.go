@@ -204,7 +204,7 @@ func evalFailed(typ, field string, err error) error {
 	if errors.As(err, &ee) && ee.Line > 0 {
 		details["line"], details["column"] = ee.Line, ee.Column
 	}
-	return nodes.WithDetails(nodes.NewPermanent(expression.CodeRuntime, fmt.Errorf("%s: evaluate %s: %w", typ, field, err)), details)
+	return nodes.WithDetails(nodes.NewPermanent(expression.CodeOf(err), fmt.Errorf("%s: evaluate %s: %w", typ, field, err)), details)
 }
 
 // evalAmount renders a money parameter as an exact CNY amount: decimal yuan text ("88.00"), a number of yuan,

@@ -129,6 +129,7 @@ func TestMapFailures(t *testing.T) {
 		{"not an amount", `[{"target": "a", "expression": "\"1,50\"", "type": "money_minor"}]`, CodeMapFieldInvalid, "a"},
 		{"bad dynamic currency", `[{"target": "a", "expression": "1", "type": "money_minor", "currency": "{{ trigger.body.event }}"}]`, CodeMapFieldInvalid, "a"},
 		{"expression fails", `[{"target": "x", "expression": "trigger.body.missing.field"}]`, "expression_failed", "field x"},
+		{"expression stopped at its memory budget", `[{"target": "x", "expression": "reduce(1..27, #acc + #acc, \"x\")"}]`, "expression_memory_exceeded", "field x"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,7 +51,7 @@ func render(t *expression.Template, env map[string]any, node, field string) (str
 		if errors.As(err, &ee) && ee.Line > 0 {
 			details["line"], details["column"] = ee.Line, ee.Column
 		}
-		return "", nodes.WithDetails(nodes.NewPermanent(expression.CodeRuntime, fmt.Errorf("%s: evaluate %s: %w", node, field, err)), details)
+		return "", nodes.WithDetails(nodes.NewPermanent(expression.CodeOf(err), fmt.Errorf("%s: evaluate %s: %w", node, field, err)), details)
 	}
 	return strings.TrimSpace(s), nil
 }

@@ -128,7 +128,7 @@ func evalFailed(field string, err error) error {
 	if errors.As(err, &ee) && ee.Line > 0 {
 		details["line"], details["column"] = ee.Line, ee.Column
 	}
-	return nodes.WithDetails(nodes.NewPermanent(expression.CodeRuntime, fmt.Errorf("stripe: evaluate %s: %w", field, err)), details)
+	return nodes.WithDetails(nodes.NewPermanent(expression.CodeOf(err), fmt.Errorf("stripe: evaluate %s: %w", field, err)), details)
 }
 
 func invalid(format string, args ...any) error {

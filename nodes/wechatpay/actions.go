@@ -163,7 +163,7 @@ func envOf(x *nodes.Exec) map[string]any {
 }
 
 func evalFailed(node, field string, err error) error {
-	return nodes.WithDetails(nodes.NewPermanent(expression.CodeRuntime, fmt.Errorf("%s: evaluate %s: %w", node, field, err)),
+	return nodes.WithDetails(nodes.NewPermanent(expression.CodeOf(err), fmt.Errorf("%s: evaluate %s: %w", node, field, err)),
 		map[string]any{"field": field})
 }
 

@@ -45,13 +45,13 @@ func expressionSchemas() map[string]any {
 }
 
 // Stable codes of the preview endpoint, besides the expression package's own (expression_invalid,
-// expression_too_large, expression_failed).
+// expression_too_large, expression_failed, expression_timeout, expression_memory_exceeded).
 const (
 	// CodeSampleInvalid: the sample is not shaped like an expression environment.
 	CodeSampleInvalid = "preview_sample_invalid"
-	// CodePreviewTimeout: evaluation did not finish within PreviewTimeout.
-	CodePreviewTimeout = "expression_timeout"
-	// CodePreviewBusy: every evaluation slot is taken by expressions still running.
+	// CodePreviewTimeout: the evaluation ran longer than expression.PreviewLimits allow and was stopped.
+	CodePreviewTimeout = expression.CodeTimeout
+	// CodePreviewBusy: every evaluation slot stayed taken for PreviewTimeout.
 	CodePreviewBusy = "preview_busy"
 	// CodePreviewUnencodable: the value cannot be written as JSON (NaN, infinity, a function).
 	CodePreviewUnencodable = "expression_result_invalid"
@@ -59,9 +59,11 @@ const (
 
 // Bounds of one preview. The sample is bounded by the app's body limit, like every request.
 const (
-	// PreviewTimeout is how long an evaluation may run. Real nodes evaluate in microseconds; a preview that
-	// takes longer is a runaway expression, answered as an error while its goroutine finishes in a slot.
-	PreviewTimeout = 2 * time.Second
+	// PreviewTimeout is how long an evaluation may run (expression.PreviewLimits, which also bound the memory it
+	// builds), and how long a preview waits for a free evaluation slot. Real nodes evaluate in microseconds; a
+	// preview that takes longer is a runaway expression, stopped where it is and answered with
+	// expression_timeout.
+	PreviewTimeout = expression.PreviewTimeLimit
 	// PreviewMaxTemplateBytes is the longest template accepted; each {{ }} inside is also held to
 	// expression.MaxSourceBytes.
 	PreviewMaxTemplateBytes = 64 << 10
@@ -69,9 +71,20 @@ const (
 	PreviewMaxValueBytes = 64 << 10
 )
 
-// previewSlots bounds the evaluations running at once, counting those that outlived their timeout, so a
-// burst of runaway expressions cannot take every core.
+// previewSlots bounds the evaluations running at once, so a burst of runaway expressions, each stopped at its
+// limits, cannot take every core or more than a few budgets of memory.
 var previewSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// previewSlot takes an evaluation slot, waiting until ctx ends for one to be free.
+func previewSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case previewSlots <- struct{}{}:
+		return func() { <-previewSlots }, nil
+	case <-ctx.Done():
+		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodePreviewBusy,
+			Message: "too many expressions are being evaluated; try again shortly"}
+	}
+}
 
 // PreviewRequest is the body of POST /api/v1/expressions/preview.
 type PreviewRequest struct {
@@ -183,49 +196,38 @@ func PreviewEnv(sample map[string]any) (map[string]any, error) {
 	return env, nil
 }
 
-// evaluatePreview compiles and evaluates src in its own goroutine, holding a slot until it finishes, and gives
-// up waiting when ctx ends. A bad expression is a normal answer; only a lack of slots is an error.
+// evaluatePreview compiles and evaluates src in the request's goroutine, holding a slot while it runs, under
+// expression.PreviewLimits: an evaluation that exceeds them stops where it is, so nothing keeps running once
+// the preview is answered. A bad expression is a normal answer; only a lack of slots is an error.
 func evaluatePreview(ctx context.Context, src string, template bool, result expression.Result, env map[string]any) (PreviewResponse, error) {
-	select {
-	case previewSlots <- struct{}{}:
-	case <-ctx.Done():
-		return PreviewResponse{}, &Error{Status: http.StatusServiceUnavailable, Code: CodePreviewBusy,
-			Message: "too many expressions are being evaluated; try again shortly"}
+	release, err := previewSlot(ctx)
+	if err != nil {
+		return PreviewResponse{}, err
 	}
-	done := make(chan PreviewResponse, 1)
-	go func() {
-		defer func() { <-previewSlots }()
-		defer func() {
-			if r := recover(); r != nil {
-				done <- PreviewResponse{Error: &PreviewError{Code: expression.CodeRuntime, Message: fmt.Sprintf("evaluation failed: %v", r)}}
-			}
-		}()
-		done <- evaluate(src, template, result, env)
-	}()
-	select {
-	case res := <-done:
-		return res, nil
-	case <-ctx.Done():
-		return PreviewResponse{Error: &PreviewError{Code: CodePreviewTimeout,
-			Message: fmt.Sprintf("the expression did not finish within %s", PreviewTimeout)}}, nil
-	}
+	defer release()
+	return evaluate(src, template, result, env), nil
 }
 
-func evaluate(src string, template bool, result expression.Result, env map[string]any) PreviewResponse {
+func evaluate(src string, template bool, result expression.Result, env map[string]any) (res PreviewResponse) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = PreviewResponse{Error: &PreviewError{Code: expression.CodeRuntime, Message: fmt.Sprintf("evaluation failed: %v", r)}}
+		}
+	}()
 	var value any
 	var err error
 	if template {
 		var t *expression.Template
 		if t, err = expression.CompileTemplate(src); err == nil {
-			value, err = t.Eval(env)
+			value, err = t.EvalLimits(env, expression.PreviewLimits)
 		}
 	} else {
 		var p *expression.Program
 		if p, err = expression.Compile(src, result); err == nil {
 			if result == expression.ResultBool {
-				value, err = p.EvalBool(env)
+				value, err = p.EvalBoolLimits(env, expression.PreviewLimits)
 			} else {
-				value, err = p.Eval(env)
+				value, err = p.EvalLimits(env, expression.PreviewLimits)
 			}
 		}
 	}

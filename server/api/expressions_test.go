@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"bytes"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -150,4 +152,63 @@ func TestExpressionPreview(t *testing.T) {
 func mustJSONString(t *testing.T, v any) string {
 	t.Helper()
 	return string(mustJSON(t, v))
+}
+
+// TestExpressionPreviewStopsRunawayExpressions sends, as a viewer, expressions written to exhaust the server:
+// each is answered with the code of the limit that stopped it and where, nothing keeps evaluating once the
+// preview is answered, and the memory the evaluations built is given back.
+func TestExpressionPreviewStopsRunawayExpressions(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		tok := h.userToken("viewer-runaway@example.com", auth.RoleViewer)
+		sample := map[string]any{"trigger": map[string]any{"body": map[string]any{"text": strings.Repeat("ferry ", 100<<10/6)}}}
+		before := heapAfterGC()
+		for _, c := range []struct {
+			expr     string
+			template bool
+			code     string
+			path     string
+		}{
+			{`reduce(1..27, #acc + #acc, "x")`, false, "expression_memory_exceeded", ""},
+			{`repeat(repeat("x", 100000), 2000)`, false, "expression_memory_exceeded", ""},
+			{`len(toJSON(map(1..2000, trigger.body.text)))`, false, "expression_memory_exceeded", ""},
+			{`map(1..2000, trigger.body.text)`, false, "expression_memory_exceeded", ""},
+			{strings.Repeat("{{ trigger.body.text }}", 400), true, "expression_memory_exceeded", ""},
+			{`let r = 1..10000; all(r, all(r, all(r, # > 0)))`, false, "expression_timeout", ""},
+			{`reduce(1..27, #acc + tables.t.a + #acc, "x")`, false, "expression_memory_exceeded", "/api/v1/expressions/preview-lookups"},
+		} {
+			path := c.path
+			if path == "" {
+				path = "/api/v1/expressions/preview"
+			}
+			body := map[string]any{"expression": c.expr, "template": c.template, "sample": sample}
+			if c.path != "" {
+				body = map[string]any{"expression": c.expr, "sample": sample,
+					"lookups": []any{map[string]any{"name": "t", "entries": map[string]any{"a": "b"}}}}
+			}
+			r := h.expect(h.do("POST", path, body, "Authorization", "Bearer "+tok), 200)
+			e, _ := r["error"].(map[string]any)
+			if r["ok"] != false || e == nil || e["code"] != c.code {
+				t.Fatalf("%.60s: ok=%v error=%v, want %s", c.expr, r["ok"], e, c.code)
+			}
+			if line, _ := e["line"].(float64); line < 1 {
+				t.Errorf("%.60s: no position in %v", c.expr, e)
+			}
+			// The evaluation stopped: it is not running on in some goroutine after the answer.
+			buf := make([]byte, 1<<20)
+			if stacks := buf[:runtime.Stack(buf, true)]; bytes.Contains(stacks, []byte("expr-lang/expr/vm.(*VM).Run")) {
+				t.Fatalf("%.60s: an evaluation is still running after the preview was answered:\n%s", c.expr, stacks)
+			}
+		}
+		if after := heapAfterGC(); after > before+32<<20 {
+			t.Fatalf("heap grew from %d MiB to %d MiB after the previews were answered", before>>20, after>>20)
+		}
+	})
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

@@ -105,35 +105,22 @@ func (a *API) previewLookupExpression(c fiber.Ctx) error {
 	return ok(c, http.StatusOK, res)
 }
 
-// evaluateProgram runs a compiled program under the same bounds as the plain preview: one of the shared
-// evaluation slots, and an answer after PreviewTimeout at the latest.
-func evaluateProgram(ctx context.Context, p *expression.Program, env map[string]any) (PreviewResponse, error) {
-	select {
-	case previewSlots <- struct{}{}:
-	case <-ctx.Done():
-		return PreviewResponse{}, &Error{Status: http.StatusServiceUnavailable, Code: CodePreviewBusy,
-			Message: "too many expressions are being evaluated; try again shortly"}
+// evaluateProgram runs a compiled program as the plain preview does: in the request's goroutine, holding one of
+// the shared evaluation slots, under expression.PreviewLimits.
+func evaluateProgram(ctx context.Context, p *expression.Program, env map[string]any) (res PreviewResponse, err error) {
+	release, err := previewSlot(ctx)
+	if err != nil {
+		return PreviewResponse{}, err
 	}
-	done := make(chan PreviewResponse, 1)
-	go func() {
-		defer func() { <-previewSlots }()
-		defer func() {
-			if r := recover(); r != nil {
-				done <- PreviewResponse{Error: &PreviewError{Code: expression.CodeRuntime, Message: fmt.Sprintf("evaluation failed: %v", r)}}
-			}
-		}()
-		v, err := p.Eval(env)
-		if err != nil {
-			done <- PreviewResponse{Error: previewError(err)}
-			return
+	defer release()
+	defer func() {
+		if r := recover(); r != nil {
+			res = PreviewResponse{Error: &PreviewError{Code: expression.CodeRuntime, Message: fmt.Sprintf("evaluation failed: %v", r)}}
 		}
-		done <- previewValue(v)
 	}()
-	select {
-	case res := <-done:
-		return res, nil
-	case <-ctx.Done():
-		return PreviewResponse{Error: &PreviewError{Code: CodePreviewTimeout,
-			Message: fmt.Sprintf("the expression did not finish within %s", PreviewTimeout)}}, nil
+	v, err := p.EvalLimits(env, expression.PreviewLimits)
+	if err != nil {
+		return PreviewResponse{Error: previewError(err)}, nil
 	}
+	return previewValue(v), nil
 }
