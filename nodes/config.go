@@ -369,3 +369,17 @@ func (c *Config) List(name string) []*Config {
 	}
 	return out
 }
+
+// EvalFailed turns an expression that failed at run time into a permanent step failure: the same data would
+// fail the same way on every retry. Its code is the expression's (expression_failed, or expression_timeout and
+// expression_memory_exceeded for an evaluation stopped at its limits), and the details name the parameter and,
+// when known, the line and column, so the run view can point at the expression. who prefixes the message (the
+// node type or connector).
+func EvalFailed(who, field string, err error) error {
+	details := map[string]any{"field": field}
+	var ee *expression.Error
+	if errors.As(err, &ee) && ee.Line > 0 {
+		details["line"], details["column"] = ee.Line, ee.Column
+	}
+	return WithDetails(NewPermanent(expression.CodeOf(err), fmt.Errorf("%s: evaluate %s: %w", who, field, err)), details)
+}

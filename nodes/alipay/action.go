@@ -188,7 +188,7 @@ func evalText(typ, field string, t *expression.Template, env map[string]any) (st
 	}
 	s, err := t.EvalString(env)
 	if err != nil {
-		return "", evalFailed(typ, field, err)
+		return "", nodes.EvalFailed(typ, field, err)
 	}
 	s = strings.TrimSpace(s)
 	if strings.ContainsAny(s, "\r\n\x00") {
@@ -197,23 +197,13 @@ func evalText(typ, field string, t *expression.Template, env map[string]any) (st
 	return s, nil
 }
 
-// evalFailed turns an expression that failed at run time into a permanent failure naming the parameter.
-func evalFailed(typ, field string, err error) error {
-	details := map[string]any{"field": field}
-	var ee *expression.Error
-	if errors.As(err, &ee) && ee.Line > 0 {
-		details["line"], details["column"] = ee.Line, ee.Column
-	}
-	return nodes.WithDetails(nodes.NewPermanent(expression.CodeOf(err), fmt.Errorf("%s: evaluate %s: %w", typ, field, err)), details)
-}
-
 // evalAmount renders a money parameter as an exact CNY amount: decimal yuan text ("88.00"), a number of yuan,
 // or an amount object {minor, currency} such as a payment event's amount. Floats never take part (I7): a
 // number is read through its shortest decimal text, and more than two decimals are refused.
 func evalAmount(typ, field string, t *expression.Template, env map[string]any) (payment.Amount, error) {
 	v, err := t.Eval(env)
 	if err != nil {
-		return payment.Amount{}, evalFailed(typ, field, err)
+		return payment.Amount{}, nodes.EvalFailed(typ, field, err)
 	}
 	invalid := func(err error) error {
 		return nodes.NewPermanent(CodeRequestInvalid, fmt.Errorf("%s: %s: %w", typ, field, err))
@@ -278,7 +268,7 @@ func evalExtra(typ string, t *expression.Template, env map[string]any, biz map[s
 	}
 	v, err := t.Eval(env)
 	if err != nil {
-		return evalFailed(typ, extraField.Name, err)
+		return nodes.EvalFailed(typ, extraField.Name, err)
 	}
 	if s, ok := v.(string); ok {
 		if strings.TrimSpace(s) == "" {

@@ -58,7 +58,7 @@ func newCondition(cfg *nodes.Config) (nodes.Node, error) {
 func (n *conditionNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
 	ok, err := n.cond.EvalBool(envOf(x))
 	if err != nil {
-		return nodes.Result{}, evalFailed("condition", "condition", err)
+		return nodes.Result{}, nodes.EvalFailed("condition", "condition", err)
 	}
 	port := PortFalse
 	if ok {

@@ -91,7 +91,7 @@ func (n *delayNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, err
 	}
 	v, err := n.until.Eval(envOf(x))
 	if err != nil {
-		return nodes.Result{}, evalFailed("delay", "until", err)
+		return nodes.Result{}, nodes.EvalFailed("delay", "until", err)
 	}
 	until, err := toTime(v)
 	if err != nil {

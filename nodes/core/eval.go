@@ -1,8 +1,6 @@
 package core
 
 import (
-	"errors"
-	"fmt"
 	"regexp"
 
 	"github.com/ferry-hq/ferry/flows/expression"
@@ -16,20 +14,6 @@ func envOf(x *nodes.Exec) map[string]any {
 		return x.Env
 	}
 	return map[string]any{expression.VarPrev: x.Input, expression.VarTrigger: x.Input}
-}
-
-// evalFailed turns an expression that failed at run time into a permanent step failure: the same data would
-// fail the same way on every retry. Its code is the expression's (expression_failed, or expression_timeout and
-// expression_memory_exceeded for an evaluation stopped at its limits). The details name the parameter and, when
-// known, the line and column, so the run view can point at the expression.
-func evalFailed(node, field string, err error) error {
-	details := map[string]any{"field": field}
-	var ee *expression.Error
-	if errors.As(err, &ee) && ee.Line > 0 {
-		details["line"] = ee.Line
-		details["column"] = ee.Column
-	}
-	return nodes.WithDetails(nodes.NewPermanent(expression.CodeOf(err), fmt.Errorf("%s: evaluate %s: %w", node, field, err)), details)
 }
 
 // portPattern is what dynamic port ids may look like: they end up in flow edges and editor handle ids.

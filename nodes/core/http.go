@@ -376,7 +376,7 @@ func (n *httpNode) render(ctx context.Context, x *nodes.Exec) (*httpRequest, err
 	env := envOf(x)
 	raw, err := n.url.EvalString(env)
 	if err != nil {
-		return nil, evalFailed("http", "url", err)
+		return nil, nodes.EvalFailed("http", "url", err)
 	}
 	u, err := parseRequestURL(raw)
 	if err != nil {
@@ -390,7 +390,7 @@ func (n *httpNode) render(ctx context.Context, x *nodes.Exec) (*httpRequest, err
 		for _, q := range n.query {
 			v, err := q.tmpl.EvalString(env)
 			if err != nil {
-				return nil, evalFailed("http", "query."+q.key, err)
+				return nil, nodes.EvalFailed("http", "query."+q.key, err)
 			}
 			query.Set(q.key, v)
 		}
@@ -398,7 +398,7 @@ func (n *httpNode) render(ctx context.Context, x *nodes.Exec) (*httpRequest, err
 	for _, h := range n.headers {
 		v, err := h.tmpl.EvalString(env)
 		if err != nil {
-			return nil, evalFailed("http", "headers."+h.key, err)
+			return nil, nodes.EvalFailed("http", "headers."+h.key, err)
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
 			return nil, requestInvalid(fmt.Errorf("http: header %s: value contains a line break", h.key))
@@ -448,7 +448,7 @@ func (n *httpNode) renderBody(r *httpRequest, env map[string]any) error {
 	}
 	v, err := n.body.Eval(env)
 	if err != nil {
-		return evalFailed("http", "body", err)
+		return nodes.EvalFailed("http", "body", err)
 	}
 	contentType := ""
 	switch n.bodyType {

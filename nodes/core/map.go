@@ -387,7 +387,7 @@ func (n *mapNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error
 		f := &n.fields[i]
 		v, err := f.prog.Eval(env)
 		if err != nil {
-			return nodes.Result{}, evalFailed("map", fmt.Sprintf("field %s", f.target), err)
+			return nodes.Result{}, nodes.EvalFailed("map", fmt.Sprintf("field %s", f.target), err)
 		}
 		if v == nil && f.def != nil {
 			v = cloneJSON(f.def)

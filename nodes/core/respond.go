@@ -89,7 +89,7 @@ func (n *respondNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, e
 	if n.body != nil {
 		v, err := n.body.Eval(env)
 		if err != nil {
-			return nodes.Result{}, evalFailed("respond", "body", err)
+			return nodes.Result{}, nodes.EvalFailed("respond", "body", err)
 		}
 		body = v
 	}
@@ -97,7 +97,7 @@ func (n *respondNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, e
 	for _, h := range n.headers {
 		v, err := h.tmpl.EvalString(env)
 		if err != nil {
-			return nodes.Result{}, evalFailed("respond", "headers."+h.key, err)
+			return nodes.Result{}, nodes.EvalFailed("respond", "headers."+h.key, err)
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
 			return nodes.Result{}, nodes.NewPermanent("respond_header_invalid", fmt.Errorf("respond: header %s: value contains a line break", h.key))

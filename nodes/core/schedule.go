@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
 	// Embedded zone data, so "Asia/Shanghai" resolves the same in a scratch container as on a developer machine.
 	_ "time/tzdata"
 

@@ -112,7 +112,7 @@ func (n *setVarsNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, e
 		}
 		val, err := v.prog.Eval(env)
 		if err != nil {
-			return nodes.Result{}, evalFailed("set-vars", "vars."+v.name, err)
+			return nodes.Result{}, nodes.EvalFailed("set-vars", "vars."+v.name, err)
 		}
 		out[v.name] = val
 		if merged != nil {

@@ -145,7 +145,7 @@ func (n *switchNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, er
 	if n.compares {
 		v, err := n.value.Eval(env)
 		if err != nil {
-			return nodes.Result{}, evalFailed("switch", "value", err)
+			return nodes.Result{}, nodes.EvalFailed("switch", "value", err)
 		}
 		text = expression.Stringify(v)
 	}
@@ -159,7 +159,7 @@ func (n *switchNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, er
 		}
 		ok, err := c.when.EvalBool(env)
 		if err != nil {
-			return nodes.Result{}, evalFailed("switch", fmt.Sprintf("cases[%d].when", i), err)
+			return nodes.Result{}, nodes.EvalFailed("switch", fmt.Sprintf("cases[%d].when", i), err)
 		}
 		if ok {
 			return nodes.Result{Output: x.Input, Port: c.port}, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -46,12 +45,7 @@ func render(t *expression.Template, env map[string]any, node, field string) (str
 	}
 	s, err := t.EvalString(env)
 	if err != nil {
-		details := map[string]any{"field": field}
-		var ee *expression.Error
-		if errors.As(err, &ee) && ee.Line > 0 {
-			details["line"], details["column"] = ee.Line, ee.Column
-		}
-		return "", nodes.WithDetails(nodes.NewPermanent(expression.CodeOf(err), fmt.Errorf("%s: evaluate %s: %w", node, field, err)), details)
+		return "", nodes.EvalFailed(node, field, err)
 	}
 	return strings.TrimSpace(s), nil
 }

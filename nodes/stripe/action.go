@@ -120,17 +120,6 @@ func envOf(x *nodes.Exec) map[string]any {
 	return map[string]any{expression.VarPrev: x.Input, expression.VarTrigger: x.Input}
 }
 
-// evalFailed turns an expression that failed at run time into a permanent failure: the same data would fail
-// the same way on every retry.
-func evalFailed(field string, err error) error {
-	details := map[string]any{"field": field}
-	var ee *expression.Error
-	if errors.As(err, &ee) && ee.Line > 0 {
-		details["line"], details["column"] = ee.Line, ee.Column
-	}
-	return nodes.WithDetails(nodes.NewPermanent(expression.CodeOf(err), fmt.Errorf("stripe: evaluate %s: %w", field, err)), details)
-}
-
 func invalid(format string, args ...any) error {
 	return nodes.NewPermanent(CodeRequestInvalid, fmt.Errorf("stripe: "+format, args...))
 }
@@ -147,7 +136,7 @@ func (p params) text(field string, t *expression.Template) (string, error) {
 	}
 	s, err := t.EvalString(p.env)
 	if err != nil {
-		return "", evalFailed(field, err)
+		return "", nodes.EvalFailed("stripe", field, err)
 	}
 	return strings.TrimSpace(s), nil
 }
@@ -188,7 +177,7 @@ func (p params) keyValues(field string, m map[string]*expression.Template) ([][2
 	for _, k := range keys {
 		v, err := m[k].EvalString(p.env)
 		if err != nil {
-			return nil, evalFailed(field+"."+k, err)
+			return nil, nodes.EvalFailed("stripe", field+"."+k, err)
 		}
 		out = append(out, [2]string{strings.TrimSpace(k), v})
 	}

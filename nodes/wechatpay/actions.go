@@ -162,11 +162,6 @@ func envOf(x *nodes.Exec) map[string]any {
 	return map[string]any{expression.VarPrev: x.Input, expression.VarTrigger: x.Input}
 }
 
-func evalFailed(node, field string, err error) error {
-	return nodes.WithDetails(nodes.NewPermanent(expression.CodeOf(err), fmt.Errorf("%s: evaluate %s: %w", node, field, err)),
-		map[string]any{"field": field})
-}
-
 func requestInvalid(format string, args ...any) error {
 	return nodes.NewPermanent(CodeRequestInvalid, fmt.Errorf(format, args...))
 }
@@ -178,7 +173,7 @@ func text(t *expression.Template, typ, field string, env map[string]any) (string
 	}
 	s, err := t.EvalString(env)
 	if err != nil {
-		return "", evalFailed(typ, field, err)
+		return "", nodes.EvalFailed(typ, field, err)
 	}
 	return strings.TrimSpace(s), nil
 }
@@ -190,7 +185,7 @@ func fen(t *expression.Template, typ, field string, env map[string]any) (int64, 
 	}
 	v, err := t.Eval(env)
 	if err != nil {
-		return 0, false, evalFailed(typ, field, err)
+		return 0, false, nodes.EvalFailed(typ, field, err)
 	}
 	s := strings.TrimSpace(expression.Stringify(v))
 	if s == "" {
