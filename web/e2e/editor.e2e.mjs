@@ -371,6 +371,26 @@ try {
   await page.locator('.ant-modal-confirm .ant-btn-primary, .ant-popconfirm .ant-btn-primary, .ant-modal .ant-btn-primary').last().click();
   await page.getByText(/retried|Retried/).first().waitFor();
 
+  // An admin stores a credential in the dialog: a generic one is refused until it names where it may be sent,
+  // and the list then shows where it goes.
+  await page.goto(base + '/admin/credentials');
+  await page.getByRole('button', { name: 'New credential' }).click();
+  const credDialog = page.getByRole('dialog', { name: 'New credential' });
+  await credDialog.locator('input').first().fill('CRM API');
+  await credDialog.locator('.ant-select').first().click();
+  await page.locator('.ant-select-item-option', { hasText: 'http.bearer' }).click();
+  await credDialog.locator('input[type=password]').first().fill('crm-token-e2e');
+  await credDialog.getByRole('button', { name: 'Create' }).click();
+  await credDialog.getByText('List at least one destination').waitFor();
+  await credDialog.locator('.ant-form-item', { hasText: 'Allowed destinations' }).locator('input').fill('https://crm.example.com/api');
+  await page.keyboard.press('Enter');
+  await credDialog.getByRole('button', { name: 'Create' }).click();
+  await page.locator('.ant-table-row', { hasText: 'CRM API' }).getByText('https://crm.example.com/api').waitFor();
+  const stored = (await api('GET', '/api/v1/credentials')).credentials.find((c) => c.name === 'CRM API');
+  if (JSON.stringify(stored?.allowedDestinations) !== '["https://crm.example.com/api"]') {
+    throw new Error(`the credential's destinations: ${JSON.stringify(stored)}`);
+  }
+
   // Every other screen, at 1280×800 and at 1920×1080.
   const screens = [
     ['dashboard', '/dashboard', '.ferry-page'],
