@@ -252,11 +252,14 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 			p.Attempt = 1
 		}
 		env["prev"] = p.Input
-		cred := e.stepCredential(node, run.Mode)
 		x := &nodes.Exec{
 			Input: p.Input, Env: env, RunID: run.ID, FlowID: run.FlowID, NodeID: node.Def.ID, Attempt: p.Attempt,
-			Mode: run.Mode, IdempotencyKey: IdempotencyKey(run.ID, node.Def.ID, p.Visit), HTTP: cred.client(e.HTTP), Logger: e.Logger,
-			Credential: cred.fields, Breakers: e.Breakers,
+			Mode: run.Mode, IdempotencyKey: IdempotencyKey(run.ID, node.Def.ID, p.Visit), HTTP: e.HTTP, Logger: e.Logger,
+			Credential: noCredential, Breakers: e.Breakers,
+		}
+		if node.Def.Credential != "" {
+			cred := e.stepCredential(node, run.Mode)
+			x.HTTP, x.Credential = cred.client(e.HTTP), cred.fields
 		}
 		rateKey, due := e.pace(ctx, node, x, &st.Pending[0])
 		var paceErr error
@@ -524,11 +527,11 @@ func (s *stepCredential) fields(ctx context.Context) (map[string]string, error) 
 	return r.Fields, nil
 }
 
-// client returns base bound to the credential's destinations, or base itself when the step names none.
+// noCredential is Exec.Credential of a step that names no credential.
+func noCredential(context.Context) (map[string]string, error) { return nil, nodes.ErrNoCredential }
+
+// client returns base bound to the credential's destinations.
 func (s *stepCredential) client(base *http.Client) *http.Client {
-	if s.id == "" {
-		return base
-	}
 	return egress.Bind(base, func(ctx context.Context) (string, egress.Destinations, error) {
 		r, err := s.resolve(ctx)
 		if err != nil {

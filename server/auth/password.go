@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -135,12 +136,44 @@ func (e *BusyError) Error() string {
 // milliseconds, so unbounded parallel sign-ins (or wrong guesses) can exhaust the server's memory: 32 of them
 // took it from 370 MB to 1.37 GB. Callers beyond the bound queue for a slot for at most wait, then are refused
 // with a *BusyError.
+//
+// A hash leaves its 64 MiB behind as garbage, which the collector (at GOGC=300) and the runtime's scavenger
+// give back to the system only slowly: eight sign-ins left an idle server at 244 MB two minutes later. So when
+// the last hash of a burst is done, the limiter returns the memory at once, at most once per second.
 type hashLimiter struct {
 	slots   *semaphore.Weighted
 	size    int
 	wait    time.Duration
 	running atomic.Int32
 	waiting atomic.Int32
+	// releasing is set while a release of hashing memory is scheduled.
+	releasing atomic.Bool
+}
+
+// releaseMemory returns freed memory to the system; tests count its calls.
+var releaseMemory = debug.FreeOSMemory
+
+// releaseDelay is how long the limiter must stay idle before it returns the memory of its hashes, so a burst of
+// sign-ins pays for one release, not one each.
+const releaseDelay = time.Second
+
+// released is called when a hash is done: once the limiter has stayed idle for releaseDelay, the memory its
+// hashes used goes back to the system.
+func (l *hashLimiter) released() {
+	if !l.releasing.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(releaseDelay, func() {
+		l.releasing.Store(false)
+		if l.running.Load() == 0 && l.waiting.Load() == 0 {
+			releaseMemory()
+			return
+		}
+		// Still busy: the last hash of this burst schedules the release when it is done.
+		if l.running.Load() == 0 {
+			l.released()
+		}
+	})
 }
 
 // DefaultHashSlots is one hash per CPU, at least 2 and at most 8: at most 512 MiB of argon2 memory, and a
@@ -178,7 +211,11 @@ func (l *hashLimiter) do(ctx context.Context, fn func()) error {
 		return &BusyError{RetryAfter: max(l.wait, time.Second)}
 	}
 	l.running.Add(1)
-	defer func() { l.running.Add(-1); l.slots.Release(1) }()
+	defer func() {
+		l.running.Add(-1)
+		l.slots.Release(1)
+		l.released()
+	}()
 	fn()
 	return nil
 }
