@@ -66,7 +66,7 @@ func LimitsFor(env map[string]any) Limits {
 }
 
 // MaxDepth is how deeply the lists and objects an evaluation returns, parses (fromJSON, jsonGet) or writes out
-// (toJSON, string, toString, templates) may nest. Payloads nest at most 64 levels (core.MaxJSONDepth); the
+// (toJSON, string, toString, templates) may nest. Payloads nest at most 64 levels (nodes.MaxJSONDepth); the
 // bound keeps the values that leave an evaluation, which encoding run data walks recursively, far from the
 // stack's limit.
 const MaxDepth = 256

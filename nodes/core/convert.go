@@ -34,6 +34,9 @@ func toInteger(v any) (int64, error) {
 	return 0, fmt.Errorf("cannot convert %s to an integer", describe(v))
 }
 
+// twoTo63 is 2^63, the first float64 beyond the int64 range.
+const twoTo63 = 9223372036854775808.0
+
 func floatToInt(f float64) (int64, error) {
 	if f != math.Trunc(f) || f < -twoTo63 || f >= twoTo63 {
 		return 0, fmt.Errorf("%s is not a whole number", strconv.FormatFloat(f, 'f', -1, 64))
@@ -52,7 +55,7 @@ func parseInteger(s string) (int64, error) {
 	return 0, fmt.Errorf("%q is not a whole number", s)
 }
 
-// toNumber keeps integers as int64 and everything else as float64, the same split DecodeJSON makes.
+// toNumber keeps integers as int64 and everything else as float64, the same split nodes.DecodeJSON makes.
 func toNumber(v any) (any, error) {
 	switch x := v.(type) {
 	case int64:

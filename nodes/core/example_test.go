@@ -25,7 +25,7 @@ func Example() {
 		return
 	}
 
-	body, _ := core.DecodeJSON([]byte(`{"order_id": "ord_8f3a", "amount": 149.99, "currency": "EUR",
+	body, _ := nodes.DecodeJSON([]byte(`{"order_id": "ord_8f3a", "amount": 149.99, "currency": "EUR",
 		"customer": {"email": "Ada.Lovelace@Example.COM"}}`))
 	trigger := map[string]any{"body": body}
 	res, err := node.Execute(context.Background(), &nodes.Exec{
@@ -57,13 +57,13 @@ func Example_problems() {
 	// cases[2].port param_invalid
 }
 
-// DecodeJSON keeps whole numbers as integers, so ids and minor-unit amounts survive exactly.
+// nodes.DecodeJSON keeps whole numbers as integers, so ids and minor-unit amounts survive exactly.
 func ExampleDecodeJSON() {
-	v, _ := core.DecodeJSON([]byte(`{"id": 9007199254740993, "amount": 149.99, "qty": 2.0}`))
+	v, _ := nodes.DecodeJSON([]byte(`{"id": 9007199254740993, "amount": 149.99, "qty": 2.0}`))
 	m := v.(map[string]any)
 	fmt.Printf("%T %v, %T %v, %T %v\n", m["id"], m["id"], m["amount"], m["amount"], m["qty"], m["qty"])
 
-	_, err := core.DecodeJSON([]byte("{\n  \"a\": 1,\n  \"b\": }"))
+	_, err := nodes.DecodeJSON([]byte("{\n  \"a\": 1,\n  \"b\": }"))
 	fmt.Println(err)
 	// Output:
 	// int64 9007199254740993, float64 149.99, int64 2

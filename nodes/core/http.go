@@ -465,7 +465,7 @@ func (n *httpNode) renderBody(r *httpRequest, env map[string]any) error {
 				return requestInvalid(fmt.Errorf("http: encode JSON body: %w", err))
 			}
 		}
-		r.bodyView, _ = DecodeJSON(r.body)
+		r.bodyView, _ = nodes.DecodeJSON(r.body)
 	case bodyForm:
 		contentType = "application/x-www-form-urlencoded"
 		switch b := v.(type) {
@@ -759,10 +759,10 @@ func (n *httpNode) parseBody(contentType string, raw []byte) (any, error) {
 	case "text":
 		return string(raw), nil
 	case "json":
-		return DecodeJSON(raw)
+		return nodes.DecodeJSON(raw)
 	}
 	if mt := mediaType(contentType); mt == "application/json" || strings.HasSuffix(mt, "+json") {
-		if v, err := DecodeJSON(raw); err == nil {
+		if v, err := nodes.DecodeJSON(raw); err == nil {
 			return v, nil
 		}
 	}

@@ -539,7 +539,7 @@ func TestHTTPOutputIsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := DecodeJSON(b)
+	back, err := nodes.DecodeJSON(b)
 	if err != nil || !reflect.DeepEqual(back, res.Output) {
 		t.Fatalf("round trip = %#v, %v; want %#v", back, err, res.Output)
 	}

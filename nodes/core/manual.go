@@ -44,7 +44,7 @@ type manualNode struct{}
 func newManual(cfg *nodes.Config) (nodes.Node, error) {
 	var raw json.RawMessage
 	if cfg.JSON("sample", &raw) {
-		if _, err := DecodeJSON(raw); err != nil {
+		if _, err := nodes.DecodeJSON(raw); err != nil {
 			cfg.Fail("sample", nodes.CodeParamInvalid, err.Error())
 		}
 	}

@@ -266,7 +266,7 @@ func newMap(cfg *nodes.Config) (nodes.Node, error) {
 		}
 		var raw json.RawMessage
 		if rc.Has("default") && rc.JSON("default", &raw) {
-			v, err := DecodeJSON(raw)
+			v, err := nodes.DecodeJSON(raw)
 			if err != nil {
 				rc.Fail("default", nodes.CodeParamInvalid, err.Error())
 			}

@@ -8,7 +8,7 @@ import (
 	"github.com/ferry-hq/ferry/nodes"
 )
 
-// orderPayload is the webhook body of the project's benchmark (shared/bench/payload.json), as DecodeJSON gives it.
+// orderPayload is the webhook body of the project's benchmark (shared/bench/payload.json), as nodes.DecodeJSON gives it.
 const orderJSON = `{"event":"order.paid","order_id":"ord_8f3a2c91d4","created_at":"2026-11-22T07:30:00Z","amount":149.99,` +
 	`"currency":"EUR","customer":{"id":"cus_51b7e0","name":"Ada Lovelace","email":"Ada.Lovelace@Example.COM",` +
 	`"phone":"+44 20 7946 0958"},"items":[{"sku":"SKU-1001","name":"Analytical Engine manual","qty":1,"price":99.99},` +
@@ -18,7 +18,7 @@ const orderJSON = `{"event":"order.paid","order_id":"ord_8f3a2c91d4","created_at
 
 func orderTrigger(t testing.TB) map[string]any {
 	t.Helper()
-	body, err := DecodeJSON([]byte(orderJSON))
+	body, err := nodes.DecodeJSON([]byte(orderJSON))
 	if err != nil {
 		t.Fatal(err)
 	}

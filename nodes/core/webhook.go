@@ -477,12 +477,12 @@ func parseWebhookBody(contentType string, body []byte) (any, error) {
 	mt := mediaType(contentType)
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
-		return DecodeJSON(body)
+		return nodes.DecodeJSON(body)
 	case mt == "application/x-www-form-urlencoded":
 		return parseForm(body)
 	case mt == "":
 		if first := bytes.TrimSpace(body)[0]; first == '{' || first == '[' {
-			if v, err := DecodeJSON(body); err == nil {
+			if v, err := nodes.DecodeJSON(body); err == nil {
 				return v, nil
 			}
 		}

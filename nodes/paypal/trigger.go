@@ -182,7 +182,7 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 	if err := n.verify(ctx, a, sig, req.Body, req.HTTP); err != nil {
 		return nil, err
 	}
-	decoded, err := core.DecodeJSON(req.Body)
+	decoded, err := nodes.DecodeJSON(req.Body)
 	if err != nil {
 		return nil, reject(http.StatusBadRequest, CodeBodyInvalid, fmt.Errorf("parse event: %w", err))
 	}

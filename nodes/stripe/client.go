@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/nodes"
-	"github.com/ferry-hq/ferry/nodes/core"
 	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
@@ -251,7 +250,7 @@ func failure(method, path string, resp *http.Response, raw []byte, summary map[s
 		}
 	}
 	if len(raw) <= detailJSONBytes {
-		if parsed, err := core.DecodeJSON(raw); err == nil {
+		if parsed, err := nodes.DecodeJSON(raw); err == nil {
 			details["body"] = parsed
 		} else if len(raw) > 0 {
 			details["body"] = string(raw)
@@ -354,7 +353,7 @@ func decodeObject(method, path string, res *apiResponse) (any, error) {
 	if len(bytes.TrimSpace(res.body)) == 0 {
 		return nil, nil
 	}
-	v, err := core.DecodeJSON(res.body)
+	v, err := nodes.DecodeJSON(res.body)
 	if err != nil {
 		return nil, nodes.NewPermanent(CodeResponseInvalid, fmt.Errorf("stripe: %s %s: response is not JSON: %w", method, path, err))
 	}

@@ -341,7 +341,7 @@ func decodeEvent(body []byte) (*event, any, error) {
 	if ev.Object != "event" || ev.ID == "" || ev.Type == "" || len(ev.Data.Object) == 0 {
 		return nil, nil, errors.New("the body is not a Stripe event (object \"event\" with id, type and data.object)")
 	}
-	raw, err := core.DecodeJSON(body)
+	raw, err := nodes.DecodeJSON(body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse event: %w", err)
 	}

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/nodes"
-	"github.com/ferry-hq/ferry/nodes/core"
 )
 
 // Provider is the provider name in the normalised payment event.
@@ -550,7 +549,7 @@ func (m *merchant) do(ctx context.Context, x *nodes.Exec, c apiCall) (*apiAnswer
 	}
 	var parsed map[string]any
 	if len(bytes.TrimSpace(raw)) > 0 {
-		v, perr := core.DecodeJSON(raw)
+		v, perr := nodes.DecodeJSON(raw)
 		if obj, ok := v.(map[string]any); perr == nil && ok {
 			parsed = obj
 		}

@@ -177,7 +177,7 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 		return nil, reject(http.StatusUnauthorized, code, err)
 	}
 	var env notification
-	if v, err := core.DecodeJSON(req.Body); err != nil {
+	if v, err := nodes.DecodeJSON(req.Body); err != nil {
 		return nil, reject(http.StatusBadRequest, CodeBodyInvalid, fmt.Errorf("body is not JSON: %w", err))
 	} else if _, ok := v.(map[string]any); !ok {
 		return nil, reject(http.StatusBadRequest, CodeBodyInvalid, errors.New("body is not a JSON object"))
@@ -196,7 +196,7 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 		return nil, reject(http.StatusInternalServerError, CodeDecryptFailed,
 			fmt.Errorf("the resource cannot be decrypted with the credential's APIv3 key: %w", err))
 	}
-	v, err := core.DecodeJSON(plain)
+	v, err := nodes.DecodeJSON(plain)
 	resource, ok := v.(map[string]any)
 	if err != nil || !ok {
 		return nil, reject(http.StatusBadRequest, CodeResourceInvalid, errors.New("the decrypted resource is not a JSON object"))
