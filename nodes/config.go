@@ -135,6 +135,11 @@ func typeMismatch(f Field, raw json.RawMessage) string {
 	if err := dec.Decode(&v); err != nil {
 		return "not valid JSON"
 	}
+	// A typed field that accepts expressions (a number, a choice, a list) may instead hold text with {{ }},
+	// evaluated per run and converted then.
+	if s, ok := v.(string); ok && f.Expression && expression.IsTemplate(s) {
+		return ""
+	}
 	switch f.Type {
 	case TypeString, TypeText, TypeExpr, TypeDuration, TypeCron:
 		if _, ok := v.(string); !ok {
@@ -144,6 +149,9 @@ func typeMismatch(f Field, raw json.RawMessage) string {
 		s, ok := v.(string)
 		if !ok {
 			return fmt.Sprintf("%s must be one of the listed options", f.Label)
+		}
+		if f.LoadOptions {
+			return "" // the account's choices change; the provider judges the value when the step runs
 		}
 		for _, o := range f.Options {
 			if o.Value == s {

@@ -76,7 +76,7 @@ func checkField(f Field) error {
 	if f.Name == "" {
 		return fmt.Errorf("a parameter has no name")
 	}
-	if f.Type == TypeSelect && len(f.Options) == 0 {
+	if f.Type == TypeSelect && len(f.Options) == 0 && !f.LoadOptions {
 		return fmt.Errorf("select parameter %s has no options", f.Name)
 	}
 	for _, sub := range f.Fields {

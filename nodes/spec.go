@@ -75,6 +75,10 @@ type Field struct {
 	// ExprResult pins the result type of an expression field ("bool", "string", "number", "any").
 	ExprResult string   `json:"exprResult,omitempty"`
 	Options    []Option `json:"options,omitempty"`
+	// LoadOptions says the field's choices come from the provider account the step's credential opens
+	// (pipelines, order statuses): GET /api/v1/nodes/{type}/options/{field}?credential=… lists them, and the
+	// editor offers them as a dropdown that still accepts an expression.
+	LoadOptions bool `json:"loadOptions,omitempty"`
 	// ShowIf shows the field only when every named sibling field has one of the listed values.
 	ShowIf   map[string][]any `json:"showIf,omitempty"`
 	Examples []Example        `json:"examples,omitempty"`

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferry-hq/ferry/flows/expression"
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/connector"
 	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
@@ -70,8 +71,52 @@ const (
 	bodyRaw  = "raw"
 )
 
+// Paging styles of core.http, as the pagination parameter names them.
+const (
+	pagingNone   = "none"
+	pagingLink   = string(connector.PageLink)
+	pagingCursor = string(connector.PageCursor)
+	pagingPage   = string(connector.PageNumber)
+	pagingOffset = string(connector.PageOffset)
+	// maxHTTPPageSize bounds the page size the node asks for.
+	maxHTTPPageSize = 1000
+)
+
 func init() {
 	withBody := map[string][]any{"bodyType": {bodyJSON, bodyForm, bodyRaw}}
+	paged := map[string][]any{"pagination": {pagingLink, pagingCursor, pagingPage, pagingOffset}}
+	pagingFields := []nodes.Field{
+		{
+			Name: "pagination", Label: "Pagination", Type: nodes.TypeSelect, Default: pagingNone, Advanced: true,
+			Description: "How the API pages a list, to read one page or all of them: the output is then " +
+				"{items, count, pages, complete, next} instead of the answer.",
+			Options: []nodes.Option{
+				{Value: pagingNone, Label: "None", Description: "One request, one answer."},
+				{Value: pagingLink, Label: "Link header", Description: "Follow the Link header's rel=\"next\" URL (GitHub, Shopify REST)."},
+				{Value: pagingCursor, Label: "Cursor", Description: "Each answer gives the next page's cursor, sent back as a query parameter."},
+				{Value: pagingPage, Label: "Page number", Description: "Pages numbered from 1 in a query parameter."},
+				{Value: pagingOffset, Label: "Offset", Description: "A query parameter skips that many records."},
+			},
+		},
+		{Name: "itemsPath", Label: "Records at", Type: nodes.TypeString, ShowIf: paged, Advanced: true,
+			Description: "Where each answer's list of records is, as a JSON pointer; empty when the answer is the list.",
+			Examples:    []nodes.Example{{Name: "A data array", Value: "/data"}, {Name: "Nested", Value: "/result/items"}}},
+		{Name: "nextPath", Label: "Next cursor at", Type: nodes.TypeString, ShowIf: map[string][]any{"pagination": {pagingCursor}}, Required: true, Advanced: true,
+			Description: "Where the next page's cursor is in an answer, as a JSON pointer; an empty cursor ends the list.",
+			Examples:    []nodes.Example{{Name: "HubSpot", Value: "/paging/next/after"}, {Name: "Flat", Value: "/next_cursor"}}},
+		{Name: "cursorParam", Label: "Cursor parameter", Type: nodes.TypeString, ShowIf: map[string][]any{"pagination": {pagingCursor}}, Required: true, Advanced: true,
+			Description: "The query parameter the cursor is sent in.", Examples: []nodes.Example{{Name: "after", Value: "after"}}},
+		{Name: "pageParam", Label: "Page parameter", Type: nodes.TypeString, Default: "page", ShowIf: map[string][]any{"pagination": {pagingPage}}, Advanced: true,
+			Description: "The query parameter that numbers pages, from 1."},
+		{Name: "offsetParam", Label: "Offset parameter", Type: nodes.TypeString, Default: "offset", ShowIf: map[string][]any{"pagination": {pagingOffset}}, Advanced: true,
+			Description: "The query parameter that skips records."},
+		{Name: "sizeParam", Label: "Page size parameter", Type: nodes.TypeString, ShowIf: map[string][]any{"pagination": {pagingCursor, pagingPage, pagingOffset}}, Advanced: true,
+			Description: "The query parameter that asks for the page size; empty sends none (then a short page cannot end the list).",
+			Examples:    []nodes.Example{{Name: "limit", Value: "limit"}, {Name: "per_page", Value: "per_page"}}},
+		{Name: "totalPagesHeader", Label: "Total pages header", Type: nodes.TypeString, ShowIf: map[string][]any{"pagination": {pagingPage}}, Advanced: true,
+			Description: "A header giving the number of pages (X-WP-TotalPages); without it a short page is the last."},
+	}
+	pagingFields = append(pagingFields, connector.PagingParams(paged, connector.PageCursor, 100, maxHTTPPageSize)...)
 	nodes.MustRegister(nodes.Spec{
 		Type:        HTTPType,
 		Version:     1,
@@ -82,7 +127,7 @@ func init() {
 		Inputs:      []nodes.Port{{ID: nodes.DefaultPort, Label: "Input", Kind: nodes.PortMain}},
 		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Response", Kind: nodes.PortMain}},
 		Credentials: []string{CredentialHTTPAPIKey, CredentialHTTPBearer, CredentialHTTPBasic, CredentialOAuth2AuthCode, CredentialOAuth2Client},
-		Params: []nodes.Field{
+		Params: append([]nodes.Field{
 			{
 				Name: "method", Label: "Method", Type: nodes.TypeSelect, Default: http.MethodGet,
 				Options: []nodes.Option{
@@ -175,7 +220,7 @@ func init() {
 					"2xx. Useful when, say, 404 means \"not there yet\" and the flow should go on.",
 				Examples: []nodes.Example{{Name: "2xx and 404", Value: "2xx, 404"}, {Name: "Range", Value: "200-299"}},
 			},
-		},
+		}, pagingFields...),
 		Docs: "Sends one HTTP request and passes on the answer. The credential, if any, is applied by its " +
 			"kind: bearer token, basic auth, an API key in a header or the query, or an OAuth2 access token " +
 			"(sent as a bearer token; Ferry renews it before it expires).\n\n" +
@@ -190,6 +235,11 @@ func init() {
 			"for a pause (30 seconds by default), then one trial call decides whether it is back. Connect the " +
 			"error port to send the run to a backup channel straight away; without one the step is retried " +
 			"after the pause.\n\n" +
+			"**Pages:** with *Pagination* set (Link header, cursor, page number or offset) the node reads one page, or " +
+			"every page up to *At most this many records* and *pages*, and outputs `{\"items\": […], \"count\": n, " +
+			"\"pages\": n, \"complete\": true|false, \"next\": …}`; `next`, given to *Start at* of a later step, " +
+			"continues where it stopped. An API key sent in the query goes with every page, the provider's next URLs " +
+			"included.\n\n" +
 			"**Test runs** send nothing: the step outputs `{\"dryRun\": true, \"request\": {…}}`.\n\n" +
 			"**Example:** POST to `https://crm.example.com/api/deals` with JSON body `{{ prev }}` creates a deal " +
 			"from the mapped order; a later step reads `prev.body.id`.",
@@ -217,6 +267,7 @@ type httpNode struct {
 	success           []statusRange // nil: 2xx
 	limit             nodes.Limit   // Rate 0: no limit of its own
 	hasCredential     bool
+	paging            *connector.Paging // nil: one request, one answer
 }
 
 func newHTTP(cfg *nodes.Config) (nodes.Node, error) {
@@ -281,6 +332,15 @@ func newHTTP(cfg *nodes.Config) (nodes.Node, error) {
 		default:
 			n.limit.Burst = burst
 		}
+	}
+	if style := cfg.String("pagination"); style != pagingNone && style != "" {
+		n.paging = connector.NewPaging(cfg, connector.Pagination{
+			Style: connector.PageStyle(style), Items: strings.TrimSpace(cfg.String("itemsPath")),
+			Next: strings.TrimSpace(cfg.String("nextPath")), CursorIn: connector.InQuery, CursorKey: strings.TrimSpace(cfg.String("cursorParam")),
+			PageKey: strings.TrimSpace(cfg.String("pageParam")), OffsetKey: strings.TrimSpace(cfg.String("offsetParam")),
+			SizeKey: strings.TrimSpace(cfg.String("sizeParam")), Size: 100, MaxSize: maxHTTPPageSize,
+			TotalPages: strings.TrimSpace(cfg.String("totalPagesHeader")),
+		}, "http")
 	}
 	if s := strings.TrimSpace(cfg.String("successCodes")); s != "" {
 		ranges, err := parseStatusRanges(s)
@@ -655,10 +715,62 @@ func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result,
 	if err != nil {
 		return nodes.Result{}, err
 	}
+	if n.paging != nil {
+		out, err := n.paging.Run(runCtx, envOf(x), func(ctx context.Context, pos connector.Position, size int) (*connector.Answer, map[string]any, error) {
+			page := r.at(n.paging.Query(r.url, pos, size))
+			a, err := n.exchange(ctx, x, page)
+			if err != nil {
+				return nil, nil, err
+			}
+			return &connector.Answer{Status: a.status, Header: a.header, Body: a.raw, JSON: a.parsed}, page.summary(), nil
+		})
+		return nodes.Result{Output: out}, err
+	}
+	a, err := n.exchange(runCtx, x, r)
+	if err != nil {
+		return nodes.Result{}, err
+	}
+	return nodes.Result{Output: map[string]any{
+		"status":  int64(a.status),
+		"headers": responseHeaders(a.header),
+		"body":    a.parsed,
+	}}, nil
+}
+
+// httpAnswer is a successful answer: its status, headers, raw body and the body as the node parsed it.
+type httpAnswer struct {
+	status int
+	header http.Header
+	raw    []byte
+	parsed any
+}
+
+// at is the request sent to another URL (the next page): a URL the provider gave keeps the query parameters
+// that carry the credential, which the provider's URL does not hold.
+func (r *httpRequest) at(u *url.URL) *httpRequest {
+	c := *r
+	if len(r.redactQuery) > 0 {
+		q := u.Query()
+		for name := range r.redactQuery {
+			if v := r.url.Query().Get(name); v != "" && q.Get(name) == "" {
+				q.Set(name, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	c.url = u
+	c.header = r.header.Clone()
+	return &c
+}
+
+// exchange sends one request and classifies the answer: success is returned, rate limits and transient failures
+// are retryable, everything else fails for good, each with the provider's answer in the error details. A call
+// to an endpoint whose circuit is open is not sent.
+func (n *httpNode) exchange(runCtx context.Context, x *nodes.Exec, r *httpRequest) (*httpAnswer, error) {
 	endpoint := nodes.Endpoint(r.method, r.url)
 	done, err := x.Breakers.Allow(endpoint)
 	if err != nil {
-		return nodes.Result{}, nodes.WithDetails(err, map[string]any{"endpoint": endpoint, "request": r.sent()})
+		return nil, nodes.WithDetails(err, map[string]any{"endpoint": endpoint, "request": r.sent()})
 	}
 	// The endpoint's health is judged on whether it answered: a 4xx is an answer, a 5xx or silence is not.
 	// A call cut short because the run is stopping says nothing about the endpoint.
@@ -678,9 +790,9 @@ func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result,
 	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
 	if err != nil {
 		done(nodes.CallAbandoned)
-		return nodes.Result{}, requestInvalid(fmt.Errorf("http: build request: %w", unwrapURLError(err)))
+		return nil, requestInvalid(fmt.Errorf("http: build request: %w", unwrapURLError(err)))
 	}
-	req.Header = r.header
+	req.Header = r.header.Clone()
 	client := x.Client()
 	if r.keyHeader != "" {
 		client = withoutKeyOnRedirect(client, r.keyHeader)
@@ -692,13 +804,13 @@ func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result,
 		} else {
 			failed()
 		}
-		return nodes.Result{}, n.transportFailure(ctx, r, "send request", err)
+		return nil, n.transportFailure(ctx, r, "send request", err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxHTTPResponseBytes+1))
 	if err != nil {
 		failed()
-		return nodes.Result{}, n.transportFailure(ctx, r, "read response", err)
+		return nil, n.transportFailure(ctx, r, "read response", err)
 	}
 	if resp.StatusCode >= 500 {
 		failed()
@@ -709,23 +821,19 @@ func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result,
 	if len(raw) > MaxHTTPResponseBytes {
 		details["body"] = truncateUTF8(string(raw), detailBodyBytes)
 		details["bodyTruncated"] = true
-		return nodes.Result{}, nodes.WithDetails(nodes.NewPermanent(CodeHTTPResponseTooLarge,
+		return nil, nodes.WithDetails(nodes.NewPermanent(CodeHTTPResponseTooLarge,
 			fmt.Errorf("http: %s %s: response body is larger than %d bytes", r.method, r.shownURL(), MaxHTTPResponseBytes)), details)
 	}
 	parsed, parseErr := n.parseBody(resp.Header.Get("Content-Type"), raw)
 	if !n.succeeded(resp.StatusCode) {
-		return nodes.Result{}, n.statusFailure(resp, r, raw, parsed, parseErr, details)
+		return nil, n.statusFailure(resp, r, raw, parsed, parseErr, details)
 	}
 	if parseErr != nil {
 		details["body"] = truncateUTF8(string(raw), detailBodyBytes)
-		return nodes.Result{}, nodes.WithDetails(nodes.NewPermanent(CodeHTTPResponseInvalid,
+		return nil, nodes.WithDetails(nodes.NewPermanent(CodeHTTPResponseInvalid,
 			fmt.Errorf("http: %s %s: response is not JSON: %w", r.method, r.shownURL(), parseErr)), details)
 	}
-	return nodes.Result{Output: map[string]any{
-		"status":  int64(resp.StatusCode),
-		"headers": responseHeaders(resp.Header),
-		"body":    parsed,
-	}}, nil
+	return &httpAnswer{status: resp.StatusCode, header: resp.Header, raw: raw, parsed: parsed}, nil
 }
 
 // maxRedirects is net/http's own limit, kept when the redirect policy is replaced.

@@ -162,6 +162,74 @@ func init() {
 					"Range":       "范围",
 				},
 			},
+			"pagination": {
+				Label:       "分页",
+				Description: "API 如何分页返回列表，用于读取一页或全部页面：此时输出为 {items, count, pages, complete, next}，而不是响应本身。",
+				Options: map[string]nodes.OptionText{
+					"none":   {Label: "不分页", Description: "一个请求，一个响应。"},
+					"link":   {Label: "Link 响应头", Description: "跟随 Link 响应头中 rel=\"next\" 的 URL（GitHub、Shopify REST）。"},
+					"cursor": {Label: "游标", Description: "每个响应给出下一页的游标，作为查询参数发回。"},
+					"page":   {Label: "页码", Description: "用查询参数指定页码，从 1 开始。"},
+					"offset": {Label: "偏移量", Description: "用查询参数跳过相应数量的记录。"},
+				},
+			},
+			"itemsPath": {
+				Label:       "记录位置",
+				Description: "每个响应中记录列表的位置（JSON 指针）；响应本身就是列表时留空。",
+				Examples:    map[string]string{"A data array": "data 数组", "Nested": "嵌套"},
+			},
+			"nextPath": {
+				Label:       "下一页游标位置",
+				Description: "响应中下一页游标的位置（JSON 指针）；游标为空表示列表结束。",
+				Examples:    map[string]string{"HubSpot": "HubSpot", "Flat": "平铺"},
+			},
+			"cursorParam": {
+				Label:       "游标参数",
+				Description: "发送游标所用的查询参数。",
+				Examples:    map[string]string{"after": "after"},
+			},
+			"pageParam": {
+				Label:       "页码参数",
+				Description: "表示页码的查询参数，从 1 开始。",
+			},
+			"offsetParam": {
+				Label:       "偏移量参数",
+				Description: "表示跳过记录数的查询参数。",
+			},
+			"sizeParam": {
+				Label:       "每页数量参数",
+				Description: "指定每页记录数的查询参数；留空则不发送（此时不能靠“不满一页”判断列表结束）。",
+				Examples:    map[string]string{"limit": "limit", "per_page": "per_page"},
+			},
+			"totalPagesHeader": {
+				Label:       "总页数响应头",
+				Description: "给出总页数的响应头（如 X-WP-TotalPages）；没有时，不满一页即为最后一页。",
+			},
+			"pages": {
+				Label:       "页面",
+				Description: "读取一页，或在下面的上限内读取全部页面。输出中的 next 可从停止处继续。",
+				Options: map[string]nodes.OptionText{
+					"one": {Label: "一页"},
+					"all": {Label: "全部页面（不超过上限）"},
+				},
+			},
+			"maxItems": {
+				Label:       "最多读取记录数",
+				Description: "读到这么多条记录后停止（1 到 100000）。",
+			},
+			"maxPages": {
+				Label:       "最多读取页数",
+				Description: "发出这么多个请求后停止（1 到 10000）。",
+			},
+			"pageSize": {
+				Label:       "每页记录数",
+				Description: "每个请求要求的记录数（1 到 1000）。",
+			},
+			"start": {
+				Label:       "起始游标",
+				Description: "从之前某一步停止的位置继续读取列表：即它输出中的 next。",
+				Examples:    map[string]string{"Where the previous step stopped": "上一步停止的位置"},
+			},
 		},
 	})
 	nodes.MustTranslate(nodes.LangChinese, "core.manual", nodes.NodeText{

@@ -1,0 +1,390 @@
+// Package connector turns a connector's operations, written as data, into nodes. An operation says which
+// request it makes (method, path template, where each parameter goes, how the body is shaped, how pages follow
+// one another) and what its answer means (where the result sits, how the provider's failures map to the
+// engine's outcomes). The runtime renders the request, sends it through the step's guarded client with the
+// credential applied last, pages, extracts and classifies; the same operation drives the node catalog, the
+// editor's form, validation at save time, the request a test run shows and the generated node docs.
+//
+// Go code is written only for what data cannot say: how a provider signs its requests (Provider.Authorize), an
+// answer that is a failure despite its status (Provider.Check: GraphQL errors, throttling), how a credential
+// becomes a base URL.
+package connector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ferry-hq/ferry/nodes"
+)
+
+// In says where a parameter goes in the request.
+type In string
+
+// Parameter locations.
+const (
+	// InPath fills the {name} placeholder of the path, escaped.
+	InPath In = "path"
+	// InQuery adds a query parameter named Key.
+	InQuery In = "query"
+	// InBody sets the JSON body at the pointer Key ("/billing/email").
+	InBody In = "body"
+	// InForm adds a form field named Key to an application/x-www-form-urlencoded body.
+	InForm In = "form"
+	// InHeader sets the header named Key.
+	InHeader In = "header"
+	// InVariable sets the GraphQL variable at the pointer Key ("/first", "/input/tags").
+	InVariable In = "variable"
+)
+
+// As is the kind of value a parameter sends: how the rendered value is converted before it is written.
+type As string
+
+// Value kinds. The default follows the field's type: integer, number and boolean fields send that kind, a
+// list or JSON field sends its value as it is, everything else text.
+const (
+	AsString  As = "string"
+	AsInteger As = "integer"
+	AsNumber  As = "number"
+	AsBoolean As = "boolean"
+	// AsJSON sends the value as it is (an object, a list): bodies and GraphQL variables only.
+	AsJSON As = "json"
+	// AsList sends a list: repeated query parameters, a JSON array in a body, comma-separated in a header. A
+	// rendered text is split at commas.
+	AsList As = "list"
+)
+
+// Param is one parameter of an operation: a field of the node's form (name, label, type, default, whether it
+// may interpolate {{ }}) and where its value goes.
+type Param struct {
+	nodes.Field
+	In In
+	// Key is the name on the wire (query, form, header) or the JSON pointer (body, variable); empty means the
+	// field's name (as "/name" for pointers).
+	Key string
+	// As converts the rendered value; empty follows the field's type.
+	As As
+	// Options, when set, loads the field's choices from the provider account (order statuses, pipelines);
+	// the editor shows them as a dropdown that still accepts an expression.
+	Options *OptionSource
+}
+
+// BodyKind is the encoding of a request body.
+type BodyKind string
+
+// Body encodings.
+const (
+	BodyNone BodyKind = ""
+	BodyJSON BodyKind = "json"
+	BodyForm BodyKind = "form"
+)
+
+// Operation is one node of a connector, described as data.
+type Operation struct {
+	// Type is the node type id ("shop.woocommerce.order.get"); Version defaults to 1.
+	Type    string
+	Version int
+	Name    string
+	// Description is one line for the palette; Docs is longer Markdown for the node reference.
+	Description string
+	Docs        string
+	Category    nodes.Category
+	// Method and Path are the request; Path is relative to the provider's base URL and may hold {name}
+	// placeholders for InPath parameters ("/orders/{id}").
+	Method string
+	Path   string
+	Params []Param
+	// GraphQL is the document of a GraphQL operation: the body is {"query": GraphQL, "variables": {...}}, built
+	// from the InVariable parameters.
+	GraphQL string
+	// Result is where the node's output sits in a successful answer ("/data/order"); empty is the whole answer.
+	// A paginated operation outputs its items instead (see Pagination).
+	Result string
+	// Pagination, when set, makes the operation list records page by page.
+	Pagination *Pagination
+	// SideEffect marks operations that change something at the provider: test runs show the request instead of
+	// sending it.
+	SideEffect bool
+	// IdempotencyHeader names the header that carries the step's idempotency key, for providers that honour one.
+	IdempotencyHeader string
+	// OutputLabel labels the node's output port; empty means "Result".
+	OutputLabel string
+	// Timeout bounds each request; zero means 30 seconds.
+	Timeout time.Duration
+}
+
+// Provider is what every operation of a connector shares: its credential, where its API lives, how the
+// credential is applied and how its answers read.
+type Provider struct {
+	// Name prefixes messages and failure codes ("woocommerce" gives woocommerce_not_found).
+	Name string
+	// Title is the provider's name for people ("WooCommerce").
+	Title string
+	// Credentials are the credential types the operations accept; the first is the usual one.
+	Credentials []string
+	// BaseURL gives the root every path is relative to, from the credential's fields (a shop's address, a
+	// region, a sandbox).
+	BaseURL func(fields map[string]string) (*url.URL, error)
+	// Authorize applies the credential to a request that is otherwise complete, just before it is sent (and
+	// after its destination was checked): a header, a query parameter, a signature of the body.
+	Authorize func(req *http.Request, fields map[string]string) error
+	// Headers are sent with every request (Accept, a pinned API version).
+	Headers map[string]string
+	// ErrorMessage and ErrorCode point at the provider's own message and code in a failure's JSON body, quoted
+	// verbatim in the step's error.
+	ErrorMessage string
+	ErrorCode    string
+	// Check looks at every answer and returns a failure for one that is not a success whatever its status
+	// (GraphQL errors in a 200, a quota exhausted): a *nodes.Error, or nil to let the status decide.
+	Check func(a *Answer) error
+	// Docs is Markdown shared by every operation's reference page (the pinned API version, where keys come from).
+	Docs string
+}
+
+var placeholder = regexp.MustCompile(`\{([A-Za-z0-9_]+)\}`)
+
+// MustRegister registers every operation as a node type of the provider; a malformed operation stops the
+// process at start-up, as a malformed node spec does.
+func (p *Provider) MustRegister(ops ...Operation) {
+	for i := range ops {
+		op := ops[i]
+		c, err := p.compile(&op)
+		if err != nil {
+			panic(fmt.Sprintf("connector %s: %s: %v", p.Name, op.Type, err))
+		}
+		nodes.MustRegister(c.spec(), c.construct)
+		registerOptions(c)
+	}
+}
+
+// compiled is an operation checked and prepared for rendering.
+type compiled struct {
+	p      *Provider
+	op     *Operation
+	params []compiledParam
+	result Pointer
+	page   *compiledPagination
+}
+
+type compiledParam struct {
+	Param
+	pointer Pointer // for InBody and InVariable
+}
+
+func (p *Provider) compile(op *Operation) (*compiled, error) {
+	if p.Name == "" || p.BaseURL == nil {
+		return nil, fmt.Errorf("the provider needs a name and a base URL")
+	}
+	if op.Version == 0 {
+		op.Version = 1
+	}
+	if op.Method == "" {
+		op.Method = http.MethodGet
+	}
+	if op.GraphQL != "" && op.Method != http.MethodPost {
+		return nil, fmt.Errorf("a GraphQL operation is a POST")
+	}
+	c := &compiled{p: p, op: op}
+	var err error
+	if c.result, err = ParsePointer(op.Result); err != nil {
+		return nil, fmt.Errorf("result: %w", err)
+	}
+	inPath := map[string]bool{}
+	for _, m := range placeholder.FindAllStringSubmatch(op.Path, -1) {
+		inPath[m[1]] = true
+	}
+	body, form := false, false
+	for _, prm := range op.Params {
+		cp := compiledParam{Param: prm}
+		if cp.Key == "" {
+			cp.Key = cp.Name
+		}
+		switch cp.In {
+		case InPath:
+			if !inPath[cp.Key] {
+				return nil, fmt.Errorf("parameter %s goes in the path, which has no {%s}", cp.Name, cp.Key)
+			}
+			delete(inPath, cp.Key)
+		case InQuery, InHeader:
+		case InForm:
+			form = true
+		case InBody, InVariable:
+			if cp.In == InVariable && op.GraphQL == "" {
+				return nil, fmt.Errorf("parameter %s is a GraphQL variable of an operation without a document", cp.Name)
+			}
+			body = body || cp.In == InBody
+			key := cp.Key
+			if !strings.HasPrefix(key, "/") {
+				key = "/" + key
+			}
+			if cp.pointer, err = ParsePointer(key); err != nil {
+				return nil, fmt.Errorf("parameter %s: %w", cp.Name, err)
+			}
+		default:
+			return nil, fmt.Errorf("parameter %s: unknown location %q", cp.Name, cp.In)
+		}
+		if cp.As == AsJSON && cp.In != InBody && cp.In != InVariable {
+			return nil, fmt.Errorf("parameter %s: only body and variable parameters may send JSON", cp.Name)
+		}
+		c.params = append(c.params, cp)
+	}
+	for name := range inPath {
+		return nil, fmt.Errorf("the path's {%s} has no parameter", name)
+	}
+	if body && form {
+		return nil, fmt.Errorf("a body is JSON or a form, not both")
+	}
+	if (body || form || op.GraphQL != "") && (op.Method == http.MethodGet || op.Method == http.MethodHead) {
+		return nil, fmt.Errorf("a %s has no body", op.Method)
+	}
+	if op.Pagination != nil {
+		if c.page, err = compilePagination(op); err != nil {
+			return nil, fmt.Errorf("pagination: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// bodyKind is how the operation's body is encoded.
+func (c *compiled) bodyKind() BodyKind {
+	if c.op.GraphQL != "" {
+		return BodyJSON
+	}
+	for _, prm := range c.params {
+		switch prm.In {
+		case InBody:
+			return BodyJSON
+		case InForm:
+			return BodyForm
+		}
+	}
+	return BodyNone
+}
+
+// spec is the node spec the operation is served as.
+func (c *compiled) spec() nodes.Spec {
+	op := c.op
+	main := []nodes.Port{{ID: nodes.DefaultPort, Label: "Input", Kind: nodes.PortMain}}
+	label := op.OutputLabel
+	if label == "" {
+		label = "Result"
+	}
+	params := make([]nodes.Field, 0, len(c.params)+4)
+	for _, prm := range c.params {
+		f := prm.Field
+		if prm.Options != nil {
+			f.LoadOptions = true
+		}
+		params = append(params, f)
+	}
+	if c.page != nil {
+		params = append(params, c.page.fields()...)
+	}
+	return nodes.Spec{
+		Type: op.Type, Version: op.Version, Name: op.Name, Category: op.Category, Description: op.Description,
+		SideEffect: op.SideEffect, Inputs: main, Outputs: []nodes.Port{{ID: nodes.DefaultPort, Label: label, Kind: nodes.PortMain}},
+		Params: params, Credentials: c.p.Credentials, CredentialRequired: true, Docs: c.docs(),
+	}
+}
+
+// docs is the operation's reference text: its own, the request it makes, paging, and the provider's.
+func (c *compiled) docs() string {
+	var b strings.Builder
+	if c.op.Docs != "" {
+		b.WriteString(c.op.Docs)
+		b.WriteString("\n\n")
+	}
+	fmt.Fprintf(&b, "**Request:** `%s %s`", c.op.Method, c.op.Path)
+	if c.op.GraphQL != "" {
+		b.WriteString(" (GraphQL)")
+	}
+	b.WriteString(".")
+	if c.op.SideEffect {
+		b.WriteString(" Test runs show the request and do not send it.")
+	}
+	if c.page != nil {
+		b.WriteString("\n\n" + c.page.docs())
+	}
+	fmt.Fprintf(&b, "\n\n**Failures:** the provider's answer is kept verbatim in the error details. 429 and 503 with "+
+		"Retry-After wait as long as %s asks (`%s_rate_limited`, `%s_unavailable`); timeouts, network errors and 5xx "+
+		"are retried (`%s_timeout`, `%s_network`, `%s_server_error`); 401 and 403 fail with `%s_unauthorized`, 404 "+
+		"with `%s_not_found`, 400 and 422 with `%s_invalid_request`, other 4xx with `%s_client_error`.",
+		c.title(), c.p.Name, c.p.Name, c.p.Name, c.p.Name, c.p.Name, c.p.Name, c.p.Name, c.p.Name, c.p.Name)
+	if c.p.Docs != "" {
+		b.WriteString("\n\n" + c.p.Docs)
+	}
+	return b.String()
+}
+
+func (c *compiled) title() string {
+	if c.p.Title != "" {
+		return c.p.Title
+	}
+	return c.p.Name
+}
+
+// construct is the node constructor: it compiles every parameter once per flow version.
+func (c *compiled) construct(cfg *nodes.Config) (nodes.Node, error) {
+	n := &node{c: c, values: make([]value, len(c.params))}
+	for i, prm := range c.params {
+		n.values[i] = compileValue(cfg, prm)
+	}
+	if c.page != nil {
+		n.paging = c.page.configure(cfg)
+	}
+	return n, cfg.Err()
+}
+
+// node is a configured operation.
+type node struct {
+	c      *compiled
+	values []value
+	paging pagingConfig
+}
+
+var (
+	_ nodes.Node      = (*node)(nil)
+	_ nodes.DryRunner = (*node)(nil)
+)
+
+// Execute makes the operation's request (every page of it, when asked) and outputs the result.
+func (n *node) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
+	fields, err := n.credential(ctx, x)
+	if err != nil {
+		return nodes.Result{}, err
+	}
+	r, err := n.render(x, fields)
+	if err != nil {
+		return nodes.Result{}, err
+	}
+	if n.c.page != nil {
+		out, err := n.paginate(ctx, x, fields, r)
+		return nodes.Result{Output: out}, err
+	}
+	a, err := n.send(ctx, x, fields, r)
+	if err != nil {
+		return nodes.Result{}, err
+	}
+	out, err := n.extract(a, r)
+	return nodes.Result{Output: out}, err
+}
+
+// DryRun shows the request a test run would send, without the credential, and sends nothing.
+func (n *node) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
+	fields, err := n.credential(ctx, x)
+	if err != nil {
+		return nodes.Result{}, err
+	}
+	r, err := n.render(x, fields)
+	if err != nil {
+		return nodes.Result{}, err
+	}
+	if err := checkDestination(ctx, x, r); err != nil {
+		return nodes.Result{}, nodes.WithDetails(err, map[string]any{"request": r.shown()})
+	}
+	return nodes.Result{Output: map[string]any{"dryRun": true, "request": r.shown()}}, nil
+}

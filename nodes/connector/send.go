@@ -1,0 +1,297 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
+)
+
+// Limits of an exchange.
+const (
+	// MaxAnswerBytes caps an answer read into run data.
+	MaxAnswerBytes = 10 << 20
+	// detailBytes caps the text of a failed answer kept in the error details; detailJSONBytes is the largest
+	// JSON answer kept parsed.
+	detailBytes     = 8 << 10
+	detailJSONBytes = 64 << 10
+	defaultTimeout  = 30 * time.Second
+)
+
+// Answer is what the provider answered: its status, headers and body, parsed when it is JSON.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	// JSON is the parsed body when the answer is JSON (nil otherwise).
+	JSON any
+}
+
+// Get returns the value at a JSON pointer of the answer (nil when absent or not JSON).
+func (a *Answer) Get(pointer string) any {
+	p, err := ParsePointer(pointer)
+	if err != nil {
+		return nil
+	}
+	v, _ := p.Get(a.JSON)
+	return v
+}
+
+// checkDestination refuses, before the credential is applied, a request to where the step's credential may
+// not go, so the secret is never put into it.
+func checkDestination(ctx context.Context, x *nodes.Exec, r *request) error {
+	if err := egress.CheckDestination(ctx, x.Client(), r.url); err != nil {
+		return fmt.Errorf("%s %s: %w", r.method, r.url.Redacted(), err)
+	}
+	return nil
+}
+
+// send makes one request: destination check, the credential applied last, the circuit breaker, then the answer
+// classified.
+func (n *node) send(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request) (*Answer, error) {
+	if err := checkDestination(ctx, x, r); err != nil {
+		return nil, nodes.WithDetails(err, map[string]any{"request": r.shown()})
+	}
+	endpoint := nodes.Endpoint(r.method, r.url)
+	done, err := x.Breakers.Allow(endpoint)
+	if err != nil {
+		return nil, nodes.WithDetails(err, map[string]any{"endpoint": endpoint, "request": r.shown()})
+	}
+	timeout := n.c.op.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var body io.Reader = http.NoBody
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(cctx, r.method, r.url.String(), body)
+	if err != nil {
+		done(nodes.CallAbandoned)
+		return nil, n.invalid("build the request: %v", unwrapURLError(err))
+	}
+	req.Header = r.header.Clone()
+	if n.c.p.Authorize != nil {
+		if err := n.c.p.Authorize(req, fields); err != nil {
+			done(nodes.CallAbandoned)
+			return nil, nodes.NewPermanent(n.code("credential_invalid"), fmt.Errorf("%s: apply the credential: %w", n.c.p.Name, err))
+		}
+	}
+	resp, err := x.Client().Do(req)
+	if err != nil {
+		switch {
+		case egress.Refused(err) != nil, ctx.Err() != nil:
+			done(nodes.CallAbandoned)
+		default:
+			done(nodes.CallFailed)
+		}
+		return nil, n.transportFailure(cctx, r, err, timeout)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
+	if err != nil {
+		done(nodes.CallFailed)
+		return nil, n.transportFailure(cctx, r, err, timeout)
+	}
+	if resp.StatusCode >= 500 {
+		done(nodes.CallFailed)
+	} else {
+		done(nodes.CallHealthy)
+	}
+	a := &Answer{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	if len(raw) > MaxAnswerBytes {
+		return nil, nodes.WithDetails(nodes.NewPermanent(n.code("response_too_large"),
+			fmt.Errorf("%s: %s %s: the answer is larger than %d bytes", n.c.p.Name, r.method, r.url.Redacted(), MaxAnswerBytes)),
+			map[string]any{"status": a.Status, "request": r.shown()})
+	}
+	if isJSON(resp.Header.Get("Content-Type"), raw) {
+		if v, err := nodes.DecodeJSON(raw); err == nil {
+			a.JSON = v
+		}
+	}
+	if n.c.p.Check != nil {
+		if err := n.c.p.Check(a); err != nil {
+			return nil, nodes.WithDetails(err, n.details(a, r))
+		}
+	}
+	if a.Status < 200 || a.Status > 299 {
+		return nil, n.statusFailure(a, r)
+	}
+	if len(bytes.TrimSpace(raw)) > 0 && a.JSON == nil && isJSONType(resp.Header.Get("Content-Type")) {
+		return nil, nodes.WithDetails(nodes.NewPermanent(n.code("response_invalid"),
+			fmt.Errorf("%s: %s %s: the answer says it is JSON but does not parse", n.c.p.Name, r.method, r.url.Redacted())), n.details(a, r))
+	}
+	return a, nil
+}
+
+// extract is the node's output from a successful answer: the value at the operation's result pointer.
+func (n *node) extract(a *Answer, r *request) (any, error) {
+	if a.JSON == nil {
+		if len(bytes.TrimSpace(a.Body)) == 0 {
+			return nil, nil
+		}
+		if len(n.c.result) > 0 {
+			return nil, nodes.WithDetails(nodes.NewPermanent(n.code("response_invalid"),
+				fmt.Errorf("%s: %s: the answer is not JSON", n.c.p.Name, n.c.op.Type)), n.details(a, r))
+		}
+		return string(a.Body), nil
+	}
+	v, ok := n.c.result.Get(a.JSON)
+	if !ok {
+		return nil, nodes.WithDetails(nodes.NewPermanent(n.code("response_invalid"),
+			fmt.Errorf("%s: %s: the answer has nothing at %s", n.c.p.Name, n.c.op.Type, n.c.result)), n.details(a, r))
+	}
+	return v, nil
+}
+
+// details are what a failure keeps of an exchange: the status, the provider's answer (parsed when it is JSON
+// and not too large, else as cut text) and the request as sent, without the credential.
+func (n *node) details(a *Answer, r *request) map[string]any {
+	d := map[string]any{"status": a.Status, "request": r.shown()}
+	switch {
+	case a.JSON != nil && len(a.Body) <= detailJSONBytes:
+		d["body"] = a.JSON
+	case len(a.Body) > 0:
+		d["body"] = truncate(string(a.Body), detailBytes)
+		if len(a.Body) > detailBytes {
+			d["bodyTruncated"] = true
+		}
+	}
+	return d
+}
+
+// statusFailure maps a non-success status to the engine's outcome, with the provider's message verbatim.
+func (n *node) statusFailure(a *Answer, r *request) error {
+	msg := fmt.Sprintf("%s: %s %s: status %d %s", n.c.p.Name, r.method, r.url.Redacted(), a.Status, http.StatusText(a.Status))
+	if pm := n.providerMessage(a); pm != "" {
+		msg += ": " + pm
+	}
+	err := errors.New(msg)
+	after, hasAfter := RetryAfter(a.Header.Get("Retry-After"))
+	var out error
+	switch code := a.Status; {
+	case code == http.StatusTooManyRequests:
+		out = nodes.NewRateLimited(n.code("rate_limited"), err, after)
+		if hasAfter && after == 0 {
+			out = &nodes.Error{Kind: nodes.RetryAfter, Code: n.code("rate_limited"), Err: err, RateLimited: true}
+		}
+	case code == http.StatusServiceUnavailable && hasAfter:
+		out = nodes.NewRetryAfter(n.code("unavailable"), err, after)
+	case code == http.StatusRequestTimeout, code == http.StatusTooEarly:
+		out = nodes.NewRetryable(n.code("timeout"), err)
+	case code >= 500:
+		out = nodes.NewRetryable(n.code("server_error"), err)
+	case code == http.StatusUnauthorized, code == http.StatusForbidden:
+		out = nodes.NewPermanent(n.code("unauthorized"), err)
+	case code == http.StatusNotFound:
+		out = nodes.NewPermanent(n.code("not_found"), err)
+	case code == http.StatusBadRequest, code == http.StatusUnprocessableEntity:
+		out = nodes.NewPermanent(n.code("invalid_request"), err)
+	case code == http.StatusConflict:
+		out = nodes.NewPermanent(n.code("conflict"), err)
+	case code >= 400:
+		out = nodes.NewPermanent(n.code("client_error"), err)
+	default:
+		out = nodes.NewPermanent(n.code("unexpected_status"), err)
+	}
+	return nodes.WithDetails(out, n.details(a, r))
+}
+
+// providerMessage is the provider's own message (and code) in a failure's answer, as it wrote them.
+func (n *node) providerMessage(a *Answer) string {
+	if a.JSON == nil {
+		return ""
+	}
+	var parts []string
+	for _, ptr := range []string{n.c.p.ErrorCode, n.c.p.ErrorMessage} {
+		if ptr == "" {
+			continue
+		}
+		if v := a.Get(ptr); v != nil {
+			if s := fmt.Sprint(v); s != "" {
+				parts = append(parts, s)
+			}
+		}
+	}
+	return truncate(strings.Join(parts, ": "), 1000)
+}
+
+// transportFailure classifies an exchange that produced no answer. The text of the error is rebuilt without the
+// URL net/http puts in it, which may carry a credential in its query.
+func (n *node) transportFailure(ctx context.Context, r *request, err error, timeout time.Duration) error {
+	cause := unwrapURLError(err)
+	details := map[string]any{"request": r.shown()}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return nodes.WithDetails(nodes.NewRetryable(n.code("timeout"),
+			fmt.Errorf("%s: %s %s: no answer within %s: %w", n.c.p.Name, r.method, r.url.Redacted(), timeout, cause)), details)
+	}
+	return nodes.WithDetails(nodes.NewRetryable(n.code("network"),
+		fmt.Errorf("%s: %s %s: %w", n.c.p.Name, r.method, r.url.Redacted(), cause)), details)
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// RetryAfter reads a Retry-After header: delay-seconds (capped at a day) or an HTTP date; a date in the past
+// means now.
+func RetryAfter(h string) (time.Duration, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseFloat(h, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(min(secs, 86400) * float64(time.Second)), true
+	}
+	t, err := http.ParseTime(h)
+	if err != nil {
+		return 0, false
+	}
+	return max(time.Until(t), 0), true
+}
+
+func isJSONType(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// isJSON reports whether an answer is JSON: by its type, or, for providers that label JSON as text, by its
+// first character.
+func isJSON(contentType string, body []byte) bool {
+	if isJSONType(contentType) {
+		return true
+	}
+	t := bytes.TrimSpace(body)
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
