@@ -46,7 +46,7 @@ import (
 //	}
 //
 // Every key is optional, and a text left out falls back to English, but what is there is checked strictly: a
-// file that is not valid JSON, an unknown or duplicated key, an empty text or object, a language English, or an
+// file that is not valid JSON, an unknown or duplicated key, an empty text or object, a file for English, or an
 // entry another file already gave stops the process at start-up with the file, line and JSON pointer, like a
 // duplicate registration. Entries naming things that are not registered are found by CheckTexts once every node
 // package has registered.
@@ -210,23 +210,6 @@ func MustCheckTexts() {
 	}
 }
 
-// TextLanguages lists, sorted, the languages some locale file has been loaded for.
-func TextLanguages() []string {
-	textMu.RLock()
-	defer textMu.RUnlock()
-	langs := map[string]bool{}
-	for lang := range nodeTexts {
-		langs[lang] = true
-	}
-	for lang := range credTexts {
-		langs[lang] = true
-	}
-	for lang := range errorLabel {
-		langs[lang] = true
-	}
-	return sortedKeys(langs)
-}
-
 // localeLanguage returns the language a locale file is for, from its name: a language tag in its canonical
 // form, then ".json".
 func localeLanguage(e fs.DirEntry) (string, error) {
@@ -242,7 +225,7 @@ func localeLanguage(e fs.DirEntry) (string, error) {
 		return "", fmt.Errorf("name the file %s.json, the canonical form of its language tag", tag)
 	}
 	if base, conf := tag.Base(); conf == language.Exact && base.String() == LangEnglish {
-		return "", fmt.Errorf("English is the source: its text is written in the specs and takes no locale file")
+		return "", errors.New("no locale file for English: it is the source, written in the specs themselves")
 	}
 	return stem, nil
 }

@@ -70,7 +70,7 @@ func TestLoadTextsRefusesMalformedFiles(t *testing.T) {
 		{"data after the object", fstest.MapFS{"locales/x-bad.json": {Data: []byte(good + ` {}`)}},
 			[]string{"bad/locales/x-bad.json:1: top level: found an object after the top-level object"}},
 		{"English", fstest.MapFS{"locales/en-GB.json": {Data: []byte(good)}},
-			[]string{"bad/locales/en-GB.json: English is the source"}},
+			[]string{"bad/locales/en-GB.json: no locale file for English"}},
 		{"not a language", fstest.MapFS{"locales/chinese.json": {Data: []byte(good)}},
 			[]string{"bad/locales/chinese.json: \"chinese\" is not a language tag"}},
 		{"not canonical", fstest.MapFS{"locales/zh_cn.json": {Data: []byte(good)}},
