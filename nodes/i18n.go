@@ -14,90 +14,58 @@ const (
 	LangChinese = "zh-CN"
 )
 
-// NodeText is the translation of one node type's user-facing text into one language. It lives beside the node
-// package, apart from the spec literal, so the spec stays the single English source and a translator never edits
-// the code that defines behaviour. It applies to every version of the type; text for a parameter a version does
-// not have is simply unused.
+// NodeText is the translation of one node type's user-facing text into one language, as read from an entry of
+// "nodes" in a locale file (LoadTexts). It lives beside the node package, apart from the spec literal, so the
+// spec stays the single English source and a translator never edits the code that defines behaviour. It applies
+// to every version of the type; text for a parameter a version does not have is simply unused.
 type NodeText struct {
-	Name        string
-	Description string
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
 	// Inputs and Outputs map port ids to labels. They are separate because a node's input and output port often
 	// share the id "main" but not the label. Outputs covers the fixed ports of dynamic outputs as well.
-	Inputs  map[string]string
-	Outputs map[string]string
+	Inputs  map[string]string `json:"inputs,omitempty"`
+	Outputs map[string]string `json:"outputs,omitempty"`
 	// Params maps a parameter path to its text: "amount" for a top-level parameter, "lookups.from" for a
 	// field of a row of a list parameter.
-	Params map[string]FieldText
+	Params map[string]FieldText `json:"params,omitempty"`
 }
 
 // FieldText is the translation of one parameter or credential field.
 type FieldText struct {
-	Label       string
-	Description string
+	Label       string `json:"label,omitempty"`
+	Description string `json:"description,omitempty"`
 	// Options maps an option value to the text of that choice.
-	Options map[string]OptionText
+	Options map[string]OptionText `json:"options,omitempty"`
 	// Examples maps an example's English name to its translated name; the value is never translated.
-	Examples map[string]string
+	Examples map[string]string `json:"examples,omitempty"`
 }
 
 // OptionText is the translation of one choice of a select field.
 type OptionText struct {
-	Label       string
-	Description string
+	Label       string `json:"label,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
-// CredentialText is the translation of one credential type's form.
+// CredentialText is the translation of one credential type's form, as read from an entry of "credentialTypes"
+// in a locale file.
 type CredentialText struct {
-	Name        string
-	Description string
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
 	// Fields maps a field path (as for NodeText.Params) to its text.
-	Fields map[string]FieldText
+	Fields map[string]FieldText `json:"fields,omitempty"`
 }
 
+// The loaded texts, by language and then by node type or credential type id, with the locale file each entry
+// came from so a stale entry can be reported where a translator can fix it.
 var (
-	textMu     sync.RWMutex
-	nodeTexts  = map[string]map[string]*NodeText{}
-	credTexts  = map[string]map[string]*CredentialText{}
-	errorLabel = map[string]string{LangChinese: "错误"}
+	textMu      sync.RWMutex
+	nodeTexts   = map[string]map[string]*NodeText{}
+	credTexts   = map[string]map[string]*CredentialText{}
+	errorLabel  = map[string]string{}
+	nodeSource  = map[string]map[string]string{}
+	credSource  = map[string]map[string]string{}
+	errorSource = map[string]string{}
 )
-
-// MustTranslate records the text of node type typ in lang, from an init function of the node's package. A second
-// translation of the same type into the same language is a programming error that stops the process, as a
-// duplicate registration does.
-func MustTranslate(lang, typ string, t NodeText) {
-	textMu.Lock()
-	defer textMu.Unlock()
-	if lang == LangEnglish || lang == "" {
-		panic(fmt.Sprintf("nodes: translate %s: English is the source and takes no translation", typ))
-	}
-	m := nodeTexts[lang]
-	if m == nil {
-		m = map[string]*NodeText{}
-		nodeTexts[lang] = m
-	}
-	if _, dup := m[typ]; dup {
-		panic(fmt.Sprintf("nodes: %s translation of %s registered twice", lang, typ))
-	}
-	m[typ] = &t
-}
-
-// MustTranslateCredentialType records the text of credential type id in lang, like MustTranslate.
-func MustTranslateCredentialType(lang, id string, t CredentialText) {
-	textMu.Lock()
-	defer textMu.Unlock()
-	if lang == LangEnglish || lang == "" {
-		panic(fmt.Sprintf("nodes: translate credential type %s: English is the source and takes no translation", id))
-	}
-	m := credTexts[lang]
-	if m == nil {
-		m = map[string]*CredentialText{}
-		credTexts[lang] = m
-	}
-	if _, dup := m[id]; dup {
-		panic(fmt.Sprintf("nodes: %s translation of credential type %s registered twice", lang, id))
-	}
-	m[id] = &t
-}
 
 func nodeText(lang, typ string) *NodeText {
 	textMu.RLock()
@@ -111,8 +79,11 @@ func credentialText(lang, id string) *CredentialText {
 	return credTexts[lang][id]
 }
 
-// ErrorPortLabel is the label of the error port every node has, in lang.
+// ErrorPortLabel is the label of the error port every node has, in lang (from the "errorPort" entry of the
+// nodes package's own locale file), English when lang has none.
 func ErrorPortLabel(lang string) string {
+	textMu.RLock()
+	defer textMu.RUnlock()
 	if l := errorLabel[lang]; l != "" {
 		return l
 	}
@@ -205,19 +176,19 @@ func localizeFields(fields []Field, prefix string, texts map[string]FieldText) [
 }
 
 // TranslationGaps walks every registered node type and credential type and lists, for lang, each piece of
-// user-facing text that has no translation (missing) and each translation that matches nothing registered
-// (stale: a renamed parameter, a removed option). Both are sorted and name the exact place, so a test can fail
-// with a list a translator can work through.
+// user-facing text that has no translation (missing) and each loaded translation that matches nothing registered
+// (stale: a renamed parameter, a removed option, named by its locale file and JSON pointer). Both are sorted and
+// name the exact place, so a test can fail with a list a translator can work through.
 func TranslationGaps(lang string) (missing, stale []string) {
-	usedNodes := map[string]map[string]bool{}
+	textMu.RLock()
+	_, hasErrorLabel := errorLabel[lang]
+	textMu.RUnlock()
+	if !hasErrorLabel {
+		missing = append(missing, fmt.Sprintf("error port: no %s label (errorPort in nodes/locales/%s.json)", lang, lang))
+	}
 	Walk(func(r *Registration) {
 		s := r.Spec
 		t := nodeText(lang, s.Type)
-		used := usedNodes[s.Type]
-		if used == nil {
-			used = map[string]bool{}
-			usedNodes[s.Type] = used
-		}
 		if t == nil {
 			missing = append(missing, fmt.Sprintf("node %s: no %s translation", s.Type, lang))
 			return
@@ -226,42 +197,14 @@ func TranslationGaps(lang string) (missing, stale []string) {
 		missing = checkText(missing, where+": name", s.Name, t.Name)
 		missing = checkText(missing, where+": description", s.Description, t.Description)
 		for _, p := range s.Inputs {
-			used["in:"+p.ID] = true
 			missing = checkText(missing, where+": input port "+p.ID, p.Label, t.Inputs[p.ID])
 		}
-		outs := append([]Port(nil), s.Outputs...)
-		if s.Dynamic != nil {
-			outs = append(outs, s.Dynamic.Fixed...)
-		}
-		for _, p := range outs {
-			used["out:"+p.ID] = true
+		for _, p := range outputPorts(&s) {
 			missing = checkText(missing, where+": output port "+p.ID, p.Label, t.Outputs[p.ID])
 		}
-		missing = fieldGaps(missing, where+": param ", s.Params, "", t.Params, used)
+		missing = fieldGaps(missing, where+": param ", s.Params, "", t.Params)
 	})
-	for _, typ := range sortedKeys(nodeTextsIn(lang)) {
-		t := nodeText(lang, typ)
-		used, ok := usedNodes[typ]
-		if !ok {
-			stale = append(stale, fmt.Sprintf("node %s: translated but not registered", typ))
-			continue
-		}
-		for _, id := range sortedKeys(t.Inputs) {
-			if !used["in:"+id] {
-				stale = append(stale, fmt.Sprintf("node %s: input port %s does not exist", typ, id))
-			}
-		}
-		for _, id := range sortedKeys(t.Outputs) {
-			if !used["out:"+id] {
-				stale = append(stale, fmt.Sprintf("node %s: output port %s does not exist", typ, id))
-			}
-		}
-		stale = staleFields(stale, "node "+typ+": param ", t.Params, used)
-	}
-
-	registered := map[string]bool{}
 	for _, ct := range CredentialTypes() {
-		registered[ct.ID] = true
 		t := credentialText(lang, ct.ID)
 		if t == nil {
 			missing = append(missing, fmt.Sprintf("credential type %s: no %s translation", ct.ID, lang))
@@ -270,18 +213,20 @@ func TranslationGaps(lang string) (missing, stale []string) {
 		where := "credential type " + ct.ID
 		missing = checkText(missing, where+": name", ct.Name, t.Name)
 		missing = checkText(missing, where+": description", ct.Description, t.Description)
-		used := map[string]bool{}
-		missing = fieldGaps(missing, where+": field ", ct.Fields, "", t.Fields, used)
-		stale = staleFields(stale, where+": field ", t.Fields, used)
-	}
-	for _, id := range sortedKeys(credentialTextsIn(lang)) {
-		if !registered[id] {
-			stale = append(stale, fmt.Sprintf("credential type %s: translated but not registered", id))
-		}
+		missing = fieldGaps(missing, where+": field ", ct.Fields, "", t.Fields)
 	}
 	sort.Strings(missing)
-	sort.Strings(stale)
-	return missing, stale
+	return missing, staleTexts(lang)
+}
+
+// outputPorts lists the static output ports of s and the fixed ports of its dynamic outputs: every output port
+// a translation may label.
+func outputPorts(s *Spec) []Port {
+	outs := append([]Port(nil), s.Outputs...)
+	if s.Dynamic != nil {
+		outs = append(outs, s.Dynamic.Fixed...)
+	}
+	return outs
 }
 
 func checkText(missing []string, where, source, translated string) []string {
@@ -291,65 +236,126 @@ func checkText(missing []string, where, source, translated string) []string {
 	return missing
 }
 
-// fieldGaps records in used every field path, option ("path#value") and example ("path@name") that exists, so
-// staleFields can tell translations of things that are gone.
-func fieldGaps(missing []string, where string, fields []Field, prefix string, texts map[string]FieldText, used map[string]bool) []string {
+func fieldGaps(missing []string, where string, fields []Field, prefix string, texts map[string]FieldText) []string {
 	for _, f := range fields {
 		path := prefix + f.Name
-		used[path] = true
 		t := texts[path]
 		missing = checkText(missing, where+path+": label", f.Label, t.Label)
 		missing = checkText(missing, where+path+": description", f.Description, t.Description)
 		for _, o := range f.Options {
-			used[path+"#"+o.Value] = true
 			missing = checkText(missing, where+path+": option "+o.Value+" label", o.Label, t.Options[o.Value].Label)
 			missing = checkText(missing, where+path+": option "+o.Value+" description", o.Description, t.Options[o.Value].Description)
 		}
 		for _, e := range f.Examples {
-			used[path+"@"+e.Name] = true
 			missing = checkText(missing, where+path+": example", e.Name, t.Examples[e.Name])
 		}
-		missing = fieldGaps(missing, where, f.Fields, path+".", texts, used)
+		missing = fieldGaps(missing, where, f.Fields, path+".", texts)
 	}
 	return missing
 }
 
-func staleFields(stale []string, where string, texts map[string]FieldText, used map[string]bool) []string {
+// staleTexts lists, sorted, every loaded lang entry that matches nothing registered, as "file: /json/pointer:
+// what is not there". A text applies to every version of its node type, so it is stale only when no version has
+// the thing it names.
+func staleTexts(lang string) []string {
+	exists := map[string]map[string]bool{}
+	Walk(func(r *Registration) {
+		have := exists[r.Spec.Type]
+		if have == nil {
+			have = map[string]bool{}
+			exists[r.Spec.Type] = have
+		}
+		for _, p := range r.Spec.Inputs {
+			have["in:"+p.ID] = true
+		}
+		for _, p := range outputPorts(&r.Spec) {
+			have["out:"+p.ID] = true
+		}
+		markFields(have, r.Spec.Params, "")
+	})
+
+	textMu.RLock()
+	texts, sources := copyMap(nodeTexts[lang]), copyMap(nodeSource[lang])
+	creds, credSources := copyMap(credTexts[lang]), copyMap(credSource[lang])
+	textMu.RUnlock()
+
+	var stale []string
+	for _, typ := range sortedKeys(texts) {
+		t, file, ptr := texts[typ], sources[typ], "/nodes/"+pointerToken(typ)
+		have, ok := exists[typ]
+		if !ok {
+			stale = append(stale, fmt.Sprintf("%s: %s: no node type %s is registered", file, ptr, typ))
+			continue
+		}
+		for _, id := range sortedKeys(t.Inputs) {
+			if !have["in:"+id] {
+				stale = append(stale, fmt.Sprintf("%s: %s/inputs/%s: %s has no input port %s", file, ptr, pointerToken(id), typ, id))
+			}
+		}
+		for _, id := range sortedKeys(t.Outputs) {
+			if !have["out:"+id] {
+				stale = append(stale, fmt.Sprintf("%s: %s/outputs/%s: %s has no output port %s", file, ptr, pointerToken(id), typ, id))
+			}
+		}
+		stale = staleFields(stale, file+": "+ptr+"/params/", typ, "parameter", t.Params, have)
+	}
+	for _, id := range sortedKeys(creds) {
+		file, ptr := credSources[id], "/credentialTypes/"+pointerToken(id)
+		ct, ok := LookupCredentialType(id)
+		if !ok {
+			stale = append(stale, fmt.Sprintf("%s: %s: no credential type %s is registered", file, ptr, id))
+			continue
+		}
+		have := map[string]bool{}
+		markFields(have, ct.Fields, "")
+		stale = staleFields(stale, file+": "+ptr+"/fields/", "credential type "+id, "field", creds[id].Fields, have)
+	}
+	sort.Strings(stale)
+	return stale
+}
+
+// markFields records in have every field path, option ("path#value") and example ("path@name") of fields, so
+// staleFields can tell translations of things that are gone.
+func markFields(have map[string]bool, fields []Field, prefix string) {
+	for _, f := range fields {
+		path := prefix + f.Name
+		have[path] = true
+		for _, o := range f.Options {
+			have[path+"#"+o.Value] = true
+		}
+		for _, e := range f.Examples {
+			have[path+"@"+e.Name] = true
+		}
+		markFields(have, f.Fields, path+".")
+	}
+}
+
+func staleFields(stale []string, at, owner, kind string, texts map[string]FieldText, have map[string]bool) []string {
 	for _, path := range sortedKeys(texts) {
-		if !used[path] {
-			stale = append(stale, where+path+" does not exist")
+		if !have[path] {
+			stale = append(stale, fmt.Sprintf("%s%s: %s has no %s %s", at, pointerToken(path), owner, kind, path))
 			continue
 		}
 		t := texts[path]
 		for _, v := range sortedKeys(t.Options) {
-			if !used[path+"#"+v] {
-				stale = append(stale, fmt.Sprintf("%s%s: option %s does not exist", where, path, v))
+			if !have[path+"#"+v] {
+				stale = append(stale, fmt.Sprintf("%s%s/options/%s: %s %s of %s has no option %s",
+					at, pointerToken(path), pointerToken(v), kind, path, owner, v))
 			}
 		}
 		for _, name := range sortedKeys(t.Examples) {
-			if !used[path+"@"+name] {
-				stale = append(stale, fmt.Sprintf("%s%s: example %q does not exist", where, path, name))
+			if !have[path+"@"+name] {
+				stale = append(stale, fmt.Sprintf("%s%s/examples/%s: %s %s of %s has no example %q",
+					at, pointerToken(path), pointerToken(name), kind, path, owner, name))
 			}
 		}
 	}
 	return stale
 }
 
-func nodeTextsIn(lang string) map[string]*NodeText {
-	textMu.RLock()
-	defer textMu.RUnlock()
-	out := make(map[string]*NodeText, len(nodeTexts[lang]))
-	for k, v := range nodeTexts[lang] {
-		out[k] = v
-	}
-	return out
-}
-
-func credentialTextsIn(lang string) map[string]*CredentialText {
-	textMu.RLock()
-	defer textMu.RUnlock()
-	out := make(map[string]*CredentialText, len(credTexts[lang]))
-	for k, v := range credTexts[lang] {
+func copyMap[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
+	for k, v := range m {
 		out[k] = v
 	}
 	return out

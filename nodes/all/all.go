@@ -4,6 +4,7 @@
 package all
 
 import (
+	"github.com/ferry-hq/ferry/nodes"
 	// Triggers, logic, data steps, HTTP request and webhook responses.
 	_ "github.com/ferry-hq/ferry/nodes/core"
 	// Payment providers: verified callbacks and payment actions.
@@ -12,3 +13,10 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/stripe"
 	_ "github.com/ferry-hq/ferry/nodes/wechatpay"
 )
+
+// Every package imported above has run its init functions by now, so every node and credential type is
+// registered and every locale file loaded: a translation naming something that is not there (a renamed
+// parameter, a removed option) stops the binary here with its file and JSON pointer.
+func init() {
+	nodes.MustCheckTexts()
+}

@@ -10,12 +10,12 @@ import (
 
 // Every node and credential type Ferry ships is shown in Chinese when the editor runs in zh-CN: a new node,
 // parameter, option, port, example or credential field fails this test, naming each string that has no
-// translation, until its package's i18n_zh.go has one. Translations left over from renamed or removed things
-// fail it too, so the tables do not rot.
+// translation, until its package's locales/zh-CN.json has one. Translations left over from renamed or removed
+// things fail it too (and stop the binary at start-up, see all.go), so the files do not rot.
 func TestEveryNodeHasChineseText(t *testing.T) {
 	missing, stale := nodes.TranslationGaps(nodes.LangChinese)
 	if len(missing) > 0 {
-		t.Errorf("%d strings have no zh-CN translation (add them to the package's i18n_zh.go):\n%s",
+		t.Errorf("%d strings have no zh-CN translation (add them to the package's locales/zh-CN.json):\n%s",
 			len(missing), strings.Join(missing, "\n"))
 	}
 	if len(stale) > 0 {
