@@ -65,7 +65,46 @@ var (
 	nodeSource  = map[string]map[string]string{}
 	credSource  = map[string]map[string]string{}
 	errorSource = map[string]string{}
+	// sharedTexts are the shared field translations by language and key (Field.TextKey).
+	sharedTexts  = map[string]map[string]*FieldText{}
+	sharedSource = map[string]map[string]string{}
 )
+
+// withShared is t completed, string by string, from the shared text f names: a field's own translation wins.
+func withShared(lang string, f Field, t FieldText) FieldText {
+	if f.TextKey == "" {
+		return t
+	}
+	textMu.RLock()
+	sh := sharedTexts[lang][f.TextKey]
+	textMu.RUnlock()
+	if sh == nil {
+		return t
+	}
+	t.Label = pick(t.Label, sh.Label)
+	t.Description = pick(t.Description, sh.Description)
+	if len(sh.Options) > 0 {
+		opts := make(map[string]OptionText, len(sh.Options)+len(t.Options))
+		for k, v := range sh.Options {
+			opts[k] = v
+		}
+		for k, v := range t.Options {
+			opts[k] = OptionText{Label: pick(v.Label, opts[k].Label), Description: pick(v.Description, opts[k].Description)}
+		}
+		t.Options = opts
+	}
+	if len(sh.Examples) > 0 {
+		exs := make(map[string]string, len(sh.Examples)+len(t.Examples))
+		for k, v := range sh.Examples {
+			exs[k] = v
+		}
+		for k, v := range t.Examples {
+			exs[k] = v
+		}
+		t.Examples = exs
+	}
+	return t
+}
 
 func nodeText(lang, typ string) *NodeText {
 	textMu.RLock()
@@ -106,7 +145,7 @@ func Localize(s Spec, lang string) Spec {
 		d.Fixed = localizePorts(d.Fixed, t.Outputs)
 		s.Dynamic = &d
 	}
-	s.Params = localizeFields(s.Params, "", t.Params)
+	s.Params = localizeFields(s.Params, "", t.Params, lang)
 	return s
 }
 
@@ -118,7 +157,7 @@ func LocalizeCredentialType(ct CredentialType, lang string) CredentialType {
 	}
 	ct.Name = pick(t.Name, ct.Name)
 	ct.Description = pick(t.Description, ct.Description)
-	ct.Fields = localizeFields(ct.Fields, "", t.Fields)
+	ct.Fields = localizeFields(ct.Fields, "", t.Fields, lang)
 	return ct
 }
 
@@ -141,14 +180,14 @@ func localizePorts(ports []Port, labels map[string]string) []Port {
 	return out
 }
 
-func localizeFields(fields []Field, prefix string, texts map[string]FieldText) []Field {
+func localizeFields(fields []Field, prefix string, texts map[string]FieldText, lang string) []Field {
 	if fields == nil {
 		return nil
 	}
 	out := make([]Field, len(fields))
 	for i, f := range fields {
 		path := prefix + f.Name
-		t := texts[path]
+		t := withShared(lang, f, texts[path])
 		f.Label = pick(t.Label, f.Label)
 		f.Description = pick(t.Description, f.Description)
 		if f.Options != nil {
@@ -169,7 +208,7 @@ func localizeFields(fields []Field, prefix string, texts map[string]FieldText) [
 			}
 			f.Examples = exs
 		}
-		f.Fields = localizeFields(f.Fields, path+".", texts)
+		f.Fields = localizeFields(f.Fields, path+".", texts, lang)
 		out[i] = f
 	}
 	return out
@@ -202,7 +241,7 @@ func TranslationGaps(lang string) (missing, stale []string) {
 		for _, p := range outputPorts(&s) {
 			missing = checkText(missing, where+": output port "+p.ID, p.Label, t.Outputs[p.ID])
 		}
-		missing = fieldGaps(missing, where+": param ", s.Params, "", t.Params)
+		missing = fieldGaps(missing, where+": param ", s.Params, "", t.Params, lang)
 	})
 	for _, ct := range CredentialTypes() {
 		t := credentialText(lang, ct.ID)
@@ -213,7 +252,7 @@ func TranslationGaps(lang string) (missing, stale []string) {
 		where := "credential type " + ct.ID
 		missing = checkText(missing, where+": name", ct.Name, t.Name)
 		missing = checkText(missing, where+": description", ct.Description, t.Description)
-		missing = fieldGaps(missing, where+": field ", ct.Fields, "", t.Fields)
+		missing = fieldGaps(missing, where+": field ", ct.Fields, "", t.Fields, lang)
 	}
 	sort.Strings(missing)
 	return missing, staleTexts(lang)
@@ -236,10 +275,10 @@ func checkText(missing []string, where, source, translated string) []string {
 	return missing
 }
 
-func fieldGaps(missing []string, where string, fields []Field, prefix string, texts map[string]FieldText) []string {
+func fieldGaps(missing []string, where string, fields []Field, prefix string, texts map[string]FieldText, lang string) []string {
 	for _, f := range fields {
 		path := prefix + f.Name
-		t := texts[path]
+		t := withShared(lang, f, texts[path])
 		missing = checkText(missing, where+path+": label", f.Label, t.Label)
 		missing = checkText(missing, where+path+": description", f.Description, t.Description)
 		for _, o := range f.Options {
@@ -249,7 +288,7 @@ func fieldGaps(missing []string, where string, fields []Field, prefix string, te
 		for _, e := range f.Examples {
 			missing = checkText(missing, where+path+": example", e.Name, t.Examples[e.Name])
 		}
-		missing = fieldGaps(missing, where, f.Fields, path+".", texts)
+		missing = fieldGaps(missing, where, f.Fields, path+".", texts, lang)
 	}
 	return missing
 }
@@ -310,8 +349,28 @@ func staleTexts(lang string) []string {
 		markFields(have, ct.Fields, "")
 		stale = staleFields(stale, file+": "+ptr+"/fields/", "credential type "+id, "field", creds[id].Fields, have)
 	}
+	used := map[string]bool{}
+	Walk(func(r *Registration) { markTextKeys(used, r.Spec.Params) })
+	textMu.RLock()
+	shared, sharedFiles := copyMap(sharedTexts[lang]), copyMap(sharedSource[lang])
+	textMu.RUnlock()
+	for _, key := range sortedKeys(shared) {
+		if !used[key] {
+			stale = append(stale, fmt.Sprintf("%s: /fields/%s: no field of a registered node names the shared text %s",
+				sharedFiles[key], pointerToken(key), key))
+		}
+	}
 	sort.Strings(stale)
 	return stale
+}
+
+func markTextKeys(used map[string]bool, fields []Field) {
+	for _, f := range fields {
+		if f.TextKey != "" {
+			used[f.TextKey] = true
+		}
+		markTextKeys(used, f.Fields)
+	}
 }
 
 // markFields records in have every field path, option ("path#value") and example ("path@name") of fields, so

@@ -75,6 +75,9 @@ type Field struct {
 	// ExprResult pins the result type of an expression field ("bool", "string", "number", "any").
 	ExprResult string   `json:"exprResult,omitempty"`
 	Options    []Option `json:"options,omitempty"`
+	// TextKey names a shared translation (a locale file's "fields" entry) the field falls back to where its
+	// node's own text says nothing: the fields a runtime gives many nodes (paging) are translated once.
+	TextKey string `json:"-"`
 	// LoadOptions says the field's choices come from the provider account the step's credential opens
 	// (pipelines, order statuses): GET /api/v1/nodes/{type}/options/{field}?credential=… lists them, and the
 	// editor offers them as a dropdown that still accepts an expression.

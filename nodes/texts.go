@@ -60,6 +60,9 @@ type localeFile struct {
 	ErrorPort       string                     `json:"errorPort"`
 	Nodes           map[string]*NodeText       `json:"nodes"`
 	CredentialTypes map[string]*CredentialText `json:"credentialTypes"`
+	// Fields are shared field texts, by the key fields name in TextKey (the paging fields the connector
+	// runtime gives every paginated node).
+	Fields map[string]*FieldText `json:"fields"`
 }
 
 // shape is what a locale file may hold at one place: an object with a fixed set of keys (members), an object
@@ -82,7 +85,7 @@ var localeShape = func() *shape {
 	}}
 	credential := &shape{members: map[string]*shape{"name": text, "description": text, "fields": {each: field}}}
 	return &shape{members: map[string]*shape{
-		"errorPort": text, "nodes": {each: node}, "credentialTypes": {each: credential},
+		"errorPort": text, "nodes": {each: node}, "credentialTypes": {each: credential}, "fields": {each: field},
 	}}
 }()
 
@@ -147,6 +150,12 @@ func LoadTexts(dir string, fsys fs.FS) error {
 					f.name, pointerToken(typ), f.lang, typ, other))
 			}
 		}
+		for _, key := range sortedKeys(f.file.Fields) {
+			if other := sharedSource[f.lang][key]; other != "" {
+				problems = append(problems, fmt.Errorf("%s: /fields/%s: the %s shared text %s is already given by %s",
+					f.name, pointerToken(key), f.lang, key, other))
+			}
+		}
 		for _, id := range sortedKeys(f.file.CredentialTypes) {
 			if other := credSource[f.lang][id]; other != "" {
 				problems = append(problems, fmt.Errorf("%s: /credentialTypes/%s: the %s text of %s is already given by %s",
@@ -166,6 +175,9 @@ func LoadTexts(dir string, fsys fs.FS) error {
 		}
 		for id, t := range f.file.CredentialTypes {
 			putText(credTexts, credSource, f.lang, id, t, f.name)
+		}
+		for key, t := range f.file.Fields {
+			putText(sharedTexts, sharedSource, f.lang, key, t, f.name)
 		}
 	}
 	return nil

@@ -44,7 +44,7 @@ func TestLoadTextsRefusesMalformedFiles(t *testing.T) {
 		{"truncated", fstest.MapFS{"locales/x-bad.json": {Data: []byte(`{"nodes": {"textstest.refund": {"name": "退款"}`)}},
 			[]string{"bad/locales/x-bad.json:1:", "unexpected end of JSON input"}},
 		{"unknown key at the top", fstest.MapFS{"locales/x-bad.json": {Data: []byte(`{"node": {}}`)}},
-			[]string{"bad/locales/x-bad.json:1: /node: unknown key \"node\" (expected one of credentialTypes, errorPort, nodes)"}},
+			[]string{"bad/locales/x-bad.json:1: /node: unknown key \"node\" (expected one of credentialTypes, errorPort, fields, nodes)"}},
 		{"misspelt field key", fstest.MapFS{"locales/x-bad.json": {Data: []byte("{\"nodes\": {\"textstest.refund\": {\"params\": {\n\"reason\": {\"lable\": \"原因\"}}}}}")}},
 			[]string{"bad/locales/x-bad.json:2: /nodes/textstest.refund/params/reason/lable: unknown key \"lable\" (expected one of description, examples, label, options)"}},
 		{"option text with a stray key", fstest.MapFS{"locales/x-bad.json": {Data: []byte(`{"nodes": {"textstest.refund": {"params": {"reason": {"options": {"duplicate": {"label": "重复", "value": "x"}}}}}}}`)}},
@@ -219,5 +219,47 @@ func TestNodesPackageLocaleLoaded(t *testing.T) {
 	defer textMu.RUnlock()
 	if errorSource[LangChinese] != "nodes/locales/zh-CN.json" {
 		t.Errorf("the zh-CN error port label came from %q", errorSource[LangChinese])
+	}
+}
+
+// TestSharedFieldTexts: a field that names a shared text is translated by it where its node's own text says
+// nothing, the node's own text wins, the completeness check counts it, and a shared text no field names is stale.
+func TestSharedFieldTexts(t *testing.T) {
+	MustRegister(Spec{Type: "textstest.shared", Version: 1, Name: "Shared", Category: CategoryData,
+		Inputs: []Port{{ID: DefaultPort, Label: "In", Kind: PortMain}}, Outputs: []Port{{ID: DefaultPort, Label: "Out", Kind: PortMain}},
+		Params: []Field{
+			{Name: "pages", Label: "Pages", Type: TypeSelect, TextKey: "textstest.paging.pages",
+				Options: []Option{{Value: "one", Label: "One page"}, {Value: "all", Label: "All pages"}}},
+			{Name: "size", Label: "Size", Type: TypeInteger, TextKey: "textstest.paging.size"},
+		}}, func(cfg *Config) (Node, error) { return nil, cfg.Err() })
+	const lang = "x-shared"
+	err := LoadTexts("shared", fstest.MapFS{"locales/" + lang + ".json": {Data: []byte(`{
+	  "nodes": {"textstest.shared": {"name": "共享", "inputs": {"main": "输入"}, "outputs": {"main": "输出"},
+	    "params": {"size": {"label": "每页数量（本节点）"}}}},
+	  "fields": {
+	    "textstest.paging.pages": {"label": "页面", "options": {"one": {"label": "一页"}, "all": {"label": "全部"}}},
+	    "textstest.paging.size": {"label": "每页数量"},
+	    "textstest.paging.gone": {"label": "无人使用"}
+	  }}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := Lookup("textstest.shared", 1)
+	s := Localize(reg.Spec, lang)
+	if s.Params[0].Label != "页面" || s.Params[0].Options[1].Label != "全部" || s.Params[1].Label != "每页数量（本节点）" {
+		t.Fatalf("localized %+v", s.Params)
+	}
+	missing, stale := TranslationGaps(lang)
+	for _, m := range missing {
+		if strings.Contains(m, "textstest.shared") {
+			t.Errorf("counted as missing: %s", m)
+		}
+	}
+	found := false
+	for _, s := range stale {
+		found = found || strings.Contains(s, "/fields/textstest.paging.gone")
+	}
+	if !found {
+		t.Errorf("an unused shared text is not stale: %v", stale)
 	}
 }

@@ -159,19 +159,19 @@ func PagingParams(showIf map[string][]any, style PageStyle, size, maxSize int) [
 		startLabel = "Start at"
 	}
 	return []nodes.Field{
-		{Name: "pages", Label: "Pages", Type: nodes.TypeSelect, Default: "one", ShowIf: with(nil),
+		{Name: "pages", TextKey: "connector.paging.pages", Label: "Pages", Type: nodes.TypeSelect, Default: "one", ShowIf: with(nil),
 			Description: "One page, or every page up to the limits below. The output's next continues where it stopped.",
 			Options: []nodes.Option{
 				{Value: "one", Label: "One page"},
 				{Value: "all", Label: "All pages, up to the limits"},
 			}},
-		{Name: "maxItems", Label: "At most this many records", Type: nodes.TypeInteger, Default: 1000, ShowIf: with(all),
+		{Name: "maxItems", TextKey: "connector.paging.maxItems", Label: "At most this many records", Type: nodes.TypeInteger, Default: 1000, ShowIf: with(all),
 			Description: fmt.Sprintf("Stop once this many records are read (1 to %d).", maxItemsBound)},
-		{Name: "maxPages", Label: "At most this many pages", Type: nodes.TypeInteger, Default: 50, ShowIf: with(all),
+		{Name: "maxPages", TextKey: "connector.paging.maxPages", Label: "At most this many pages", Type: nodes.TypeInteger, Default: 50, ShowIf: with(all),
 			Description: fmt.Sprintf("Stop after this many requests (1 to %d).", maxPagesBound)},
-		{Name: "pageSize", Label: "Records per page", Type: nodes.TypeInteger, Default: size, Advanced: true, ShowIf: with(nil),
+		{Name: "pageSize", TextKey: "connector.paging.pageSize", Label: "Records per page", Type: nodes.TypeInteger, Default: size, Advanced: true, ShowIf: with(nil),
 			Description: fmt.Sprintf("How many records each request asks for (1 to %d).", maxSize)},
-		{Name: "start", Label: startLabel, Type: nodes.TypeString, Expression: true, Advanced: true, ShowIf: with(nil),
+		{Name: "start", TextKey: "connector.paging.start", Label: startLabel, Type: nodes.TypeString, Expression: true, Advanced: true, ShowIf: with(nil),
 			Description: "Continue a list from where an earlier step stopped: its output's next.",
 			Examples:    []nodes.Example{{Name: "Where the previous step stopped", Value: "{{ prev.next }}"}}},
 	}
