@@ -54,8 +54,8 @@ type Event struct {
 	OrderID     string `json:"orderId"`
 	OrderNumber string `json:"orderNumber"`
 	// Status is one of the Status constants; ProviderStatus is the shop's own ("wc-processing", "WAIT_SELLER_SEND_GOODS").
-	Status         string `json:"status"`
-	ProviderStatus string `json:"providerStatus"`
+	Status         string   `json:"status"`
+	ProviderStatus string   `json:"providerStatus"`
 	Customer       Customer `json:"customer"`
 	Items          []Item   `json:"items"`
 	// Total is what the customer pays; Shipping and Discount its parts, all in the order's currency.
