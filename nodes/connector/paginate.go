@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -217,10 +218,10 @@ func (c *compiledPagination) configure(cfg *nodes.Config) pagingConfig {
 
 // Position is where a page starts: a cursor, a URL, a page number or an offset.
 type Position struct {
-	Cursor string
-	URL    string
-	Page   int
-	Offset int
+	Cursor string `json:"cursor,omitempty"`
+	URL    string `json:"url,omitempty"`
+	Page   int    `json:"page,omitempty"`
+	Offset int    `json:"offset,omitempty"`
 }
 
 // Paging reads a list page by page within a node's bounds: one page, or every page up to a number of records
@@ -521,4 +522,55 @@ func (p Position) text(style PageStyle) any {
 		return int64(p.Offset)
 	}
 	return p.Cursor
+}
+
+// NewPager checks a paging description for a caller that pages by itself, one page per call (a polling
+// trigger keeps its position in its cursor): size is the page size it asks for.
+func NewPager(pg Pagination, size int, who string) (*Paging, error) {
+	cp, err := compilePagination(&Operation{Pagination: &pg})
+	if err != nil {
+		return nil, err
+	}
+	if size < 1 {
+		size = cp.Size
+	}
+	return &Paging{p: cp, cfg: pagingConfig{size: size, maxItems: maxItemsBound, maxPages: maxPagesBound}, code: who}, nil
+}
+
+// Size is the page size the pager asks for.
+func (pg *Paging) Size() int { return pg.cfg.size }
+
+// First is where a list starts.
+func (pg *Paging) First() Position { return Position{Page: pg.p.FirstPage} }
+
+// Items returns the records of one page's answer, or a permanent failure when the answer has no list where the
+// description says.
+func (pg *Paging) Items(a *Answer, shown map[string]any) ([]any, error) {
+	raw, ok := pg.p.items.Get(a.JSON)
+	list, isList := raw.([]any)
+	if !ok || (!isList && raw != nil) {
+		return nil, nodes.WithDetails(nodes.NewPermanent(pg.code+"_response_invalid",
+			fmt.Errorf("%s: the answer has no list of records at %q", pg.code, pg.p.Items)), detailsOf(a, shown))
+	}
+	return list, nil
+}
+
+// Next is where the page after the one answered by a starts, or nil when that was the last.
+func (pg *Paging) Next(a *Answer, pos Position, got int) *Position {
+	return pg.p.nextPosition(a, pos, got, pg.cfg.size)
+}
+
+// Token writes a position for a cursor; ParseToken reads it back.
+func (p Position) Token() string {
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+// ParseToken reads a position written by Token.
+func ParseToken(s string) (Position, error) {
+	var p Position
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		return Position{}, fmt.Errorf("connector: the page position %q does not read: %w", s, err)
+	}
+	return p, nil
 }

@@ -35,8 +35,8 @@ func TestSpecs(t *testing.T) {
 			checkFields(t, &s, s.Params, "")
 		})
 	})
-	if count != 10 {
-		t.Fatalf("%d core nodes registered, want 10", count)
+	if count != 11 {
+		t.Fatalf("%d core nodes registered, want 11", count)
 	}
 }
 

@@ -48,9 +48,11 @@ type App struct {
 	Runner      *runner.Runner
 	Credentials *vault.Credentials
 	// Egress is the process's one way out: every outgoing connection goes through it (nodes/egress).
-	Egress  *egress.Guard
-	Auth    *auth.Service
-	Cron    *scheduler.Cron
+	Egress *egress.Guard
+	Auth   *auth.Service
+	Cron   *scheduler.Cron
+	// Poller runs the polling triggers of published flows.
+	Poller  *scheduler.Poller
 	Sweeper *scheduler.Sweeper
 	Pruner  *scheduler.Pruner
 	// Settings are the settings an admin changes at runtime, applied to the pruner, the masker and the log level.
@@ -175,11 +177,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Runner.SetTestRunsKept(cfg.TestRunsKept)
 	a.Cron = scheduler.NewCron(a.Runner, logger)
+	a.Poller = &scheduler.Poller{Runner: a.Runner, Logger: logger}
 	a.Sweeper = &scheduler.Sweeper{Runner: a.Runner}
 	a.Pruner = &scheduler.Pruner{Runner: a.Runner, Days: cfg.RetentionDays, Runs: cfg.RetentionRuns}
 	if a.redis != nil {
 		leader := &scheduler.RedisLeader{Client: a.redis, Key: "ferry:sweeper:leader", Owner: a.Runner.Owner}
 		a.Sweeper.Leader, a.Pruner.Leader = leader, leader
+		// Polling has a leader of its own, so it may land on another API process than the sweeper.
+		a.Poller.Leader = &scheduler.RedisLeader{Client: a.redis, Key: "ferry:poller:leader", Owner: a.Runner.Owner}
 	}
 	masker := auth.NewMasker(splitList(cfg.PersonalFields))
 	if err := a.wireSettings(ctx, masker, level); err != nil {
@@ -187,7 +192,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.API = &api.API{Store: st, Runner: a.Runner, Metrics: m, Logger: logger, Version: Version,
-		FlowsChanged: a.Cron.Changed, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files(), Auth: a.Auth,
+		FlowsChanged: func() { a.Cron.Changed(); a.Poller.Changed() }, BodyLimit: cfg.BodyLimit, Credentials: a.Credentials, Web: web.Files(), Auth: a.Auth,
 		Masker: masker, SecureCookies: cfg.SecureCookies, TrustedProxies: splitList(cfg.TrustedProxies), Settings: a.Settings,
 		SystemOnly: cfg.Role == RoleWorker}
 	if a.redis != nil {
@@ -242,6 +247,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { a.Settings.Run(bg) })
 	if role != RoleWorker {
 		wg.Go(func() { a.Cron.Run(bg) })
+		wg.Go(func() { a.Poller.Run(bg) })
 	}
 	if a.Config.PprofAddr != "" {
 		a.servePprof(bg)

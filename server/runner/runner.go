@@ -514,3 +514,50 @@ func (r *Runner) finish(run *store.Run, out engine.Outcome) {
 		r.Logger.Info("run failed", "run", run.ID, "flow", run.FlowID, "node", out.Error.NodeID, "code", out.Error.Code)
 	}
 }
+
+// Polled is one page a polling trigger fetched: its records, and what the poller commits with them.
+type Polled struct {
+	Flow    *Loaded
+	Node    string
+	Records []nodes.PolledRecord
+	Commit  store.PollCommit
+}
+
+// AcceptPolled commits a polled page's records as queued live runs together with the trigger's cursor, in one
+// transaction (a record seen before is skipped by its dedup key), then enqueues the runs created. When it
+// returns without error the page is durable and the poller may ask for the next; a cursor that moved since the
+// poller read it fails with store.ErrConflict and commits nothing.
+func (r *Runner) AcceptPolled(ctx context.Context, p Polled) ([]string, error) {
+	runs := make([]*store.Run, 0, len(p.Records))
+	for _, rec := range p.Records {
+		run, _, err := r.newRun(Trigger{Flow: p.Flow, Node: p.Node, Payload: rec.Payload, DedupKey: rec.DedupKey,
+			BusinessKey: rec.BusinessKey, Mode: nodes.ModeLive})
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
+	}
+	c := p.Commit
+	c.FlowID, c.NodeID, c.Runs = p.Flow.FlowID, p.Node, runs
+	created, err := r.Store.CommitPoll(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if len(created) == 0 {
+		return created, nil
+	}
+	at := map[string]time.Time{}
+	for _, run := range runs {
+		at[run.ID] = run.AvailableAt
+	}
+	entries := make([]queue.Entry, len(created))
+	for i, id := range created {
+		entries[i] = queue.Entry{RunID: id, At: at[id]}
+		r.countRun(p.Flow.FlowID, store.RunQueued)
+	}
+	if err := r.Queue.EnqueueBatch(ctx, entries); err != nil {
+		// The runs are committed; the sweeper will find them.
+		r.Logger.Warn("enqueue failed; the sweeper will pick the runs up", "flow", p.Flow.FlowID, "runs", len(created), "err", err)
+	}
+	return created, nil
+}

@@ -47,6 +47,8 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("PruneRuns", func(t *testing.T) { testPruneRuns(t, open(t)) })
 	t.Run("PruneTestRuns", func(t *testing.T) { testPruneTestRuns(t, open(t)) })
 	t.Run("TestSecrets", func(t *testing.T) { testTestSecrets(t, open(t)) })
+	t.Run("PollCursors", func(t *testing.T) { testPollCursors(t, open(t)) })
+	t.Run("PollCommitsRace", func(t *testing.T) { testPollCommitsRace(t, open(t)) })
 	t.Run("StepInputRefs", func(t *testing.T) { testStepInputRefs(t, open(t)) })
 	t.Run("AuthStore", func(t *testing.T) { testAuthStore(t, open(t)) })
 	t.Run("Throttles", func(t *testing.T) { testThrottles(t, open(t)) })
@@ -1757,4 +1759,125 @@ func testTestSecrets(t *testing.T, s Store) {
 	mustOK(t, s.DeleteFlow(ctx, f.ID), "delete the flow")
 	_, err = s.FlowTestSecret(ctx, f.ID)
 	mustErr(t, err, ErrNotFound, "secret of a deleted flow")
+}
+
+// testPollCursors: a cursor is made once; a commit creates the page's runs and moves the cursor together,
+// skipping records seen before; a commit or a failure naming an old rev changes nothing; a reset starts over;
+// deleting the flow deletes its cursors.
+func testPollCursors(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "polled")
+	now := time.Now().UTC()
+	c, err := s.EnsurePollCursor(ctx, f.ID, "poll", json.RawMessage(`{"time":"2026-12-01T00:00:00Z"}`), now)
+	mustOK(t, err, "ensure cursor")
+	if c.Rev != 0 || string(c.Cursor) != `{"time":"2026-12-01T00:00:00Z"}` {
+		t.Fatalf("new cursor %+v", c)
+	}
+	again, err := s.EnsurePollCursor(ctx, f.ID, "poll", json.RawMessage(`{}`), now.Add(time.Hour))
+	mustOK(t, err, "ensure again")
+	if string(again.Cursor) != string(c.Cursor) {
+		t.Fatalf("ensuring again replaced the cursor: %s", again.Cursor)
+	}
+	_, err = s.EnsurePollCursor(ctx, "no-such-flow", "poll", json.RawMessage(`{}`), now)
+	mustErr(t, err, ErrNotFound, "cursor of a flow that does not exist")
+
+	polled := func(key string) *Run {
+		r := queuedRun(t, f.ID)
+		r.TriggerNode, r.DedupKey, r.BusinessKey = "poll", key, key
+		return r
+	}
+	page1 := []*Run{polled("o1@1"), polled("o2@1")}
+	created, err := s.CommitPoll(ctx, PollCommit{FlowID: f.ID, NodeID: "poll", Rev: 0, Cursor: json.RawMessage(`{"token":"2"}`),
+		NextPollAt: now, At: now, Runs: page1, StartsPoll: true})
+	mustOK(t, err, "commit page 1")
+	if len(created) != 2 || created[0] != page1[0].ID {
+		t.Fatalf("created %v", created)
+	}
+	// The next page repeats o2 (an overlapping walk) and brings o3: one new run.
+	page2 := []*Run{polled("o2@1"), polled("o3@1")}
+	created, err = s.CommitPoll(ctx, PollCommit{FlowID: f.ID, NodeID: "poll", Rev: 1, Cursor: json.RawMessage(`{"time":"2026-12-01T00:05:00Z"}`),
+		NextPollAt: now.Add(time.Minute), At: now, Runs: page2, EndsPoll: true})
+	mustOK(t, err, "commit page 2")
+	if len(created) != 1 || created[0] != page2[1].ID {
+		t.Fatalf("created %v", created)
+	}
+	c, err = s.GetPollCursor(ctx, f.ID, "poll")
+	mustOK(t, err, "get cursor")
+	if c.Rev != 2 || c.LastCount != 3 || c.TotalCount != 3 || c.LastPollAt.IsZero() || string(c.Cursor) != `{"time":"2026-12-01T00:05:00Z"}` {
+		t.Fatalf("cursor after two pages %+v", c)
+	}
+	// A poller that read rev 1 commits nothing.
+	stale := []*Run{polled("o9@1")}
+	_, err = s.CommitPoll(ctx, PollCommit{FlowID: f.ID, NodeID: "poll", Rev: 1, Cursor: json.RawMessage(`{}`), At: now, Runs: stale})
+	mustErr(t, err, ErrConflict, "commit with a stale rev")
+	_, err = s.GetRun(ctx, stale[0].ID)
+	mustErr(t, err, ErrNotFound, "the stale commit's run")
+	mustErr(t, s.FailPoll(ctx, PollFailure{FlowID: f.ID, NodeID: "poll", Rev: 1, At: now}), ErrConflict, "fail with a stale rev")
+
+	mustOK(t, s.FailPoll(ctx, PollFailure{FlowID: f.ID, NodeID: "poll", Rev: 2, Code: "shop_rate_limited", Message: "slow down",
+		NextPollAt: now.Add(30 * time.Second), At: now}), "fail")
+	c, _ = s.GetPollCursor(ctx, f.ID, "poll")
+	if c.Rev != 3 || c.Failures != 1 || c.LastErrorCode != "shop_rate_limited" || string(c.Cursor) != `{"time":"2026-12-01T00:05:00Z"}` {
+		t.Fatalf("after a failure %+v", c)
+	}
+	sameTime(t, "next poll", c.NextPollAt, micro(now.Add(30*time.Second)))
+	// A commit clears the failure; a poll's first page starts the count over.
+	_, err = s.CommitPoll(ctx, PollCommit{FlowID: f.ID, NodeID: "poll", Rev: 3, Cursor: c.Cursor, At: now, StartsPoll: true, EndsPoll: true})
+	mustOK(t, err, "empty poll")
+	c, _ = s.GetPollCursor(ctx, f.ID, "poll")
+	if c.Failures != 0 || c.LastErrorCode != "" || c.LastCount != 0 || c.TotalCount != 3 {
+		t.Fatalf("after an empty poll %+v", c)
+	}
+
+	c, err = s.ResetPollCursor(ctx, f.ID, "poll", json.RawMessage(`{"time":"2026-01-01T00:00:00Z"}`), now)
+	mustOK(t, err, "reset")
+	if c.Rev != 5 || c.TotalCount != 0 || !c.LastPollAt.IsZero() || string(c.Cursor) != `{"time":"2026-01-01T00:00:00Z"}` {
+		t.Fatalf("after a reset %+v", c)
+	}
+	list, err := s.ListPollCursors(ctx, f.ID)
+	mustOK(t, err, "list")
+	if len(list) != 1 || list[0].NodeID != "poll" {
+		t.Fatalf("list %+v", list)
+	}
+	mustOK(t, s.DeleteFlow(ctx, f.ID), "delete flow")
+	_, err = s.GetPollCursor(ctx, f.ID, "poll")
+	mustErr(t, err, ErrNotFound, "cursor of a deleted flow")
+}
+
+// testPollCommitsRace: pollers that read the same rev race to commit; exactly one commits its runs.
+func testPollCommitsRace(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "raced")
+	now := time.Now().UTC()
+	_, err := s.EnsurePollCursor(ctx, f.ID, "poll", json.RawMessage(`{}`), now)
+	mustOK(t, err, "ensure")
+	const pollers = 8
+	var wg sync.WaitGroup
+	results := make([][]string, pollers)
+	errs := make([]error, pollers)
+	for i := range pollers {
+		wg.Go(func() {
+			r := queuedRun(t, f.ID)
+			r.DedupKey = fmt.Sprintf("rec-%d", i)
+			results[i], errs[i] = s.CommitPoll(ctx, PollCommit{FlowID: f.ID, NodeID: "poll", Rev: 0,
+				Cursor: json.RawMessage(fmt.Sprintf(`{"id":"%d"}`, i)), At: now, Runs: []*Run{r}})
+		})
+	}
+	wg.Wait()
+	won := 0
+	for i := range pollers {
+		if errs[i] == nil {
+			won++
+			if len(results[i]) != 1 {
+				t.Errorf("the winner created %v", results[i])
+			}
+			continue
+		}
+		mustErr(t, errs[i], ErrConflict, "a losing poller")
+	}
+	page, err := s.ListRuns(ctx, RunFilter{FlowID: f.ID})
+	mustOK(t, err, "list runs")
+	if won != 1 || len(page.Runs) != 1 {
+		t.Fatalf("%d pollers committed, %d runs", won, len(page.Runs))
+	}
 }

@@ -243,6 +243,7 @@ type Store interface {
 	FlowActivityStore
 	SettingsStore
 	TestSecretStore
+	PollStore
 }
 
 // DueQuery narrows DueRuns. The sweeper pages through every due run with After at start, and between full

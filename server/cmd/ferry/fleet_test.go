@@ -40,7 +40,7 @@ var (
 )
 
 // binary builds this command once per test binary.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "ferry-fleet-")
@@ -78,7 +78,7 @@ func needFleet(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -255,7 +255,7 @@ func hostOf(dbURL string) string {
 
 // process is one running ferry.
 type process struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	addr string
 	cmd  *exec.Cmd
