@@ -149,6 +149,9 @@ type Spec struct {
 	// Webhook triggers accept HTTP calls at /hooks/{flowId} (they implement WebhookTrigger); the editor shows
 	// their live and test URLs. A test checks the flag against what each node's constructor returns.
 	Webhook bool `json:"webhook,omitempty"`
+	// Polling triggers fetch changes on an interval (they implement PollingTrigger); the editor shows their last
+	// poll, its count and its error, with reset and backfill. A test checks the flag as it checks Webhook.
+	Polling bool `json:"polling,omitempty"`
 	// SideEffect nodes change something outside Ferry; test runs ask them what they would do instead.
 	SideEffect bool   `json:"sideEffect,omitempty"`
 	Inputs     []Port `json:"inputs"`

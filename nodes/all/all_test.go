@@ -31,5 +31,8 @@ func TestWebhookFlag(t *testing.T) {
 		if accepts != spec.Webhook {
 			t.Errorf("%s v%d: accepts webhooks %v, but its spec says Webhook %v", spec.Type, spec.Version, accepts, spec.Webhook)
 		}
+		if _, polls := n.(nodes.PollingTrigger); polls != spec.Polling {
+			t.Errorf("%s v%d: polls %v, but its spec says Polling %v", spec.Type, spec.Version, polls, spec.Polling)
+		}
 	})
 }

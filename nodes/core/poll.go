@@ -48,6 +48,7 @@ func init() {
 		Category:    nodes.CategoryTrigger,
 		Description: "Asks an API on an interval for the records changed since the last poll and starts one run per change.",
 		Trigger:     true,
+		Polling:     true,
 		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Record", Kind: nodes.PortMain}},
 		Credentials: []string{CredentialHTTPAPIKey, CredentialHTTPBearer, CredentialHTTPBasic, CredentialOAuth2AuthCode, CredentialOAuth2Client},
 		Params: []nodes.Field{
