@@ -447,3 +447,24 @@ func (n *node) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, error) 
 	}
 	return nodes.Result{Output: map[string]any{"dryRun": true, "request": r.shown()}}, nil
 }
+
+// Query makes one GraphQL request of the provider from Go code that is not an operation (a connection test, a
+// polling trigger): the document and its variables posted to path, through the step's guarded client with the
+// credential applied last, answered and classified as an operation's request is, the provider's quota reported.
+func (p *Provider) Query(ctx context.Context, x *nodes.Exec, path, document string, vars map[string]any) (*Answer, error) {
+	op := &Operation{Type: p.Name + ".query", Method: http.MethodPost, Path: path, GraphQL: document}
+	n := &node{c: &compiled{p: p, op: op}}
+	fields, err := n.credential(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	r, err := n.render(x, fields)
+	if err != nil {
+		return nil, err
+	}
+	r.vars = vars
+	if err := r.encode(n.c); err != nil {
+		return nil, n.invalid("encode the body: %v", err)
+	}
+	return n.send(ctx, x, fields, r)
+}
