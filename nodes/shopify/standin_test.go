@@ -112,7 +112,7 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, http.StatusBadRequest, map[string]any{"errors": map[string]any{"query": "Required parameter missing or invalid"}})
 		return
 	}
-	doc, errs := gqlparser.LoadQuery(s.schema, body.Query)
+	doc, errs := gqlparser.LoadQueryWithRules(s.schema, body.Query, nil)
 	if len(errs) > 0 {
 		s.t.Errorf("a document does not validate against the %s schema: %v\n%s", APIVersion, errs, body.Query)
 		s.answer(w, http.StatusOK, map[string]any{"errors": []any{map[string]any{"message": errs.Error(), "extensions": map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"}}}})
