@@ -60,6 +60,11 @@ type Exec struct {
 	// destinations of the step's credential when it names one. Nodes send every request through it (Client).
 	HTTP   *http.Client
 	Logger *slog.Logger
+	// ReportQuota, set when the step's calls are paced, tells the engine what a provider's answer said of its own
+	// quota (Shopify's extensions.cost.throttleStatus): how long until its bucket can take another call like the
+	// one just made. The engine holds every call sharing the step's rate-limit key that long, so calls slow down
+	// before the provider refuses them. Nil when the step is not paced.
+	ReportQuota func(ctx context.Context, wait time.Duration)
 	// Breakers are the process's circuit breakers, one per provider endpoint, so a connector fails fast while
 	// an endpoint is down instead of adding to its load and holding the run; nil means no breaking.
 	Breakers *Breakers

@@ -62,6 +62,10 @@ type Limiter interface {
 	// Penalize slows key down after the provider refused a call over its quota (HTTP 429): no slot before
 	// retryAfter from now when it is positive, and a lower rate for a cool-down.
 	Penalize(ctx context.Context, key string, retryAfter time.Duration) error
+	// Hold gives key no slot before d from now, without Penalize's lower rate: the provider's answer said its
+	// own bucket for the credential is short (Shopify's throttleStatus), so the next calls wait for it to refill
+	// instead of being refused.
+	Hold(ctx context.Context, key string, d time.Duration) error
 }
 
 // LimitResolver returns the quota configured for a credential (its own setting, else its type's), or false when
@@ -262,6 +266,9 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 			x.HTTP, x.Credential = cred.client(e.HTTP), cred.fields
 		}
 		rateKey, due := e.pace(ctx, node, x, &st.Pending[0])
+		if rateKey != "" {
+			x.ReportQuota = func(ctx context.Context, wait time.Duration) { e.hold(ctx, rateKey, wait) }
+		}
 		var paceErr error
 		if wait := due.Sub(e.now()); wait > 0 {
 			switch {
@@ -461,6 +468,16 @@ func (e *Engine) rateLimit(ctx context.Context, node *flows.CompiledNode, x *nod
 func (e *Engine) penalize(ctx context.Context, key string, retryAfter time.Duration) {
 	if err := e.Limiter.Penalize(ctx, key, retryAfter); err != nil && e.Logger != nil {
 		e.Logger.Warn("rate limiter: record a refused call", "key", key, "err", err)
+	}
+}
+
+// hold applies what a provider said of its own quota to the step's key.
+func (e *Engine) hold(ctx context.Context, key string, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if err := e.Limiter.Hold(ctx, key, d); err != nil && e.Logger != nil {
+		e.Logger.Warn("rate limiter: hold a key the provider says is short", "key", key, "err", err)
 	}
 }
 

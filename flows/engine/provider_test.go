@@ -23,12 +23,20 @@ import (
 type quotaCall struct {
 	rate   float64
 	refuse bool
+	// hold, when positive, is reported as what the provider said of its own quota.
+	hold time.Duration
 }
 
 var quotaCalls atomic.Int64
 
 func (q quotaCall) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
 	quotaCalls.Add(1)
+	if q.hold > 0 {
+		if x.ReportQuota == nil {
+			return nodes.Result{}, nodes.NewPermanent("no_report", errors.New("the step has no way to report its quota"))
+		}
+		x.ReportQuota(context.Background(), q.hold)
+	}
 	if q.refuse && x.Attempt == 1 {
 		return nodes.Result{}, nodes.NewRateLimited("too_many", errors.New("429 Too Many Requests"), 5*time.Second)
 	}
@@ -46,9 +54,10 @@ func init() {
 		Params: []nodes.Field{
 			{Name: "rate", Label: "Rate", Type: nodes.TypeNumber},
 			{Name: "refuse", Label: "Refuse", Type: nodes.TypeBoolean},
+			{Name: "hold", Label: "Hold", Type: nodes.TypeDuration},
 		}},
 		func(cfg *nodes.Config) (nodes.Node, error) {
-			return quotaCall{rate: cfg.Float("rate"), refuse: cfg.Bool("refuse")}, cfg.Err()
+			return quotaCall{rate: cfg.Float("rate"), refuse: cfg.Bool("refuse"), hold: cfg.Duration("hold")}, cfg.Err()
 		})
 }
 
@@ -60,6 +69,7 @@ type stubLimiter struct {
 	reserved  []string
 	limits    []nodes.Limit
 	penalized map[string]time.Duration
+	held      map[string]time.Duration
 	// onReserve, when set, runs inside Reserve (a worker told to stop while it waits).
 	onReserve func()
 }
@@ -82,6 +92,16 @@ func (s *stubLimiter) Penalize(_ context.Context, key string, retryAfter time.Du
 		s.penalized = map[string]time.Duration{}
 	}
 	s.penalized[key] = retryAfter
+	return nil
+}
+
+func (s *stubLimiter) Hold(_ context.Context, key string, d time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held == nil {
+		s.held = map[string]time.Duration{}
+	}
+	s.held[key] = d
 	return nil
 }
 
@@ -238,6 +258,26 @@ func TestRefusedOverQuotaPenalizesTheKey(t *testing.T) {
 	}
 	if got := lim.penalized["credential:cred-1:live"]; got != 5*time.Second {
 		t.Fatalf("penalized %v", lim.penalized)
+	}
+}
+
+// TestProviderQuotaHoldsTheKey: a step that reports what the provider said of its own quota holds the step's
+// rate-limit key, so every run sharing the credential waits for the provider's bucket; a step that is not paced
+// has nothing to report to.
+func TestProviderQuotaHoldsTheKey(t *testing.T) {
+	c := compile(t, quotaFlow(`{"hold": "3s"}`, "cred-1"))
+	lim := &stubLimiter{}
+	e := &engine.Engine{Limiter: lim, LimitFor: credentialLimit(nodes.Limit{Rate: 2})}
+	if out := e.Execute(context.Background(), c, start(c, nodes.ModeLive, nil)); out.Status != engine.StatusSucceeded {
+		t.Fatalf("%s %+v", out.Status, out.Error)
+	}
+	if got := lim.held["credential:cred-1:live"]; got != 3*time.Second {
+		t.Fatalf("held %v, want the credential's key for 3s", lim.held)
+	}
+	c = compile(t, quotaFlow(`{"hold": "3s"}`, "cred-other"))
+	out := (&engine.Engine{Limiter: lim, LimitFor: credentialLimit(nodes.Limit{Rate: 2})}).Execute(context.Background(), c, start(c, nodes.ModeLive, nil))
+	if out.Status != engine.StatusFailed || out.Error.Code != "no_report" {
+		t.Fatalf("an unpaced step: %s %+v", out.Status, out.Error)
 	}
 }
 

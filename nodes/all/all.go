@@ -12,6 +12,8 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/paypal"
 	_ "github.com/ferry-hq/ferry/nodes/stripe"
 	_ "github.com/ferry-hq/ferry/nodes/wechatpay"
+	// Shops: verified webhooks, order and customer actions.
+	_ "github.com/ferry-hq/ferry/nodes/shopify"
 )
 
 // Every package imported above has run its init functions by now, so every node and credential type is

@@ -12,6 +12,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -71,6 +72,10 @@ type Param struct {
 	// Options, when set, loads the field's choices from the provider account (order statuses, pipelines);
 	// the editor shows them as a dropdown that still accepts an expression.
 	Options *OptionSource
+	// Transform, when set, turns the converted value into what the provider takes (a numeric id into a GraphQL
+	// global id, a date into a search filter): what the form asks for people and what the API wants differ. An
+	// error fails the step with <provider>_request_invalid and the error's text.
+	Transform func(v any) (any, error)
 }
 
 // BodyKind is the encoding of a request body.
@@ -104,6 +109,14 @@ type Operation struct {
 	// Result is where the node's output sits in a successful answer ("/data/order"); empty is the whole answer.
 	// A paginated operation outputs its items instead (see Pagination).
 	Result string
+	// RequireResult makes an answer with nothing or null at Result the provider saying the record does not
+	// exist (<provider>_not_found): GraphQL answers an unknown id with a null object and status 200.
+	RequireResult bool
+	// Prepare, when set, runs just before the request is sent (never in test runs, which show the request as
+	// rendered): it may make read requests of the provider with lookup, through the same guarded path, and
+	// returns the GraphQL variables to send. It is for the operations that need a record's parts before acting
+	// on it (a fulfilment names the order's fulfilment orders).
+	Prepare func(ctx context.Context, lookup Lookup, vars map[string]any) (map[string]any, error)
 	// Pagination, when set, makes the operation list records page by page.
 	Pagination *Pagination
 	// SideEffect marks operations that change something at the provider: test runs show the request instead of
@@ -141,6 +154,10 @@ type Provider struct {
 	// Check looks at every answer and returns a failure for one that is not a success whatever its status
 	// (GraphQL errors in a 200, a quota exhausted): a *nodes.Error, or nil to let the status decide.
 	Check func(a *Answer) error
+	// Quota reads what an answer says of the provider's own quota for the credential (Shopify's
+	// extensions.cost.throttleStatus): how long until its bucket can take another call like this one. The
+	// runtime reports it to the engine (nodes.Exec.ReportQuota), which holds the credential's calls that long.
+	Quota func(a *Answer) (wait time.Duration, ok bool)
 	// Docs is Markdown shared by every operation's reference page (the pinned API version, where keys come from).
 	Docs string
 }
@@ -187,6 +204,9 @@ func (p *Provider) compile(op *Operation) (*compiled, error) {
 	}
 	if op.GraphQL != "" && op.Method != http.MethodPost {
 		return nil, fmt.Errorf("a GraphQL operation is a POST")
+	}
+	if op.Prepare != nil && op.GraphQL == "" {
+		return nil, fmt.Errorf("only a GraphQL operation prepares its variables")
 	}
 	c := &compiled{p: p, op: op}
 	var err error
@@ -365,12 +385,51 @@ func (n *node) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error)
 		out, err := n.paginate(ctx, x, fields, r)
 		return nodes.Result{Output: out}, err
 	}
+	if n.c.op.Prepare != nil {
+		if r, err = n.prepare(ctx, x, fields, r); err != nil {
+			return nodes.Result{}, err
+		}
+	}
 	a, err := n.send(ctx, x, fields, r)
 	if err != nil {
 		return nodes.Result{}, err
 	}
 	out, err := n.extract(a, r)
 	return nodes.Result{Output: out}, err
+}
+
+// Lookup makes one read request of an operation's provider for its Prepare: a GraphQL document and its
+// variables, posted to the operation's path and answered as any request of the runtime is (its failures
+// classified, the provider's quota reported).
+type Lookup func(ctx context.Context, document string, vars map[string]any) (*Answer, error)
+
+// prepare runs the operation's Prepare and re-encodes the request with the variables it returns.
+func (n *node) prepare(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request) (*request, error) {
+	lookup := func(ctx context.Context, document string, vars map[string]any) (*Answer, error) {
+		q := r.clone()
+		q.vars = vars
+		q.header.Del(n.c.op.IdempotencyHeader)
+		body, err := encodeGraphQL(document, vars)
+		if err != nil {
+			return nil, n.invalid("encode the lookup: %v", err)
+		}
+		q.body, q.bodyView = body, map[string]any{"query": document, "variables": vars}
+		return n.send(ctx, x, fields, q)
+	}
+	vars, err := n.c.op.Prepare(ctx, lookup, copyMap(r.vars))
+	if err != nil {
+		var typed *nodes.Error
+		if errors.As(err, &typed) {
+			return nil, err
+		}
+		return nil, n.invalid("%v", err)
+	}
+	out := r.clone()
+	out.vars = vars
+	if err := out.encode(n.c); err != nil {
+		return nil, n.invalid("encode the body: %v", err)
+	}
+	return out, nil
 }
 
 // DryRun shows the request a test run would send, without the credential, and sends nothing.
@@ -387,4 +446,25 @@ func (n *node) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, error) 
 		return nodes.Result{}, nodes.WithDetails(err, map[string]any{"request": r.shown()})
 	}
 	return nodes.Result{Output: map[string]any{"dryRun": true, "request": r.shown()}}, nil
+}
+
+// Query makes one GraphQL request of the provider from Go code that is not an operation (a connection test, a
+// polling trigger): the document and its variables posted to path, through the step's guarded client with the
+// credential applied last, answered and classified as an operation's request is, the provider's quota reported.
+func (p *Provider) Query(ctx context.Context, x *nodes.Exec, path, document string, vars map[string]any) (*Answer, error) {
+	op := &Operation{Type: p.Name + ".query", Method: http.MethodPost, Path: path, GraphQL: document}
+	n := &node{c: &compiled{p: p, op: op}}
+	fields, err := n.credential(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	r, err := n.render(x, fields)
+	if err != nil {
+		return nil, err
+	}
+	r.vars = vars
+	if err := r.encode(n.c); err != nil {
+		return nil, n.invalid("encode the body: %v", err)
+	}
+	return n.send(ctx, x, fields, r)
 }

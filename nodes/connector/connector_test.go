@@ -41,6 +41,16 @@ var acme = &connector.Provider{
 		}
 		return nil
 	},
+	// Acme says in each answer how many seconds its bucket needs before another call.
+	Quota: func(a *connector.Answer) (time.Duration, bool) {
+		switch secs := a.Get("/extensions/wait").(type) {
+		case int64:
+			return time.Duration(secs) * time.Second, true
+		case float64:
+			return time.Duration(secs * float64(time.Second)), true
+		}
+		return 0, false
+	},
 }
 
 func str(name string, in connector.In) connector.Param {
@@ -93,6 +103,35 @@ func init() {
 			Params: []connector.Param{{Field: nodes.Field{Name: "q", Label: "Query", Type: nodes.TypeString, Expression: true}, In: connector.InVariable}},
 			Pagination: &connector.Pagination{Style: connector.PageGraphQL, Items: "/data/orders/nodes",
 				HasNext: "/data/orders/pageInfo/hasNextPage", EndCursor: "/data/orders/pageInfo/endCursor", CursorKey: "after", SizeKey: "first", Size: 50, MaxSize: 250}},
+		connector.Operation{Type: "test.acme.graph.order", Name: "Order (GraphQL)", Category: nodes.CategoryShops,
+			Method: http.MethodPost, Path: "/graphql", GraphQL: "query($id: ID!) { order(id: $id) { id } }", Result: "/data/order", RequireResult: true,
+			Params: []connector.Param{{Field: nodes.Field{Name: "id", Label: "Order", Type: nodes.TypeString, Expression: true, Required: true},
+				In: connector.InVariable, Transform: func(v any) (any, error) {
+					s := v.(string)
+					if strings.HasPrefix(s, "gid://") {
+						return s, nil
+					}
+					if _, err := strconv.Atoi(s); err != nil {
+						return nil, fmt.Errorf("%q is neither a number nor a global id", s)
+					}
+					return "gid://acme/Order/" + s, nil
+				}}}},
+		connector.Operation{Type: "test.acme.graph.ship", Name: "Ship (GraphQL)", Category: nodes.CategoryShops, SideEffect: true,
+			Method: http.MethodPost, Path: "/graphql", GraphQL: "mutation($order: ID!, $parts: [ID!]!) { ship(order: $order, parts: $parts) { ok } }",
+			Result: "/data/ship",
+			Params: []connector.Param{{Field: nodes.Field{Name: "order", Label: "Order", Type: nodes.TypeString, Expression: true, Required: true}, In: connector.InVariable}},
+			Prepare: func(ctx context.Context, lookup connector.Lookup, vars map[string]any) (map[string]any, error) {
+				a, err := lookup(ctx, "query($id: ID!) { order(id: $id) { parts } }", map[string]any{"id": vars["order"]})
+				if err != nil {
+					return nil, err
+				}
+				parts, _ := a.Get("/data/order/parts").([]any)
+				if len(parts) == 0 {
+					return nil, fmt.Errorf("order %v has nothing left to ship", vars["order"])
+				}
+				vars["parts"] = parts
+				return vars, nil
+			}},
 		connector.Operation{Type: "test.acme.deal.move", Name: "Move deal", Category: nodes.CategoryCRM,
 			Method: http.MethodPost, Path: "/deals/{id}/move", SideEffect: true,
 			Params: []connector.Param{id,
@@ -597,5 +636,67 @@ func TestOptionsLoadedFromTheAccount(t *testing.T) {
 	other.Credential = &nodes.ResolvedCredential{Name: "Other", Type: "http.bearer", Fields: fields}
 	if _, err := connector.LoadOptions(context.Background(), other); nodes.Classify(err).Code != "credential_type_refused" {
 		t.Fatalf("a credential of another type: %v", err)
+	}
+}
+
+// TestGraphQLOperationsLookUpTransformAndReportQuota: a parameter is transformed into what the API takes, a null
+// record is "not found", a side effect that needs a lookup first makes it through the same guarded path, and
+// what each answer says of the provider's quota reaches the engine.
+func TestGraphQLOperationsLookUpTransformAndReportQuota(t *testing.T) {
+	s := newAcme(t, func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Query     string         `json:"query"`
+			Variables map[string]any `json:"variables"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		switch {
+		case strings.HasPrefix(body.Query, "query($id: ID!) { order(id: $id) { parts"):
+			io.WriteString(w, `{"data":{"order":{"parts":["p1","p2"]}},"extensions":{"wait":1.5}}`)
+		case strings.HasPrefix(body.Query, "mutation"):
+			json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"ship": map[string]any{"ok": body.Variables["parts"]}}})
+		case body.Variables["id"] == "gid://acme/Order/7":
+			io.WriteString(w, `{"data":{"order":{"id":"gid://acme/Order/7"}},"extensions":{"wait":0}}`)
+		default:
+			io.WriteString(w, `{"data":{"order":null}}`)
+		}
+	})
+	var waits []time.Duration
+	x := exec(s, nil, s.URL)
+	x.ReportQuota = func(_ context.Context, d time.Duration) { waits = append(waits, d) }
+	ctx := context.Background()
+
+	res, err := build(t, "test.acme.graph.order", map[string]any{"id": "7"}).Execute(ctx, x)
+	if err != nil || res.Output.(map[string]any)["id"] != "gid://acme/Order/7" {
+		t.Fatalf("get by number: %v %v", res.Output, err)
+	}
+	_, err = build(t, "test.acme.graph.order", map[string]any{"id": "8"}).Execute(ctx, x)
+	if e := typed(t, err); e.Code != "acme_not_found" || e.Kind != nodes.Permanent {
+		t.Fatalf("a null order: %+v", e)
+	}
+	_, err = build(t, "test.acme.graph.order", map[string]any{"id": "seven"}).Execute(ctx, x)
+	if e := typed(t, err); e.Code != "acme_request_invalid" || !strings.Contains(e.Error(), "neither a number") {
+		t.Fatalf("a bad id: %+v", e)
+	}
+	calls := len(s.recorded())
+
+	res, err = build(t, "test.acme.graph.ship", map[string]any{"order": "gid://acme/Order/7"}).Execute(ctx, x)
+	if err != nil || fmt.Sprint(res.Output.(map[string]any)["ok"]) != "[p1 p2]" {
+		t.Fatalf("ship: %v %v", res.Output, err)
+	}
+	sent := s.recorded()[calls:]
+	if len(sent) != 2 || !strings.Contains(sent[1].body, `"parts":["p1","p2"]`) || sent[0].header.Get("X-Acme-Key") != "k1" {
+		t.Fatalf("ship sent %+v", sent)
+	}
+	if len(waits) != 1 || waits[0] != 1500*time.Millisecond {
+		t.Fatalf("reported waits %v, want the lookup's 1.5s only (no wait is not reported)", waits)
+	}
+
+	// A test run shows the mutation as rendered and looks nothing up.
+	x.Mode = nodes.ModeTest
+	if _, err := build(t, "test.acme.graph.ship", map[string]any{"order": "gid://acme/Order/7"}).(nodes.DryRunner).DryRun(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.recorded()) != calls+2 {
+		t.Fatalf("a dry run sent requests")
 	}
 }

@@ -328,7 +328,13 @@ func (r *request) encode(c *compiled) error {
 			if vars == nil {
 				vars = map[string]any{}
 			}
-			doc = map[string]any{"query": c.op.GraphQL, "variables": vars}
+			body, err := encodeGraphQL(c.op.GraphQL, vars)
+			if err != nil {
+				return err
+			}
+			r.body, r.bodyView = body, map[string]any{"query": c.op.GraphQL, "variables": vars}
+			r.header.Set("Content-Type", "application/json")
+			return nil
 		}
 		if doc == nil {
 			doc = map[string]any{}
@@ -358,6 +364,20 @@ func (r *request) encode(c *compiled) error {
 	return nil
 }
 
+// encodeGraphQL writes a GraphQL request body: {"query": document, "variables": vars}.
+func encodeGraphQL(document string, vars map[string]any) ([]byte, error) {
+	if vars == nil {
+		vars = map[string]any{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(map[string]any{"query": document, "variables": vars}); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
 // eval renders parameter i: its value converted, and whether it is sent at all (unset and empty values are not).
 func (n *node) eval(i int, env map[string]any) (any, bool, error) {
 	v := n.values[i]
@@ -381,6 +401,11 @@ func (n *node) eval(i int, env map[string]any) (any, bool, error) {
 	out, err := convert(prm.Param, raw)
 	if err != nil {
 		return nil, false, n.invalid("%s: %v", labelOf(prm.Field), err)
+	}
+	if prm.Transform != nil {
+		if out, err = prm.Transform(out); err != nil {
+			return nil, false, n.invalid("%s: %v", labelOf(prm.Field), err)
+		}
 	}
 	if s, ok := out.(string); ok && s == "" {
 		return nil, false, nil

@@ -122,6 +122,11 @@ func (n *node) send(ctx context.Context, x *nodes.Exec, fields map[string]string
 			a.JSON = v
 		}
 	}
+	if n.c.p.Quota != nil && x.ReportQuota != nil {
+		if wait, ok := n.c.p.Quota(a); ok && wait > 0 {
+			x.ReportQuota(ctx, wait)
+		}
+	}
 	if n.c.p.Check != nil {
 		if err := n.c.p.Check(a); err != nil {
 			return nil, nodes.WithDetails(err, n.details(a, r))
@@ -150,6 +155,10 @@ func (n *node) extract(a *Answer, r *request) (any, error) {
 		return string(a.Body), nil
 	}
 	v, ok := n.c.result.Get(a.JSON)
+	if n.c.op.RequireResult && (!ok || v == nil) {
+		return nil, nodes.WithDetails(nodes.NewPermanent(n.code("not_found"),
+			fmt.Errorf("%s: %s: no such record (the answer has nothing at %s)", n.c.p.Name, n.c.op.Type, n.c.result)), n.details(a, r))
+	}
 	if !ok {
 		return nil, nodes.WithDetails(nodes.NewPermanent(n.code("response_invalid"),
 			fmt.Errorf("%s: %s: the answer has nothing at %s", n.c.p.Name, n.c.op.Type, n.c.result)), n.details(a, r))

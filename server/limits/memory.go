@@ -105,6 +105,22 @@ func (m *Memory) Penalize(_ context.Context, key string, retryAfter time.Duratio
 	return nil
 }
 
+// Hold gives key no slot before d from now, keeping its rate and its tokens: the provider said its own bucket
+// needs that long to refill.
+func (m *Memory) Hold(_ context.Context, key string, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.bucketLocked(key, now)
+	if until := now.Add(d); until.After(b.blockedUntil) {
+		b.blockedUntil = until
+	}
+	return nil
+}
+
 func (m *Memory) bucketLocked(key string, now time.Time) *memBucket {
 	if m.buckets == nil {
 		m.buckets = map[string]*memBucket{}

@@ -16,9 +16,10 @@ const DefaultRedisPrefix = "ferry:rate:"
 
 // bucketScript is one token bucket per key, updated atomically with the server's clock, so every worker process
 // shares one bucket whatever its own clock says. The hash holds the tokens at ts (microseconds), the configured
-// rate and burst, the rate in force (eff), the penalty factor and its end (pu), and the end of a Retry-After
-// block (bu). It behaves like Memory: refill at the rate in force, spend one token, owe the rest as a wait.
-// The key expires once the bucket would be full and no penalty is left, so idle keys go away by themselves.
+// rate and burst, the rate in force (eff), the penalty factor and its end (pu), and the end of a block (bu) set
+// by a Retry-After or by a hold from the provider's own quota. It behaves like Memory: refill at the rate in
+// force, spend one token, owe the rest as a wait. The key expires once the bucket would be full and no penalty
+// is left, so idle keys go away by themselves.
 var bucketScript = redis.NewScript(`
 local key = KEYS[1]
 local op = ARGV[1]
@@ -39,6 +40,9 @@ if op == 'reserve' then
   tokens = tokens - 1
   if tokens < 0 then delay = -tokens / eff * 1e6 end
   if bu > now then delay = delay + (bu - now) end
+elseif op == 'hold' then
+  local d = tonumber(ARGV[2])
+  if now + d > bu then bu = now + d end
 else
   local retryAfter, coolDown, minFactor = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
   if now < pu then factor = math.max(factor / 2, minFactor) else factor = 0.5 end
@@ -101,6 +105,18 @@ func (r *Redis) Penalize(ctx context.Context, key string, retryAfter time.Durati
 		max(retryAfter, 0).Microseconds(), coolDownOr(r.PenaltyCoolDown).Microseconds(), MinPenaltyFactor).Err()
 	if err != nil {
 		return fmt.Errorf("limits: penalize %s: %w", key, err)
+	}
+	return nil
+}
+
+// Hold gives key no slot before d from now, keeping its rate and its tokens: the provider said its own bucket
+// needs that long to refill.
+func (r *Redis) Hold(ctx context.Context, key string, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	if err := bucketScript.Run(ctx, r.client, []string{r.prefix + key}, "hold", d.Microseconds()).Err(); err != nil {
+		return fmt.Errorf("limits: hold %s: %w", key, err)
 	}
 	return nil
 }

@@ -37,6 +37,8 @@ func Run(t *testing.T, newLimiter func(t *testing.T) engine.Limiter) {
 	t.Run("RepeatedPenaltiesSlowFurther", func(t *testing.T) { testPenalizeHalves(t, newLimiter(t)) })
 	t.Run("PenaltyBeforeFirstReservation", func(t *testing.T) { testPenalizeFirst(t, newLimiter(t)) })
 	t.Run("LowerBurstApplies", func(t *testing.T) { testLowerBurst(t, newLimiter(t)) })
+	t.Run("HoldBlocksWithoutSlowing", func(t *testing.T) { testHold(t, newLimiter(t)) })
+	t.Run("HoldBeforeFirstReservation", func(t *testing.T) { testHoldFirst(t, newLimiter(t)) })
 }
 
 func reserve(t *testing.T, l engine.Limiter, key string, limit nodes.Limit) time.Duration {
@@ -170,4 +172,34 @@ func testLowerBurst(t *testing.T, l engine.Limiter) {
 	reserve(t, l, "changed", nodes.Limit{Rate: 0.1, Burst: 10})
 	near(t, "with burst 1", reserve(t, l, "changed", nodes.Limit{Rate: 0.1, Burst: 1}), 0)
 	near(t, "next with burst 1", reserve(t, l, "changed", nodes.Limit{Rate: 0.1, Burst: 1}), 10*time.Second)
+}
+
+func hold(t *testing.T, l engine.Limiter, key string, d time.Duration) {
+	t.Helper()
+	if err := l.Hold(context.Background(), key, d); err != nil {
+		t.Fatalf("hold %s: %v", key, err)
+	}
+}
+
+// testHold: a hold (the provider's own bucket is short) blocks the key until it ends, but unlike a 429 it keeps
+// the spare tokens and the rate, so once it ends calls go as fast as before.
+func testHold(t *testing.T, l engine.Limiter) {
+	limit := nodes.Limit{Rate: 1, Burst: 5}
+	reserve(t, l, "shopify", limit)
+	hold(t, l, "shopify", 30*time.Second)
+	near(t, "first call after the hold", reserve(t, l, "shopify", limit), 30*time.Second)
+	// Spare tokens are kept: the next calls are due at the end of the hold too, not 1/rate apart.
+	near(t, "second call after the hold", reserve(t, l, "shopify", limit), 30*time.Second)
+	// A shorter hold does not shorten a longer one.
+	hold(t, l, "shopify", time.Second)
+	near(t, "third call after a shorter hold", reserve(t, l, "shopify", limit), 30*time.Second)
+	// No hold, no wait.
+	hold(t, l, "other", 0)
+	near(t, "a key held for nothing", reserve(t, l, "other", limit), 0)
+}
+
+// testHoldFirst: a hold for a key the limiter has not seen yet still blocks it.
+func testHoldFirst(t *testing.T, l engine.Limiter) {
+	hold(t, l, "fresh-hold", 20*time.Second)
+	near(t, "first call after the hold", reserve(t, l, "fresh-hold", nodes.Limit{Rate: 10, Burst: 10}), 20*time.Second)
 }
