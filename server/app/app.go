@@ -177,7 +177,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.Runner.SetTestRunsKept(cfg.TestRunsKept)
 	a.Cron = scheduler.NewCron(a.Runner, logger)
-	a.Poller = &scheduler.Poller{Runner: a.Runner, Logger: logger}
+	a.Poller = &scheduler.Poller{Runner: a.Runner, Logger: logger, MaxBacklog: cfg.PollMaxBacklog}
 	a.Sweeper = &scheduler.Sweeper{Runner: a.Runner}
 	a.Pruner = &scheduler.Pruner{Runner: a.Runner, Days: cfg.RetentionDays, Runs: cfg.RetentionRuns}
 	if a.redis != nil {

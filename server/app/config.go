@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-hq/ferry/nodes/egress"
 	"github.com/ferry-hq/ferry/server/api"
 	"github.com/ferry-hq/ferry/server/runner"
+	"github.com/ferry-hq/ferry/server/scheduler"
 )
 
 // Config is Ferry's configuration. Each field has an environment variable and a command-line flag; flags win.
@@ -31,6 +32,9 @@ type Config struct {
 	SecretKey string
 	// Workers is how many runs this process executes at once.
 	Workers int
+	// PollMaxBacklog is how many queued runs make polling triggers wait before fetching another page (-1: never),
+	// so a large backfill moves at the speed runs execute and live traffic is not queued behind it.
+	PollMaxBacklog int
 	// LogLevel is debug, info, warn or error; LogFormat is text or json.
 	LogLevel  string
 	LogFormat string
@@ -116,6 +120,7 @@ func Settings() []Setting {
 		{"database-url", "FERRY_DATABASE_URL", "", "postgres://… to use Postgres; empty for SQLite in the data directory", func(c *Config) any { return &c.DatabaseURL }},
 		{"redis-url", "FERRY_REDIS_URL", "", "redis://… for distributed mode; /readyz checks it answers", func(c *Config) any { return &c.RedisURL }},
 		{"workers", "FERRY_WORKERS", strconv.Itoa(defaultWorkers()), "runs executed at once by this process", func(c *Config) any { return &c.Workers }},
+		{"poll-max-backlog", "FERRY_POLL_MAX_BACKLOG", strconv.Itoa(scheduler.DefaultMaxBacklog), "queued runs at which polling triggers wait before fetching another page, so a backfill does not queue live traffic behind it (-1: never wait)", func(c *Config) any { return &c.PollMaxBacklog }},
 		{"log-level", "FERRY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 		{"log-format", "FERRY_LOG_FORMAT", "text", "text or json", func(c *Config) any { return &c.LogFormat }},
 		{"body-limit", "FERRY_BODY_LIMIT", strconv.Itoa(4 << 20), "largest request body accepted, in bytes", func(c *Config) any { return &c.BodyLimit }},
@@ -193,6 +198,9 @@ func set(target any, v string) error {
 func (c *Config) Validate() error {
 	if c.Workers < 1 {
 		return fmt.Errorf("workers must be at least 1")
+	}
+	if c.PollMaxBacklog < -1 || c.PollMaxBacklog == 0 {
+		return fmt.Errorf("poll-max-backlog must be at least 1, or -1 to never wait")
 	}
 	if c.BodyLimit < 1024 {
 		return fmt.Errorf("body-limit must be at least 1024 bytes")

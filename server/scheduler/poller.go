@@ -36,9 +36,15 @@ type Poller struct {
 	// many flows are polled at once (default 4).
 	PagesPerTurn int
 	Parallel     int
+	// MaxBacklog is how many runs may wait in the queue before polls stop fetching pages (default
+	// DefaultMaxBacklog; -1 never stops). A backfill of a hundred thousand records then moves at the speed the workers execute runs,
+	// instead of filling the queue ahead of them: webhook and schedule runs are not stuck behind it, and an
+	// embedded process does not hold the whole backlog in memory.
+	MaxBacklog int
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
+	held    atomic.Bool
 	mu      sync.Mutex
 	entries []pollEntry
 	loaded  time.Time
@@ -71,6 +77,9 @@ func (p *Poller) defaults() {
 	}
 	if p.Parallel <= 0 {
 		p.Parallel = 4
+	}
+	if p.MaxBacklog == 0 {
+		p.MaxBacklog = DefaultMaxBacklog
 	}
 	if p.Logger == nil {
 		p.Logger = slog.Default()
@@ -106,12 +115,17 @@ func (p *Poller) Run(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			p.Logger.Warn("poll failed", "err", err)
 		}
-		if more && ctx.Err() == nil {
+		if more && ctx.Err() == nil && !p.held.Load() {
 			continue // a walk has pages waiting: no pause between turns
+		}
+		var drained <-chan time.Time
+		if more {
+			drained = time.After(backlogPause) // the queue was full: look again soon, not at the next tick
 		}
 		select {
 		case <-ctx.Done():
 			return
+		case <-drained:
 		case <-t.C:
 		case <-p.changed:
 			p.mu.Lock()
@@ -135,6 +149,7 @@ func (p *Poller) Round(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	p.held.Store(false)
 	sem := make(chan struct{}, p.Parallel)
 	var wg sync.WaitGroup
 	var more atomic.Bool
@@ -214,6 +229,9 @@ func (p *Poller) turn(ctx context.Context, e pollEntry) (bool, error) {
 		if ctx.Err() != nil {
 			return false, nil
 		}
+		if full, err := p.backlogFull(ctx); err != nil || full {
+			return true, err
+		}
 		now = p.now()
 		res, err := trigger.Poll(ctx, &nodes.PollRequest{Cursor: cursor, Mode: nodes.ModeLive, Credential: creds, HTTP: client,
 			Breakers: p.Runner.Engine.Breakers, Now: now})
@@ -232,7 +250,7 @@ func (p *Poller) turn(ctx context.Context, e pollEntry) (bool, error) {
 			due = now
 		}
 		_, err = p.Runner.AcceptPolled(ctx, runner.Polled{Flow: e.flow, Node: e.nodeID, Records: res.Records,
-			Commit: store.PollCommit{Rev: rev, Cursor: next, NextPollAt: due, At: now, StartsPoll: page == 0, EndsPoll: !res.More}})
+			Commit: store.PollCommit{Rev: rev, Cursor: next, NextPollAt: due, At: now, StartsPoll: page == 0 && cursor.From.IsZero(), EndsPoll: !res.More}})
 		if errors.Is(err, store.ErrConflict) {
 			return false, nil // another poller committed: its turn
 		}
@@ -246,6 +264,31 @@ func (p *Poller) turn(ctx context.Context, e pollEntry) (bool, error) {
 			return false, nil
 		}
 	}
+	return true, nil
+}
+
+// DefaultMaxBacklog is the queue depth at which polls wait when the configuration names none: a few seconds of
+// work for the workers, enough that they never idle while a backfill waits, small enough that a webhook's run
+// queued behind it starts within seconds.
+const DefaultMaxBacklog = 1000
+
+// backlogPause is how long a poll held back by a full queue waits before looking at the queue again.
+const backlogPause = 50 * time.Millisecond
+
+// backlogFull reports whether the queue holds MaxBacklog runs or more, so the turn stops before fetching another
+// page; the poll stays due and resumes from the same cursor when workers have caught up.
+func (p *Poller) backlogFull(ctx context.Context) (bool, error) {
+	if p.MaxBacklog < 0 || p.Runner.Queue == nil {
+		return false, nil
+	}
+	n, err := p.Runner.Queue.Depth(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the queue's depth: %w", err)
+	}
+	if n < int64(p.MaxBacklog) {
+		return false, nil
+	}
+	p.held.Store(true)
 	return true, nil
 }
 
