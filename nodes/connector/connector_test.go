@@ -271,7 +271,7 @@ func TestBadOperationsStopTheProcess(t *testing.T) {
 		"variable without doc":   {Type: "test.acme.bad.four", Name: "x", Method: "POST", Path: "/g", Params: []connector.Param{str("a", connector.InVariable)}},
 		"routed GraphQL": {Type: "test.acme.bad.six", Name: "x", Method: "POST", Path: "/g", GraphQL: "{ a }",
 			Route: func(context.Context, connector.Get, map[string]any) (string, string, error) { return "", "", nil }},
-		"cursor without next":    {Type: "test.acme.bad.five", Name: "x", Path: "/o", Pagination: &connector.Pagination{Style: connector.PageCursor, CursorKey: "a", CursorIn: connector.InQuery}},
+		"cursor without next": {Type: "test.acme.bad.five", Name: "x", Path: "/o", Pagination: &connector.Pagination{Style: connector.PageCursor, CursorKey: "a", CursorIn: connector.InQuery}},
 	} {
 		func() {
 			defer func() {
