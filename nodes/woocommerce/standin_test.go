@@ -73,8 +73,10 @@ func answer(w http.ResponseWriter, status int, v any) {
 type args map[string]func(string) bool
 
 var (
-	isoDate  = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$`)
-	number   = func(lo, hi int) func(string) bool { return func(s string) bool { n, err := strconv.Atoi(s); return err == nil && n >= lo && n <= hi } }
+	isoDate = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$`)
+	number  = func(lo, hi int) func(string) bool {
+		return func(s string) bool { n, err := strconv.Atoi(s); return err == nil && n >= lo && n <= hi }
+	}
 	oneOf    = func(vs ...string) func(string) bool { return func(s string) bool { return contains(vs, s) } }
 	anything = func(string) bool { return true }
 	boolean  = oneOf("true", "false", "1", "0")
@@ -222,7 +224,9 @@ func (s *standIn) route(w http.ResponseWriter, r *http.Request, parts []string, 
 		}
 		if q.Get("orderby") == "modified" {
 			list = append([]map[string]any(nil), list...)
-			sort.SliceStable(list, func(i, j int) bool { return list[i]["date_modified_gmt"].(string) < list[j]["date_modified_gmt"].(string) })
+			sort.SliceStable(list, func(i, j int) bool {
+				return list[i]["date_modified_gmt"].(string) < list[j]["date_modified_gmt"].(string)
+			})
 		}
 		s.page(w, r, list)
 	case r.Method == "GET" && len(parts) == 2 && parts[0] == "orders":
@@ -396,7 +400,7 @@ func testOrder(id int, status, modified string) map[string]any {
 		"date_modified": modified, "date_modified_gmt": modified, "discount_total": "5.00", "discount_tax": "0.00",
 		"shipping_total": "4.90", "shipping_tax": "0.00", "cart_tax": "0.00", "total": "34.90", "total_tax": "0.00",
 		"prices_include_tax": true, "customer_id": 7, "customer_note": "",
-		"billing": map[string]any{"first_name": "Ada", "last_name": "Lovelace", "company": "", "email": "ada@example.com", "phone": "+49 30 901820"},
+		"billing":        map[string]any{"first_name": "Ada", "last_name": "Lovelace", "company": "", "email": "ada@example.com", "phone": "+49 30 901820"},
 		"payment_method": "stripe", "payment_method_title": "Card", "transaction_id": "pi_1",
 		"line_items": []any{
 			map[string]any{"id": 1, "name": "Sencha", "product_id": 11, "quantity": 3, "subtotal": "25.00", "total": "20.00", "sku": "TEA-1", "price": 8.333333},
