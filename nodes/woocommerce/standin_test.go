@@ -453,3 +453,12 @@ func failure(t *testing.T, err error, code string, kind nodes.Kind) *nodes.Error
 	}
 	return e
 }
+
+func raw(params map[string]any) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	for k, v := range params {
+		b, _ := json.Marshal(v)
+		out[k] = b
+	}
+	return out
+}
