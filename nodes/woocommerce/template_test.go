@@ -16,8 +16,8 @@ import (
 	"github.com/ferry-hq/ferry/flows/templates"
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
-	"github.com/ferry-hq/ferry/nodes/egress"
 	_ "github.com/ferry-hq/ferry/nodes/core"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // TestOrderStatusSyncTemplateRuns delivers the order.updated vector, signed as WooCommerce signs it, to the
