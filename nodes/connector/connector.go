@@ -7,7 +7,7 @@
 //
 // Go code is written only for what data cannot say: how a provider signs its requests (Provider.Authorize), an
 // answer that is a failure despite its status (Provider.Check: GraphQL errors, throttling), how a credential
-// becomes a base URL.
+// becomes a base URL, and where a REST write goes once a read has said so (Operation.Route: an upsert).
 package connector
 
 import (

@@ -49,11 +49,11 @@ func body(t *testing.T, file string) []byte {
 }
 
 type delivery struct {
-	body                               []byte
-	signature, topic, deliveryID, form string
-	secret                             string
-	credErr                            error
-	noCredential                       bool
+	body                         []byte
+	signature, topic, deliveryID string
+	secret                       string
+	credErr                      error
+	noCredential                 bool
 }
 
 // request is the delivery with the headers WC_Webhook::deliver sends.
