@@ -43,7 +43,8 @@ func init() {
 				Description: fmt.Sprintf("How many orders each request asks for (1 to %d).", maxPollPage)},
 		},
 		Docs: "Polls `GET /wp-json/wc/v3/orders?modified_after=…&dates_are_gmt=true&orderby=modified&order=asc&page=…&per_page=…` " +
-			"for orders modified since a little before the newest change seen, and starts one run per changed order " +
+			"for orders modified since a little before the newest change seen (the overlap, and a second more: " +
+			"`modified_after` is exclusive), and starts one run per changed order " +
 			"(the type from its status, created for an order not changed since it was placed). The cursor (the newest " +
 			"`date_modified_gmt` and order id, and the position of a walk in progress) is committed with the runs, so a " +
 			"poll resumes where it stopped; the order's id and `date_modified_gmt` are its run's dedup key.\n\n" +
@@ -96,7 +97,9 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 	cur := req.Cursor
 	from := cur.From
 	if from.IsZero() {
-		from = cur.Time.Add(-n.overlap)
+		// modified_after is exclusive and counts whole seconds: a second more, so an order changed in the
+		// second of the newest one seen, after it was read, is in the walk even without an overlap.
+		from = cur.Time.Add(-n.overlap - time.Second)
 	}
 	page := 1
 	if cur.Token != "" {
@@ -112,6 +115,11 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 	}
 	x := &nodes.Exec{Mode: req.Mode, HTTP: req.HTTP, Breakers: req.Breakers, Credential: req.Credential}
 	a, err := provider.Request(ctx, x, http.MethodGet, "/orders", ChangedQuery(from, page, n.pageSize))
+	if page > 1 && pastTheEnd(err) {
+		// Orders left the list while the walk counted pages (trashed, changed again): the page asked for is past
+		// the end, so the walk is over. Whatever moved is found by the next walk, from the newest change seen.
+		return &nodes.PollPage{Next: nodes.PollCursor{Time: cur.Time, ID: cur.ID}}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +132,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 	if id, err := strconv.ParseUint(cur.ID, 10, 64); err == nil {
 		newest.ID = id
 	}
-	var last time.Time
+	var first, last time.Time
 	for i, raw := range list {
 		order, ok := raw.(map[string]any)
 		if !ok {
@@ -145,21 +153,37 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 		if mark.Modified.After(last) {
 			last = mark.Modified
 		}
+		if first.IsZero() || mark.Modified.Before(first) {
+			first = mark.Modified
+		}
 	}
 	out.Next = nodes.PollCursor{Time: newest.Modified, ID: strconv.FormatUint(newest.ID, 10)}
 	if pager.Next(a, connector.Position{Page: page}, len(list)) == nil {
 		return out, nil // the walk reached the end; the next starts from newest, less the overlap
 	}
 	out.More = true
-	if anchor := last.Add(-time.Second); anchor.After(from) {
-		// Move the start instead of counting pages: what changed during the walk cannot shift a page onto
-		// orders not yet read.
-		out.Next.From = anchor
+	if first.Equal(last) {
+		// The whole page changed in one second: moving the start cannot step past it, only the page number can.
+		out.Next.From, out.Next.Token = from, strconv.Itoa(page+1)
 		return out, nil
 	}
-	// The whole page changed within the second after from: only the page number moves on.
-	out.Next.From, out.Next.Token = from, strconv.Itoa(page+1)
+	// Move the start to a second before the page's last change instead of counting pages, so what changes
+	// during the walk cannot shift a page onto orders not yet read. It moves forward: the page's first change is
+	// after from, and its last a second or more after that.
+	out.Next.From = last.Add(-time.Second)
 	return out, nil
+}
+
+// pastTheEnd reports whether err is WordPress refusing a page number beyond the last page
+// (400 rest_post_invalid_page_number), which a walk counting pages meets when orders leave the list under it.
+func pastTheEnd(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := nodes.Classify(err)
+	details, _ := e.Details.(map[string]any)
+	body, _ := details["body"].(map[string]any)
+	return e.Code == "woocommerce_invalid_request" && body["code"] == "rest_post_invalid_page_number"
 }
 
 // Watermark is where a reader of changed orders stopped: the last order's date_modified_gmt and its id, the

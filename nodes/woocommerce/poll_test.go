@@ -76,7 +76,7 @@ func TestPollWalksChangedOrders(t *testing.T) {
 		t.Fatalf("end of walk %+v", c)
 	}
 	first := s.received()[0].URL.Query()
-	if first.Get("modified_after") != "2026-11-20T10:00:05" || first.Get("orderby") != "modified" || first.Get("order") != "asc" ||
+	if first.Get("modified_after") != "2026-11-20T10:00:04" || first.Get("orderby") != "modified" || first.Get("order") != "asc" ||
 		first.Get("dates_are_gmt") != "true" || first.Get("page") != "1" || first.Get("per_page") != "5" {
 		t.Fatalf("first page asked %v", first)
 	}
@@ -109,11 +109,30 @@ func TestPollPagesWithinOneSecond(t *testing.T) {
 	for _, r := range s.received() {
 		pages = append(pages, r.URL.Query().Get("modified_after")+"#"+r.URL.Query().Get("page"))
 	}
-	if strings.Join(pages, " ") != "2026-11-20T10:00:19#1 2026-11-20T10:00:19#2 2026-11-20T10:00:19#3" {
+	if strings.Join(pages, " ") != "2026-11-20T10:00:18#1 2026-11-20T10:00:18#2 2026-11-20T10:00:18#3" {
 		t.Fatalf("pages asked %v", pages)
 	}
 	if c := p.req.Cursor; c.ID != "300" || c.Token != "" {
 		t.Fatalf("cursor %+v", c)
+	}
+
+	// Orders leave the list while a walk counts pages: the page asked for is past the end, which ends the walk
+	// instead of failing every poll after it.
+	p = newPoller(t, s, map[string]any{"interval": "1m", "overlap": "0s", "pageSize": 3}, time.Date(2026, 11, 20, 10, 0, 19, 0, time.UTC))
+	p.step()
+	p.step()
+	if p.req.Cursor.Token != "3" {
+		t.Fatalf("cursor %+v", p.req.Cursor)
+	}
+	s.orders = s.orders[4:]
+	if more := p.step(); more || p.req.Cursor.Token != "" || !p.req.Cursor.From.IsZero() || p.req.Cursor.ID != "206" {
+		t.Fatalf("past the end: more %v, cursor %+v", more, p.req.Cursor)
+	}
+	// The next walk starts from the newest change seen (a second before, modified_after being exclusive) and
+	// finds the rest, order 207 of the same second included.
+	p.walk()
+	if _, ok := p.runs["207@2026-11-20T10:00:20Z"]; !ok || len(p.runs) != 8 {
+		t.Fatalf("after the walk that ended early: %v", p.order)
 	}
 }
 
