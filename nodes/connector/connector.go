@@ -7,7 +7,7 @@
 //
 // Go code is written only for what data cannot say: how a provider signs its requests (Provider.Authorize), an
 // answer that is a failure despite its status (Provider.Check: GraphQL errors, throttling), how a credential
-// becomes a base URL.
+// becomes a base URL, and where a REST write goes once a read has said so (Operation.Route: an upsert).
 package connector
 
 import (
@@ -117,6 +117,12 @@ type Operation struct {
 	// returns the GraphQL variables to send. It is for the operations that need a record's parts before acting
 	// on it (a fulfilment names the order's fulfilment orders).
 	Prepare func(ctx context.Context, lookup Lookup, vars map[string]any) (map[string]any, error)
+	// Route, when set, runs just before a REST operation's request is sent (never in test runs, which show the
+	// request as rendered): it may read from the provider with get, through the same guarded path, and returns
+	// the method and path (relative to the base URL) the request goes to instead of the operation's own. It is
+	// for the operations whose target depends on what exists: an upsert that updates the record a search found,
+	// or creates one.
+	Route func(ctx context.Context, get Get, body map[string]any) (method, path string, err error)
 	// Pagination, when set, makes the operation list records page by page.
 	Pagination *Pagination
 	// SideEffect marks operations that change something at the provider: test runs show the request instead of
@@ -207,6 +213,9 @@ func (p *Provider) compile(op *Operation) (*compiled, error) {
 	}
 	if op.Prepare != nil && op.GraphQL == "" {
 		return nil, fmt.Errorf("only a GraphQL operation prepares its variables")
+	}
+	if op.Route != nil && (op.GraphQL != "" || op.Pagination != nil) {
+		return nil, fmt.Errorf("only a REST operation of one request is routed")
 	}
 	c := &compiled{p: p, op: op}
 	var err error
@@ -390,6 +399,11 @@ func (n *node) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error)
 			return nodes.Result{}, err
 		}
 	}
+	if n.c.op.Route != nil {
+		if r, err = n.route(ctx, x, fields, r); err != nil {
+			return nodes.Result{}, err
+		}
+	}
 	a, err := n.send(ctx, x, fields, r)
 	if err != nil {
 		return nodes.Result{}, err
@@ -432,6 +446,48 @@ func (n *node) prepare(ctx context.Context, x *nodes.Exec, fields map[string]str
 	return out, nil
 }
 
+// Get makes one GET request of an operation's provider for its Route: a path relative to the base URL and its
+// query, answered as any request of the runtime is (its failures classified, the provider's quota reported).
+type Get func(ctx context.Context, path string, query url.Values) (*Answer, error)
+
+// route runs the operation's Route and moves the request to the method and path it returns.
+func (n *node) route(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request) (*request, error) {
+	base, err := n.c.p.BaseURL(fields)
+	if err != nil {
+		return nil, n.credentialInvalid(err)
+	}
+	get := func(ctx context.Context, path string, query url.Values) (*Answer, error) {
+		return n.send(ctx, x, fields, getRequest(r, base, path, query, n.c.op.IdempotencyHeader))
+	}
+	method, path, err := n.c.op.Route(ctx, get, copyMap(r.jsonBody))
+	if err != nil {
+		var typed *nodes.Error
+		if errors.As(err, &typed) {
+			return nil, err
+		}
+		return nil, n.invalid("%v", err)
+	}
+	out := r.clone()
+	out.method = method
+	u := base.JoinPath(path)
+	u.RawQuery = r.url.RawQuery
+	out.url = u
+	return out, nil
+}
+
+// getRequest is a bodiless GET of path under base with query, carrying the headers of r but its idempotency key.
+func getRequest(r *request, base *url.URL, path string, query url.Values, idempotencyHeader string) *request {
+	q := &request{method: http.MethodGet, url: base.JoinPath(path), header: r.header.Clone()}
+	q.header.Del("Content-Type")
+	if idempotencyHeader != "" {
+		q.header.Del(idempotencyHeader)
+	}
+	if len(query) > 0 {
+		q.url.RawQuery = query.Encode()
+	}
+	return q
+}
+
 // DryRun shows the request a test run would send, without the credential, and sends nothing.
 func (n *node) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
 	fields, err := n.credential(ctx, x)
@@ -467,4 +523,25 @@ func (p *Provider) Query(ctx context.Context, x *nodes.Exec, path, document stri
 		return nil, n.invalid("encode the body: %v", err)
 	}
 	return n.send(ctx, x, fields, r)
+}
+
+// Request makes one bodiless request of the provider from Go code that is not an operation (a connection test,
+// a polling trigger reading a REST list): path relative to the base URL with its query, through the step's
+// guarded client with the credential applied last, answered and classified as an operation's request is.
+func (p *Provider) Request(ctx context.Context, x *nodes.Exec, method, path string, query url.Values) (*Answer, error) {
+	op := &Operation{Type: p.Name + ".request", Method: method, Path: path}
+	n := &node{c: &compiled{p: p, op: op}}
+	fields, err := n.credential(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	base, err := p.BaseURL(fields)
+	if err != nil {
+		return nil, n.credentialInvalid(err)
+	}
+	r := &request{method: method, header: http.Header{}}
+	for k, v := range p.Headers {
+		r.header.Set(k, v)
+	}
+	return n.send(ctx, x, fields, getRequest(r, base, path, query, "").withMethod(method))
 }

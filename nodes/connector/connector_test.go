@@ -132,6 +132,19 @@ func init() {
 				vars["parts"] = parts
 				return vars, nil
 			}},
+		connector.Operation{Type: "test.acme.contact.upsert", Name: "Upsert contact", Category: nodes.CategoryCRM,
+			Method: http.MethodPost, Path: "/contacts", SideEffect: true, IdempotencyHeader: "Idempotency-Key",
+			Params: []connector.Param{str("email", connector.InBody), str("name", connector.InBody)},
+			Route: func(ctx context.Context, get connector.Get, body map[string]any) (string, string, error) {
+				a, err := get(ctx, "/contacts", url.Values{"email": {fmt.Sprint(body["email"])}})
+				if err != nil {
+					return "", "", err
+				}
+				if id := a.Get("/0/id"); id != nil {
+					return http.MethodPut, fmt.Sprintf("/contacts/%v", id), nil
+				}
+				return http.MethodPost, "/contacts", nil
+			}},
 		connector.Operation{Type: "test.acme.deal.move", Name: "Move deal", Category: nodes.CategoryCRM,
 			Method: http.MethodPost, Path: "/deals/{id}/move", SideEffect: true,
 			Params: []connector.Param{id,
@@ -256,7 +269,9 @@ func TestBadOperationsStopTheProcess(t *testing.T) {
 		"parameter not in path":  {Type: "test.acme.bad.two", Name: "x", Path: "/orders", Params: []connector.Param{str("id", connector.InPath)}},
 		"body on a GET":          {Type: "test.acme.bad.three", Name: "x", Path: "/orders", Params: []connector.Param{str("a", connector.InBody)}},
 		"variable without doc":   {Type: "test.acme.bad.four", Name: "x", Method: "POST", Path: "/g", Params: []connector.Param{str("a", connector.InVariable)}},
-		"cursor without next":    {Type: "test.acme.bad.five", Name: "x", Path: "/o", Pagination: &connector.Pagination{Style: connector.PageCursor, CursorKey: "a", CursorIn: connector.InQuery}},
+		"routed GraphQL": {Type: "test.acme.bad.six", Name: "x", Method: "POST", Path: "/g", GraphQL: "{ a }",
+			Route: func(context.Context, connector.Get, map[string]any) (string, string, error) { return "", "", nil }},
+		"cursor without next": {Type: "test.acme.bad.five", Name: "x", Path: "/o", Pagination: &connector.Pagination{Style: connector.PageCursor, CursorKey: "a", CursorIn: connector.InQuery}},
 	} {
 		func() {
 			defer func() {
@@ -698,5 +713,94 @@ func TestGraphQLOperationsLookUpTransformAndReportQuota(t *testing.T) {
 	}
 	if len(s.recorded()) != calls+2 {
 		t.Fatalf("a dry run sent requests")
+	}
+}
+
+// An operation whose target depends on what exists reads first with its Route's get (credential applied, no
+// idempotency key, no body), then sends its body where the Route says; a test run shows the request as rendered
+// and reads nothing.
+func TestRoutedOperationReadsThenWritesWhereItFound(t *testing.T) {
+	s := newAcme(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Query().Get("email") == "ada@example.com":
+			io.WriteString(w, `[{"id":42}]`)
+		case r.Method == http.MethodGet:
+			io.WriteString(w, `[]`)
+		default:
+			b, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, `{"method":%q,"path":%q,"body":%s}`, r.Method, r.URL.Path, b)
+		}
+	})
+	ctx := context.Background()
+	x := exec(s, nil, s.URL)
+	res, err := build(t, "test.acme.contact.upsert", map[string]any{"email": "ada@example.com", "name": "Ada"}).Execute(ctx, x)
+	out, _ := res.Output.(map[string]any)
+	if err != nil || out["method"] != "PUT" || out["path"] != "/contacts/42" {
+		t.Fatalf("existing contact: %v %v", out, err)
+	}
+	sent := s.recorded()
+	if len(sent) != 2 || sent[0].method != "GET" || sent[0].body != "" || sent[0].header.Get("X-Acme-Key") != "k1" ||
+		sent[0].header.Get("Idempotency-Key") != "" || sent[0].header.Get("Content-Type") != "" {
+		t.Fatalf("the look-up was %+v", sent[0])
+	}
+	if sent[1].header.Get("Idempotency-Key") != "run1:n1" || !strings.Contains(sent[1].body, `"name":"Ada"`) {
+		t.Fatalf("the write was %+v", sent[1])
+	}
+	res, err = build(t, "test.acme.contact.upsert", map[string]any{"email": "grace@example.com"}).Execute(ctx, x)
+	if out, _ := res.Output.(map[string]any); err != nil || out["method"] != "POST" || out["path"] != "/contacts" {
+		t.Fatalf("new contact: %v %v", res.Output, err)
+	}
+
+	x.Mode = nodes.ModeTest
+	calls := len(s.recorded())
+	if _, err := build(t, "test.acme.contact.upsert", map[string]any{"email": "ada@example.com"}).(nodes.DryRunner).DryRun(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.recorded()) != calls {
+		t.Fatal("a dry run looked something up")
+	}
+}
+
+// Go code that is not an operation (a polling trigger) makes a REST request through the same path: credential
+// applied last, failures classified, destinations checked.
+func TestProviderRequestIsClassifiedLikeAnOperation(t *testing.T) {
+	s := newAcme(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "9" {
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error":{"code":"slow_down","message":"too many"}}`)
+			return
+		}
+		io.WriteString(w, `{"orders":[1,2]}`)
+	})
+	ctx := context.Background()
+	a, err := acme.Request(ctx, exec(s, nil, s.URL), http.MethodGet, "/orders", url.Values{"page": {"1"}})
+	if err != nil || fmt.Sprint(a.Get("/orders")) != "[1 2]" {
+		t.Fatalf("request: %v %v", a, err)
+	}
+	got := s.recorded()[0]
+	if got.path != "/api/v2/orders" || got.query != "page=1" || got.header.Get("Acme-Version") != "2026-10" || got.header.Get("X-Acme-Key") != "k1" {
+		t.Fatalf("sent %+v", got)
+	}
+	_, err = acme.Request(ctx, exec(s, nil, s.URL), http.MethodGet, "/orders", url.Values{"page": {"9"}})
+	if e := typed(t, err); e.Code != "acme_rate_limited" || e.Kind != nodes.RetryAfter || e.After != 3*time.Second {
+		t.Fatalf("429: %+v", e)
+	}
+	_, err = acme.Request(ctx, exec(s, nil, "https://elsewhere.example"), http.MethodGet, "/orders", nil)
+	if err == nil || len(s.recorded()) != 2 {
+		t.Fatalf("sent to a place the credential may not go: %v", err)
+	}
+}
+
+// A base URL the provider refuses with its own typed failure keeps that failure's code.
+func TestBaseURLFailuresKeepTheProvidersCode(t *testing.T) {
+	p := &connector.Provider{Name: "acme", Credentials: []string{"test.acme.key"},
+		BaseURL: func(map[string]string) (*url.URL, error) {
+			return nil, nodes.NewPermanent("acme_base_insecure", fmt.Errorf("acme: plain http"))
+		}}
+	x := &nodes.Exec{Mode: nodes.ModeLive, Credential: func(context.Context) (map[string]string, error) { return map[string]string{}, nil }}
+	_, err := p.Request(context.Background(), x, http.MethodGet, "/orders", nil)
+	if e := typed(t, err); e.Code != "acme_base_insecure" {
+		t.Fatalf("code %s, want the provider's", e.Code)
 	}
 }

@@ -202,6 +202,12 @@ type request struct {
 	form     url.Values
 }
 
+// withMethod is r with another method.
+func (r *request) withMethod(method string) *request {
+	r.method = method
+	return r
+}
+
 func (r *request) clone() *request {
 	c := *r
 	u := *r.url
@@ -251,7 +257,7 @@ func (n *node) code(what string) string { return n.c.p.Name + "_" + what }
 func (n *node) render(x *nodes.Exec, fields map[string]string) (*request, error) {
 	base, err := n.c.p.BaseURL(fields)
 	if err != nil {
-		return nil, nodes.NewPermanent(n.code("credential_invalid"), fmt.Errorf("%s: %w", n.c.p.Name, err))
+		return nil, n.credentialInvalid(err)
 	}
 	env := envOf(x)
 	r := &request{method: n.c.op.Method, header: http.Header{}}
@@ -414,6 +420,17 @@ func (n *node) eval(i int, env map[string]any) (any, bool, error) {
 		return nil, false, nil
 	}
 	return out, true, nil
+}
+
+// credentialInvalid is the failure of a credential whose fields give no base URL: the provider's own typed
+// failure when BaseURL returned one (an insecure store address has its own code), else
+// <provider>_credential_invalid.
+func (n *node) credentialInvalid(err error) error {
+	var typed *nodes.Error
+	if errors.As(err, &typed) {
+		return err
+	}
+	return nodes.NewPermanent(n.code("credential_invalid"), fmt.Errorf("%s: %w", n.c.p.Name, err))
 }
 
 func (n *node) invalid(format string, args ...any) error {
