@@ -145,6 +145,9 @@ type Provider struct {
 	// Authorize applies the credential to a request that is otherwise complete, just before it is sent (and
 	// after its destination was checked): a header, a query parameter, a signature of the body.
 	Authorize func(req *http.Request, fields map[string]string) error
+	// Token, when set, exchanges the credential for a short-lived access token before each request (Youzan's
+	// /auth/token), handed to Authorize as nodes.CredentialAccessToken and renewed once when an answer refuses it.
+	Token *TokenSource
 	// Headers are sent with every request (Accept, a pinned API version).
 	Headers map[string]string
 	// ErrorMessage and ErrorCode point at the provider's own message and code in a failure's JSON body, quoted
@@ -465,6 +468,29 @@ func (p *Provider) Query(ctx context.Context, x *nodes.Exec, path, document stri
 	r.vars = vars
 	if err := r.encode(n.c); err != nil {
 		return nil, n.invalid("encode the body: %v", err)
+	}
+	return n.send(ctx, x, fields, r)
+}
+
+// Call makes one request of the provider from Go code that is not an operation (a polling trigger): method to
+// path under the base URL with body as its JSON body (nil: no body), through the step's guarded client with the
+// credential applied last, answered and classified as an operation's request is.
+func (p *Provider) Call(ctx context.Context, x *nodes.Exec, method, path string, body map[string]any) (*Answer, error) {
+	op := &Operation{Type: p.Name + ".call", Method: method, Path: path}
+	n := &node{c: &compiled{p: p, op: op}}
+	fields, err := n.credential(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	r, err := n.render(x, fields)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		r.jsonBody = body
+		if err := r.encodeJSON(); err != nil {
+			return nil, n.invalid("encode the body: %v", err)
+		}
 	}
 	return n.send(ctx, x, fields, r)
 }
