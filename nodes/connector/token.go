@@ -45,7 +45,7 @@ type Token struct {
 type TokenSource struct {
 	// Fetch asks the provider for a new token, through the step's guarded client (bound to the credential's
 	// destinations). Its failures should be *nodes.Error (a refused client is permanent, an outage retryable).
-	Fetch func(ctx context.Context, client *http.Client, fields map[string]string) (Token, error)
+	Fetch func(ctx context.Context, client *http.Client, req TokenRequest) (Token, error)
 	// Refused reports whether an answer says the token sent was invalid or expired (and not something else the
 	// request got wrong): the runtime then renews the token and sends the request once more.
 	Refused func(a *Answer) bool
@@ -60,9 +60,21 @@ type TokenSource struct {
 	now func() time.Time
 }
 
+// TokenRequest is what a source's Fetch is asked for: a token for the credential's fields, and why. Providers
+// that hand out the current token unless told to issue a new one (Youzan's refresh flag) ask for a new one when
+// Due is set, and for the current one first when Refused is (another process may already have replaced it).
+type TokenRequest struct {
+	Fields map[string]string
+	// Due is the cached token that is about to expire; Refused the one an answer refused. Both are empty for a
+	// credential's first token in this process.
+	Due, Refused string
+}
+
 type cachedToken struct {
 	token     string
 	refreshAt time.Time
+	// refused is the token an answer refused, kept (with token empty) so the next request says so.
+	refused string
 }
 
 func (s *TokenSource) clock() time.Time {
@@ -92,25 +104,26 @@ func tokenKey(fields map[string]string) string {
 // cache holds none that is fresh enough.
 func (s *TokenSource) Get(ctx context.Context, client *http.Client, fields map[string]string) (string, error) {
 	key := tokenKey(fields)
-	if tok, ok := s.lookup(key); ok {
+	if tok, ok, _ := s.lookup(key); ok {
 		return tok, nil
 	}
 	ch := s.group.DoChan(key, func() (any, error) {
-		if tok, ok := s.lookup(key); ok {
+		tok, ok, prev := s.lookup(key)
+		if ok {
 			return tok, nil
 		}
 		// The request serves every caller waiting for it: it must not end because the first one gave up.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenFetchTimeout)
 		defer cancel()
-		tok, err := s.Fetch(fctx, client, fields)
+		fresh, err := s.Fetch(fctx, client, TokenRequest{Fields: fields, Due: prev.token, Refused: prev.refused})
 		if err != nil {
 			return "", err
 		}
-		if tok.Value == "" {
+		if fresh.Value == "" {
 			return "", errors.New("the provider issued an empty access token")
 		}
-		s.store(key, tok)
-		return tok.Value, nil
+		s.store(key, fresh)
+		return fresh.Value, nil
 	})
 	select {
 	case r := <-ch:
@@ -129,18 +142,19 @@ func (s *TokenSource) Forget(fields map[string]string, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.entries[key]; ok && e.token == token {
-		delete(s.entries, key)
+		s.entries[key] = cachedToken{refused: token}
 	}
 }
 
-func (s *TokenSource) lookup(key string) (string, bool) {
+// lookup returns the cached token when it is fresh enough, else what is known of the one it replaces.
+func (s *TokenSource) lookup(key string) (string, bool, cachedToken) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[key]
-	if !ok || !s.clock().Before(e.refreshAt) {
-		return "", false
+	if !ok || e.token == "" || !s.clock().Before(e.refreshAt) {
+		return "", false, e
 	}
-	return e.token, true
+	return e.token, true, e
 }
 
 func (s *TokenSource) store(key string, tok Token) {

@@ -48,8 +48,24 @@ func setTokNow(t time.Time) {
 	tokClock.Unlock()
 }
 
+// tokAsked is the last token request the source made.
+var tokAsked struct {
+	sync.Mutex
+	last connector.TokenRequest
+}
+
+func lastTokenRequest() connector.TokenRequest {
+	tokAsked.Lock()
+	defer tokAsked.Unlock()
+	return tokAsked.last
+}
+
 var tokSource = &connector.TokenSource{
-	Fetch: func(ctx context.Context, client *http.Client, fields map[string]string) (connector.Token, error) {
+	Fetch: func(ctx context.Context, client *http.Client, tr connector.TokenRequest) (connector.Token, error) {
+		fields := tr.Fields
+		tokAsked.Lock()
+		tokAsked.last = tr
+		tokAsked.Unlock()
 		body := strings.NewReader(fmt.Sprintf(`{"client_id":%q,"client_secret":%q}`, fields["id"], fields["secret"]))
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fields["base"]+"/token", body)
 		resp, err := client.Do(req)
@@ -183,8 +199,8 @@ func TestTokenSourceCachesRenewsAndRetriesOnce(t *testing.T) {
 	if _, err := tokProvider.Call(context.Background(), x, http.MethodPost, "/api/items", map[string]any{"page_no": 1, "page_size": 5}); err != nil {
 		t.Fatal(err)
 	}
-	if s.count() != 2 {
-		t.Fatalf("%d token requests after the renewal time", s.count())
+	if s.count() != 2 || lastTokenRequest().Due != "tok-1" || lastTokenRequest().Refused != "" {
+		t.Fatalf("%d token requests after the renewal time, the last %+v", s.count(), lastTokenRequest())
 	}
 	// The provider drops the token before its time: the call is refused, the token renewed, the call sent again.
 	s.mu.Lock()
@@ -193,8 +209,8 @@ func TestTokenSourceCachesRenewsAndRetriesOnce(t *testing.T) {
 	if _, err := tokProvider.Call(context.Background(), x, http.MethodPost, "/api/items", map[string]any{"page_no": 1, "page_size": 5}); err != nil {
 		t.Fatalf("after the token was revoked: %v", err)
 	}
-	if s.count() != 3 {
-		t.Fatalf("%d token requests after a refused token", s.count())
+	if s.count() != 3 || lastTokenRequest().Refused != "tok-2" || lastTokenRequest().Due != "" {
+		t.Fatalf("%d token requests after a refused token, the last %+v", s.count(), lastTokenRequest())
 	}
 	// A provider that refuses every token: one renewal, then the refusal is the step's failure.
 	s.mu.Lock()
