@@ -14,6 +14,7 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/wechatpay"
 	// Shops: verified webhooks, order and customer actions.
 	_ "github.com/ferry-hq/ferry/nodes/shopify"
+	_ "github.com/ferry-hq/ferry/nodes/youzan"
 )
 
 // Every package imported above has run its init functions by now, so every node and credential type is
