@@ -115,8 +115,8 @@ func init() {
 		connector.Operation{Type: "youzan.trade.ship", Name: "Youzan: ship trade", Category: nodes.CategoryShops, SideEffect: true,
 			Description: "Confirms a paid trade as shipped, with its carrier and waybill.",
 			Method:      http.MethodPost, Path: apiPath(APIShip, VersionShip),
-			Params:      []connector.Param{tidParam(), express, waybill, noExpress, oids},
-			Result:      "/data", OutputLabel: "Result",
+			Params: []connector.Param{tidParam(), express, waybill, noExpress, oids},
+			Result: "/data", OutputLabel: "Result",
 			Docs: "`" + APIShip + "` " + VersionShip + ": the trade goes from WAIT_SELLER_SEND_GOODS to WAIT_BUYER_CONFIRM_GOODS. " +
 				"Youzan refuses to ship what was shipped (102570007) or a trade with nothing left to ship (102570020): a " +
 				"retried step fails with `" + CodeAPIError + "` and that answer rather than shipping twice. Not for trades " +
