@@ -171,8 +171,9 @@ func PolledEvent(info map[string]any) (shop.Event, error) {
 }
 
 // DecodeMessage reads a push's msg: UrlEncode(UTF-8) JSON text for the trade_* messages, an object for the newer
-// refund messages (doc.youzanyun.com 消息推送). Youzan does not say whether a space is %20 or +, so %20 is tried
-// first and + after.
+// refund messages (doc.youzanyun.com 消息推送). Youzan does not say whether it writes a space as + (Java's
+// URLEncoder) or %20; reading + as a space is right for both, since either encoder writes a + of the text as
+// %2B. Text that does not unescape that way is read with + kept.
 func DecodeMessage(v any) (map[string]any, error) {
 	switch m := v.(type) {
 	case nil:
@@ -180,7 +181,7 @@ func DecodeMessage(v any) (map[string]any, error) {
 	case map[string]any:
 		return m, nil
 	case string:
-		for _, unescape := range []func(string) (string, error){url.PathUnescape, url.QueryUnescape} {
+		for _, unescape := range []func(string) (string, error){url.QueryUnescape, url.PathUnescape} {
 			text, err := unescape(m)
 			if err != nil {
 				continue
