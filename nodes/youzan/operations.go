@@ -93,7 +93,7 @@ func init() {
 	oids := text("oids", "Lines", "To ship part of a trade, the order lines (oid) to ship, separated by commas; empty ships the whole trade.", "/oids")
 
 	provider.MustRegister(
-		connector.Operation{Type: "youzan.trades.changed", Name: "Youzan: trades changed", Category: nodes.CategoryShops,
+		connector.Operation{Type: "youzan.trades.changed", Name: "Youzan: trades changed in a window", Category: nodes.CategoryShops,
 			Description: "Lists the shop's trades updated in a time window.",
 			Method:      http.MethodPost, Path: apiPath(APITradesSold, VersionTrades), Params: []connector.Param{since, until, status},
 			OutputLabel: "Trades",
