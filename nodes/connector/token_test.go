@@ -23,12 +23,11 @@ import (
 // and secret in a JSON body, and which pages its list by page number in the JSON body.
 type tokServer struct {
 	*httptest.Server
-	mu      sync.Mutex
-	issued  int
-	valid   map[string]bool
-	bodies  []map[string]any
-	refuse  bool // refuse every token, however fresh
-	expires time.Time
+	mu     sync.Mutex
+	issued int
+	valid  map[string]bool
+	bodies []map[string]any
+	refuse bool // refuse every token, however fresh
 }
 
 var tokClock = struct {
