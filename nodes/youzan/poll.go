@@ -153,7 +153,8 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 			newestTime, newestID = t, e.OrderID
 		}
 	}
-	if len(list) == n.pageSize && w.Page < maxPageNo && int64(w.Page*n.pageSize) < total {
+	if len(list) == n.pageSize && w.Page < maxPageNo && (total == 0 || int64(w.Page*n.pageSize) < total) {
+		// A full page of a window Youzan counts as larger (or does not count) has a page after it.
 		next := walk{End: w.End, Page: w.Page + 1, Total: total, Restarts: w.Restarts}
 		tok, _ := json.Marshal(next)
 		page.Next, page.More = nodes.PollCursor{Time: newestTime, ID: newestID, From: from, Token: string(tok)}, true

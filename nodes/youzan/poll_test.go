@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,5 +130,57 @@ func TestPollParameters(t *testing.T) {
 	_, err := reg.New(nodes.NewConfig(&reg.Spec, "n1", map[string]json.RawMessage{"interval": json.RawMessage(`"5s"`), "pageSize": json.RawMessage(`500`)}, "cred-1"))
 	if err == nil {
 		t.Fatal("a 5 s interval and 500 trades a page were accepted")
+	}
+}
+
+// TestPollHalvesABusyWindow: a window with more trades than Youzan lists (100 pages) is halved before any is
+// read; the second half is the next walk's.
+func TestPollHalvesABusyWindow(t *testing.T) {
+	s := newStandIn(t)
+	for i := 1; i <= 120; i++ {
+		s.trades = append(s.trades, testTrade(i, fmt.Sprintf("2026-11-20 1%d:%02d:00", 2+i/60, i%60)))
+	}
+	n := build(t, PollType, map[string]any{"interval": "1m", "overlap": "0s", "pageSize": 1}).(*pollNode)
+	x := s.exec(nil, nil)
+	req := &nodes.PollRequest{Cursor: nodes.PollCursor{Time: time.Date(2026, 11, 20, 4, 0, 0, 0, time.UTC)}, Mode: nodes.ModeLive,
+		HTTP: x.HTTP, Credential: x.Credential, Now: time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)}
+	res, err := n.Poll(context.Background(), req)
+	if err != nil || len(res.Records) != 0 || !res.More || !res.Next.From.Equal(req.Cursor.Time) {
+		t.Fatalf("busy window %+v %v", res, err)
+	}
+	// 120 trades from 12:01 to 14:00 Shanghai time, 100 listable with one a page: 12:00–16:00 is halved to
+	// 12:00–14:00, still too many, then to 12:00–13:00, which holds 59.
+	req.Cursor = res.Next
+	res, err = n.Poll(context.Background(), req)
+	if err != nil || len(res.Records) != 0 || !res.More {
+		t.Fatalf("the first half %+v %v", res, err)
+	}
+	req.Cursor = res.Next
+	res, err = n.Poll(context.Background(), req)
+	if err != nil || len(res.Records) != 1 || !res.More {
+		t.Fatalf("the first quarter %+v %v", res, err)
+	}
+	_, bodies := s.received()
+	want := [][2]string{{"2026-11-20 12:00:00", "2026-11-20 16:00:00"}, {"2026-11-20 12:00:00", "2026-11-20 14:00:00"}, {"2026-11-20 12:00:00", "2026-11-20 13:00:00"}}
+	for i, w := range want {
+		if bodies[i]["start_update"] != w[0] || bodies[i]["end_update"] != w[1] {
+			t.Fatalf("window %d: %v, want %v", i, bodies[i], w)
+		}
+	}
+}
+
+// TestConnectionTest: the credential's test obtains a token for the shop and says so; a wrong secret fails
+// with Youzan's answer.
+func TestConnectionTest(t *testing.T) {
+	s := newStandIn(t)
+	x := s.exec(nil, nil)
+	msg, err := testConnection(context.Background(), s.fields(), x.Client())
+	if err != nil || !strings.Contains(msg, "token for shop 42583152") {
+		t.Fatalf("%q %v", msg, err)
+	}
+	wrong := s.fields()
+	wrong[FieldClientSecret] = "nope"
+	if _, err := testConnection(context.Background(), wrong, x.Client()); err == nil || !strings.Contains(err.Error(), "应用信息错误") {
+		t.Fatalf("wrong secret: %v", err)
 	}
 }
