@@ -57,9 +57,9 @@ func init() {
 			"message subscription (消息订阅), set the push URL to `/hooks/{flowId}` and tick the trade messages.\n\n" +
 			"**Verification:** the `Event-Sign` header must be the MD5, in hexadecimal, of the app's client id, the raw body " +
 			"and the client secret, joined (`MD5(client_id + body + client_secret)`), as Youzan documents it; compared in " +
-			"constant time. `Client-Id` and the body's `client_id`, when given, must be the credential's. Youzan signs no " +
+			"constant time. `Client-Id` and the body's `client_id`, when given, must be the credential's; the message type is the body's `type` (signed), `Event-Type` only when the body has none. Youzan signs no " +
 			"timestamp, so freshness cannot be proven: a push delivered again is caught by its dedup key instead. A verified " +
-			"push for another shop of the app (`kdt_id` not the credential's shop id) is acknowledged with no run.\n\n" +
+			"push for another shop of the app (`kdt_id`, and for a chain's branch `root_kdt_id` and `head_kdt_id`, not the credential's shop id) is acknowledged with no run.\n\n" +
 			"**Output:** `{\"body\": event, \"headers\": {…}, \"method\": \"POST\", \"query\": {…}}`. For `trade_*` and refund " +
 			"messages the event is " + strings.TrimPrefix(shop.Docs, "**Output** ") + " `msg` is URL-decoded first. " +
 			"trade_TradeCreate → created; trade_TradePaid and trade_TradeBuyerPay → paid; trade_TradeSellerShip and " +
@@ -166,8 +166,10 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 	if c := str(body["client_id"]); c != "" && c != a.clientID {
 		return nil, reject(http.StatusUnauthorized, CodeClientMismatch, fmt.Errorf("youzan: the message is for the app %q, the credential for %q", c, a.clientID))
 	}
-	msgType := firstNonEmpty(strings.TrimSpace(req.Header.Get("Event-Type")), str(body["type"]))
-	if kdt := str(body["kdt_id"]); kdt != "" && kdt != a.grantID {
+	// The body's type is signed; the Event-Type header, which says the same, is not, so it only stands in for a
+	// body without one.
+	msgType := firstNonEmpty(str(body["type"]), strings.TrimSpace(req.Header.Get("Event-Type")))
+	if !forShop(body, a.grantID) {
 		// Genuine, but for another shop that authorised the app: not this flow's, and not to be pushed again.
 		return &nodes.Accepted{Skip: true, Ack: Ack()}, nil
 	}
@@ -188,6 +190,14 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 		BusinessKey: truncateUTF8(business, core.MaxKeyBytes),
 		Ack:         Ack(),
 	}, nil
+}
+
+// forShop reports whether a message concerns the credential's shop: its kdt_id, or, for a chain's branch, the
+// chain's head office (root_kdt_id, head_kdt_id) when that is the shop the app was authorised by. A message
+// naming no shop is taken as the credential's.
+func forShop(body map[string]any, grant string) bool {
+	kdt := str(body["kdt_id"])
+	return kdt == "" || kdt == grant || str(body["root_kdt_id"]) == grant || str(body["head_kdt_id"]) == grant
 }
 
 // payloadFor turns a verified message into the trigger's output and the run's business key.

@@ -226,6 +226,17 @@ func TestRefusals(t *testing.T) {
 	if acc, err := tr.Accept(context.Background(), otherShop.request()); err != nil || !acc.Skip || acc.Ack.Body.(map[string]any)["msg"] != "success" {
 		t.Errorf("another shop: %+v %v", acc, err)
 	}
+	// The unsigned Event-Type header cannot turn a paid trade into another message.
+	relabelled := good
+	relabelled.eventType = "trade_TradeClose"
+	if acc, err := tr.Accept(context.Background(), relabelled.request()); err != nil || acc.Skip || acc.Payload["body"].(map[string]any)["type"] != shop.EventPaid {
+		t.Errorf("a relabelled push: %+v %v", acc, err)
+	}
+	// A chain's head office authorised the app: its branches' pushes are its own.
+	branch := map[string]any{"kdt_id": int64(77), "root_kdt_id": int64(42583152)}
+	if !forShop(branch, testShop) || forShop(map[string]any{"kdt_id": int64(77)}, testShop) {
+		t.Error("chain branches")
+	}
 	// A type the flow does not take: acknowledged, no run.
 	if acc, err := tr.Accept(context.Background(), vectorPush(t, vf, 1).request()); err != nil || !acc.Skip {
 		t.Errorf("another type: %+v %v", acc, err)
