@@ -236,7 +236,7 @@ func TestFailureShapes(t *testing.T) {
 		{`{"gw_err_resp":{"err_msg":"无权限访问","err_code":4204}}`, CodeForbidden, nodes.Permanent},
 		{`{"gw_err_resp":{"err_msg":"访问频繁","err_code":4101}}`, CodeRateLimited, nodes.RetryAfter},
 		{`{"code":123000042,"success":false,"message":"请求被限流"}`, CodeRateLimited, nodes.RetryAfter},
-		{`{"code":106000001,"success":false,"message":"请求超时"}`, CodeUnavailable, nodes.Retryable},
+		{`{"code":106000001,"success":false,"message":"请求超时"}`, CodeTransient, nodes.Retryable},
 		{`{"code":5000,"success":false,"message":"trade not found"}`, CodeNotFound, nodes.Permanent},
 		{`{"code":102570020,"success":false,"message":"订单没有可发货的商品"}`, CodeAPIError, nodes.Permanent},
 		{`{"error_response":{"code":500,"msg":"系统错误"}}`, CodeAPIError, nodes.Permanent},

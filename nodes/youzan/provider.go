@@ -26,8 +26,8 @@ const (
 	CodeRateLimited = "youzan_rate_limited"
 	// CodeNotFound: the trade does not exist in the credential's shop.
 	CodeNotFound = "youzan_not_found"
-	// CodeUnavailable: codes Youzan documents as worth retrying (a service timeout, -100 操作异常).
-	CodeUnavailable = "youzan_unavailable"
+	// CodeTransient: codes Youzan documents as worth retrying (a service timeout, -100 操作异常).
+	CodeTransient = "youzan_transient"
 	// CodeNotApplied: a 200 whose data says is_success false.
 	CodeNotApplied = "youzan_not_applied"
 )
@@ -112,7 +112,7 @@ func check(a *connector.Answer) error {
 	case f.code == 4204:
 		return nodes.NewPermanent(CodeForbidden, err)
 	case transientCodes[f.code]:
-		return nodes.NewRetryable(CodeUnavailable, err)
+		return nodes.NewRetryable(CodeTransient, err)
 	case notFoundCodes[f.code], strings.Contains(lower, "not found"), strings.Contains(f.message, "不存在"):
 		return nodes.NewPermanent(CodeNotFound, err)
 	case f.notApplied:
