@@ -18,21 +18,24 @@ const Provider = "youzan"
 // DefaultBaseURL is where the Youzan Cloud open platform serves the token endpoint and every API.
 const DefaultBaseURL = "https://open.youzanyun.com"
 
-// API versions, pinned per API as Youzan versions each API on its own (the path names it). From the API pages
-// of doc.youzanyun.com (read 2026-12-07): youzan.trades.sold.get 4.0.4 is the current list (4.0.0 only for
-// trades before 2020), youzan.trade.get 4.0.2 the current detail, youzan.logistics.online.confirm and
-// youzan.trade.memo.update 3.0.0.
+// The APIs the connector calls and their versions, pinned per API as Youzan versions each API on its own (the
+// path names both). From the API pages of doc.youzanyun.com (testdata/README.md): youzan.trades.sold.get 4.0.4
+// is the current list (4.0.0 only for trades before 2020), youzan.trade.get 4.0.2 the current detail,
+// youzan.logistics.online.confirm, youzan.trade.memo.update and youzan.logistics.express.get 3.0.0.
 const (
-	APITradesSold   = "youzan.trades.sold.get"
-	VersionTrades   = "4.0.4"
-	APITradeGet     = "youzan.trade.get"
-	VersionTrade    = "4.0.2"
-	APIShip         = "youzan.logistics.online.confirm"
-	VersionShip     = "3.0.0"
-	APIMemo         = "youzan.trade.memo.update"
-	VersionMemo     = "3.0.0"
-	APIExpresses    = "youzan.logistics.express.get"
-	VersionExpress  = "3.0.0"
+	APITradesSold  = "youzan.trades.sold.get"          // trades by update time, paged
+	VersionTrades  = "4.0.4"                           // of APITradesSold
+	APITradeGet    = "youzan.trade.get"                // one trade in full
+	VersionTrade   = "4.0.2"                           // of APITradeGet
+	APIShip        = "youzan.logistics.online.confirm" // ship a trade
+	VersionShip    = "3.0.0"                           // of APIShip
+	APIMemo        = "youzan.trade.memo.update"        // the seller's memo
+	VersionMemo    = "3.0.0"                           // of APIMemo
+	APIExpresses   = "youzan.logistics.express.get"    // the carriers, for the ship node's choices
+	VersionExpress = "3.0.0"                           // of APIExpresses
+)
+
+const (
 	tokenPath       = "/auth/token"
 	timeLayout      = "2006-01-02 15:04:05"
 	defaultCurrency = "CNY"
