@@ -15,6 +15,7 @@ import (
 	// Shops: verified webhooks, order and customer actions.
 	_ "github.com/ferry-hq/ferry/nodes/shopify"
 	_ "github.com/ferry-hq/ferry/nodes/woocommerce"
+	_ "github.com/ferry-hq/ferry/nodes/youzan"
 )
 
 // Every package imported above has run its init functions by now, so every node and credential type is

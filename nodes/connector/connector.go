@@ -151,6 +151,9 @@ type Provider struct {
 	// Authorize applies the credential to a request that is otherwise complete, just before it is sent (and
 	// after its destination was checked): a header, a query parameter, a signature of the body.
 	Authorize func(req *http.Request, fields map[string]string) error
+	// Token, when set, exchanges the credential for a short-lived access token before each request (Youzan's
+	// /auth/token), handed to Authorize as nodes.CredentialAccessToken and renewed once when an answer refuses it.
+	Token *TokenSource
 	// Headers are sent with every request (Accept, a pinned API version).
 	Headers map[string]string
 	// ErrorMessage and ErrorCode point at the provider's own message and code in a failure's JSON body, quoted
@@ -525,23 +528,29 @@ func (p *Provider) Query(ctx context.Context, x *nodes.Exec, path, document stri
 	return n.send(ctx, x, fields, r)
 }
 
-// Request makes one bodiless request of the provider from Go code that is not an operation (a connection test,
-// a polling trigger reading a REST list): path relative to the base URL with its query, through the step's
-// guarded client with the credential applied last, answered and classified as an operation's request is.
-func (p *Provider) Request(ctx context.Context, x *nodes.Exec, method, path string, query url.Values) (*Answer, error) {
-	op := &Operation{Type: p.Name + ".request", Method: method, Path: path}
+// Call makes one request of the provider from Go code that is not an operation (a connection test, a polling
+// trigger reading a list): method to path under the base URL with query (nil: none) and body as its JSON body
+// (nil: no body), through the step's guarded client with the credential applied last, answered and classified
+// as an operation's request is.
+func (p *Provider) Call(ctx context.Context, x *nodes.Exec, method, path string, query url.Values, body map[string]any) (*Answer, error) {
+	op := &Operation{Type: p.Name + ".call", Method: method, Path: path}
 	n := &node{c: &compiled{p: p, op: op}}
 	fields, err := n.credential(ctx, x)
 	if err != nil {
 		return nil, err
 	}
-	base, err := p.BaseURL(fields)
+	r, err := n.render(x, fields)
 	if err != nil {
-		return nil, n.credentialInvalid(err)
+		return nil, err
 	}
-	r := &request{method: method, header: http.Header{}}
-	for k, v := range p.Headers {
-		r.header.Set(k, v)
+	if len(query) > 0 {
+		r.url.RawQuery = query.Encode()
 	}
-	return n.send(ctx, x, fields, getRequest(r, base, path, query, "").withMethod(method))
+	if body != nil {
+		r.jsonBody = body
+		if err := r.encodeJSON(); err != nil {
+			return nil, n.invalid("encode the body: %v", err)
+		}
+	}
+	return n.send(ctx, x, fields, r)
 }

@@ -763,7 +763,7 @@ func TestRoutedOperationReadsThenWritesWhereItFound(t *testing.T) {
 
 // Go code that is not an operation (a polling trigger) makes a REST request through the same path: credential
 // applied last, failures classified, destinations checked.
-func TestProviderRequestIsClassifiedLikeAnOperation(t *testing.T) {
+func TestProviderCallIsClassifiedLikeAnOperation(t *testing.T) {
 	s := newAcme(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("page") == "9" {
 			w.Header().Set("Retry-After", "3")
@@ -774,7 +774,7 @@ func TestProviderRequestIsClassifiedLikeAnOperation(t *testing.T) {
 		io.WriteString(w, `{"orders":[1,2]}`)
 	})
 	ctx := context.Background()
-	a, err := acme.Request(ctx, exec(s, nil, s.URL), http.MethodGet, "/orders", url.Values{"page": {"1"}})
+	a, err := acme.Call(ctx, exec(s, nil, s.URL), http.MethodGet, "/orders", url.Values{"page": {"1"}}, nil)
 	if err != nil || fmt.Sprint(a.Get("/orders")) != "[1 2]" {
 		t.Fatalf("request: %v %v", a, err)
 	}
@@ -782,11 +782,11 @@ func TestProviderRequestIsClassifiedLikeAnOperation(t *testing.T) {
 	if got.path != "/api/v2/orders" || got.query != "page=1" || got.header.Get("Acme-Version") != "2026-10" || got.header.Get("X-Acme-Key") != "k1" {
 		t.Fatalf("sent %+v", got)
 	}
-	_, err = acme.Request(ctx, exec(s, nil, s.URL), http.MethodGet, "/orders", url.Values{"page": {"9"}})
+	_, err = acme.Call(ctx, exec(s, nil, s.URL), http.MethodGet, "/orders", url.Values{"page": {"9"}}, nil)
 	if e := typed(t, err); e.Code != "acme_rate_limited" || e.Kind != nodes.RetryAfter || e.After != 3*time.Second {
 		t.Fatalf("429: %+v", e)
 	}
-	_, err = acme.Request(ctx, exec(s, nil, "https://elsewhere.example"), http.MethodGet, "/orders", nil)
+	_, err = acme.Call(ctx, exec(s, nil, "https://elsewhere.example"), http.MethodGet, "/orders", nil, nil)
 	if err == nil || len(s.recorded()) != 2 {
 		t.Fatalf("sent to a place the credential may not go: %v", err)
 	}
@@ -799,7 +799,7 @@ func TestBaseURLFailuresKeepTheProvidersCode(t *testing.T) {
 			return nil, nodes.NewPermanent("acme_base_insecure", fmt.Errorf("acme: plain http"))
 		}}
 	x := &nodes.Exec{Mode: nodes.ModeLive, Credential: func(context.Context) (map[string]string, error) { return map[string]string{}, nil }}
-	_, err := p.Request(context.Background(), x, http.MethodGet, "/orders", nil)
+	_, err := p.Call(context.Background(), x, http.MethodGet, "/orders", nil, nil)
 	if e := typed(t, err); e.Code != "acme_base_insecure" {
 		t.Fatalf("code %s, want the provider's", e.Code)
 	}

@@ -20,6 +20,9 @@ type OptionSource struct {
 	Query  map[string]string
 	// GraphQL, when set, is sent as the query of a POST to Path.
 	GraphQL string
+	// Body, when set, is sent as the request's JSON body (providers that take every call as a POST of JSON,
+	// even a list without parameters: Youzan).
+	Body map[string]any
 	// Items points at the list of choices in the answer; Value and Label point into each item (Label empty:
 	// the value is the label).
 	Items, Value, Label string
@@ -146,6 +149,12 @@ func (l *optionLoader) load(ctx context.Context, req OptionsRequest) ([]nodes.Op
 			q.Set(k, v)
 		}
 		r.url.RawQuery = q.Encode()
+	}
+	if src.Body != nil && src.GraphQL == "" {
+		r.jsonBody = copyMap(src.Body)
+		if err := r.encodeJSON(); err != nil {
+			return nil, n.invalid("encode the body: %v", err)
+		}
 	}
 	a, err := n.send(ctx, x, req.Credential.Fields, r)
 	if err != nil {

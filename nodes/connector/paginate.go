@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -40,7 +41,8 @@ type Pagination struct {
 	// HasNext and EndCursor point at a GraphQL connection's pageInfo fields (PageGraphQL).
 	HasNext, EndCursor string
 	// CursorIn and CursorKey say where the cursor goes (PageCursor: query, body or variable; PageGraphQL: the
-	// variable CursorKey).
+	// variable CursorKey). For PageNumber and PageOffset, CursorIn InBody puts the page (or offset) and the size
+	// in the JSON body instead of the query.
 	CursorIn  In
 	CursorKey string
 	// PageKey and FirstPage number pages (PageNumber); OffsetKey counts skipped records (PageOffset).
@@ -118,6 +120,9 @@ func compilePagination(op *Operation) (*compiledPagination, error) {
 		if pg.PageKey == "" {
 			return nil, fmt.Errorf("page-number paging needs PageKey")
 		}
+		if pg.CursorIn != "" && pg.CursorIn != InQuery && pg.CursorIn != InBody {
+			return nil, fmt.Errorf("a page number goes in the query or the body, not %q", pg.CursorIn)
+		}
 		if c.FirstPage == 0 {
 			c.FirstPage = 1
 		}
@@ -125,8 +130,14 @@ func compilePagination(op *Operation) (*compiledPagination, error) {
 		if pg.OffsetKey == "" || pg.SizeKey == "" {
 			return nil, fmt.Errorf("offset paging needs OffsetKey and SizeKey")
 		}
+		if pg.CursorIn != "" && pg.CursorIn != InQuery && pg.CursorIn != InBody {
+			return nil, fmt.Errorf("an offset goes in the query or the body, not %q", pg.CursorIn)
+		}
 	default:
 		return nil, fmt.Errorf("unknown paging style %q", pg.Style)
+	}
+	if (pg.Style == PageNumber || pg.Style == PageOffset) && pg.CursorIn == InBody && (op.Method == http.MethodGet || op.Method == http.MethodHead) {
+		return nil, fmt.Errorf("a %s has no body to page in", op.Method)
 	}
 	return c, nil
 }
@@ -404,6 +415,21 @@ func (n *node) pageRequest(first *request, pos Position, size int) (*request, er
 		return r, nil
 	}
 	switch pc.Style {
+	case PageNumber, PageOffset:
+		// Providers that take every parameter in a JSON body (Youzan) take the page there too.
+		r.jsonBody = copyMap(r.jsonBody)
+		if pc.Style == PageNumber {
+			r.jsonBody[pc.PageKey] = int64(pos.Page)
+		} else {
+			r.jsonBody[pc.OffsetKey] = int64(pos.Offset)
+		}
+		if pc.SizeKey != "" {
+			r.jsonBody[pc.SizeKey] = int64(size)
+		}
+		if err := r.encodeJSON(); err != nil {
+			return nil, n.invalid("encode the body: %v", err)
+		}
+		return r, nil
 	case PageCursor:
 		if pos.Cursor != "" {
 			switch pc.CursorIn {

@@ -202,12 +202,6 @@ type request struct {
 	form     url.Values
 }
 
-// withMethod is r with another method.
-func (r *request) withMethod(method string) *request {
-	r.method = method
-	return r
-}
-
 func (r *request) clone() *request {
 	c := *r
 	u := *r.url
@@ -328,7 +322,6 @@ func (n *node) render(x *nodes.Exec, fields map[string]string) (*request, error)
 func (r *request) encode(c *compiled) error {
 	switch c.bodyKind() {
 	case BodyJSON:
-		doc := r.jsonBody
 		if c.op.GraphQL != "" {
 			vars := r.vars
 			if vars == nil {
@@ -342,18 +335,7 @@ func (r *request) encode(c *compiled) error {
 			r.header.Set("Content-Type", "application/json")
 			return nil
 		}
-		if doc == nil {
-			doc = map[string]any{}
-		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(doc); err != nil {
-			return err
-		}
-		r.body = bytes.TrimRight(buf.Bytes(), "\n")
-		r.bodyView = doc
-		r.header.Set("Content-Type", "application/json")
+		return r.encodeJSON()
 	case BodyForm:
 		r.body = []byte(r.form.Encode())
 		view := make(map[string]any, len(r.form))
@@ -367,6 +349,24 @@ func (r *request) encode(c *compiled) error {
 		r.bodyView = view
 		r.header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	return nil
+}
+
+// encodeJSON writes the JSON body from the JSON document.
+func (r *request) encodeJSON() error {
+	doc := r.jsonBody
+	if doc == nil {
+		doc = map[string]any{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	r.body = bytes.TrimRight(buf.Bytes(), "\n")
+	r.bodyView = doc
+	r.header.Set("Content-Type", "application/json")
 	return nil
 }
 

@@ -57,9 +57,57 @@ func checkDestination(ctx context.Context, x *nodes.Exec, r *request) error {
 	return nil
 }
 
-// send makes one request: destination check, the credential applied last, the circuit breaker, then the answer
-// classified.
+// send makes one request: destination check, the credential applied last (with a current access token when
+// the provider exchanges its credential for one), the circuit breaker, then the answer classified. An answer that
+// says the access token was refused renews it and sends the request once more.
 func (n *node) send(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request) (*Answer, error) {
+	ts := n.c.p.Token
+	if ts == nil {
+		a, err := n.roundTrip(ctx, x, fields, r)
+		if err != nil {
+			return nil, err
+		}
+		return n.classify(a, r)
+	}
+	if err := checkDestination(ctx, x, r); err != nil {
+		return nil, nodes.WithDetails(err, map[string]any{"request": r.shown()})
+	}
+	token, err := n.token(ctx, x, fields, r)
+	if err != nil {
+		return nil, err
+	}
+	a, err := n.roundTrip(ctx, x, withToken(fields, token), r)
+	if err != nil {
+		return nil, err
+	}
+	if ts.Refused != nil && ts.Refused(a) {
+		ts.Forget(fields, token)
+		if token, err = n.token(ctx, x, fields, r); err != nil {
+			return nil, err
+		}
+		if a, err = n.roundTrip(ctx, x, withToken(fields, token), r); err != nil {
+			return nil, err
+		}
+	}
+	return n.classify(a, r)
+}
+
+// token is the provider's current access token for the credential, its failures typed.
+func (n *node) token(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request) (string, error) {
+	token, err := n.c.p.Token.Get(ctx, x.Client(), fields)
+	if err == nil {
+		return token, nil
+	}
+	var typed *nodes.Error
+	if !errors.As(err, &typed) {
+		err = nodes.NewRetryable(n.code("token_unavailable"), fmt.Errorf("%s: obtain an access token: %w", n.c.p.Name, err))
+	}
+	return "", nodes.WithDetails(err, map[string]any{"request": r.shown()})
+}
+
+// roundTrip sends one request and reads its answer, with the provider's quota reported; it fails only when no
+// usable answer came back (no connection, a timeout, an answer too large).
+func (n *node) roundTrip(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request) (*Answer, error) {
 	if err := checkDestination(ctx, x, r); err != nil {
 		return nil, nodes.WithDetails(err, map[string]any{"request": r.shown()})
 	}
@@ -127,6 +175,11 @@ func (n *node) send(ctx context.Context, x *nodes.Exec, fields map[string]string
 			x.ReportQuota(ctx, wait)
 		}
 	}
+	return a, nil
+}
+
+// classify turns an answer into the result or the engine's outcome: the provider's Check first, then the status.
+func (n *node) classify(a *Answer, r *request) (*Answer, error) {
 	if n.c.p.Check != nil {
 		if err := n.c.p.Check(a); err != nil {
 			return nil, nodes.WithDetails(err, n.details(a, r))
@@ -135,7 +188,7 @@ func (n *node) send(ctx context.Context, x *nodes.Exec, fields map[string]string
 	if a.Status < 200 || a.Status > 299 {
 		return nil, n.statusFailure(a, r)
 	}
-	if len(bytes.TrimSpace(raw)) > 0 && a.JSON == nil && isJSONType(resp.Header.Get("Content-Type")) {
+	if len(bytes.TrimSpace(a.Body)) > 0 && a.JSON == nil && isJSONType(a.Header.Get("Content-Type")) {
 		return nil, nodes.WithDetails(nodes.NewPermanent(n.code("response_invalid"),
 			fmt.Errorf("%s: %s %s: the answer says it is JSON but does not parse", n.c.p.Name, r.method, r.url.Redacted())), n.details(a, r))
 	}

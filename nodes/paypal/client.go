@@ -3,8 +3,6 @@ package paypal
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,14 +11,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/connector"
 	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
@@ -66,15 +63,12 @@ const (
 )
 
 const (
-	// callTimeout bounds one API call of an action; tokenTimeout one token request.
-	callTimeout  = 30 * time.Second
-	tokenTimeout = 20 * time.Second
+	// callTimeout bounds one API call of an action (a token request has the token source's own bound).
+	callTimeout = 30 * time.Second
 	// maxResponseBytes bounds what is read of a PayPal answer; orders and refunds are a few KiB.
 	maxResponseBytes = 4 << 20
 	// tokenEarly is how long before its expiry a cached token is replaced (PayPal tokens live about 9 hours).
 	tokenEarly = 5 * time.Minute
-	// maxCachedTokens bounds the token cache; past it the cache starts over.
-	maxCachedTokens = 1024
 )
 
 // account is a resolved paypal.app credential.
@@ -125,94 +119,38 @@ func accountFrom(fields map[string]string) (*account, error) {
 // endpoint is the absolute URL of an API path.
 func (a *account) endpoint(path string) string { return a.base.String() + path }
 
-// cacheKey identifies the tokens of one app at one host; the secret is part of it (hashed), so changing the
-// secret never reuses a token obtained with the old one.
-func (a *account) cacheKey() string {
-	sum := sha256.Sum256([]byte(a.base.String() + "\x00" + a.clientID + "\x00" + a.clientSecret))
-	return hex.EncodeToString(sum[:])
+// tokenFields are the values an account's tokens depend on, as the connector runtime's token source keys its
+// cache by them: the host, the client id and the secret (so changing the secret never reuses a token obtained
+// with the old one).
+func (a *account) tokenFields() map[string]string {
+	return map[string]string{fieldEnvironment: envCustom, fieldBaseURL: a.base.String(), fieldClientID: a.clientID, fieldClientSecret: a.clientSecret}
 }
 
-// tokenCache keeps one access token per app until shortly before it expires, shared by every step and trigger
-// in the process; concurrent callers that find it stale wait for a single refresh.
-type tokenCache struct {
-	mu      sync.Mutex
-	entries map[string]cachedToken
-	group   singleflight.Group
-	now     func() time.Time
-}
-
-type cachedToken struct {
-	token     string
-	refreshAt time.Time
-}
-
-var tokens = &tokenCache{entries: map[string]cachedToken{}, now: time.Now}
-
-// get returns a current access token for a, obtaining one when the cached token is missing or about to expire.
-// The request runs on its own deadline, so a caller that gives up does not fail the others waiting for it.
-func (c *tokenCache) get(ctx context.Context, client *http.Client, a *account) (string, error) {
-	key := a.cacheKey()
-	if tok, ok := c.lookup(key); ok {
-		return tok, nil
-	}
-	ch := c.group.DoChan(key, func() (any, error) {
-		if tok, ok := c.lookup(key); ok {
-			return tok, nil
-		}
-		fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenTimeout)
-		defer cancel()
-		tok, err := fetchToken(fetchCtx, client, a)
+// tokens keeps one access token per app until shortly before it expires, shared by every step and trigger in
+// the process; concurrent callers that find it stale wait for a single request. It is the connector runtime's
+// token source (the one Youzan's tokens use too), fed by PayPal's client-credentials grant.
+var tokens = &connector.TokenSource{
+	Early: tokenEarly,
+	Fetch: func(ctx context.Context, client *http.Client, tr connector.TokenRequest) (connector.Token, error) {
+		a, err := accountFrom(tr.Fields)
 		if err != nil {
-			return "", err
+			return connector.Token{}, nodes.NewPermanent(CodeCredentialInvalid, fmt.Errorf("paypal: %w", err))
 		}
-		c.store(key, tok)
-		return tok.AccessToken, nil
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return "", r.Err
+		tok, err := fetchToken(ctx, client, a)
+		if err != nil {
+			return connector.Token{}, err
 		}
-		return r.Val.(string), nil
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+		return connector.Token{Value: tok.AccessToken, Expiry: tok.Expiry}, nil
+	},
 }
 
-func (c *tokenCache) lookup(key string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || !c.now().Before(e.refreshAt) {
-		return "", false
-	}
-	return e.token, true
+// accessToken is a current access token for a.
+func accessToken(ctx context.Context, client *http.Client, a *account) (string, error) {
+	return tokens.Get(ctx, client, a.tokenFields())
 }
 
-func (c *tokenCache) store(key string, tok *oauth2.Token) {
-	now := c.now()
-	refreshAt := now.Add(time.Minute)
-	if !tok.Expiry.IsZero() {
-		// Replace it tokenEarly before expiry, or halfway through a short lifetime.
-		refreshAt = tok.Expiry.Add(-min(tokenEarly, tok.Expiry.Sub(now)/2))
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= maxCachedTokens {
-		c.entries = map[string]cachedToken{}
-	}
-	c.entries[key] = cachedToken{token: tok.AccessToken, refreshAt: refreshAt}
-}
-
-// forget drops a token PayPal refused, unless another caller already replaced it.
-func (c *tokenCache) forget(a *account, token string) {
-	key := a.cacheKey()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok && e.token == token {
-		delete(c.entries, key)
-	}
-}
+// forgetToken drops a token PayPal refused, unless another caller already replaced it.
+func forgetToken(a *account, token string) { tokens.Forget(a.tokenFields(), token) }
 
 // fetchToken runs the client-credentials grant at POST /v1/oauth2/token, with the client id and secret in HTTP
 // basic auth as PayPal documents. Failures come back typed: a refused client is permanent, the rest retryable.
@@ -357,7 +295,7 @@ func call(ctx context.Context, x *nodes.Exec, a *account, r *apiRequest) (map[st
 		return nil, nodes.NewPermanent(CodeRequestInvalid, fmt.Errorf("paypal: %s: %w", r.op, withoutURL(err)))
 	}
 	for attempt := 0; ; attempt++ {
-		token, err := tokens.get(ctx, client, a)
+		token, err := accessToken(ctx, client, a)
 		if err != nil {
 			return nil, err
 		}
@@ -366,7 +304,7 @@ func call(ctx context.Context, x *nodes.Exec, a *account, r *apiRequest) (map[st
 			return nil, err
 		}
 		if status == http.StatusUnauthorized && attempt == 0 {
-			tokens.forget(a, token)
+			forgetToken(a, token)
 			continue
 		}
 		if status < 200 || status > 299 {

@@ -275,7 +275,7 @@ func (n *triggerNode) verify(ctx context.Context, a *account, sig map[string]str
 		return reject(http.StatusServiceUnavailable, CodeVerificationUnavailable, fmt.Errorf("verify signature: %w", err))
 	}
 	for attempt := 0; ; attempt++ {
-		token, err := tokens.get(ctx, client, a)
+		token, err := accessToken(ctx, client, a)
 		if err != nil {
 			var typed *nodes.Error
 			if errors.As(err, &typed) && typed.Code == CodeAuthFailed {
@@ -301,7 +301,7 @@ func (n *triggerNode) verify(ctx context.Context, a *account, sig map[string]str
 		}
 		switch {
 		case resp.StatusCode == http.StatusUnauthorized && attempt == 0:
-			tokens.forget(a, token)
+			forgetToken(a, token)
 			continue
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusUnauthorized:
 			return unavailable(fmt.Errorf("POST %s answered %s", endpoint, resp.Status))

@@ -137,7 +137,7 @@ func testConnection(ctx context.Context, fields map[string]string, client *http.
 	}
 	x := &nodes.Exec{Mode: nodes.ModeLive, HTTP: client,
 		Credential: func(context.Context) (map[string]string, error) { return fields, nil }}
-	a, err := provider.Request(ctx, x, http.MethodGet, "/orders", url.Values{"per_page": {"1"}})
+	a, err := provider.Call(ctx, x, http.MethodGet, "/orders", url.Values{"per_page": {"1"}}, nil)
 	if err != nil {
 		// The error names the call and quotes WooCommerce ("woocommerce_rest_cannot_view: Sorry, you cannot list resources.").
 		return "", err

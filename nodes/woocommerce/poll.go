@@ -114,7 +114,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 		return nil, err
 	}
 	x := &nodes.Exec{Mode: req.Mode, HTTP: req.HTTP, Breakers: req.Breakers, Credential: req.Credential}
-	a, err := provider.Request(ctx, x, http.MethodGet, "/orders", ChangedQuery(from, page, n.pageSize))
+	a, err := provider.Call(ctx, x, http.MethodGet, "/orders", ChangedQuery(from, page, n.pageSize), nil)
 	if page > 1 && pastTheEnd(err) {
 		// Orders left the list while the walk counted pages (trashed, changed again): the page asked for is past
 		// the end, so the walk is over. Whatever moved is found by the next walk, from the newest change seen.
