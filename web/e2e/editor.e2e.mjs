@@ -3,7 +3,7 @@
 // webhook → map → condition → respond flow by dragging from the palette, test-runs it, maps a field by dragging
 // it from the input pane into the mapping table, test-runs again, publishes, sends webhooks, finds the run by its
 // business key, retries a dead letter, builds a Shopify fulfilment flow whose location dropdown is listed from a
-// stand-in store, visits every screen at 1280×800 and 1920×1080, checks what each role sees of the admin
+// stand-in store and shows a polling trigger's state with its reset and backfill, visits every screen at 1280×800 and 1920×1080, checks what each role sees of the admin
 // screens, and checks that the Chinese interface has no English left. Every page runs under the
 // server's Content-Security-Policy, and any violation fails the test. Screenshots of each screen go
 // to e2e/screenshots/ (not committed).
@@ -60,6 +60,22 @@ const tlsDir = mkdtempSync(join(tmpdir(), 'ferry-e2e-shop-'));
   writeFileSync(join(tlsDir, 'shop.ext'), `subjectAltName=DNS:${SHOP}\nextendedKeyUsage=serverAuth\n`);
   ssl('x509', '-req', '-in', 'shop.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'shop.pem', '-days', '2', '-extfile', 'shop.ext');
 }
+// The store's orders, as the Admin API's GraphQL gives them, for the polling trigger; shopDenies makes the
+// store refuse the orders query as it does for a token without the read_orders scope.
+const shopOrder = (n, updatedAt) => {
+  const money = (amount) => ({ shopMoney: { amount, currencyCode: 'EUR' } });
+  return {
+    id: `gid://shopify/Order/${5000 + n}`, legacyResourceId: String(5000 + n), name: `#${1000 + n}`, createdAt: '2026-11-01T08:00:00Z',
+    updatedAt, processedAt: '2026-11-01T08:00:00Z', cancelledAt: null, cancelReason: null, closedAt: null,
+    displayFinancialStatus: 'PAID', displayFulfillmentStatus: 'UNFULFILLED', email: 'ada@example.com', phone: null, note: null,
+    tags: ['web'], currencyCode: 'EUR', totalPriceSet: money('149.99'), totalShippingPriceSet: money('15.0'), totalDiscountsSet: money('0.0'),
+    customer: { id: 'gid://shopify/Customer/7', displayName: 'Ada Lovelace', firstName: 'Ada', lastName: 'Lovelace',
+      defaultEmailAddress: { emailAddress: 'ada@example.com' }, defaultPhoneNumber: { phoneNumber: '+4930901820' } },
+    lineItems: { nodes: [{ sku: 'TEA-1', name: 'Sencha', quantity: 2, originalUnitPriceSet: money('67.50') }] },
+  };
+};
+const SHOP_ORDERS = [shopOrder(1, '2026-11-20T10:00:00Z'), shopOrder(2, '2026-11-20T10:00:00Z'), shopOrder(3, '2026-11-21T09:30:00Z')];
+let shopDenies = false;
 // What the stand-in was asked: each GraphQL operation with the token it came with.
 const shopCalls = [];
 const shopServer = https.createServer({ key: readFileSync(join(tlsDir, 'shop.key')), cert: readFileSync(join(tlsDir, 'shop.pem')) }, (req, res) => {
@@ -75,6 +91,15 @@ const shopServer = https.createServer({ key: readFileSync(join(tlsDir, 'shop.key
     shopCalls.push({ op, token: req.headers['x-shopify-access-token'] });
     if (op === 'FerryLocations' && /locations\(first: \d+/.test(q.query)) {
       return answer(200, { data: { locations: { nodes: LOCATIONS } } });
+    }
+    if (op === 'FerryOrdersChanged') {
+      if (shopDenies) {
+        return answer(200, { errors: [{ message: 'Access denied for orders field. Required access: `read_orders` access scope.', extensions: { code: 'ACCESS_DENIED' } }] });
+      }
+      const since = /updated_at:>='([^']+)'/.exec(q.variables?.query ?? '')?.[1];
+      if (!since) return answer(200, { errors: [{ message: `bad orders query ${q.variables?.query}` }] });
+      const nodes = SHOP_ORDERS.filter((o) => Date.parse(o.updatedAt) >= Date.parse(since));
+      return answer(200, { data: { orders: { nodes, pageInfo: { hasNextPage: false, endCursor: null } } } });
     }
     return answer(200, { errors: [{ message: `the stand-in does not answer ${op || 'this document'}`, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] });
   });
@@ -206,7 +231,7 @@ async function visibleTexts(page) {
 
 // Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
 const LANGUAGE_NEUTRAL = [
-  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/,
+  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/,
   // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
   /^(Map fields|Condition|Respond to webhook|Webhook)$/, /^[a-z][\w-]*: /, /at line \d+, column \d+/,
   /^(English|Webhook|API|JSON|HTTP|URL|HMAC|OAuth2|Cron|POST|GET|PUT|DELETE|true|false|null)$/i,
@@ -508,6 +533,48 @@ try {
     check(node?.params?.location === 'gid://shopify/Location/71' && node?.credential === shopCred && node?.params?.order === '{{ trigger.body.orderId }}',
       `the saved shop flow holds ${JSON.stringify(node)}`);
   }
+
+  // A polling trigger (set up and published through the API): its panel shows where the poller stopped, what it
+  // found and its error, and an editor backfills it from a date and resets it from the panel.
+  const pollFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'Poll shop orders', nodes: [
+    { id: 'orders', type: 'shopify.orders.poll', version: 1, credential: shopCred, params: { interval: '10s' }, position: { x: 100, y: 100 } },
+  ], edges: [] });
+  await api('POST', `/api/v1/flows/${pollFlow.id}/publish`, { message: 'poll' });
+  const pollState = async (ok, what) => {
+    for (let i = 0; i < 150; i++) {
+      const poll = (await api('GET', `/api/v1/flows/${pollFlow.id}/polling`)).polls.find((p) => p.nodeId === 'orders');
+      if (poll && ok(poll)) return poll;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`the polling trigger never ${what}`);
+  };
+  await pollState((p) => p.lastPollAt, 'polled');
+  await page.goto(`${base}/flows/${pollFlow.id}`);
+  await openNode('orders');
+  const pollPanel = page.locator('.ferry-polling');
+  await pollPanel.getByText('Found in the last poll').waitFor();
+  await pollPanel.getByLabel('Backfill from').fill('2026-11-01T00:00');
+  await pollPanel.getByRole('button', { name: 'Backfill' }).click();
+  await page.getByText(/The trigger polls every change since/).waitFor();
+  await pollState((p) => p.totalCount === 3, 'found the three orders changed since the backfill date');
+  await closePanel();
+  await openNode('orders');
+  await pollPanel.locator('.ant-descriptions-row', { hasText: 'Found in all' }).getByText('3', { exact: true }).waitFor({ timeout: 20000 });
+  await pollPanel.locator('.ant-descriptions-row', { hasText: 'Stopped at' }).getByText('last record 5003').waitFor();
+  // The store starts refusing; a reset polls again at once and the panel shows the store's error and its code.
+  shopDenies = true;
+  await pollPanel.getByRole('button', { name: 'Reset' }).click();
+  await page.locator('.ant-popconfirm').getByRole('button', { name: 'Reset' }).click();
+  await page.getByText('The trigger polls from now on.').waitFor();
+  await pollState((p) => p.failures > 0, 'failed');
+  await closePanel();
+  await openNode('orders');
+  await pollPanel.getByText('shopify_access_denied').waitFor({ timeout: 20000 });
+  await pollPanel.getByText(/Required access: `read_orders`/).waitFor();
+  await pollPanel.scrollIntoViewIfNeeded();
+  await shot(page, 'polling-panel');
+  await closePanel();
+  shopDenies = false;
 
   // Every other screen, at 1280×800 and at 1920×1080.
   const screens = [

@@ -92,9 +92,9 @@ export function NodePanel({ id, flowId, published, node, spec, problems, step, o
               onChange={(params) => onChange({ ...node, params })}
             />
           </Form>
-          {spec?.polling && flowId && <PollingPanel flowId={flowId} nodeId={id} published={!!published} />}
         </div>
         <div>
+          {spec?.polling && flowId && <PollingPanel flowId={flowId} nodeId={id} published={!!published} />}
           <Typography.Title level={5}>{t('editor.outputData')}</Typography.Title>
           {step ? (
             <StepDetails step={step} />

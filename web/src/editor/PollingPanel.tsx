@@ -65,17 +65,17 @@ export function PollingState({ flowId, nodeId, published, poll, manage }: {
           <Descriptions.Item label={t('connectors.failures')}>
             {poll.failures > 0 ? <Tag color="red">{poll.failures}</Tag> : poll.failures}
           </Descriptions.Item>
-          <Descriptions.Item label={t('connectors.lastError')}>
-            {poll.lastError ? (
-              <div className="ferry-polling-error">
-                <Typography.Text type="danger">{poll.lastError.message}</Typography.Text>
-                <div><code>{poll.lastError.code}</code></div>
-              </div>
-            ) : (
-              t('connectors.noError')
-            )}
-          </Descriptions.Item>
+          {!poll.lastError && <Descriptions.Item label={t('connectors.lastError')}>{t('connectors.noError')}</Descriptions.Item>}
         </Descriptions>
+      )}
+      {poll?.lastError && (
+        <Alert
+          type="error"
+          showIcon
+          className="ferry-polling-error"
+          message={t('connectors.lastError')}
+          description={<><div>{poll.lastError.message}</div><code>{poll.lastError.code}</code></>}
+        />
       )}
       {published && (manage ? <PollingActions flowId={flowId} nodeId={nodeId} /> : (
         <Typography.Text type="secondary" className="ferry-loaded-note">{t('connectors.manageHint')}</Typography.Text>
@@ -126,7 +126,7 @@ function PollingActions({ flowId, nodeId }: { flowId: string; nodeId: string }) 
           value={since}
           onChange={(e) => setSince(e.target.value)}
           status={since && !iso ? 'error' : undefined}
-          style={{ width: 210 }}
+          style={{ width: 200 }}
         />
         <Button disabled={!iso} loading={backfill.isPending} onClick={() => iso && backfill.mutate(iso)}>{t('connectors.backfill')}</Button>
       </Space.Compact>
