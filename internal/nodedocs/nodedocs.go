@@ -334,6 +334,9 @@ func renderFields(b *strings.Builder, fields []nodes.Field, prefix, heading stri
 		if f.Expression && f.Type != nodes.TypeExpr {
 			attrs = append(attrs, "may interpolate `{{ … }}`")
 		}
+		if f.LoadOptions {
+			attrs = append(attrs, "choices listed from the account with the step's credential")
+		}
 		if f.ExprResult != "" {
 			attrs = append(attrs, "result "+code(f.ExprResult))
 		}

@@ -76,6 +76,9 @@ type OptionsRequest struct {
 	CredentialID string
 	Credential   *nodes.ResolvedCredential
 	Client       *http.Client
+	// Fresh asks the provider again instead of reusing a cached answer: the editor's refresh button, after
+	// someone added a location or a pipeline stage at the provider. The new answer is cached as usual.
+	Fresh bool
 }
 
 type cachedOptions struct {
@@ -89,7 +92,7 @@ var (
 )
 
 // LoadOptions answers the choices of a field from the provider account, as the provider lists them, reusing an
-// answer for OptionsCacheTTL. A provider's refusal is returned as the step error a run would meet (its answer
+// answer for OptionsCacheTTL unless the request is Fresh. A provider's refusal is returned as the step error a run would meet (its answer
 // in the details).
 func LoadOptions(ctx context.Context, req OptionsRequest) ([]nodes.Option, error) {
 	optionsMu.RLock()
@@ -101,7 +104,7 @@ func LoadOptions(ctx context.Context, req OptionsRequest) ([]nodes.Option, error
 	key := req.NodeType + "\x00" + req.Field + "\x00" + req.CredentialID
 	now := time.Now()
 	cacheMu.Lock()
-	if c, ok := cache[key]; ok && now.Sub(c.at) < OptionsCacheTTL {
+	if c, ok := cache[key]; ok && !req.Fresh && now.Sub(c.at) < OptionsCacheTTL {
 		cacheMu.Unlock()
 		return c.options, nil
 	}

@@ -130,7 +130,7 @@ func TestOrdersChangedPagesInOrder(t *testing.T) {
 
 func TestOrderChanges(t *testing.T) {
 	s := newStandIn(t)
-	s.orders = []map[string]any{testOrder(1, "2026-11-20T10:00:00Z")}
+	s.orders = []map[string]any{testOrder(1, "2026-11-20T10:00:00Z"), testOrder(2, "2026-11-20T10:00:00Z")}
 	x := s.exec(nil)
 	ctx := context.Background()
 
@@ -185,6 +185,22 @@ func TestOrderChanges(t *testing.T) {
 	failure(t, err, CodeNothingToFulfil, nodes.Permanent)
 	_, err = build(t, "shopify.fulfillment.create", map[string]any{"order": "5009"}).Execute(ctx, x)
 	failure(t, err, "shopify_not_found", nodes.Permanent)
+	// A location chosen: only what ships from there is fulfilled; an order with nothing open there is refused
+	// and names the location. The location is not sent to fulfillmentCreate.
+	_, err = build(t, "shopify.fulfillment.create", map[string]any{"order": "5002", "location": "2"}).Execute(ctx, x)
+	e = failure(t, err, CodeNothingToFulfil, nodes.Permanent)
+	if !strings.Contains(e.Error(), "nothing open at location gid://shopify/Location/2") {
+		t.Fatalf("another location's fulfilment: %v", e)
+	}
+	res, err = build(t, "shopify.fulfillment.create", map[string]any{"order": "5002", "location": "gid://shopify/Location/1"}).Execute(ctx, x)
+	ops, vars = s.received()
+	n = len(ops)
+	if err != nil || ops[n-1] != "FerryFulfillmentCreate" || vars[n-1]["location"] != nil ||
+		fmt.Sprint(vars[n-1]["fulfillment"].(map[string]any)["lineItemsByFulfillmentOrder"]) != "[map[fulfillmentOrderId:gid://shopify/FulfillmentOrder/50021]]" {
+		t.Fatalf("fulfil from a location: %v %v %v", res, err, vars[n-1])
+	}
+	_, err = build(t, "shopify.fulfillment.create", map[string]any{"order": "5002", "location": "Berlin"}).Execute(ctx, x)
+	failure(t, err, "shopify_request_invalid", nodes.Permanent)
 
 	cancel := build(t, "shopify.order.cancel", map[string]any{"order": "5001", "reason": "CUSTOMER", "staffNote": "asked by phone"})
 	if res, err = cancel.Execute(ctx, x); err != nil || res.Output.(map[string]any)["id"] != "gid://shopify/Job/1" {

@@ -77,7 +77,8 @@ func init() {
 			"and the signing secret its webhooks are verified with for the Shopify trigger. Create a custom app " +
 			"(Settings → Apps and sales channels → Develop apps, or the Dev Dashboard), give it the scopes the " +
 			"flows need (read_orders, write_orders, write_fulfillments / write_merchant_managed_fulfillment_orders, " +
-			"read_customers, write_customers), install it and copy its Admin API access token.",
+			"read_customers, write_customers, and read_locations to fulfil from a chosen location), install it and copy its " +
+			"Admin API access token.",
 		Fields: []nodes.Field{
 			{Name: FieldShop, Label: "Shop domain", Type: nodes.TypeString, Required: true,
 				Description: "The store's permanent myshopify.com domain (Settings → Domains), not a custom domain: " +

@@ -72,10 +72,13 @@ const (
   }
 }`
 
-	// fulfillmentOrdersQuery looks up what of an order can be fulfilled, before fulfillmentCreate.
+	// fulfillmentOrdersQuery looks up what of an order can be fulfilled, and from where, before fulfillmentCreate.
 	fulfillmentOrdersQuery = `query FerryFulfillmentOrders($id: ID!) {
-  order(id: $id) { id name fulfillmentOrders(first: 50) { nodes { id status } } }
+  order(id: $id) { id name fulfillmentOrders(first: 50) { nodes { id status assignedLocation { name location { id } } } } }
 }`
+
+	// locationsQuery lists the store's active locations, the choices of the fulfilment's location field.
+	locationsQuery = `query FerryLocations { locations(first: 250, sortKey: NAME) { nodes { id name } } }`
 
 	fulfillmentCreateMutation = `mutation FerryFulfillmentCreate($fulfillment: FulfillmentInput!, $message: String) {
   fulfillmentCreate(fulfillment: $fulfillment, message: $message) {
@@ -114,7 +117,7 @@ func Documents() map[string]string {
 		"shop": shopQuery, "orderGet": orderGetQuery, "orderByName": orderByNameQuery, "ordersChanged": OrdersChangedQuery,
 		"orderUpdate": orderUpdateMutation, "tagsAdd": tagsAddMutation, "tagsRemove": tagsRemoveMutation,
 		"metafieldSet": metafieldSetMutation, "fulfillmentOrders": fulfillmentOrdersQuery,
-		"fulfillmentCreate": fulfillmentCreateMutation, "orderCancel": orderCancelMutation,
+		"fulfillmentCreate": fulfillmentCreateMutation, "orderCancel": orderCancelMutation, "locations": locationsQuery,
 		"customerSearch": customerSearchQuery, "customerUpsert": customerUpsertMutation,
 	}
 }
@@ -188,14 +191,21 @@ func tagsParam() connector.Param {
 	return p
 }
 
+// assignedLocationID is where a fulfilment order names the location it ships from; null when the location was
+// deleted since.
+var assignedLocationID = connector.MustPointer("/assignedLocation/location/id")
+
 // fulfillable are the fulfilment order statuses fulfillmentCreate accepts.
 var fulfillable = map[string]bool{"OPEN": true, "IN_PROGRESS": true}
 
-// prepareFulfillment looks up the order's open fulfilment orders and fulfils all of them: the order param is
-// not part of fulfillmentCreate, which names fulfilment orders instead.
+// prepareFulfillment looks up the order's open fulfilment orders and fulfils all of them, or those assigned to
+// the location param when it is set: neither the order nor the location is part of fulfillmentCreate, which
+// names fulfilment orders instead.
 func prepareFulfillment(ctx context.Context, lookup connector.Lookup, vars map[string]any) (map[string]any, error) {
 	order, _ := vars["order"].(string)
+	location, _ := vars["location"].(string)
 	delete(vars, "order")
+	delete(vars, "location")
 	a, err := lookup(ctx, fulfillmentOrdersQuery, map[string]any{"id": order})
 	if err != nil {
 		return nil, err
@@ -205,11 +215,22 @@ func prepareFulfillment(ctx context.Context, lookup connector.Lookup, vars map[s
 	}
 	list, _ := a.Get("/data/order/fulfillmentOrders/nodes").([]any)
 	var items []any
+	elsewhere := 0
 	for _, fo := range list {
 		m, _ := fo.(map[string]any)
-		if status, _ := m["status"].(string); fulfillable[status] {
-			items = append(items, map[string]any{"fulfillmentOrderId": m["id"]})
+		if status, _ := m["status"].(string); !fulfillable[status] {
+			continue
 		}
+		if at, _ := assignedLocationID.Get(m); location != "" && at != location {
+			elsewhere++
+			continue
+		}
+		items = append(items, map[string]any{"fulfillmentOrderId": m["id"]})
+	}
+	if len(items) == 0 && elsewhere > 0 {
+		return nil, nodes.WithDetails(nodes.NewPermanent(CodeNothingToFulfil,
+			fmt.Errorf("shopify: order %v has nothing open at location %s (%d fulfillment order(s) open elsewhere)", a.Get("/data/order/name"), location, elsewhere)),
+			map[string]any{"body": a.JSON})
 	}
 	if len(items) == 0 {
 		return nil, nodes.WithDetails(nodes.NewPermanent(CodeNothingToFulfil,
@@ -242,6 +263,12 @@ func init() {
 	email := text("email", "E-mail", "Identifies the customer: Shopify updates the customer with this e-mail address, or creates one.", connector.InVariable, "/email")
 	email.Required = true
 	email.Examples = []nodes.Example{{Name: "From the CRM", Value: "{{ lower(prev.email) }}"}}
+	location := connector.Param{Field: nodes.Field{Name: "location", Label: "Location", Type: nodes.TypeSelect, Expression: true,
+		Description: "Fulfil only what ships from this location (the fulfilment orders Shopify assigned to it); empty fulfils " +
+			"everything open. The choices are the store's active locations, listed with the credential (scope read_locations).",
+		Examples: []nodes.Example{{Name: "From a flow variable", Value: "{{ vars.warehouseLocation }}"}}},
+		In: connector.InVariable, Transform: globalID("Location"),
+		Options: &connector.OptionSource{Path: graphQLPath, GraphQL: locationsQuery, Items: "/data/locations/nodes", Value: "/id", Label: "/name"}}
 	reason := connector.Param{Field: nodes.Field{Name: "reason", Label: "Reason", Type: nodes.TypeSelect, Expression: true, Default: "OTHER", Required: true,
 		Description: "Why the order is cancelled, as Shopify records it.",
 		Options: []nodes.Option{{Value: "CUSTOMER", Label: "The customer changed or cancelled the order"},
@@ -306,14 +333,15 @@ func init() {
 		connector.Operation{Type: "shopify.fulfillment.create", Name: "Shopify: fulfil order", Category: nodes.CategoryShops, SideEffect: true,
 			Description: "Marks everything still open in an order as fulfilled, with tracking.",
 			Method:      http.MethodPost, Path: graphQLPath, GraphQL: fulfillmentCreateMutation, Result: "/data/fulfillmentCreate/fulfillment", OutputLabel: "Fulfillment",
-			Params: []connector.Param{orderParam("/order"),
+			Params: []connector.Param{orderParam("/order"), location,
 				boolean("notifyCustomer", "Notify the customer", "Shopify sends the shipping confirmation.", false, "/fulfillment/notifyCustomer"),
 				text("trackingCompany", "Carrier", "The carrier's name as Shopify knows it (DHL Express, UPS, SF Express…).", connector.InVariable, "/fulfillment/trackingInfo/company"),
 				text("trackingNumber", "Tracking number", "", connector.InVariable, "/fulfillment/trackingInfo/number"),
 				text("trackingUrl", "Tracking URL", "Shopify builds it from carrier and number when empty.", connector.InVariable, "/fulfillment/trackingInfo/url")},
 			Prepare: prepareFulfillment,
 			Docs: "Two requests: the order's fulfilment orders are read first (`order.fulfillmentOrders`), then `fulfillmentCreate` " +
-				"fulfils every one that is `OPEN` or `IN_PROGRESS`, whole. An order with nothing open fails with `" + CodeNothingToFulfil +
+				"fulfils every one that is `OPEN` or `IN_PROGRESS`, whole, or only those assigned to the location chosen " +
+				"(its choices come from the store's `locations`). An order with nothing open fails with `" + CodeNothingToFulfil +
 				"`, so a retry after a success does not fulfil twice. A test run shows the mutation without the fulfilment orders, " +
 				"which are looked up only when the step runs."},
 		connector.Operation{Type: "shopify.order.cancel", Name: "Shopify: cancel order", Category: nodes.CategoryShops, SideEffect: true,

@@ -68,6 +68,12 @@ type standIn struct {
 	fulfilled map[string]bool
 }
 
+// standInLocations are the stand-in store's locations, as fulfilment orders name them (assignedLocation).
+var standInLocations = []map[string]any{
+	{"name": "Warehouse Berlin", "location": map[string]any{"id": "gid://shopify/Location/1", "name": "Warehouse Berlin"}},
+	{"name": "Shop Shanghai", "location": map[string]any{"id": "gid://shopify/Location/2", "name": "Shop Shanghai"}},
+}
+
 func newStandIn(t *testing.T) *standIn {
 	s := &standIn{t: t, schema: loadSchema(t, "testdata/admin-2026-10.graphql"), available: 2000, cost: 12,
 		cancelled: map[string]bool{}, fulfilled: map[string]bool{}}
@@ -279,8 +285,14 @@ func (s *standIn) resolve(op string, v map[string]any) (map[string]any, []any) {
 		}
 		n := strings.TrimPrefix(o["id"].(string), "gid://shopify/Order/")
 		return map[string]any{"order": map[string]any{"id": o["id"], "name": o["name"], "fulfillmentOrders": map[string]any{"nodes": []any{
-			map[string]any{"id": "gid://shopify/FulfillmentOrder/" + n + "1", "status": status},
-			map[string]any{"id": "gid://shopify/FulfillmentOrder/" + n + "2", "status": "CANCELLED"}}}}}, nil
+			map[string]any{"id": "gid://shopify/FulfillmentOrder/" + n + "1", "status": status, "assignedLocation": standInLocations[0]},
+			map[string]any{"id": "gid://shopify/FulfillmentOrder/" + n + "2", "status": "CANCELLED", "assignedLocation": standInLocations[1]}}}}}, nil
+	case "FerryLocations":
+		var nodes []any
+		for _, l := range standInLocations {
+			nodes = append(nodes, l["location"])
+		}
+		return map[string]any{"locations": map[string]any{"nodes": nodes, "pageInfo": map[string]any{"hasNextPage": false}}}, nil
 	case "FerryFulfillmentCreate":
 		f := v["fulfillment"].(map[string]any)
 		items := f["lineItemsByFulfillmentOrder"].([]any)

@@ -24,7 +24,8 @@ func (a *API) optionRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/api/v1/nodes/:type/options/:field", Permission: PermFlowsWrite, Tag: "catalog",
 			Summary:  "The choices of a field that come from the provider account (pipelines, order statuses), listed with a credential; reused for a minute",
-			Response: "FieldOptions", Query: []QueryParam{{"credential", "the credential id to list them with"}, {"variant", "live (default) or test"}},
+			Response: "FieldOptions", Query: []QueryParam{{"credential", "the credential id to list them with"}, {"variant", "live (default) or test"},
+				{"fresh", "1 asks the provider again instead of reusing the answer of the last minute"}},
 			Handler: a.fieldOptions},
 	}
 }
@@ -68,6 +69,14 @@ func (a *API) fieldOptions(c fiber.Ctx) error {
 	default:
 		return errBadRequest("variant_invalid", "variant must be live or test")
 	}
+	fresh := false
+	switch c.Query("fresh") {
+	case "", "0", "false":
+	case "1", "true":
+		fresh = true
+	default:
+		return errBadRequest("fresh_invalid", "fresh must be 1 or 0")
+	}
 	ctx, cancel := context.WithTimeout(c.Context(), optionsTimeout)
 	defer cancel()
 	cred, err := a.Credentials.Resolve(ctx, credID, mode)
@@ -86,7 +95,7 @@ func (a *API) fieldOptions(c fiber.Ctx) error {
 	}
 	client := egress.Bind(base, func(context.Context) (string, egress.Destinations, error) { return cred.Name, cred.Destinations, nil })
 	opts, err := connector.LoadOptions(ctx, connector.OptionsRequest{NodeType: typ, Field: field, CredentialID: credID + ":" + string(mode),
-		Credential: cred, Client: client})
+		Credential: cred, Client: client, Fresh: fresh})
 	if err != nil {
 		if errors.Is(err, connector.ErrNoOptions) {
 			return &Error{Status: http.StatusNotFound, Code: CodeOptionsNotFound, Message: err.Error()}

@@ -72,9 +72,16 @@ func TestFieldOptionsFromTheAccount(t *testing.T) {
 			t.Fatalf("the provider was asked %d times for one minute's choices", hits.Load())
 		}
 		h.expect(h.do("GET", path+good, nil, "Authorization", viewer), 403)
+		// The editor's refresh button asks the provider again, and the new answer is what the next minute reuses.
+		h.expect(h.do("GET", path+good+"&fresh=1", nil, "Authorization", editor), 200)
+		h.expect(h.do("GET", path+good, nil, "Authorization", editor), 200)
+		if hits.Load() != 2 {
+			t.Fatalf("the provider was asked %d times after one refresh", hits.Load())
+		}
+		h.expect(h.do("GET", path+good+"&fresh=soon", nil, "Authorization", editor), 400)
 
 		res := h.expect(h.do("GET", path+elsewhere, nil, "Authorization", editor), 502)
-		if res["error"].(map[string]any)["code"] != "credential_destination_refused" || hits.Load() != 1 {
+		if res["error"].(map[string]any)["code"] != "credential_destination_refused" || hits.Load() != 2 {
 			t.Fatalf("a credential that may not go there: %v", res)
 		}
 		bearer := h.expect(h.do("POST", "/api/v1/credentials", map[string]any{"name": "Other", "type": "http.bearer",

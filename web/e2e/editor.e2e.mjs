@@ -2,15 +2,25 @@
 // ferry started here on a private data directory. It sets Ferry up, signs out and in again, builds a
 // webhook → map → condition → respond flow by dragging from the palette, test-runs it, maps a field by dragging
 // it from the input pane into the mapping table, test-runs again, publishes, sends webhooks, finds the run by its
-// business key, retries a dead letter, visits every screen at 1280×800 and 1920×1080, checks what each role sees
-// of the admin screens, and checks that the Chinese interface has no English left. Every page runs under the
+// business key, retries a dead letter, builds a Shopify fulfilment flow whose location dropdown is listed from a
+// stand-in store and shows a polling trigger's state with its reset and backfill, visits every screen at 1280×800 and 1920×1080, checks what each role sees of the admin
+// screens, and checks that the Chinese interface has no English left. Every page runs under the
 // server's Content-Security-Policy, and any violation fails the test. Screenshots of each screen go
 // to e2e/screenshots/ (not committed).
 //
-//   FERRY_BIN=/path/to/ferry npm run e2e      (CHROMIUM defaults to /usr/bin/chromium)
+// The Shopify stand-in answers the Admin API's GraphQL on https://e2e-shop.myshopify.com, as the real
+// connector addresses it (Shopify serves the Admin API only on the store's myshopify.com domain). Ferry reaches
+// it the way it reaches the internet behind a proxy: HTTPS_PROXY names a local CONNECT proxy that tunnels to the
+// stand-in, whose certificate comes from a throwaway authority given to Ferry in SSL_CERT_FILE. The name
+// resolves to 127.0.0.1 through a hosts file bind-mounted for the ferry process alone (unshare --mount, so
+// root), and FERRY_ALLOWED_INTERNAL_HOSTS lets the egress guard reach it.
+//
+//   FERRY_BIN=/path/to/ferry npm run e2e      (CHROMIUM defaults to /usr/bin/chromium; needs openssl, unshare)
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -33,7 +43,94 @@ const freePort = () => new Promise((resolve) => {
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'ferry-e2e-'));
-const server = spawn(bin, ['--data-dir', dataDir, '--addr', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+
+// The Shopify stand-in: a certificate for the store's domain from a throwaway authority.
+const SHOP = 'e2e-shop.myshopify.com';
+const SHOP_TOKEN = 'shpat_e2e_token';
+const LOCATIONS = [
+  { id: 'gid://shopify/Location/71', name: 'Warehouse Berlin' },
+  { id: 'gid://shopify/Location/72', name: 'Shop Shanghai' },
+];
+const tlsDir = mkdtempSync(join(tmpdir(), 'ferry-e2e-shop-'));
+{
+  const ssl = (...args) => execFileSync('openssl', args, { cwd: tlsDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem',
+    '-days', '2', '-subj', '/CN=Ferry e2e authority', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+  ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'shop.key', '-out', 'shop.csr', '-subj', `/CN=${SHOP}`);
+  writeFileSync(join(tlsDir, 'shop.ext'), `subjectAltName=DNS:${SHOP}\nextendedKeyUsage=serverAuth\n`);
+  ssl('x509', '-req', '-in', 'shop.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'shop.pem', '-days', '2', '-extfile', 'shop.ext');
+}
+// The store's orders, as the Admin API's GraphQL gives them, for the polling trigger; shopDenies makes the
+// store refuse the orders query as it does for a token without the read_orders scope.
+const shopOrder = (n, updatedAt) => {
+  const money = (amount) => ({ shopMoney: { amount, currencyCode: 'EUR' } });
+  return {
+    id: `gid://shopify/Order/${5000 + n}`, legacyResourceId: String(5000 + n), name: `#${1000 + n}`, createdAt: '2026-11-01T08:00:00Z',
+    updatedAt, processedAt: '2026-11-01T08:00:00Z', cancelledAt: null, cancelReason: null, closedAt: null,
+    displayFinancialStatus: 'PAID', displayFulfillmentStatus: 'UNFULFILLED', email: 'ada@example.com', phone: null, note: null,
+    tags: ['web'], currencyCode: 'EUR', totalPriceSet: money('149.99'), totalShippingPriceSet: money('15.0'), totalDiscountsSet: money('0.0'),
+    customer: { id: 'gid://shopify/Customer/7', displayName: 'Ada Lovelace', firstName: 'Ada', lastName: 'Lovelace',
+      defaultEmailAddress: { emailAddress: 'ada@example.com' }, defaultPhoneNumber: { phoneNumber: '+4930901820' } },
+    lineItems: { nodes: [{ sku: 'TEA-1', name: 'Sencha', quantity: 2, originalUnitPriceSet: money('67.50') }] },
+  };
+};
+const SHOP_ORDERS = [shopOrder(1, '2026-11-20T10:00:00Z'), shopOrder(2, '2026-11-20T10:00:00Z'), shopOrder(3, '2026-11-21T09:30:00Z')];
+let shopDenies = false;
+// What the stand-in was asked: each GraphQL operation with the token it came with.
+const shopCalls = [];
+const shopServer = https.createServer({ key: readFileSync(join(tlsDir, 'shop.key')), cert: readFileSync(join(tlsDir, 'shop.pem')) }, (req, res) => {
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => {
+    const answer = (status, v) => { res.writeHead(status, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(v)); };
+    if (req.method !== 'POST' || !/^\/admin\/api\/\d{4}-\d{2}\/graphql\.json$/.test(req.url)) return answer(404, { errors: 'Not Found' });
+    if (req.headers['x-shopify-access-token'] !== SHOP_TOKEN) return answer(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
+    let q;
+    try { q = JSON.parse(body); } catch { return answer(400, { errors: { query: 'Required parameter missing or invalid' } }); }
+    const op = /^\s*(query|mutation)\s+(\w+)/.exec(q.query ?? '')?.[2] ?? '';
+    shopCalls.push({ op, token: req.headers['x-shopify-access-token'] });
+    if (op === 'FerryLocations' && /locations\(first: \d+/.test(q.query)) {
+      return answer(200, { data: { locations: { nodes: LOCATIONS } } });
+    }
+    if (op === 'FerryOrdersChanged') {
+      if (shopDenies) {
+        return answer(200, { errors: [{ message: 'Access denied for orders field. Required access: `read_orders` access scope.', extensions: { code: 'ACCESS_DENIED' } }] });
+      }
+      const since = /updated_at:>='([^']+)'/.exec(q.variables?.query ?? '')?.[1];
+      if (!since) return answer(200, { errors: [{ message: `bad orders query ${q.variables?.query}` }] });
+      const nodes = SHOP_ORDERS.filter((o) => Date.parse(o.updatedAt) >= Date.parse(since));
+      return answer(200, { data: { orders: { nodes, pageInfo: { hasNextPage: false, endCursor: null } } } });
+    }
+    return answer(200, { errors: [{ message: `the stand-in does not answer ${op || 'this document'}`, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] });
+  });
+});
+const shopPort = await new Promise((resolve) => shopServer.listen(0, '127.0.0.1', () => resolve(shopServer.address().port)));
+// The proxy Ferry is given: it tunnels CONNECTs to the store's domain to the stand-in, and refuses the rest.
+const proxy = http.createServer((req, res) => { res.writeHead(405); res.end(); });
+proxy.on('connect', (req, socket, head) => {
+  if (req.url !== `${SHOP}:443`) {
+    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    return;
+  }
+  const upstream = net.connect(shopPort, '127.0.0.1', () => {
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    upstream.write(head);
+    upstream.pipe(socket);
+    socket.pipe(upstream);
+  });
+  upstream.on('error', () => socket.destroy());
+  socket.on('error', () => upstream.destroy());
+});
+const proxyPort = await new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve(proxy.address().port)));
+const hostsFile = join(tlsDir, 'hosts');
+writeFileSync(hostsFile, `${readFileSync('/etc/hosts', 'utf8')}\n127.0.0.1 ${SHOP}\n`);
+
+// ferry, in a mount namespace of its own where the store's name resolves to the loopback address.
+const server = spawn('unshare', ['--mount', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile,
+  bin, '--data-dir', dataDir, '--addr', `127.0.0.1:${port}`, '--log-level', 'warn'], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: { ...process.env, HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`, SSL_CERT_FILE: join(tlsDir, 'ca.pem'), FERRY_ALLOWED_INTERNAL_HOSTS: SHOP },
+});
 
 async function waitReady() {
   for (let i = 0; i < 100; i++) {
@@ -134,7 +231,7 @@ async function visibleTexts(page) {
 
 // Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
 const LANGUAGE_NEUTRAL = [
-  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//,
+  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/,
   // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
   /^(Map fields|Condition|Respond to webhook|Webhook)$/, /^[a-z][\w-]*: /, /at line \d+, column \d+/,
   /^(English|Webhook|API|JSON|HTTP|URL|HMAC|OAuth2|Cron|POST|GET|PUT|DELETE|true|false|null)$/i,
@@ -391,6 +488,94 @@ try {
     throw new Error(`the credential's destinations: ${JSON.stringify(stored)}`);
   }
 
+  // A shop flow with a dropdown listed from the account: the Shopify credential (stored through the API, the
+  // dialog was tested above) opens the stand-in store, whose locations become the fulfilment's choices.
+  const shopCred = (await api('POST', '/api/v1/credentials', { name: 'E2E Shopify', type: 'shopify.store',
+    live: { shop: SHOP, accessToken: SHOP_TOKEN } })).id;
+  await page.goto(base + '/flows');
+  await page.getByRole('button', { name: 'New flow' }).click();
+  await page.locator('.ant-modal input').first().fill('Fulfil paid orders');
+  await page.locator('.ant-modal .ant-btn-primary').click();
+  await page.waitForURL(/\/flows\/[^/]+$/);
+  const shopFlowID = page.url().split('/').pop();
+  await page.locator('.react-flow__node').first().waitFor();
+  await search.fill('shopify.fulfillment.create');
+  await page.locator('.ferry-palette-item', { hasText: 'shopify.fulfillment.create' }).first().dragTo(page.locator('.react-flow__pane'), { targetPosition: { x: 450, y: 560 } });
+  await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length === 2);
+  await search.fill('');
+  const fulfil = await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')).find((id) => id !== 'webhook'));
+  await connect('webhook', 'main', fulfil);
+  await openNode(fulfil);
+  const locationSelect = page.locator('.ant-select[aria-label="Location"]');
+  // Before a credential is chosen there is nothing to list with.
+  await page.locator('.ant-drawer').getByText('Choose a credential to load the choices from the account').first().waitFor();
+  await page.locator('.ant-form-item', { hasText: 'Credential' }).locator('.ant-select').first().click();
+  await page.locator('.ant-select-item-option', { hasText: 'E2E Shopify' }).click();
+  await page.locator('.cm-content[aria-label="Order"]').fill('{{ trigger.body.orderId }}');
+  await locationSelect.click();
+  await page.locator('.ant-select-item-option', { hasText: 'Warehouse Berlin' }).waitFor();
+  await shot(page, 'loaded-dropdown');
+  await page.locator('.ant-select-item-option', { hasText: 'Warehouse Berlin' }).click();
+  await locationSelect.locator('.ant-select-selection-item', { hasText: 'Warehouse Berlin' }).waitFor();
+  check(shopCalls.some((c) => c.op === 'FerryLocations' && c.token === SHOP_TOKEN), `the stand-in store was asked ${JSON.stringify(shopCalls)}`);
+  // The same field takes an expression: fx shows the picked value in the expression editor, and back.
+  await page.getByRole('button', { name: 'Type an expression instead' }).click();
+  await page.waitForFunction(() => document.querySelector('.cm-content[aria-label="Location"]')?.textContent === 'gid://shopify/Location/71');
+  await page.getByRole('button', { name: 'Pick from the account\'s list instead' }).click();
+  await locationSelect.locator('.ant-select-selection-item', { hasText: 'Warehouse Berlin' }).waitFor();
+  await shot(page, 'node-panel-shop');
+  await closePanel();
+  await page.keyboard.press('Control+s');
+  await page.getByText('Draft saved.').first().waitFor();
+  {
+    const saved = await api('GET', `/api/v1/flows/${shopFlowID}`);
+    const node = saved.flow.nodes.find((n) => n.type === 'shopify.fulfillment.create');
+    check(node?.params?.location === 'gid://shopify/Location/71' && node?.credential === shopCred && node?.params?.order === '{{ trigger.body.orderId }}',
+      `the saved shop flow holds ${JSON.stringify(node)}`);
+  }
+
+  // A polling trigger (set up and published through the API): its panel shows where the poller stopped, what it
+  // found and its error, and an editor backfills it from a date and resets it from the panel.
+  const pollFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'Poll shop orders', nodes: [
+    { id: 'orders', type: 'shopify.orders.poll', version: 1, credential: shopCred, params: { interval: '10s' }, position: { x: 100, y: 100 } },
+  ], edges: [] });
+  await api('POST', `/api/v1/flows/${pollFlow.id}/publish`, { message: 'poll' });
+  const pollState = async (ok, what) => {
+    for (let i = 0; i < 150; i++) {
+      const poll = (await api('GET', `/api/v1/flows/${pollFlow.id}/polling`)).polls.find((p) => p.nodeId === 'orders');
+      if (poll && ok(poll)) return poll;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`the polling trigger never ${what}`);
+  };
+  await pollState((p) => p.lastPollAt, 'polled');
+  await page.goto(`${base}/flows/${pollFlow.id}`);
+  await openNode('orders');
+  const pollPanel = page.locator('.ferry-polling');
+  await pollPanel.getByText('Found in the last poll').waitFor();
+  await pollPanel.getByLabel('Backfill from').fill('2026-11-01T00:00');
+  await pollPanel.getByRole('button', { name: 'Backfill' }).click();
+  await page.getByText(/The trigger polls every change since/).waitFor();
+  await pollState((p) => p.totalCount === 3, 'found the three orders changed since the backfill date');
+  await closePanel();
+  await openNode('orders');
+  await pollPanel.locator('.ant-descriptions-row', { hasText: 'Found in all' }).getByText('3', { exact: true }).waitFor({ timeout: 20000 });
+  await pollPanel.locator('.ant-descriptions-row', { hasText: 'Stopped at' }).getByText('last record 5003').waitFor();
+  // The store starts refusing; a reset polls again at once and the panel shows the store's error and its code.
+  shopDenies = true;
+  await pollPanel.getByRole('button', { name: 'Reset' }).click();
+  await page.locator('.ant-popconfirm').getByRole('button', { name: 'Reset' }).click();
+  await page.getByText('The trigger polls from now on.').waitFor();
+  await pollState((p) => p.failures > 0, 'failed');
+  await closePanel();
+  await openNode('orders');
+  await pollPanel.getByText('shopify_access_denied').waitFor({ timeout: 20000 });
+  await pollPanel.getByText(/Required access: `read_orders`/).waitFor();
+  await pollPanel.scrollIntoViewIfNeeded();
+  await shot(page, 'polling-panel');
+  await closePanel();
+  shopDenies = false;
+
   // Every other screen, at 1280×800 and at 1920×1080.
   const screens = [
     ['dashboard', '/dashboard', '.ferry-page'],
@@ -493,7 +678,10 @@ try {
 } finally {
   if (browser) await browser.close();
   server.kill('SIGTERM');
+  shopServer.close();
+  proxy.close();
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(tlsDir, { recursive: true, force: true });
 }
 // Checked whether or not the steps above got through: a page broken by its policy fails them too.
 check(cspViolations.length === 0, `${cspViolations.length} Content-Security-Policy violation(s), the first: ${JSON.stringify(cspViolations.slice(0, 10), null, 1)}`);

@@ -24,6 +24,11 @@ export interface Field {
   fields?: Field[] | null;
   /** display asks for a presentation beyond the type's widget: 'table' shows a list as a table (MappingTable). */
   display?: string;
+  /**
+   * loadOptions: the choices come from the provider account the step's credential opens, listed by
+   * GET /api/v1/nodes/{type}/options/{field}?credential=…; the value may still be an expression.
+   */
+  loadOptions?: boolean;
 }
 
 export interface Port { id: string; label: string; kind: 'main' | 'error' }
@@ -37,6 +42,8 @@ export interface NodeSpec {
   category: string;
   description: string;
   trigger?: boolean;
+  /** polling triggers fetch changes on an interval and keep a cursor (GET /api/v1/flows/{id}/polling). */
+  polling?: boolean;
   sideEffect?: boolean;
   inputs: Port[] | null;
   outputs: Port[] | null;
@@ -316,4 +323,20 @@ export interface SettingsDocument {
   groups: { id: string; settings: SettingEntry[] }[];
   facts: { key: string; value: unknown }[];
   changes?: { key: string; before?: SettingValue; after?: SettingValue }[];
+}
+
+/** A polling trigger's cursor: the newest change emitted, and the walk in progress when a poll stopped mid-way. */
+export interface PollCursor { time?: string; id?: string; from?: string; token?: string }
+
+/** One polling trigger of GET /api/v1/flows/{id}/polling: where it stopped, its last poll, what it found. */
+export interface PollState {
+  nodeId: string;
+  cursor: PollCursor;
+  nextPollAt?: string;
+  lastPollAt?: string;
+  lastCount: number;
+  totalCount: number;
+  /** failures is how many polls in a row failed; zero after a poll that worked. */
+  failures: number;
+  lastError?: { code: string; message: string };
 }

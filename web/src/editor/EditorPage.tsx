@@ -534,6 +534,8 @@ function Editor({ flow, specs }: { flow: Flow; specs: NodeSpec[] }) {
       {selectedNode && (
         <NodePanel
           id={selectedNode.id}
+          flowId={flow.id}
+          published={published}
           node={selectedNode.data.node}
           spec={specMap.get(selectedNode.data.node.type)}
           problems={state.problems.get(selectedNode.id) ?? []}

@@ -10,15 +10,19 @@ import { useEditorState } from './context';
 import { sampleEnv } from './expression/fields';
 import { FieldTree } from './expression/FieldTree';
 import { StepDetails } from './expression/StepDetails';
+import { PollingPanel } from './PollingPanel';
 
 type DocNode = Omit<FlowNode, 'position'>;
 
 /**
  * NodePanel is the selected node's panel in three panes: the input it got in the last test run, its settings
- * (name, credential and the form generated from its spec), and the output it produced.
+ * (name, credential and the form generated from its spec), and the output it produced. A polling trigger also
+ * shows where its poller stopped in the flow (flowId), which polls only once published.
  */
-export function NodePanel({ id, node, spec, problems, step, onChange, onClose }: {
+export function NodePanel({ id, flowId, published, node, spec, problems, step, onChange, onClose }: {
   id: string;
+  flowId?: string;
+  published?: boolean;
   node: DocNode;
   spec: NodeSpec | undefined;
   problems: Problem[];
@@ -79,10 +83,18 @@ export function NodePanel({ id, node, spec, problems, step, onChange, onClose }:
                 />
               </Form.Item>
             )}
-            <ParamForm fields={spec?.params} values={node.params} problems={problems} sample={sample} onChange={(params) => onChange({ ...node, params })} />
+            <ParamForm
+              fields={spec?.params}
+              values={node.params}
+              problems={problems}
+              sample={sample}
+              source={{ nodeType: node.type, credential: node.credential || undefined }}
+              onChange={(params) => onChange({ ...node, params })}
+            />
           </Form>
         </div>
         <div>
+          {spec?.polling && flowId && <PollingPanel flowId={flowId} nodeId={id} published={!!published} />}
           <Typography.Title level={5}>{t('editor.outputData')}</Typography.Title>
           {step ? (
             <StepDetails step={step} />

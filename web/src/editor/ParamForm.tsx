@@ -5,19 +5,22 @@ import type { Field, Problem } from '../api/types';
 import { formView, keyValueRows, rowsToKeyValue, type FieldView } from './form';
 import { ExpressionInput } from './expression/ExpressionInput';
 import { MappingTable } from './MappingTable';
+import { LoadedSelect, type OptionsSource } from './LoadedSelect';
 
 type Values = Record<string, unknown>;
 
 /**
  * ParamForm is a node's settings form, generated from its spec's fields alone. Each change produces the new
  * params object; fields hidden by showIf keep their values but are not shown. sample is the environment the
- * node saw in the last test run, for the expression fields' completion and preview.
+ * node saw in the last test run, for the expression fields' completion and preview. source (the node's type and
+ * credential) lets fields whose choices come from the provider account list them.
  */
-export function ParamForm({ fields, values, problems = [], sample, onChange }: {
+export function ParamForm({ fields, values, problems = [], sample, source, onChange }: {
   fields: Field[] | null | undefined;
   values: Values | undefined;
   problems?: Problem[];
   sample?: unknown;
+  source?: OptionsSource;
   onChange: (next: Values) => void;
 }) {
   const { t } = useTranslation();
@@ -32,13 +35,13 @@ export function ParamForm({ fields, values, problems = [], sample, onChange }: {
   return (
     <>
       {views.map((view) => (
-        <FieldItem key={view.field.name} view={view} sample={sample} params={values} onChange={(v) => set(view.field.name, v)} />
+        <FieldItem key={view.field.name} view={view} sample={sample} params={values} source={source} onChange={(v) => set(view.field.name, v)} />
       ))}
     </>
   );
 }
 
-function FieldItem({ view, sample, params, onChange }: { view: FieldView; sample: unknown; params: Values | undefined; onChange: (v: unknown) => void }) {
+function FieldItem({ view, sample, params, source, onChange }: { view: FieldView; sample: unknown; params: Values | undefined; source?: OptionsSource; onChange: (v: unknown) => void }) {
   const { t } = useTranslation();
   const { field, problems, missing } = view;
   const help = problems.length
@@ -68,14 +71,18 @@ function FieldItem({ view, sample, params, onChange }: { view: FieldView; sample
         </>
       }
     >
-      <FieldInput view={view} sample={sample} params={params} onChange={onChange} />
+      <FieldInput view={view} sample={sample} params={params} source={source} onChange={onChange} />
     </Form.Item>
   );
 }
 
-function FieldInput({ view, sample, params, onChange }: { view: FieldView; sample: unknown; params: Values | undefined; onChange: (v: unknown) => void }) {
+function FieldInput({ view, sample, params, source, onChange }: { view: FieldView; sample: unknown; params: Values | undefined; source?: OptionsSource; onChange: (v: unknown) => void }) {
   const { t } = useTranslation();
   const { field, value } = view;
+  // Choices from the provider account: a dropdown listed with the step's credential, still open to an expression.
+  if (field.loadOptions && source) {
+    return <LoadedSelect source={source} field={field} value={value} sample={sample} status={view.problems.length ? 'error' : undefined} onChange={onChange} />;
+  }
   const str = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
   const text = (v: string) => onChange(v === '' ? undefined : v);
   switch (view.widget) {
