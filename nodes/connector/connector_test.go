@@ -281,7 +281,7 @@ func TestBadOperationsStopTheProcess(t *testing.T) {
 		"variable without doc":   {Type: "test.acme.bad.four", Name: "x", Method: "POST", Path: "/g", Params: []connector.Param{str("a", connector.InVariable)}},
 		"routed GraphQL": {Type: "test.acme.bad.six", Name: "x", Method: "POST", Path: "/g", GraphQL: "{ a }",
 			Route: func(context.Context, connector.Get, map[string]any) (string, string, error) { return "", "", nil }},
-		"unrepeatable read": {Type: "test.acme.bad.seven", Name: "x", Path: "/o", Unrepeatable: true},
+		"unrepeatable read":                {Type: "test.acme.bad.seven", Name: "x", Path: "/o", Unrepeatable: true},
 		"unrepeatable without side effect": {Type: "test.acme.bad.eight", Name: "x", Method: "POST", Path: "/o", Unrepeatable: true},
 		"unrepeatable with an idempotency key": {Type: "test.acme.bad.nine", Name: "x", Method: "POST", Path: "/o", SideEffect: true,
 			Unrepeatable: true, IdempotencyHeader: "Idempotency-Key"},
