@@ -87,7 +87,7 @@ func jsonParam(name, label, desc, key string, check func(any) (any, error), exam
 	p := connector.Param{Field: nodes.Field{Name: name, Label: label, Type: nodes.TypeJSON, Expression: true, Description: desc}, In: connector.InBody, Key: key,
 		Transform: check}
 	if example != "" {
-		p.Examples = []nodes.Example{{Name: "Example", Value: example}}
+		p.Examples = []nodes.Example{{Name: "From a payment trigger", Value: example}}
 	}
 	return p
 }
@@ -114,7 +114,7 @@ func createOrder() connector.Operation {
 		Description: "The WooCommerce customer's id; empty or 0 is a guest order."}, In: connector.InBody, Key: "/customer_id"}
 	lines := jsonParam("lineItems", "Line items", "The products, as WooCommerce takes them: [{\"product_id\": 93, \"quantity\": 2}] "+
 		"(or \"variation_id\", \"sku\" is read-only). WooCommerce prices them unless subtotal and total are given.", "/line_items",
-		objects("line items", "quantity"), `[{"product_id": 93, "quantity": 2}]`)
+		objects("line items", "quantity"), "")
 	paid := connector.Param{Field: nodes.Field{Name: "setPaid", Label: "Paid", Type: nodes.TypeBoolean, Expression: true, Default: false,
 		Description: "Mark the order paid: WooCommerce sets the paid date, reduces stock and moves it to processing."}, In: connector.InBody, Key: "/set_paid"}
 	txn := text("transactionId", "Transaction id", "The payment provider's id for the payment (a Stripe payment intent).", connector.InBody, "/transaction_id")
@@ -126,7 +126,7 @@ func createOrder() connector.Operation {
 		Params: []connector.Param{status, cur, customer,
 			jsonParam("billing", "Billing address", "An object with first_name, last_name, company, address_1, address_2, city, state, "+
 				"postcode, country (ISO 3166 code), email, phone.", "/billing", address("billing", true),
-				`{"first_name": "{{ trigger.body.payer.name }}", "email": "{{ trigger.body.payer.email }}"}`),
+				`{{ {"first_name": trigger.body.payer.name, "email": lower(trigger.body.payer.email)} }}`),
 			jsonParam("shipping", "Shipping address", "An object with the billing address's fields but email.", "/shipping", address("shipping", false), ""),
 			lines,
 			jsonParam("feeLines", "Fee lines", "Amounts without a product: [{\"name\": \"Paid with Stripe\", \"total\": \"34.90\"}] "+
