@@ -103,7 +103,8 @@ const createDocs = "`POST /orders` with the fields given; fields left empty are 
 	"request whose outcome is unknown (a timeout or a lost connection after it was sent, a 5xx answer) fails with " +
 	"`woocommerce_outcome_unknown` and is never sent again, whatever the step's retry policy: the order may exist. " +
 	"Look it up in WooCommerce → Orders (by the customer's e-mail or the amount) before running the step again, and " +
-	"connect the error output to a review step so a person does. A bad field fails with `woocommerce_invalid_request` " +
+	"connect the error output to a review step so a person does. One case is not covered: a Ferry process that dies " +
+	"while the request is in flight leaves no record that it was sent, and the run resumes from its last saved step. A bad field fails with `woocommerce_invalid_request` " +
 	"and WooCommerce's code (`woocommerce_rest_invalid_product_id`…)."
 
 func createOrder() connector.Operation {
