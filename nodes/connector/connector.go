@@ -130,6 +130,17 @@ type Operation struct {
 	SideEffect bool
 	// IdempotencyHeader names the header that carries the step's idempotency key, for providers that honour one.
 	IdempotencyHeader string
+	// Unrepeatable marks a write the provider cannot deduplicate: it honours no idempotency key, so the same
+	// request sent twice may act twice (a second order for one payment). Such a request is never sent again by
+	// Ferry when its outcome is unknown, that is when it may have reached the provider but no answer says what
+	// became of it: a timeout or a connection lost after the request was written, or a 5xx answer (a gateway
+	// may have passed it on, a server may have failed after saving). The step then fails permanently with
+	// <provider>_outcome_unknown, which neither the step's retry policy nor the engine retries, and the
+	// details show the request (without the credential) and say to check at the provider before running the
+	// step again. Failures that show nothing was sent (the destination refused before sending, a connection
+	// that could not be made, an open circuit) and answers that say nothing was done (429 with Retry-After,
+	// 408, other 4xx) keep their usual outcome. The look-ups of Route are reads and are retried as usual.
+	Unrepeatable bool
 	// OutputLabel labels the node's output port; empty means "Result".
 	OutputLabel string
 	// Timeout bounds each request; zero means 30 seconds.
@@ -219,6 +230,18 @@ func (p *Provider) compile(op *Operation) (*compiled, error) {
 	}
 	if op.Route != nil && (op.GraphQL != "" || op.Pagination != nil) {
 		return nil, fmt.Errorf("only a REST operation of one request is routed")
+	}
+	if op.Unrepeatable {
+		switch {
+		case !op.SideEffect:
+			return nil, fmt.Errorf("an unrepeatable operation changes something: it is a side effect")
+		case op.Pagination != nil:
+			return nil, fmt.Errorf("an unrepeatable operation makes one request, it does not page")
+		case op.IdempotencyHeader != "":
+			return nil, fmt.Errorf("an operation sending an idempotency key is repeatable")
+		case op.Method == http.MethodGet || op.Method == http.MethodHead:
+			return nil, fmt.Errorf("a %s is repeatable", op.Method)
+		}
 	}
 	c := &compiled{p: p, op: op}
 	var err error
@@ -341,6 +364,20 @@ func (c *compiled) docs() string {
 	if c.page != nil {
 		b.WriteString("\n\n" + c.page.docs())
 	}
+	if c.op.Unrepeatable {
+		name := c.p.Name
+		fmt.Fprintf(&b, "\n\n**Failures:** the provider's answer is kept verbatim in the error details. %[1]s honours no "+
+			"idempotency key for this request, so a request whose outcome is unknown is never sent again: no answer after it "+
+			"was sent (a timeout, a connection lost) or a 5xx answer fails the step with `%[2]s_outcome_unknown`, which is not "+
+			"retried whatever the step's retry policy says. %[1]s may have done what was asked: check there before running the "+
+			"step again. A connection that could not be made is retried (`%[2]s_network`), 429 waits as long as %[1]s asks "+
+			"(`%[2]s_rate_limited`); 401 and 403 fail with `%[2]s_unauthorized`, 404 with `%[2]s_not_found`, 400 and 422 with "+
+			"`%[2]s_invalid_request`, other 4xx with `%[2]s_client_error`.", c.title(), name)
+		if c.p.Docs != "" {
+			b.WriteString("\n\n" + c.p.Docs)
+		}
+		return b.String()
+	}
 	fmt.Fprintf(&b, "\n\n**Failures:** the provider's answer is kept verbatim in the error details. 429 and 503 with "+
 		"Retry-After wait as long as %s asks (`%s_rate_limited`, `%s_unavailable`); timeouts, network errors and 5xx "+
 		"are retried (`%s_timeout`, `%s_network`, `%s_server_error`); 401 and 403 fail with `%s_unauthorized`, 404 "+
@@ -407,7 +444,7 @@ func (n *node) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error)
 			return nodes.Result{}, err
 		}
 	}
-	a, err := n.send(ctx, x, fields, r)
+	a, err := n.exchange(ctx, x, fields, r, n.c.op.Unrepeatable)
 	if err != nil {
 		return nodes.Result{}, err
 	}

@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -145,6 +146,15 @@ func init() {
 				}
 				return http.MethodPost, "/contacts", nil
 			}},
+		connector.Operation{Type: "test.acme.payment.create", Name: "Create payment", Category: nodes.CategoryPayments,
+			Method: http.MethodPost, Path: "/payments", SideEffect: true, Unrepeatable: true, Timeout: 300 * time.Millisecond,
+			Params: []connector.Param{str("ref", connector.InBody), str("amount", connector.InBody)},
+			Route: func(ctx context.Context, get connector.Get, body map[string]any) (string, string, error) {
+				if _, err := get(ctx, "/payments", url.Values{"ref": {fmt.Sprint(body["ref"])}}); err != nil {
+					return "", "", err
+				}
+				return http.MethodPost, "/payments", nil
+			}},
 		connector.Operation{Type: "test.acme.deal.move", Name: "Move deal", Category: nodes.CategoryCRM,
 			Method: http.MethodPost, Path: "/deals/{id}/move", SideEffect: true,
 			Params: []connector.Param{id,
@@ -271,6 +281,10 @@ func TestBadOperationsStopTheProcess(t *testing.T) {
 		"variable without doc":   {Type: "test.acme.bad.four", Name: "x", Method: "POST", Path: "/g", Params: []connector.Param{str("a", connector.InVariable)}},
 		"routed GraphQL": {Type: "test.acme.bad.six", Name: "x", Method: "POST", Path: "/g", GraphQL: "{ a }",
 			Route: func(context.Context, connector.Get, map[string]any) (string, string, error) { return "", "", nil }},
+		"unrepeatable read":                {Type: "test.acme.bad.seven", Name: "x", Path: "/o", Unrepeatable: true},
+		"unrepeatable without side effect": {Type: "test.acme.bad.eight", Name: "x", Method: "POST", Path: "/o", Unrepeatable: true},
+		"unrepeatable with an idempotency key": {Type: "test.acme.bad.nine", Name: "x", Method: "POST", Path: "/o", SideEffect: true,
+			Unrepeatable: true, IdempotencyHeader: "Idempotency-Key"},
 		"cursor without next": {Type: "test.acme.bad.five", Name: "x", Path: "/o", Pagination: &connector.Pagination{Style: connector.PageCursor, CursorKey: "a", CursorIn: connector.InQuery}},
 	} {
 		func() {
@@ -802,5 +816,142 @@ func TestBaseURLFailuresKeepTheProvidersCode(t *testing.T) {
 	_, err := p.Call(context.Background(), x, http.MethodGet, "/orders", nil, nil)
 	if e := typed(t, err); e.Code != "acme_base_insecure" {
 		t.Fatalf("code %s, want the provider's", e.Code)
+	}
+}
+
+// An unrepeatable write (the provider honours no idempotency key) is sent once: when it may have arrived but
+// nothing says what became of it (a 5xx, no answer in time, the connection lost after the request was written,
+// the step stopped while waiting), the step fails for good with acme_outcome_unknown and the request in the
+// details; answers that say nothing was done, and failures before anything was sent, keep their outcome.
+func TestUnrepeatableWriteIsNeverSentTwice(t *testing.T) {
+	var mode atomic.Value
+	mode.Store("")
+	release := make(chan struct{})
+	s := newAcme(t, func(w http.ResponseWriter, r *http.Request) {
+		m := mode.Load().(string)
+		if r.Method == http.MethodGet {
+			if m == "lookup 500" {
+				w.WriteHeader(500)
+				io.WriteString(w, `{"error":{"code":"E500","message":"down"}}`)
+				return
+			}
+			io.WriteString(w, `[]`)
+			return
+		}
+		switch m {
+		case "created":
+			w.WriteHeader(201)
+			io.WriteString(w, `{"id":"pay_1"}`)
+		case "slow":
+			time.Sleep(time.Second)
+		case "hang":
+			<-release
+		case "reset":
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		case "429":
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(429)
+			io.WriteString(w, `{"error":{"code":"E429","message":"slow down"}}`)
+		default:
+			code, _ := strconv.Atoi(m)
+			if code == 503 {
+				w.Header().Set("Retry-After", "30")
+			}
+			w.WriteHeader(code)
+			fmt.Fprintf(w, `{"error":{"code":"E%d","message":"the provider says %d"}}`, code, code)
+		}
+	})
+	x := exec(s, nil, s.URL)
+	create := build(t, "test.acme.payment.create", map[string]any{"ref": "ord-1", "amount": "12.50"})
+	posts := func() int {
+		n := 0
+		for _, c := range s.recorded() {
+			if c.method == http.MethodPost {
+				n++
+			}
+		}
+		return n
+	}
+
+	mode.Store("created")
+	if res, err := create.Execute(context.Background(), x); err != nil || res.Output.(map[string]any)["id"] != "pay_1" {
+		t.Fatalf("created: %v %v", res.Output, err)
+	}
+
+	for _, m := range []string{"500", "502", "503", "504", "slow", "reset"} {
+		mode.Store(m)
+		before := posts()
+		_, err := create.Execute(context.Background(), x)
+		e := typed(t, err)
+		if e.Code != "acme_outcome_unknown" || e.Kind != nodes.Permanent {
+			t.Errorf("%s: %s %s (%v), want acme_outcome_unknown permanent", m, e.Code, e.Kind, err)
+			continue
+		}
+		if got := posts() - before; got != 1 {
+			t.Errorf("%s: %d requests sent", m, got)
+		}
+		d, _ := e.Details.(map[string]any)
+		req, _ := d["request"].(map[string]any)
+		if d["outcomeUnknown"] != true || !strings.Contains(fmt.Sprint(d["check"]), "before running this step again") || req == nil ||
+			!strings.Contains(e.Error(), "may have applied this request") {
+			t.Errorf("%s: details %v, message %s", m, d, e.Error())
+		}
+		if code, _ := strconv.Atoi(m); code > 0 && (d["status"] != code || d["body"] == nil || !strings.Contains(e.Error(), fmt.Sprintf("E%d", code))) {
+			t.Errorf("%s: the answer is not kept: %v", m, d)
+		}
+		if raw, _ := json.Marshal(d); strings.Contains(string(raw), "k1") {
+			t.Errorf("%s: the details carry the key: %s", m, raw)
+		}
+	}
+
+	// A step stopped while waiting for the answer: the failure must not read as the worker stopping, which
+	// would hand the step back to run again.
+	mode.Store("hang")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	_, err := create.Execute(ctx, x)
+	if e := typed(t, err); e.Code != "acme_outcome_unknown" || e.Kind != nodes.Permanent || errors.Is(err, context.Canceled) {
+		t.Errorf("stopped while waiting: %s %s %v", e.Code, e.Kind, err)
+	}
+	close(release)
+	// Stopped before it was sent: handed back, nothing sent.
+	before := posts()
+	if _, err := create.Execute(ctx, x); !errors.Is(err, context.Canceled) || posts() != before {
+		t.Errorf("stopped before sending: %v, %d sent", err, posts()-before)
+	}
+
+	for _, c := range []struct {
+		mode string
+		code string
+		kind nodes.Kind
+	}{
+		{"429", "acme_rate_limited", nodes.RetryAfter},
+		{"408", "acme_timeout", nodes.Retryable},
+		{"422", "acme_invalid_request", nodes.Permanent},
+		{"404", "acme_not_found", nodes.Permanent},
+		{"lookup 500", "acme_server_error", nodes.Retryable},
+	} {
+		mode.Store(c.mode)
+		before := posts()
+		_, err := create.Execute(context.Background(), x)
+		if e := typed(t, err); e.Code != c.code || e.Kind != c.kind {
+			t.Errorf("%s: %s %s, want %s %s", c.mode, e.Code, e.Kind, c.code, c.kind)
+		}
+		if c.mode == "lookup 500" && posts() != before {
+			t.Errorf("the write went out after its look-up failed")
+		}
+	}
+
+	// Nothing was sent: no connection could be made.
+	s.Close()
+	if e := typed(t, func() error { _, err := create.Execute(context.Background(), x); return err }()); e.Code != "acme_network" || e.Kind != nodes.Retryable {
+		t.Errorf("closed server: %s %s", e.Code, e.Kind)
+	}
+	reg, _ := nodes.Lookup("test.acme.payment.create", 0)
+	if !strings.Contains(reg.Spec.Docs, "acme_outcome_unknown") || strings.Contains(reg.Spec.Docs, "5xx are retried") {
+		t.Errorf("docs: %s", reg.Spec.Docs)
 	}
 }

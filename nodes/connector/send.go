@@ -3,10 +3,13 @@ package connector
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,9 +64,16 @@ func checkDestination(ctx context.Context, x *nodes.Exec, r *request) error {
 // the provider exchanges its credential for one), the circuit breaker, then the answer classified. An answer that
 // says the access token was refused renews it and sends the request once more.
 func (n *node) send(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request) (*Answer, error) {
+	return n.exchange(ctx, x, fields, r, false)
+}
+
+// exchange is send; once says the request is an unrepeatable write (Operation.Unrepeatable), whose unknown
+// outcome fails for good instead of being retried. (An answer refusing the access token is not an unknown
+// outcome: the provider did nothing, so the request is sent again with a new token.)
+func (n *node) exchange(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request, once bool) (*Answer, error) {
 	ts := n.c.p.Token
 	if ts == nil {
-		a, err := n.roundTrip(ctx, x, fields, r)
+		a, err := n.roundTrip(ctx, x, fields, r, once)
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +86,7 @@ func (n *node) send(ctx context.Context, x *nodes.Exec, fields map[string]string
 	if err != nil {
 		return nil, err
 	}
-	a, err := n.roundTrip(ctx, x, withToken(fields, token), r)
+	a, err := n.roundTrip(ctx, x, withToken(fields, token), r, once)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +95,7 @@ func (n *node) send(ctx context.Context, x *nodes.Exec, fields map[string]string
 		if token, err = n.token(ctx, x, fields, r); err != nil {
 			return nil, err
 		}
-		if a, err = n.roundTrip(ctx, x, withToken(fields, token), r); err != nil {
+		if a, err = n.roundTrip(ctx, x, withToken(fields, token), r, once); err != nil {
 			return nil, err
 		}
 	}
@@ -106,8 +116,9 @@ func (n *node) token(ctx context.Context, x *nodes.Exec, fields map[string]strin
 }
 
 // roundTrip sends one request and reads its answer, with the provider's quota reported; it fails only when no
-// usable answer came back (no connection, a timeout, an answer too large).
-func (n *node) roundTrip(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request) (*Answer, error) {
+// usable answer came back (no connection, a timeout, an answer too large), or, once set, when the outcome of an
+// unrepeatable write is unknown (no answer after it may have left, a 5xx).
+func (n *node) roundTrip(ctx context.Context, x *nodes.Exec, fields map[string]string, r *request, once bool) (*Answer, error) {
 	if err := checkDestination(ctx, x, r); err != nil {
 		return nil, nodes.WithDetails(err, map[string]any{"request": r.shown()})
 	}
@@ -138,6 +149,11 @@ func (n *node) roundTrip(ctx context.Context, x *nodes.Exec, fields map[string]s
 			return nil, nodes.NewPermanent(n.code("credential_invalid"), fmt.Errorf("%s: apply the credential: %w", n.c.p.Name, err))
 		}
 	}
+	if once && ctx.Err() != nil {
+		// The step is being stopped before anything was sent: hand it back as it is, to run once later.
+		done(nodes.CallAbandoned)
+		return nil, ctx.Err()
+	}
 	resp, err := x.Client().Do(req)
 	if err != nil {
 		switch {
@@ -146,12 +162,19 @@ func (n *node) roundTrip(ctx context.Context, x *nodes.Exec, fields map[string]s
 		default:
 			done(nodes.CallFailed)
 		}
+		if once && egress.Refused(err) == nil && !notSent(err) {
+			return nil, n.outcomeUnknown(r, nil, fmt.Sprintf("no answer (%v)", n.transportReason(cctx, err, timeout)))
+		}
 		return nil, n.transportFailure(cctx, r, err, timeout)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
 	if err != nil {
 		done(nodes.CallFailed)
+		if once && (resp.StatusCode < 400 || resp.StatusCode >= 500) {
+			return nil, n.outcomeUnknown(r, &Answer{Status: resp.StatusCode, Header: resp.Header},
+				fmt.Sprintf("status %d, then the answer was lost (%v)", resp.StatusCode, n.transportReason(cctx, err, timeout)))
+		}
 		return nil, n.transportFailure(cctx, r, err, timeout)
 	}
 	if resp.StatusCode >= 500 {
@@ -160,6 +183,18 @@ func (n *node) roundTrip(ctx context.Context, x *nodes.Exec, fields map[string]s
 		done(nodes.CallHealthy)
 	}
 	a := &Answer{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	if once && a.Status >= 500 {
+		if isJSON(resp.Header.Get("Content-Type"), raw) {
+			if v, err := nodes.DecodeJSON(raw); err == nil {
+				a.JSON = v
+			}
+		}
+		reason := fmt.Sprintf("status %d %s", a.Status, http.StatusText(a.Status))
+		if pm := n.providerMessage(a); pm != "" {
+			reason += ": " + pm
+		}
+		return nil, n.outcomeUnknown(r, a, reason)
+	}
 	if len(raw) > MaxAnswerBytes {
 		return nil, nodes.WithDetails(nodes.NewPermanent(n.code("response_too_large"),
 			fmt.Errorf("%s: %s %s: the answer is larger than %d bytes", n.c.p.Name, r.method, r.url.Redacted(), MaxAnswerBytes)),
@@ -302,6 +337,52 @@ func (n *node) transportFailure(ctx context.Context, r *request, err error, time
 	}
 	return nodes.WithDetails(nodes.NewRetryable(n.code("network"),
 		fmt.Errorf("%s: %s %s: %w", n.c.p.Name, r.method, r.url.Redacted(), cause)), details)
+}
+
+// outcomeUnknown is the failure of an unrepeatable write that may have reached the provider without an answer
+// saying what became of it: permanent, so nothing sends it again, with the request as sent (without the
+// credential) and the answer, if any, in the details. The reason is text, not a wrapped error: a cancelled
+// context inside would make the engine hand the step back to run again.
+func (n *node) outcomeUnknown(r *request, a *Answer, reason string) error {
+	check := fmt.Sprintf("%s may have applied this request. It honours no idempotency key, so Ferry does not send it "+
+		"again: check at %s whether it was done before running this step again.", n.c.title(), n.c.title())
+	err := nodes.NewPermanent(n.code("outcome_unknown"), fmt.Errorf("%s: %s %s: outcome unknown: %s. %s",
+		n.c.p.Name, r.method, r.url.Redacted(), reason, check))
+	d := map[string]any{"request": r.shown(), "outcomeUnknown": true, "check": check}
+	if a != nil {
+		for k, v := range n.details(a, r) {
+			d[k] = v
+		}
+	}
+	return nodes.WithDetails(err, d)
+}
+
+// transportReason is the text of a failure to exchange, without the URL net/http puts in it.
+func (n *node) transportReason(ctx context.Context, err error, timeout time.Duration) string {
+	cause := unwrapURLError(err)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("nothing within %s: %v", timeout, cause)
+	}
+	return cause.Error()
+}
+
+// notSent reports a failure that shows the request never left: no connection could be made (a name that does
+// not resolve, a refused or unreachable address, a certificate not trusted during the handshake, before any of
+// the request is written). Anything else, a timeout included, may come after the request was written.
+func notSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 func unwrapURLError(err error) error {

@@ -161,6 +161,7 @@ func init() {
 			Docs: "`PUT /orders/{id}` with `{\"status\": …}`. WooCommerce runs its own status transitions (e-mails to the " +
 				"customer, stock changes), as the admin would. Setting the status the order already has changes nothing, so a " +
 				"retried step is harmless. A status the store does not know fails with `woocommerce_invalid_request`."},
+		createOrder(),
 		connector.Operation{Type: "woocommerce.order.note.create", Name: "WooCommerce: add order note", Category: nodes.CategoryShops, SideEffect: true,
 			Description: "Adds a note to an order, for staff or for the customer.",
 			Method:      http.MethodPost, Path: "/orders/{id}/notes", OutputLabel: "Note",

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
@@ -41,9 +42,11 @@ type standIn struct {
 	mu        sync.Mutex
 	requests  []*http.Request
 	bodies    []map[string]any
-	tooMany   bool // answer 429 with Retry-After
-	broken    bool // answer 500
-	html      bool // answer the site's home page, as WordPress does without the REST API
+	tooMany   bool          // answer 429 with Retry-After
+	broken    bool          // answer 500
+	html      bool          // answer the site's home page, as WordPress does without the REST API
+	lose      bool          // create the order, then close the connection without an answer
+	slow      time.Duration // create the order, then answer this late
 	orders    []map[string]any
 	customers []map[string]any
 	notes     map[string][]any
@@ -83,15 +86,6 @@ var (
 	statuses = []string{"any", "pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "checkout-draft", "trash", "awaiting-shipment"}
 )
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // routeArgs are the documented arguments of the GET routes Ferry uses (WC_REST_Orders_Controller and
 // WC_REST_Customers_Controller get_collection_params).
 var routeArgs = map[string]args{
@@ -106,7 +100,9 @@ var routeArgs = map[string]args{
 
 // bodyFields are the writable fields Ferry may send, per route.
 var bodyFields = map[string][]string{
-	"PUT orders":     {"status"},
+	"PUT orders": {"status"},
+	"POST orders": {"status", "currency", "customer_id", "billing", "shipping", "line_items", "fee_lines", "set_paid", "payment_method",
+		"payment_method_title", "transaction_id", "meta_data", "customer_note"},
 	"POST notes":     {"note", "customer_note"},
 	"POST customers": {"email", "first_name", "last_name", "billing"},
 	"PUT customers":  {"email", "first_name", "last_name", "billing"},
@@ -229,6 +225,8 @@ func (s *standIn) route(w http.ResponseWriter, r *http.Request, parts []string, 
 			})
 		}
 		s.page(w, r, list)
+	case r.Method == "POST" && len(parts) == 1 && parts[0] == "orders":
+		s.createOrder(w, body)
 	case r.Method == "GET" && len(parts) == 2 && parts[0] == "orders":
 		if o := s.order(parts[1]); o != nil {
 			answer(w, 200, o)
@@ -310,6 +308,141 @@ func (s *standIn) route(w http.ResponseWriter, r *http.Request, parts []string, 
 		s.t.Errorf("the stand-in has no route %s %s", r.Method, strings.Join(parts, "/"))
 		wcError(w, 404, "rest_no_route", "No route was found matching the URL and request method.")
 	}
+}
+
+// products are the store's products, by id: what line items may name.
+var products = map[float64]map[string]any{
+	11: {"name": "Sencha", "sku": "TEA-1", "price": "8.00"},
+	12: {"name": "Cup", "sku": "CUP-1", "price": "10.00"},
+}
+
+// createOrder checks a create body as WC_REST_Orders_Controller's schema does (types, enums, the keys of the
+// addresses, line items, fee lines and meta data) and answers the order made, as POST /orders does: 201 with the
+// order. A field of the wrong type is WordPress's rest_invalid_param; an unknown product is
+// woocommerce_rest_invalid_product_id.
+func (s *standIn) createOrder(w http.ResponseWriter, body map[string]any) {
+	invalid := func(field string) { wcError(w, 400, "rest_invalid_param", "Invalid parameter(s): "+field) }
+	for k, v := range body {
+		ok := true
+		switch k {
+		case "status":
+			st, _ := v.(string)
+			ok = contains(statuses[1:len(statuses)-2], st)
+		case "currency":
+			c, _ := v.(string)
+			ok = len(c) == 3 && strings.ToUpper(c) == c
+		case "customer_id":
+			n, isNum := v.(float64)
+			ok = isNum && n >= 0 && n == float64(int64(n))
+		case "set_paid":
+			_, ok = v.(bool)
+		case "payment_method", "payment_method_title", "transaction_id", "customer_note":
+			_, ok = v.(string)
+		case "billing", "shipping":
+			m, isMap := v.(map[string]any)
+			ok = isMap
+			for f, fv := range m {
+				_, isText := fv.(string)
+				if !isText || !contains([]string{"first_name", "last_name", "company", "address_1", "address_2", "city", "state", "postcode", "country", "phone"}, f) &&
+					!(f == "email" && k == "billing") {
+					ok = false
+				}
+			}
+		case "line_items", "fee_lines", "meta_data":
+			l, isList := v.([]any)
+			ok = isList
+			keys := map[string][]string{"line_items": {"product_id", "variation_id", "quantity", "name", "subtotal", "total", "tax_class", "meta_data"},
+				"fee_lines": {"name", "total", "tax_class", "tax_status", "meta_data"}, "meta_data": {"key", "value"}}[k]
+			for _, e := range l {
+				m, isMap := e.(map[string]any)
+				if !isMap {
+					ok = false
+					continue
+				}
+				for f, fv := range m {
+					if !contains(keys, f) {
+						s.t.Errorf("POST orders: %s has no field %s", k, f)
+					}
+					if (f == "total" || f == "subtotal") && fmt.Sprintf("%T", fv) != "string" {
+						ok = false // amounts are decimal texts
+					}
+					if (f == "quantity" || f == "product_id") && fmt.Sprintf("%T", fv) != "float64" {
+						ok = false
+					}
+				}
+			}
+		}
+		if !ok {
+			invalid(k)
+			return
+		}
+	}
+	id := 800 + len(s.orders)
+	o := testOrder(id, "pending", "2026-11-20T10:00:00")
+	o["line_items"], o["fee_lines"], o["meta_data"], o["created_via"], o["transaction_id"] = []any{}, []any{}, []any{}, "rest-api", ""
+	o["billing"], o["shipping"] = map[string]any{}, map[string]any{}
+	total := 0.0
+	if items, _ := body["line_items"].([]any); len(items) > 0 {
+		var lines []any
+		for i, e := range items {
+			it := e.(map[string]any)
+			p, ok := products[toFloat(it["product_id"])]
+			if !ok {
+				wcError(w, 400, "woocommerce_rest_invalid_product_id", "Product ID provided is invalid.")
+				return
+			}
+			price, _ := strconv.ParseFloat(p["price"].(string), 64)
+			line := price * toFloat(it["quantity"])
+			total += line
+			lines = append(lines, map[string]any{"id": i + 1, "name": p["name"], "sku": p["sku"], "product_id": it["product_id"],
+				"quantity": it["quantity"], "total": fmt.Sprintf("%.2f", line)})
+		}
+		o["line_items"] = lines
+	}
+	if fees, _ := body["fee_lines"].([]any); len(fees) > 0 {
+		var lines []any
+		for i, e := range fees {
+			f := e.(map[string]any)
+			v, _ := strconv.ParseFloat(f["total"].(string), 64)
+			total += v
+			lines = append(lines, map[string]any{"id": 100 + i, "name": f["name"], "total": f["total"]})
+		}
+		o["fee_lines"] = lines
+	}
+	for k, v := range body {
+		switch k {
+		case "line_items", "fee_lines", "set_paid":
+		case "meta_data":
+			var meta []any
+			for i, e := range v.([]any) {
+				m := e.(map[string]any)
+				meta = append(meta, map[string]any{"id": 900 + i, "key": m["key"], "value": m["value"]})
+			}
+			o["meta_data"] = meta
+		default:
+			o[k] = v
+		}
+	}
+	if body["set_paid"] == true {
+		o["status"], o["date_paid_gmt"] = "processing", "2026-11-20T10:00:00"
+	}
+	o["total"] = fmt.Sprintf("%.2f", total)
+	s.orders = append(s.orders, o)
+	switch {
+	case s.lose:
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	case s.slow > 0:
+		time.Sleep(s.slow)
+	}
+	answer(w, 201, o)
+}
+
+func toFloat(v any) float64 {
+	f, _ := v.(float64)
+	return f
 }
 
 func merge(dst, src map[string]any) {
