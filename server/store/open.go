@@ -40,8 +40,12 @@ const (
 	postgresCommitters = 4
 )
 
-// sqliteWriterCacheKiB is the writer's page cache, in KiB, negated as SQLite wants it.
-const sqliteWriterCacheKiB = -16384
+// sqliteWriterCacheKiB and sqliteReaderCacheKiB are the page caches of the writer and of each reader, in KiB,
+// negated as SQLite wants them.
+const (
+	sqliteWriterCacheKiB = -8192
+	sqliteReaderCacheKiB = -512
+)
 
 // sqliteReaders is the number of read connections on SQLite; WAL lets them read while the one writer commits.
 var sqliteReaders = max(4, runtime.NumCPU())
@@ -125,10 +129,15 @@ func sqliteDSN(t target, writer bool) string {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	// The writer gets a page cache large enough for the hot ends of the runs and steps indexes, so inserting a run
-	// reads no pages through system calls; readers keep SQLite's default. (Memory-mapping the file would make
-	// reads a little cheaper but puts every page read into the process's resident memory.)
+	// rarely reads a page through a system call; readers get a small one, since what they read last is in the
+	// operating system's file cache anyway. The caches live outside the Go heap and stay allocated once full:
+	// 16 MB for the writer and SQLite's default 2 MB per reader made a backfill of 100,000 runs hold 11 MB more,
+	// for no measurable speed. (Memory-mapping the file would make reads a little cheaper but puts every page
+	// read into the process's resident memory.)
 	if writer {
 		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", sqliteWriterCacheKiB))
+	} else {
+		q.Add("_pragma", fmt.Sprintf("cache_size(%d)", sqliteReaderCacheKiB))
 	}
 	if writer {
 		q.Set("_txlock", "immediate")

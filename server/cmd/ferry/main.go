@@ -24,9 +24,11 @@ import (
 )
 
 // defaultGCPercent is the garbage collector's target when GOGC is not set. Run data is short-lived garbage by
-// the megabyte per second under load; collecting at 300 % heap growth instead of Go's 100 % spends a fifth less
-// CPU on it for a few tens of megabytes more memory. GOGC and GOMEMLIMIT in the environment override it.
-const defaultGCPercent = 300
+// the megabyte per second under load; collecting at 200 % heap growth instead of Go's 100 % spends less CPU on
+// it for a few tens of megabytes more memory. (At 300 % the synchronous webhook load was no faster, measured
+// back to back, and the process held a third more memory under load and in a backfill.) GOGC and GOMEMLIMIT in
+// the environment override it.
+const defaultGCPercent = 200
 
 func main() {
 	if os.Getenv("GOGC") == "" {
@@ -107,8 +109,8 @@ func serve(ctx context.Context, cfg app.Config) error {
 	defer a.Close()
 	// Starting leaves garbage behind: the migration parser's 16 MiB of pooled buffers, the tables phone metadata
 	// and the password dictionaries are built from, the first admin's password hash. Returning it now keeps an
-	// idle process small; under GOGC=300 the collector would otherwise leave it until the heap had grown
-	// fourfold. Two collections, because pooled buffers survive the first one.
+	// idle process small; under GOGC=200 the collector would otherwise leave it until the heap had grown
+	// threefold. Two collections, because pooled buffers survive the first one.
 	runtime.GC()
 	debug.FreeOSMemory()
 	return a.Run(ctx)
