@@ -78,6 +78,17 @@ type OAuth2 struct {
 	// empty they are read from the fields OAuth2AuthURL and OAuth2TokenURL.
 	AuthURL  string `json:"authUrl,omitempty"`
 	TokenURL string `json:"tokenUrl,omitempty"`
+	// Endpoints, when set, gives the authorisation and token endpoints from the credential's fields instead of
+	// AuthURL and TokenURL, for providers whose endpoints follow a choice made on the credential (Zoho's data
+	// centre: accounts.zoho.eu for an account in Europe). An error (a field outside its allowed values) stops
+	// the grant before anything is sent.
+	Endpoints func(fields map[string]string) (authURL, tokenURL string, err error) `json:"-"`
+	// TokenFields name fields of the provider's token answer, besides the tokens, that the vault keeps with the
+	// token and hands nodes as fields of the same name: where the account's API lives (Zoho's api_domain,
+	// Salesforce's instance_url). They say where to send requests, not how to get in, so a test run of a
+	// credential without a test variant gets them too (with the access token withheld). A renewal whose answer
+	// lacks one keeps the value the grant gave.
+	TokenFields []string `json:"tokenFields,omitempty"`
 }
 
 // Field names the vault reads from OAuth2 credential types. Provider-specific types use the same names for the
@@ -136,6 +147,13 @@ func MustRegisterCredentialType(t CredentialType) {
 	}
 	if o := t.OAuth2; o != nil && o.Grant != GrantAuthorizationCode && o.Grant != GrantClientCredentials {
 		panic(fmt.Sprintf("nodes: credential type %s: unknown OAuth2 grant %q", t.ID, o.Grant))
+	}
+	if o := t.OAuth2; o != nil {
+		for _, f := range o.TokenFields {
+			if f == "" || f == CredentialAccessToken || f == CredentialTokenType || f == CredentialTokenExpiry {
+				panic(fmt.Sprintf("nodes: credential type %s: token field %q is empty or taken by the token itself", t.ID, f))
+			}
+		}
 	}
 	t.Testable = t.Test != nil
 	t.HasDefaultDestinations = t.Destinations != nil

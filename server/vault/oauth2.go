@@ -28,6 +28,8 @@ type Token struct {
 	Expiry       time.Time `json:"expiry,omitzero"`
 	// Obtained is when the provider issued the access token.
 	Obtained time.Time `json:"obtained,omitzero"`
+	// Extra holds the fields of the token answer the credential type names in TokenFields (Zoho's api_domain).
+	Extra map[string]string `json:"extra,omitempty"`
 	// Failed is why the provider refused the last renewal. An authorisation-code token that failed is not tried
 	// again until an admin authorises again (or replaces the credential); a client-credentials one is.
 	Failed string `json:"failed,omitempty"`
@@ -107,7 +109,21 @@ func tokenFields(tok *Token) map[string]string {
 	if !tok.Expiry.IsZero() {
 		out[nodes.CredentialTokenExpiry] = tok.Expiry.UTC().Format(time.RFC3339)
 	}
+	for k, v := range tok.Extra {
+		if _, taken := out[k]; !taken {
+			out[k] = v
+		}
+	}
 	return out
+}
+
+// endpoints are the authorisation and token endpoints of a credential: the type's Endpoints from the fields,
+// else the type's fixed URLs, else the fields' own.
+func endpoints(ct *nodes.CredentialType, fields map[string]string) (authURL, tokenURL string, err error) {
+	if ct.OAuth2.Endpoints != nil {
+		return ct.OAuth2.Endpoints(fields)
+	}
+	return first(ct.OAuth2.AuthURL, fields[nodes.OAuth2AuthURL]), first(ct.OAuth2.TokenURL, fields[nodes.OAuth2TokenURL]), nil
 }
 
 // keptTokens decides which tokens survive a replacement: those of variants whose client and endpoints did not
@@ -127,6 +143,9 @@ func keptTokens(typ string, old, next Secrets) map[string]*Token {
 		for _, f := range []string{nodes.OAuth2ClientID, nodes.OAuth2AuthURL, nodes.OAuth2TokenURL, nodes.OAuth2Scopes} {
 			same = same && before[f] == after[f]
 		}
+		authBefore, tokenBefore, errBefore := endpoints(ct, before)
+		authAfter, tokenAfter, errAfter := endpoints(ct, after)
+		same = same && errBefore == nil && errAfter == nil && authBefore == authAfter && tokenBefore == tokenAfter
 		if same {
 			kept := *tok
 			kept.Failed = ""
@@ -308,32 +327,63 @@ func (c *Credentials) fetch(ctx context.Context, ct *nodes.CredentialType, field
 	defer cancel()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.httpClient())
 	var t *oauth2.Token
-	var err error
+	_, tokenURL, err := endpoints(ct, fields)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errEndpoints, err)
+	}
 	switch ct.OAuth2.Grant {
 	case nodes.GrantClientCredentials:
 		cc := clientcredentials.Config{ClientID: fields[nodes.OAuth2ClientID], ClientSecret: fields[nodes.OAuth2ClientSecret],
-			TokenURL: first(ct.OAuth2.TokenURL, fields[nodes.OAuth2TokenURL]), Scopes: scopes(fields), AuthStyle: authStyle(fields)}
+			TokenURL: tokenURL, Scopes: scopes(fields), AuthStyle: authStyle(fields)}
 		t, err = cc.Token(ctx)
 	default:
 		if old == nil || old.RefreshToken == "" {
 			return nil, errNoRefreshToken
 		}
-		t, err = oauthConfig(ct, fields, "").TokenSource(ctx, &oauth2.Token{RefreshToken: old.RefreshToken}).Token()
+		var conf *oauth2.Config
+		if conf, err = oauthConfig(ct, fields, ""); err != nil {
+			return nil, fmt.Errorf("%w: %v", errEndpoints, err)
+		}
+		t, err = conf.TokenSource(ctx, &oauth2.Token{RefreshToken: old.RefreshToken}).Token()
 	}
 	if err != nil {
 		return nil, err
 	}
-	return fromOAuth(t), nil
+	return fromOAuth(t, ct, old), nil
 }
+
+// errEndpoints: the credential's fields give no endpoints (Endpoints refused them); an admin must fix them.
+var errEndpoints = errors.New("the credential's fields give no OAuth2 endpoints")
 
 // errNoRefreshToken: the provider issued no refresh token, so the access token cannot be renewed.
 var errNoRefreshToken = errors.New("the provider issued no refresh token, so the access token cannot be renewed " +
 	"(some providers need extra authorisation parameters such as access_type=offline, or the offline_access scope)")
 
-func fromOAuth(t *oauth2.Token) *Token {
+// fromOAuth is the token to keep from a provider's answer: with the fields of the answer the type names in
+// TokenFields, those the answer lacks taken from old (the token it renews; nil for a first grant). A refresh
+// answer without a new refresh token keeps the old one, as the oauth2 package does.
+func fromOAuth(t *oauth2.Token, ct *nodes.CredentialType, old *Token) *Token {
 	tok := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Obtained: time.Now().UTC()}
 	if !t.Expiry.IsZero() {
 		tok.Expiry = t.Expiry.UTC()
+	}
+	for _, name := range ct.OAuth2.TokenFields {
+		v := ""
+		switch raw := t.Extra(name).(type) {
+		case string:
+			v = raw
+		case float64, bool:
+			v = fmt.Sprint(raw)
+		}
+		if v == "" && old != nil {
+			v = old.Extra[name]
+		}
+		if v != "" {
+			if tok.Extra == nil {
+				tok.Extra = map[string]string{}
+			}
+			tok.Extra[name] = v
+		}
 	}
 	return tok
 }
@@ -345,7 +395,7 @@ func classifyTokenError(err error) (permanent bool, reason string) {
 	if err == nil {
 		return false, ""
 	}
-	if errors.Is(err, errNoRefreshToken) {
+	if errors.Is(err, errNoRefreshToken) || errors.Is(err, errEndpoints) {
 		return true, err.Error()
 	}
 	var re *oauth2.RetrieveError
@@ -412,18 +462,22 @@ func pkce(fields map[string]string) bool {
 	return err != nil || on // on unless explicitly off
 }
 
-func oauthConfig(ct *nodes.CredentialType, fields map[string]string, redirectURL string) *oauth2.Config {
+func oauthConfig(ct *nodes.CredentialType, fields map[string]string, redirectURL string) (*oauth2.Config, error) {
+	authURL, tokenURL, err := endpoints(ct, fields)
+	if err != nil {
+		return nil, err
+	}
 	return &oauth2.Config{
 		ClientID:     fields[nodes.OAuth2ClientID],
 		ClientSecret: fields[nodes.OAuth2ClientSecret],
 		Endpoint: oauth2.Endpoint{
-			AuthURL:   first(ct.OAuth2.AuthURL, fields[nodes.OAuth2AuthURL]),
-			TokenURL:  first(ct.OAuth2.TokenURL, fields[nodes.OAuth2TokenURL]),
+			AuthURL:   authURL,
+			TokenURL:  tokenURL,
 			AuthStyle: authStyle(fields),
 		},
 		RedirectURL: redirectURL,
 		Scopes:      scopes(fields),
-	}
+	}, nil
 }
 
 // Authorization is where to send an admin to consent at the provider, and until when the link works.
@@ -476,6 +530,10 @@ func (c *Credentials) Authorize(ctx context.Context, id, variant, callbackURL st
 			}
 		}
 	}
+	conf, err := oauthConfig(ct, fields, redirect)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("vault: state: %w", err)
@@ -494,7 +552,7 @@ func (c *Credentials) Authorize(ctx context.Context, id, variant, callbackURL st
 	if err := c.Store.SaveOAuthState(ctx, st); err != nil {
 		return nil, err
 	}
-	return &Authorization{URL: oauthConfig(ct, fields, redirect).AuthCodeURL(state, opts...), RedirectURL: redirect,
+	return &Authorization{URL: conf.AuthCodeURL(state, opts...), RedirectURL: redirect,
 		ExpiresAt: st.ExpiresAt}, nil
 }
 
@@ -543,12 +601,16 @@ func (c *Credentials) CompleteAuthorization(ctx context.Context, state, code, pr
 	xctx, cancel := context.WithTimeout(ctx, tokenRequestTimeout)
 	defer cancel()
 	xctx = context.WithValue(xctx, oauth2.HTTPClient, c.httpClient())
-	t, err := oauthConfig(ct, fields, st.RedirectURL).Exchange(xctx, code, opts...)
+	conf, err := oauthConfig(ct, fields, st.RedirectURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrAuthorization, err)
+	}
+	t, err := conf.Exchange(xctx, code, opts...)
 	if err != nil {
 		_, reason := classifyTokenError(err)
 		return nil, fmt.Errorf("%w: the provider would not exchange the code: %s", ErrAuthorization, reason)
 	}
-	tok := fromOAuth(t)
+	tok := fromOAuth(t, ct, nil)
 	var out Secrets
 	written, err := c.update(ctx, row.ID, false, func(_ *store.Credential, s *Secrets) error {
 		if s.fields(st.Variant) == nil {

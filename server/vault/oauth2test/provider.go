@@ -47,6 +47,8 @@ type Provider struct {
 	access       map[string]bool
 	// LastScope is the scope of the last authorisation.
 	lastScope string
+	// extra are fields added to the token answers issued next (Zoho's api_domain).
+	extra map[string]any
 }
 
 type pending struct {
@@ -71,6 +73,14 @@ func (p *Provider) SetAccessTTL(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.accessTTL = d
+}
+
+// SetExtra adds fields to the token answers issued from now on, as providers that say where an account's API
+// lives do (Zoho's api_domain, Salesforce's instance_url); nil adds none.
+func (p *Provider) SetExtra(extra map[string]any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.extra = extra
 }
 
 // SetRefreshDelay makes each refresh request take at least d.
@@ -198,6 +208,9 @@ func (p *Provider) issue(w http.ResponseWriter, withRefresh bool) {
 	access, ttl := "at-"+random(), p.accessTTL
 	p.access[access] = true
 	body := map[string]any{"access_token": access, "token_type": "bearer", "expires_in": int(ttl.Seconds())}
+	for k, v := range p.extra {
+		body[k] = v
+	}
 	if withRefresh {
 		rt := "rt-" + random()
 		p.refresh[rt] = true
