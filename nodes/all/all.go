@@ -16,6 +16,8 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/shopify"
 	_ "github.com/ferry-hq/ferry/nodes/woocommerce"
 	_ "github.com/ferry-hq/ferry/nodes/youzan"
+	// CRMs: records written and read on the connector runtime.
+	_ "github.com/ferry-hq/ferry/nodes/zoho"
 )
 
 // Every package imported above has run its init functions by now, so every node and credential type is

@@ -57,6 +57,13 @@ type Pagination struct {
 	// TotalPages names a header giving the number of pages (WooCommerce's X-WP-TotalPages); without it a page
 	// with fewer records than asked is the last (PageNumber, PageOffset).
 	TotalPages string
+	// More points at a boolean in each answer saying whether more records follow (Zoho's /info/more_records):
+	// false ends the list even after a full page (PageNumber, PageOffset).
+	More string
+	// Place, when set, writes the page into the JSON body itself instead of PageKey or OffsetKey and SizeKey,
+	// for providers whose paging is part of a parameter's value (Zoho's COQL query ends in LIMIT offset, size).
+	// It gets a copy of the body and returns the body to send (PageNumber, PageOffset with CursorIn InBody).
+	Place func(body map[string]any, pos Position, size int) (map[string]any, error)
 }
 
 // Bounds of paging parameters.
@@ -67,8 +74,8 @@ const (
 
 type compiledPagination struct {
 	Pagination
-	items, next, hasNext, endCursor Pointer
-	cursor                          Pointer // for body and variable cursors
+	items, next, hasNext, endCursor, more Pointer
+	cursor                                Pointer // for body and variable cursors
 }
 
 func compilePagination(op *Operation) (*compiledPagination, error) {
@@ -77,6 +84,15 @@ func compilePagination(op *Operation) (*compiledPagination, error) {
 	var err error
 	if c.items, err = ParsePointer(pg.Items); err != nil {
 		return nil, err
+	}
+	if c.more, err = ParsePointer(pg.More); err != nil {
+		return nil, err
+	}
+	if pg.More != "" && pg.Style != PageNumber && pg.Style != PageOffset {
+		return nil, fmt.Errorf("a more-records flag ends numbered or offset pages only")
+	}
+	if pg.Place != nil && ((pg.Style != PageNumber && pg.Style != PageOffset) || pg.CursorIn != InBody) {
+		return nil, fmt.Errorf("a page placed by code is a numbered or offset page in a body (CursorIn InBody)")
 	}
 	if c.Size <= 0 {
 		c.Size = 50
@@ -117,7 +133,7 @@ func compilePagination(op *Operation) (*compiledPagination, error) {
 		c.cursor = Pointer{strings.TrimPrefix(pg.CursorKey, "/")}
 	case PageLink:
 	case PageNumber:
-		if pg.PageKey == "" {
+		if pg.PageKey == "" && pg.Place == nil {
 			return nil, fmt.Errorf("page-number paging needs PageKey")
 		}
 		if pg.CursorIn != "" && pg.CursorIn != InQuery && pg.CursorIn != InBody {
@@ -127,7 +143,7 @@ func compilePagination(op *Operation) (*compiledPagination, error) {
 			c.FirstPage = 1
 		}
 	case PageOffset:
-		if pg.OffsetKey == "" || pg.SizeKey == "" {
+		if (pg.OffsetKey == "" || pg.SizeKey == "") && pg.Place == nil {
 			return nil, fmt.Errorf("offset paging needs OffsetKey and SizeKey")
 		}
 		if pg.CursorIn != "" && pg.CursorIn != InQuery && pg.CursorIn != InBody {
@@ -418,6 +434,17 @@ func (n *node) pageRequest(first *request, pos Position, size int) (*request, er
 	case PageNumber, PageOffset:
 		// Providers that take every parameter in a JSON body (Youzan) take the page there too.
 		r.jsonBody = copyMap(r.jsonBody)
+		if pc.Place != nil {
+			body, err := pc.Place(r.jsonBody, pos, size)
+			if err != nil {
+				return nil, n.invalid("%v", err)
+			}
+			r.jsonBody = body
+			if err := r.encodeJSON(); err != nil {
+				return nil, n.invalid("encode the body: %v", err)
+			}
+			return r, nil
+		}
 		if pc.Style == PageNumber {
 			r.jsonBody[pc.PageKey] = int64(pos.Page)
 		} else {
@@ -484,6 +511,13 @@ var linkNext = regexp.MustCompile(`<([^>]+)>\s*;[^,]*\brel="?next"?`)
 
 // nextPosition is where the page after the one answered by a starts, or nil when that was the last page.
 func (c *compiledPagination) nextPosition(a *Answer, pos Position, got, asked int) *Position {
+	if len(c.more) > 0 {
+		if more, ok := c.more.Get(a.JSON); ok {
+			if b, isBool := more.(bool); isBool && !b {
+				return nil
+			}
+		}
+	}
 	switch c.Style {
 	case PageCursor:
 		v, _ := c.next.Get(a.JSON)
