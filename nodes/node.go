@@ -55,6 +55,11 @@ type Exec struct {
 	IdempotencyKey string
 	// Credential returns the decrypted fields of the node's credential, or ErrNoCredential.
 	Credential func(ctx context.Context) (map[string]string, error)
+	// RenewCredential, set when the step's credential is an OAuth2 one the vault renews, asks for a new access
+	// token because the provider refused the one given (refused, its CredentialAccessToken) before it expired:
+	// revoked, or superseded by a newer one. It returns the credential's fields with the new token, which
+	// Credential returns from then on; when another step already replaced the refused token, the current one.
+	RenewCredential func(ctx context.Context, refused string) (map[string]string, error)
 
 	// HTTP is the step's way out: the process's guarded client (internal addresses refused), bound to the
 	// destinations of the step's credential when it names one. Nodes send every request through it (Client).

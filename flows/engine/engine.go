@@ -76,6 +76,11 @@ type LimitResolver func(ctx context.Context, credentialID string) (nodes.Limit, 
 // where it may be sent.
 type CredentialResolver func(ctx context.Context, credentialID string, mode nodes.Mode) (*nodes.ResolvedCredential, error)
 
+// CredentialRenewer replaces the access token of an OAuth2 credential the provider refused (refused) before it
+// expired, and resolves the credential again; a token already replaced is not renewed twice. The server
+// provides it, since the vault holds the refresh token.
+type CredentialRenewer func(ctx context.Context, credentialID string, mode nodes.Mode, refused string) (*nodes.ResolvedCredential, error)
+
 // CodeCredentialTypeRefused fails a step whose credential is of a type its node does not accept: a node applies
 // a credential by its fields, so a credential of another kind (a webhook secret given to the HTTP node) could
 // otherwise be sent as if it were one of its own.
@@ -87,7 +92,10 @@ type Engine struct {
 	// bound to the credential's destinations.
 	HTTP        *http.Client
 	Credentials CredentialResolver
-	Logger      *slog.Logger
+	// RenewCredential, when set, is handed to steps naming a credential (nodes.Exec.RenewCredential), for
+	// connectors whose provider refuses an OAuth2 access token before its expiry.
+	RenewCredential CredentialRenewer
+	Logger          *slog.Logger
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// OnStep, when set, is told about every step as it finishes (metrics).
@@ -264,6 +272,9 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 		if node.Def.Credential != "" {
 			cred := e.stepCredential(node, run.Mode)
 			x.HTTP, x.Credential = cred.client(e.HTTP), cred.fields
+			if e.RenewCredential != nil {
+				x.RenewCredential = cred.renew
+			}
 		}
 		rateKey, due := e.pace(ctx, node, x, &st.Pending[0])
 		if rateKey != "" {
@@ -541,6 +552,26 @@ func (s *stepCredential) fields(ctx context.Context) (map[string]string, error) 
 	if err != nil {
 		return nil, err
 	}
+	return r.Fields, nil
+}
+
+// renew is the step's Exec.RenewCredential: the credential with the refused token replaced, kept for the rest
+// of the step.
+func (s *stepCredential) renew(ctx context.Context, refused string) (map[string]string, error) {
+	if _, err := s.resolve(ctx); err != nil {
+		return nil, err
+	}
+	r, err := s.e.RenewCredential(ctx, s.id, s.mode, refused)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.accepted) > 0 && !slices.Contains(s.accepted, r.Type) {
+		return nil, nodes.NewPermanent(CodeCredentialTypeRefused, fmt.Errorf("credential %s is a %s credential; %s accepts %s",
+			r.Name, r.Type, s.nodeType, strings.Join(s.accepted, ", ")))
+	}
+	s.resolved = r
 	return r.Fields, nil
 }
 

@@ -165,6 +165,11 @@ type Provider struct {
 	// Token, when set, exchanges the credential for a short-lived access token before each request (Youzan's
 	// /auth/token), handed to Authorize as nodes.CredentialAccessToken and renewed once when an answer refuses it.
 	Token *TokenSource
+	// Refused, when set, reports whether an answer says the OAuth2 access token the vault handed the step was
+	// refused before its expiry (Zoho's INVALID_TOKEN: revoked, superseded): the runtime asks the engine for a
+	// renewed one (nodes.Exec.RenewCredential) and sends the request once more. Providers whose tokens the
+	// runtime obtains itself say so in Token instead.
+	Refused func(a *Answer) bool
 	// Headers are sent with every request (Accept, a pinned API version).
 	Headers map[string]string
 	// ErrorMessage and ErrorCode point at the provider's own message and code in a failure's JSON body, quoted

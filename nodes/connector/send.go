@@ -77,6 +77,16 @@ func (n *node) exchange(ctx context.Context, x *nodes.Exec, fields map[string]st
 		if err != nil {
 			return nil, err
 		}
+		if n.c.p.Refused != nil && x.RenewCredential != nil && n.c.p.Refused(a) {
+			// The provider did nothing with a refused token: the request goes once more, with a renewed one.
+			renewed, err := x.RenewCredential(ctx, fields[nodes.CredentialAccessToken])
+			if err != nil {
+				return nil, nodes.WithDetails(fmt.Errorf("%s: renew the refused access token: %w", n.c.p.Name, err), map[string]any{"request": r.shown()})
+			}
+			if a, err = n.roundTrip(ctx, x, renewed, r, once); err != nil {
+				return nil, err
+			}
+		}
 		return n.classify(a, r)
 	}
 	if err := checkDestination(ctx, x, r); err != nil {

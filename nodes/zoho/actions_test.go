@@ -270,3 +270,39 @@ func TestConnectionTest(t *testing.T) {
 		t.Fatalf("test: %q %v", msg, err)
 	}
 }
+
+// TestRefusedTokenIsRenewed: Zoho's INVALID_TOKEN for a token the vault handed has it renewed (the refused token
+// named) and the request sent once more; a renewed token refused too is retried later, after one renewal only.
+func TestRefusedTokenIsRenewed(t *testing.T) {
+	s := newStandIn(t)
+	s.add("Contacts", map[string]any{"Last_Name": "Lovelace", "Email": "ada@example.com"})
+	var asked []string
+	revoked := func(context.Context) (map[string]string, error) {
+		f := tokenFields()
+		f[nodes.CredentialAccessToken] = "1000.revoked"
+		return f, nil
+	}
+	x := s.exec(nil)
+	x.Credential = revoked
+	x.RenewCredential = func(_ context.Context, refused string) (map[string]string, error) {
+		asked = append(asked, refused)
+		return tokenFields(), nil
+	}
+	res, err := build(t, "crm.zoho.records.search", map[string]any{"module": "Contacts", "email": "ada@example.com"}).Execute(context.Background(), x)
+	if err != nil || res.Output.(map[string]any)["count"] != int64(1) {
+		t.Fatalf("search after a renewal: %v %v", res.Output, err)
+	}
+	if fmt.Sprint(asked) != "[1000.revoked]" || len(s.received()) != 2 {
+		t.Fatalf("renewals %v, %d requests", asked, len(s.received()))
+	}
+	asked = nil
+	x.RenewCredential = func(ctx context.Context, refused string) (map[string]string, error) {
+		asked = append(asked, refused)
+		return revoked(ctx)
+	}
+	_, err = build(t, "crm.zoho.record.upsert", map[string]any{"module": "Contacts", "record": map[string]any{"Last_Name": "L"}}).Execute(context.Background(), x)
+	failure(t, err, CodeTokenInvalid, nodes.Retryable)
+	if len(asked) != 1 {
+		t.Fatalf("renewals %v", asked)
+	}
+}

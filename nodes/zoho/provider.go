@@ -18,7 +18,7 @@ const (
 	// CodeRateLimited: Zoho refused the call over the organisation's limits (429, TOO_MANY_REQUESTS).
 	CodeRateLimited = "zoho_rate_limited"
 	// CodeTokenInvalid: Zoho refused the access token (INVALID_TOKEN) before it expired, as when it was revoked
-	// or superseded; the step is retried, and the credential resolves again.
+	// or superseded, and refused the renewed one too; the step is retried.
 	CodeTokenInvalid = "zoho_token_invalid"
 	// CodeRecordError: a record failed with a code that is not Zoho's usual upper-case word.
 	CodeRecordError = "zoho_record_error"
@@ -42,13 +42,21 @@ var provider = &connector.Provider{
 	ErrorCode:    "/code",
 	ErrorMessage: "/message",
 	Check:        check,
+	Refused:      refused,
 	Docs: "**API:** Zoho CRM REST API v8 (`https://www.zohoapis.<data centre>/crm/v8`, the `api_domain` of the " +
 		"credential's token), authenticated with `Authorization: Zoho-oauthtoken <access token>`. Zoho's code and " +
 		"message are quoted in the step's error. A record refused inside a successful answer (`{\"data\": [{\"status\": " +
 		"\"error\", \"code\": \"DUPLICATE_DATA\", …}]}`) fails with `zoho_` and Zoho's code in lower case " +
 		"(`zoho_duplicate_data`, `zoho_mandatory_not_found`, `zoho_invalid_data`), permanently, with Zoho's message and " +
-		"details. `TOO_MANY_REQUESTS` (429) waits and retries (`" + CodeRateLimited + "`); `INVALID_TOKEN` is retried " +
-		"with the credential resolved again (`" + CodeTokenInvalid + "`).",
+		"details. `TOO_MANY_REQUESTS` (429) waits and retries (`" + CodeRateLimited + "`). `INVALID_TOKEN` (a token revoked " +
+		"or superseded before it expired) has the vault renew the token and the request sent once more; refused again, " +
+		"the step is retried (`" + CodeTokenInvalid + "`).",
+}
+
+// refused reports Zoho's refusal of the access token itself (401 INVALID_TOKEN), which the vault answers with a
+// renewed token; other 401s (OAUTH_SCOPE_MISMATCH, a client Zoho no longer knows) are not the token's age.
+func refused(a *connector.Answer) bool {
+	return a.Status == http.StatusUnauthorized && a.Get("/code") == "INVALID_TOKEN"
 }
 
 // authorize sends the access token the way Zoho asks for it: "Zoho-oauthtoken <token>", whatever token_type

@@ -154,9 +154,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	eng := &engine.Engine{
 		HTTP:        a.Egress.Client(),
 		Credentials: a.Credentials.Resolve,
-		Logger:      logger,
-		OnStep:      m.ObserveStep,
-		Breakers:    breakers,
+		// A provider that refuses an OAuth2 token before it expires (Zoho's INVALID_TOKEN) gets a renewed one.
+		RenewCredential: a.Credentials.Renew,
+		Logger:          logger,
+		OnStep:          m.ObserveStep,
+		Breakers:        breakers,
 		// Provider quotas hold across the fleet only if every process draws from one bucket: in Redis when it is
 		// shared, in memory when the process is alone.
 		Limiter: limits.NewMemory(),

@@ -626,3 +626,46 @@ func (c *Credentials) CompleteAuthorization(ctx context.Context, state, code, pr
 	c.logger().Info("OAuth2 credential authorised", "credential", row.ID, "name", row.Name, "variant", st.Variant)
 	return info(written, out), nil
 }
+
+// Renew replaces the access token of an OAuth2 credential that the provider refused before it expired (revoked,
+// or superseded: Zoho answers INVALID_TOKEN), then resolves the credential as Resolve does. Only the token the
+// step was given is marked due, so when another step already replaced it the current one is returned without
+// asking the provider again; the renewal itself is the one Resolve runs (one per credential at a time, across
+// processes). A test run whose live token is withheld has nothing to renew.
+func (c *Credentials) Renew(ctx context.Context, id string, mode nodes.Mode, refused string) (*nodes.ResolvedCredential, error) {
+	row, s, err := c.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if oauth2Type(row.Type) == nil {
+		return nil, nodes.NewPermanent(CodeNotRenewable, fmt.Errorf("credential %s (%s) is a %s credential, which has no token to renew", id, row.Name, row.Type))
+	}
+	variant := VariantLive
+	if mode == nodes.ModeTest {
+		if s.Test == nil {
+			return c.Resolve(ctx, id, mode)
+		}
+		variant = VariantTest
+	}
+	if refused == "" {
+		return nil, nodes.NewPermanent(CodeNotRenewable, fmt.Errorf("credential %s (%s): no refused token named", id, row.Name))
+	}
+	_, err = c.update(ctx, id, false, func(_ *store.Credential, s *Secrets) error {
+		tok := s.Tokens[variant]
+		if tok == nil || tok.AccessToken != refused || tok.Failed != "" {
+			return errUnchanged
+		}
+		due := *tok
+		due.Expiry = time.Now().UTC()
+		setToken(s, variant, &due)
+		return nil
+	})
+	if err != nil {
+		return nil, nodes.NewRetryable(CodeTokenUnavailable, fmt.Errorf("credential %s: mark the refused token: %w", id, err))
+	}
+	c.logger().Info("the provider refused an OAuth2 access token before it expired; renewing it", "credential", id, "name", row.Name, "variant", variant)
+	return c.Resolve(ctx, id, mode)
+}
+
+// CodeNotRenewable (permanent): a renewal was asked of a credential that has no OAuth2 token.
+const CodeNotRenewable = "credential_not_renewable"

@@ -113,3 +113,44 @@ func TestOAuth2EndpointsAndTokenFields(t *testing.T) {
 		}
 	})
 }
+
+// TestOAuth2RenewRefusedToken: a token the provider refused before its expiry is renewed once however many steps
+// report it; a step reporting a token already replaced gets the current one; a test run whose live token is
+// withheld and a credential without tokens have nothing to renew.
+func TestOAuth2RenewRefusedToken(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		p := oauth2test.New(t)
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
+		id := authorize(t, c, p, authCodeFields(p))
+		first, err := c.Resolve(ctx, id, nodes.ModeLive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused := first.Fields[nodes.CredentialAccessToken]
+		renewed, err := c.Renew(ctx, id, nodes.ModeLive, refused)
+		if err != nil || renewed.Fields[nodes.CredentialAccessToken] == refused || !p.Valid(renewed.Fields[nodes.CredentialAccessToken]) ||
+			p.Refreshes.Load() != 1 {
+			t.Fatalf("renew: %v %v (%d refreshes)", renewed, err, p.Refreshes.Load())
+		}
+		again, err := c.Renew(ctx, id, nodes.ModeLive, refused)
+		if err != nil || again.Fields[nodes.CredentialAccessToken] != renewed.Fields[nodes.CredentialAccessToken] || p.Refreshes.Load() != 1 {
+			t.Fatalf("a second report of the same token: %v %v (%d refreshes)", again, err, p.Refreshes.Load())
+		}
+		if got, err := c.Resolve(ctx, id, nodes.ModeLive); err != nil || got.Fields[nodes.CredentialAccessToken] != renewed.Fields[nodes.CredentialAccessToken] {
+			t.Fatalf("resolve after the renewal: %v %v", got, err)
+		}
+		test, err := c.Renew(ctx, id, nodes.ModeTest, vault.WithheldInTests)
+		if err != nil || test.Fields[nodes.CredentialAccessToken] != vault.WithheldInTests || p.Refreshes.Load() != 1 {
+			t.Fatalf("test run: %v %v", test, err)
+		}
+		plain, err := c.Create(ctx, "Key", "http.bearer", vault.Secrets{Destinations: []string{"https://api.example.com"},
+			Live: map[string]string{"token": "live-token-123"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Renew(ctx, plain.ID, nodes.ModeLive, "live-token-123"); nodes.Classify(err).Code != vault.CodeNotRenewable {
+			t.Errorf("renew a credential without tokens: %v", err)
+		}
+	})
+}
