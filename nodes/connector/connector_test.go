@@ -286,6 +286,10 @@ func TestBadOperationsStopTheProcess(t *testing.T) {
 		"unrepeatable with an idempotency key": {Type: "test.acme.bad.nine", Name: "x", Method: "POST", Path: "/o", SideEffect: true,
 			Unrepeatable: true, IdempotencyHeader: "Idempotency-Key"},
 		"cursor without next": {Type: "test.acme.bad.five", Name: "x", Path: "/o", Pagination: &connector.Pagination{Style: connector.PageCursor, CursorKey: "a", CursorIn: connector.InQuery}},
+		"a more flag on cursor pages": {Type: "test.acme.bad.ten", Name: "x", Path: "/o", Pagination: &connector.Pagination{Style: connector.PageCursor,
+			Next: "/next", CursorKey: "a", CursorIn: connector.InQuery, More: "/more"}},
+		"pages placed in a query": {Type: "test.acme.bad.eleven", Name: "x", Path: "/o", Pagination: &connector.Pagination{Style: connector.PageOffset,
+			Place: func(b map[string]any, _ connector.Position, _ int) (map[string]any, error) { return b, nil }}},
 	} {
 		func() {
 			defer func() {
