@@ -78,6 +78,14 @@ type OAuth2 struct {
 	// empty they are read from the fields OAuth2AuthURL and OAuth2TokenURL.
 	AuthURL  string `json:"authUrl,omitempty"`
 	TokenURL string `json:"tokenUrl,omitempty"`
+	// Endpoints, when set, derives both endpoints from a credential's fields, for providers whose endpoints sit
+	// on a host the credential names (Salesforce's login host or My Domain). It wins over AuthURL and TokenURL.
+	Endpoints func(fields map[string]string) (authURL, tokenURL string) `json:"-"`
+	// TokenFields names extra fields of the token answer the provider's API needs besides the access token
+	// (Salesforce's instance_url, the host every API call goes to). The vault keeps them with the token, carries
+	// them over a renewal whose answer leaves them out, and hands them to nodes under the same names. They are
+	// not secret: a test run that withholds the live token still gets them.
+	TokenFields []string `json:"-"`
 }
 
 // Field names the vault reads from OAuth2 credential types. Provider-specific types use the same names for the

@@ -358,6 +358,12 @@ func (c *Credentials) Resolve(ctx context.Context, id string, mode nodes.Mode) (
 	switch {
 	case mode == nodes.ModeTest && s.Test == nil && ct.OAuth2 != nil:
 		out.Fields = map[string]string{nodes.CredentialAccessToken: WithheldInTests, nodes.CredentialTokenType: "Bearer"}
+		if live := s.Tokens[VariantLive]; live != nil {
+			// Not secret (an instance URL): a dry run shows where the request would go.
+			for k, v := range live.Extra {
+				out.Fields[k] = v
+			}
+		}
 	case mode == nodes.ModeTest && s.Test == nil:
 		out.Fields = make(map[string]string, len(s.Live))
 		for k := range s.Live {

@@ -28,6 +28,8 @@ type Token struct {
 	Expiry       time.Time `json:"expiry,omitzero"`
 	// Obtained is when the provider issued the access token.
 	Obtained time.Time `json:"obtained,omitzero"`
+	// Extra holds the fields of the token answer the credential type asks for (nodes.OAuth2.TokenFields).
+	Extra map[string]string `json:"extra,omitempty"`
 	// Failed is why the provider refused the last renewal. An authorisation-code token that failed is not tried
 	// again until an admin authorises again (or replaces the credential); a client-credentials one is.
 	Failed string `json:"failed,omitempty"`
@@ -107,6 +109,9 @@ func tokenFields(tok *Token) map[string]string {
 	if !tok.Expiry.IsZero() {
 		out[nodes.CredentialTokenExpiry] = tok.Expiry.UTC().Format(time.RFC3339)
 	}
+	for k, v := range tok.Extra {
+		out[k] = v
+	}
 	return out
 }
 
@@ -127,6 +132,9 @@ func keptTokens(typ string, old, next Secrets) map[string]*Token {
 		for _, f := range []string{nodes.OAuth2ClientID, nodes.OAuth2AuthURL, nodes.OAuth2TokenURL, nodes.OAuth2Scopes} {
 			same = same && before[f] == after[f]
 		}
+		a1, t1 := endpoints(ct, before)
+		a2, t2 := endpoints(ct, after)
+		same = same && a1 == a2 && t1 == t2
 		if same {
 			kept := *tok
 			kept.Failed = ""
@@ -311,8 +319,9 @@ func (c *Credentials) fetch(ctx context.Context, ct *nodes.CredentialType, field
 	var err error
 	switch ct.OAuth2.Grant {
 	case nodes.GrantClientCredentials:
+		_, tokenURL := endpoints(ct, fields)
 		cc := clientcredentials.Config{ClientID: fields[nodes.OAuth2ClientID], ClientSecret: fields[nodes.OAuth2ClientSecret],
-			TokenURL: first(ct.OAuth2.TokenURL, fields[nodes.OAuth2TokenURL]), Scopes: scopes(fields), AuthStyle: authStyle(fields)}
+			TokenURL: tokenURL, Scopes: scopes(fields), AuthStyle: authStyle(fields)}
 		t, err = cc.Token(ctx)
 	default:
 		if old == nil || old.RefreshToken == "" {
@@ -323,19 +332,47 @@ func (c *Credentials) fetch(ctx context.Context, ct *nodes.CredentialType, field
 	if err != nil {
 		return nil, err
 	}
-	return fromOAuth(t), nil
+	fresh := fromOAuth(ct, t)
+	if old != nil {
+		// A refresh answer may leave out what the first answer gave (the instance URL): keep it.
+		for k, v := range old.Extra {
+			if _, ok := fresh.Extra[k]; !ok {
+				if fresh.Extra == nil {
+					fresh.Extra = map[string]string{}
+				}
+				fresh.Extra[k] = v
+			}
+		}
+	}
+	return fresh, nil
 }
 
 // errNoRefreshToken: the provider issued no refresh token, so the access token cannot be renewed.
 var errNoRefreshToken = errors.New("the provider issued no refresh token, so the access token cannot be renewed " +
 	"(some providers need extra authorisation parameters such as access_type=offline, or the offline_access scope)")
 
-func fromOAuth(t *oauth2.Token) *Token {
+func fromOAuth(ct *nodes.CredentialType, t *oauth2.Token) *Token {
 	tok := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Obtained: time.Now().UTC()}
 	if !t.Expiry.IsZero() {
 		tok.Expiry = t.Expiry.UTC()
 	}
+	for _, name := range ct.OAuth2.TokenFields {
+		if v, ok := t.Extra(name).(string); ok && v != "" {
+			if tok.Extra == nil {
+				tok.Extra = map[string]string{}
+			}
+			tok.Extra[name] = v
+		}
+	}
 	return tok
+}
+
+// endpoints are the authorisation and token endpoints of a credential type for a credential's fields.
+func endpoints(ct *nodes.CredentialType, fields map[string]string) (authURL, tokenURL string) {
+	if ct.OAuth2.Endpoints != nil {
+		return ct.OAuth2.Endpoints(fields)
+	}
+	return first(ct.OAuth2.AuthURL, fields[nodes.OAuth2AuthURL]), first(ct.OAuth2.TokenURL, fields[nodes.OAuth2TokenURL])
 }
 
 // classifyTokenError tells a refusal (the grant or the client is not accepted: an admin must act) from a
@@ -413,12 +450,13 @@ func pkce(fields map[string]string) bool {
 }
 
 func oauthConfig(ct *nodes.CredentialType, fields map[string]string, redirectURL string) *oauth2.Config {
+	authURL, tokenURL := endpoints(ct, fields)
 	return &oauth2.Config{
 		ClientID:     fields[nodes.OAuth2ClientID],
 		ClientSecret: fields[nodes.OAuth2ClientSecret],
 		Endpoint: oauth2.Endpoint{
-			AuthURL:   first(ct.OAuth2.AuthURL, fields[nodes.OAuth2AuthURL]),
-			TokenURL:  first(ct.OAuth2.TokenURL, fields[nodes.OAuth2TokenURL]),
+			AuthURL:   authURL,
+			TokenURL:  tokenURL,
 			AuthStyle: authStyle(fields),
 		},
 		RedirectURL: redirectURL,
@@ -548,7 +586,7 @@ func (c *Credentials) CompleteAuthorization(ctx context.Context, state, code, pr
 		_, reason := classifyTokenError(err)
 		return nil, fmt.Errorf("%w: the provider would not exchange the code: %s", ErrAuthorization, reason)
 	}
-	tok := fromOAuth(t)
+	tok := fromOAuth(ct, t)
 	var out Secrets
 	written, err := c.update(ctx, row.ID, false, func(_ *store.Credential, s *Secrets) error {
 		if s.fields(st.Variant) == nil {
