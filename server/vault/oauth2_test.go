@@ -331,7 +331,9 @@ func keys(m map[string]string) []string {
 // them with the token, keeps them over a refresh whose answer leaves them out, shows them to a test run that
 // withholds the token, and derives its endpoints from its own fields.
 func TestOAuth2TokenAnswerFields(t *testing.T) {
-	endpoints := func(f map[string]string) (string, string) { return f["loginUrl"] + "/authorize", f["loginUrl"] + "/token" }
+	endpoints := func(f map[string]string) (string, string) {
+		return f["loginUrl"] + "/authorize", f["loginUrl"] + "/token"
+	}
 	nodes.MustRegisterCredentialType(nodes.CredentialType{ID: "test.instanceurl", Name: "Instance URL",
 		Fields: []nodes.Field{{Name: "loginUrl", Type: nodes.TypeString}, {Name: nodes.OAuth2ClientID, Type: nodes.TypeString},
 			{Name: nodes.OAuth2ClientSecret, Type: nodes.TypeString, Secret: true}},
