@@ -65,6 +65,10 @@ type Exec struct {
 	// one just made. The engine holds every call sharing the step's rate-limit key that long, so calls slow down
 	// before the provider refuses them. Nil when the step is not paced.
 	ReportQuota func(ctx context.Context, wait time.Duration)
+	// ReportUsage, set when someone listens, tells the process what a provider's answer said of the account's use
+	// of its API allowance (Salesforce's Sforce-Limit-Info: api-usage=18/15000), which it exports as a gauge by
+	// credential, so monitoring sees an org running out before its requests are refused.
+	ReportUsage func(provider string, used, limit int64)
 	// Breakers are the process's circuit breakers, one per provider endpoint, so a connector fails fast while
 	// an endpoint is down instead of adding to its load and holding the run; nil means no breaking.
 	Breakers *Breakers

@@ -92,6 +92,9 @@ type Engine struct {
 	Now func() time.Time
 	// OnStep, when set, is told about every step as it finishes (metrics).
 	OnStep func(nodeType, status string, d time.Duration)
+	// OnUsage, when set, is told what a step's provider said of its API allowance for the step's credential
+	// (nodes.Exec.ReportUsage): metrics.
+	OnUsage func(credentialID, provider string, used, limit int64)
 	// Breakers, when set, are handed to every step so connectors fail fast on endpoints that are down (D15).
 	Breakers *nodes.Breakers
 	// Limiter, when set, paces the steps that have a rate limit: those naming a credential LimitFor knows, and
@@ -264,6 +267,10 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 		if node.Def.Credential != "" {
 			cred := e.stepCredential(node, run.Mode)
 			x.HTTP, x.Credential = cred.client(e.HTTP), cred.fields
+			if e.OnUsage != nil {
+				id := node.Def.Credential
+				x.ReportUsage = func(provider string, used, limit int64) { e.OnUsage(id, provider, used, limit) }
+			}
 		}
 		rateKey, due := e.pace(ctx, node, x, &st.Pending[0])
 		if rateKey != "" {

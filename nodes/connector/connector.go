@@ -65,7 +65,9 @@ type Param struct {
 	nodes.Field
 	In In
 	// Key is the name on the wire (query, form, header) or the JSON pointer (body, variable); empty means the
-	// field's name (as "/name" for pointers).
+	// field's name (as "/name" for pointers). A body parameter keyed "/" is the whole body: its value, an
+	// object, gives the body's fields (a record of any shape, as Salesforce's sObjects are), and parameters
+	// keyed deeper are set on it.
 	Key string
 	// As converts the rendered value; empty follows the field's type.
 	As As
@@ -178,6 +180,9 @@ type Provider struct {
 	// extensions.cost.throttleStatus): how long until its bucket can take another call like this one. The
 	// runtime reports it to the engine (nodes.Exec.ReportQuota), which holds the credential's calls that long.
 	Quota func(a *Answer) (wait time.Duration, ok bool)
+	// Usage reads what an answer says of the account's use of its API allowance (Salesforce's Sforce-Limit-Info):
+	// requests used and the allowance. The runtime reports it (nodes.Exec.ReportUsage) for every answer.
+	Usage func(a *Answer) (used, limit int64, ok bool)
 	// Docs is Markdown shared by every operation's reference page (the pinned API version, where keys come from).
 	Docs string
 }
@@ -276,7 +281,9 @@ func (p *Provider) compile(op *Operation) (*compiled, error) {
 			if !strings.HasPrefix(key, "/") {
 				key = "/" + key
 			}
-			if cp.pointer, err = ParsePointer(key); err != nil {
+			if cp.In == InBody && key == "/" {
+				cp.pointer = Pointer{}
+			} else if cp.pointer, err = ParsePointer(key); err != nil {
 				return nil, fmt.Errorf("parameter %s: %w", cp.Name, err)
 			}
 		default:

@@ -205,6 +205,11 @@ func (n *node) roundTrip(ctx context.Context, x *nodes.Exec, fields map[string]s
 			a.JSON = v
 		}
 	}
+	if n.c.p.Usage != nil && x.ReportUsage != nil {
+		if used, limit, ok := n.c.p.Usage(a); ok {
+			x.ReportUsage(n.c.p.Name, used, limit)
+		}
+	}
 	if n.c.p.Quota != nil && x.ReportQuota != nil {
 		if wait, ok := n.c.p.Quota(a); ok && wait > 0 {
 			x.ReportQuota(ctx, wait)

@@ -156,6 +156,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Credentials: a.Credentials.Resolve,
 		Logger:      logger,
 		OnStep:      m.ObserveStep,
+		OnUsage:     m.ObserveUsage,
 		Breakers:    breakers,
 		// Provider quotas hold across the fleet only if every process draws from one bucket: in Redis when it is
 		// shared, in memory when the process is alone.
