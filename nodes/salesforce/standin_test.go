@@ -83,7 +83,7 @@ var (
 	idPattern   = regexp.MustCompile(`^[A-Za-z0-9]{18}$`)
 	namePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 	// The SOQL shapes Ferry sends: a poll (with its keyset continuation and condition) or a plain select.
-	pollQuery = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+) WHERE (?:SystemModstamp >= (\S+)|\(SystemModstamp > (\S+) OR \(SystemModstamp = (\S+) AND Id > '([A-Za-z0-9]+)'\)\))(?: AND \((.+)\))? ORDER BY SystemModstamp, Id LIMIT (\d+)$`)
+	pollQuery  = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+) WHERE (?:SystemModstamp >= (\S+)|\(SystemModstamp > (\S+) OR \(SystemModstamp = (\S+) AND Id > '([A-Za-z0-9]+)'\)\))(?: AND \((.+)\))? ORDER BY SystemModstamp, Id LIMIT (\d+)$`)
 	plainQuery = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+)$`)
 	soqlTimeRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 )
