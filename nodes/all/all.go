@@ -16,6 +16,8 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/shopify"
 	_ "github.com/ferry-hq/ferry/nodes/woocommerce"
 	_ "github.com/ferry-hq/ferry/nodes/youzan"
+	// CRMs: record actions, queries and polling triggers.
+	_ "github.com/ferry-hq/ferry/nodes/salesforce"
 )
 
 // Every package imported above has run its init functions by now, so every node and credential type is
