@@ -69,6 +69,10 @@ type Exec struct {
 	// of its API allowance (Salesforce's Sforce-Limit-Info: api-usage=18/15000), which it exports as a gauge by
 	// credential, so monitoring sees an org running out before its requests are refused.
 	ReportUsage func(provider string, used, limit int64)
+	// RenewCredential, set for a step whose credential can be renewed (OAuth2), gets fresh fields when the
+	// provider refused the access token in fields (Salesforce's INVALID_SESSION_ID: a session revoked or timed
+	// out before its announced expiry). Connectors call it once per request.
+	RenewCredential func(ctx context.Context, refused map[string]string) (map[string]string, error)
 	// Breakers are the process's circuit breakers, one per provider endpoint, so a connector fails fast while
 	// an endpoint is down instead of adding to its load and holding the run; nil means no breaking.
 	Breakers *Breakers

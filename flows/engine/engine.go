@@ -95,6 +95,9 @@ type Engine struct {
 	// OnUsage, when set, is told what a step's provider said of its API allowance for the step's credential
 	// (nodes.Exec.ReportUsage): metrics.
 	OnUsage func(credentialID, provider string, used, limit int64)
+	// RenewCredential, when set, renews a credential whose access token a provider refused (the vault's Renew):
+	// steps get it as nodes.Exec.RenewCredential.
+	RenewCredential func(ctx context.Context, credentialID string, mode nodes.Mode, refusedToken string) (*nodes.ResolvedCredential, error)
 	// Breakers, when set, are handed to every step so connectors fail fast on endpoints that are down (D15).
 	Breakers *nodes.Breakers
 	// Limiter, when set, paces the steps that have a rate limit: those naming a credential LimitFor knows, and
@@ -267,6 +270,9 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 		if node.Def.Credential != "" {
 			cred := e.stepCredential(node, run.Mode)
 			x.HTTP, x.Credential = cred.client(e.HTTP), cred.fields
+			if e.RenewCredential != nil {
+				x.RenewCredential = cred.renew
+			}
 			if e.OnUsage != nil {
 				id := node.Def.Credential
 				x.ReportUsage = func(provider string, used, limit int64) { e.OnUsage(id, provider, used, limit) }
@@ -548,6 +554,23 @@ func (s *stepCredential) fields(ctx context.Context) (map[string]string, error) 
 	if err != nil {
 		return nil, err
 	}
+	return r.Fields, nil
+}
+
+// renew is the step's Exec.RenewCredential: the credential resolved again with the refused token renewed; the
+// step's later calls use what it gives.
+func (s *stepCredential) renew(ctx context.Context, refused map[string]string) (map[string]string, error) {
+	r, err := s.e.RenewCredential(ctx, s.id, s.mode, refused[nodes.CredentialAccessToken])
+	if err != nil {
+		return nil, err
+	}
+	if len(s.accepted) > 0 && !slices.Contains(s.accepted, r.Type) {
+		return nil, nodes.NewPermanent(CodeCredentialTypeRefused, fmt.Errorf("credential %s is a %s credential; %s accepts %s",
+			r.Name, r.Type, s.nodeType, strings.Join(s.accepted, ", ")))
+	}
+	s.mu.Lock()
+	s.done, s.resolved, s.err = true, r, nil
+	s.mu.Unlock()
 	return r.Fields, nil
 }
 

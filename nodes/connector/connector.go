@@ -183,6 +183,10 @@ type Provider struct {
 	// Usage reads what an answer says of the account's use of its API allowance (Salesforce's Sforce-Limit-Info):
 	// requests used and the allowance. The runtime reports it (nodes.Exec.ReportUsage) for every answer.
 	Usage func(a *Answer) (used, limit int64, ok bool)
+	// SessionRefused, when set, reports an answer that refuses the credential's OAuth2 access token although the
+	// vault thought it current (Salesforce's INVALID_SESSION_ID): the runtime asks the engine to renew the
+	// credential (nodes.Exec.RenewCredential) and sends the request once more with the new token.
+	SessionRefused func(a *Answer) bool
 	// Docs is Markdown shared by every operation's reference page (the pinned API version, where keys come from).
 	Docs string
 }

@@ -77,6 +77,16 @@ func (n *node) exchange(ctx context.Context, x *nodes.Exec, fields map[string]st
 		if err != nil {
 			return nil, err
 		}
+		if refused := n.c.p.SessionRefused; refused != nil && x.RenewCredential != nil && refused(a) {
+			// The provider did nothing with a refused session, so sending again is safe even for a write.
+			renewed, err := x.RenewCredential(ctx, fields)
+			if err != nil {
+				return nil, nodes.WithDetails(err, n.details(a, r))
+			}
+			if a, err = n.roundTrip(ctx, x, renewed, r, once); err != nil {
+				return nil, err
+			}
+		}
 		return n.classify(a, r)
 	}
 	if err := checkDestination(ctx, x, r); err != nil {

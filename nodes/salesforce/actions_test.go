@@ -224,3 +224,35 @@ func TestConnectionTest(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+func TestRefusedSessionRenewsTheTokenOnce(t *testing.T) {
+	s := newStandIn(t)
+	s.token = "00Dxx0000001gPF!renewed"
+	renewals := 0
+	x := s.exec(nil, nil)
+	x.RenewCredential = func(_ context.Context, refused map[string]string) (map[string]string, error) {
+		renewals++
+		if refused[nodes.CredentialAccessToken] != testToken {
+			t.Errorf("refused %v", refused)
+		}
+		f := fields()
+		f[nodes.CredentialAccessToken] = "00Dxx0000001gPF!renewed"
+		return f, nil
+	}
+	res, err := build(t, "salesforce.record.create", map[string]any{"sObject": "Account", "fields": map[string]any{"Name": "Ferry Tea"}}).
+		Execute(context.Background(), x)
+	if err != nil || res.Output.(map[string]any)["success"] != true || renewals != 1 || len(s.objects["Account"]) != 1 {
+		t.Fatalf("renewed: %v %v, %d renewals", res.Output, err, renewals)
+	}
+	// A renewed token refused as well fails: renewed once per request, not in a loop.
+	s.expired = true
+	renewals = 0
+	_, err = build(t, "salesforce.record.get", map[string]any{"sObject": "Account", "id": "001xx0000000000001"}).Execute(context.Background(), x)
+	failure(t, err, CodeSessionInvalid, nodes.Permanent)
+	if renewals != 1 {
+		t.Errorf("%d renewals", renewals)
+	}
+	// A step that cannot renew fails at once.
+	_, err = run(t, s, "salesforce.record.get", map[string]any{"sObject": "Account", "id": "001xx0000000000001"}, nil)
+	failure(t, err, CodeSessionInvalid, nodes.Permanent)
+}

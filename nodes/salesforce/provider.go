@@ -98,10 +98,15 @@ var provider = &connector.Provider{
 	ErrorMessage: "/0/message",
 	Check:        check,
 	Usage:        usage,
+	// INVALID_SESSION_ID: a session revoked, or ended by the org's session timeout before the token's announced
+	// life; the vault renews the token once and the request is sent again.
+	SessionRefused: func(a *connector.Answer) bool {
+		return a.Status == http.StatusUnauthorized && a.Get("/0/errorCode") == "INVALID_SESSION_ID"
+	},
 	Docs: "**API:** Salesforce REST API " + APIVersion + " at the org's instance URL (`https://{instance}" + APIPath + "`), " +
 		"which the token answer names. Salesforce's errors (`[{\"message\", \"errorCode\", \"fields\"}]`) are quoted verbatim " +
 		"and mapped to stable codes: `REQUEST_LIMIT_EXCEEDED` → `" + CodeRateLimited + "` (waits and retries: the daily " +
-		"allowance comes back over a rolling 24 hours), `INVALID_SESSION_ID` → `" + CodeSessionInvalid + "`, `NOT_FOUND` → `" +
+		"allowance comes back over a rolling 24 hours), `INVALID_SESSION_ID` renews the OAuth2 token once and sends the request again, then fails with `" + CodeSessionInvalid + "`, `NOT_FOUND` → `" +
 		CodeNotFound + "`, `DUPLICATE_VALUE` and `DUPLICATES_DETECTED` → `" + CodeDuplicate + "`, validation rules, required " +
 		"fields and picklists → `" + CodeValidation + "`, `MALFORMED_QUERY` → `" + CodeQueryInvalid + "`, `INVALID_FIELD`, " +
 		"`INVALID_TYPE`, `MALFORMED_ID` → `" + CodeFieldInvalid + "`, `UNABLE_TO_LOCK_ROW` → `" + CodeRecordLocked + "` " +

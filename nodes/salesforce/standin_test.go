@@ -47,14 +47,15 @@ type standIn struct {
 	locators map[string][]record
 	used     int64
 	limited  bool // answer REQUEST_LIMIT_EXCEEDED
-	expired  bool // answer INVALID_SESSION_ID
+	expired  bool   // answer INVALID_SESSION_ID to every token
+	token    string // the token the org accepts; testToken unless a test revokes it
 	nextID   int
 	nextLoc  int
 	clock    time.Time
 }
 
 func newStandIn(t *testing.T) *standIn {
-	s := &standIn{t: t, objects: map[string][]record{}, batch: 2000, locators: map[string][]record{}, used: 17,
+	s := &standIn{t: t, token: testToken, objects: map[string][]record{}, batch: 2000, locators: map[string][]record{}, used: 17,
 		clock: time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
@@ -95,7 +96,7 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, r.Method+" "+r.URL.RequestURI())
 	s.used++
 	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/15000", s.used))
-	if r.Header.Get("Authorization") != "Bearer "+testToken || s.expired {
+	if r.Header.Get("Authorization") != "Bearer "+s.token || s.expired {
 		sfErrors(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
 		return
 	}

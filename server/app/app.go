@@ -152,12 +152,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	})
 	m.Registry.MustRegister(limits.NewBreakerCollector(breakers))
 	eng := &engine.Engine{
-		HTTP:        a.Egress.Client(),
-		Credentials: a.Credentials.Resolve,
-		Logger:      logger,
-		OnStep:      m.ObserveStep,
-		OnUsage:     m.ObserveUsage,
-		Breakers:    breakers,
+		HTTP:            a.Egress.Client(),
+		Credentials:     a.Credentials.Resolve,
+		RenewCredential: a.Credentials.Renew,
+		Logger:          logger,
+		OnStep:          m.ObserveStep,
+		OnUsage:         m.ObserveUsage,
+		Breakers:        breakers,
 		// Provider quotas hold across the fleet only if every process draws from one bucket: in Redis when it is
 		// shared, in memory when the process is alone.
 		Limiter: limits.NewMemory(),

@@ -347,6 +347,38 @@ func (c *Credentials) fetch(ctx context.Context, ct *nodes.CredentialType, field
 	return fresh, nil
 }
 
+// Renew hands a step a new access token for an OAuth2 credential whose provider refused the one it was given
+// (refused: revoked, or expired before the expiry it announced): the refused token is marked expired, unless a
+// renewal already replaced it, and the credential is resolved again, which renews it as Resolve renews a token
+// that is due (one renewal per credential variant across processes). A test run whose live token is withheld,
+// or a type that is not OAuth2, is resolved as it is.
+func (c *Credentials) Renew(ctx context.Context, id string, mode nodes.Mode, refused string) (*nodes.ResolvedCredential, error) {
+	row, s, err := c.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	variant := VariantLive
+	if mode == nodes.ModeTest && s.Test != nil {
+		variant = VariantTest
+	}
+	tok := s.Tokens[variant]
+	if oauth2Type(row.Type) == nil || refused == "" || tok == nil || tok.AccessToken != refused || mode == nodes.ModeTest && s.Test == nil {
+		return c.Resolve(ctx, id, mode)
+	}
+	if _, err := c.update(ctx, id, false, func(_ *store.Credential, s *Secrets) error {
+		if cur := s.Tokens[variant]; cur != nil && cur.AccessToken == refused {
+			expired := *cur
+			expired.Expiry = time.Now().Add(-time.Second).UTC()
+			setToken(s, variant, &expired)
+		}
+		return nil
+	}); err != nil {
+		return nil, nodes.NewRetryable(CodeTokenUnavailable, fmt.Errorf("credential %s: mark the refused token: %w", id, err))
+	}
+	c.logger().Info("the provider refused an OAuth2 access token before its expiry; renewing it", "credential", id, "variant", variant)
+	return c.Resolve(ctx, id, mode)
+}
+
 // errNoRefreshToken: the provider issued no refresh token, so the access token cannot be renewed.
 var errNoRefreshToken = errors.New("the provider issued no refresh token, so the access token cannot be renewed " +
 	"(some providers need extra authorisation parameters such as access_type=offline, or the offline_access scope)")

@@ -386,3 +386,34 @@ func TestOAuth2TokenAnswerFields(t *testing.T) {
 		}
 	})
 }
+
+// TestRenewReplacesARefusedToken: a token the provider refused before its expiry is renewed once; a second
+// caller naming the same refused token gets the new one without another renewal.
+func TestRenewReplacesARefusedToken(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		p := oauth2test.New(t)
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
+		id := authorize(t, c, p, authCodeFields(p))
+		first, err := c.Resolve(ctx, id, nodes.ModeLive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused := first.Fields[nodes.CredentialAccessToken]
+		renewed, err := c.Renew(ctx, id, nodes.ModeLive, refused)
+		if err != nil || renewed.Fields[nodes.CredentialAccessToken] == refused || !p.Valid(renewed.Fields[nodes.CredentialAccessToken]) {
+			t.Fatalf("renewed %v %v", renewed, err)
+		}
+		again, err := c.Renew(ctx, id, nodes.ModeLive, refused)
+		if err != nil || again.Fields[nodes.CredentialAccessToken] != renewed.Fields[nodes.CredentialAccessToken] || p.Refreshes.Load() != 1 {
+			t.Errorf("second caller: %v %v, %d refreshes", again, err, p.Refreshes.Load())
+		}
+		// A test run whose live token is withheld renews nothing.
+		if test, err := c.Renew(ctx, id, nodes.ModeTest, vault.WithheldInTests); err != nil || test.Fields[nodes.CredentialAccessToken] != vault.WithheldInTests {
+			t.Errorf("test run: %v %v", test, err)
+		}
+		if p.Refreshes.Load() != 1 {
+			t.Errorf("%d refreshes", p.Refreshes.Load())
+		}
+	})
+}
