@@ -46,7 +46,7 @@ type standIn struct {
 	batch    int // records per query batch
 	locators map[string][]record
 	used     int64
-	limited  bool // answer REQUEST_LIMIT_EXCEEDED
+	limited  bool   // answer REQUEST_LIMIT_EXCEEDED
 	expired  bool   // answer INVALID_SESSION_ID to every token
 	token    string // the token the org accepts; testToken unless a test revokes it
 	nextID   int
