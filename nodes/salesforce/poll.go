@@ -140,7 +140,8 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 	if after != "" && !recordID.MatchString(after) {
 		return nil, nodes.NewPermanent("salesforce_cursor_invalid", fmt.Errorf("salesforce: the cursor's record id %q is not an id", after))
 	}
-	x := &nodes.Exec{Mode: req.Mode, HTTP: req.HTTP, Breakers: req.Breakers, Credential: req.Credential}
+	x := &nodes.Exec{Mode: req.Mode, HTTP: req.HTTP, Breakers: req.Breakers, Credential: req.Credential,
+		ReportUsage: req.ReportUsage, RenewCredential: req.RenewCredential}
 	a, err := provider.Call(ctx, x, http.MethodGet, "/query", url.Values{"q": {n.Query(from, after)}}, nil)
 	if err != nil {
 		return nil, err

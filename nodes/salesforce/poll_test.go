@@ -60,7 +60,12 @@ func TestPollWalksChangesBySystemModstampAndID(t *testing.T) {
 	s.insert("Account", map[string]any{"Name": "Later 1", "Industry": "Retail"})
 	s.insert("Account", map[string]any{"Name": "Later 2", "Industry": "Food"})
 	p := newPoller(t, s, map[string]any{"sObject": "Account", "fields": "Name, Industry", "pageSize": 2, "overlap": "1m"}, start)
+	var usage int64
+	p.req.ReportUsage = func(provider string, used, limit int64) { usage = used }
 	p.drain()
+	if usage != s.used {
+		t.Errorf("usage reported %d, the org counted %d", usage, s.used)
+	}
 	if len(p.order) != 7 || p.order[0] != "001xx00000000000A0" || p.order[6] != "001xx0000000000007" {
 		t.Fatalf("runs %v", p.order)
 	}
