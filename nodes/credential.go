@@ -78,17 +78,17 @@ type OAuth2 struct {
 	// empty they are read from the fields OAuth2AuthURL and OAuth2TokenURL.
 	AuthURL  string `json:"authUrl,omitempty"`
 	TokenURL string `json:"tokenUrl,omitempty"`
-	// Endpoints, when set, gives the authorisation and token endpoints from the credential's fields instead of
-	// AuthURL and TokenURL, for providers whose endpoints follow a choice made on the credential (Zoho's data
-	// centre: accounts.zoho.eu for an account in Europe). An error (a field outside its allowed values) stops
-	// the grant before anything is sent.
+	// Endpoints, when set, derives both endpoints from a credential's fields, for providers whose endpoints sit
+	// on a host the credential names (Salesforce's login host or My Domain, Zoho's data centre). It wins over
+	// AuthURL and TokenURL. An error (a field outside its allowed values, with the provider's stable code) stops
+	// the authorisation or renewal before anything is sent, and marks the token for an admin to fix.
 	Endpoints func(fields map[string]string) (authURL, tokenURL string, err error) `json:"-"`
-	// TokenFields name fields of the provider's token answer, besides the tokens, that the vault keeps with the
-	// token and hands nodes as fields of the same name: where the account's API lives (Zoho's api_domain,
-	// Salesforce's instance_url). They say where to send requests, not how to get in, so a test run of a
-	// credential without a test variant gets them too (with the access token withheld). A renewal whose answer
-	// lacks one keeps the value the grant gave.
-	TokenFields []string `json:"tokenFields,omitempty"`
+	// TokenFields names extra fields of the token answer the provider's API needs besides the access token
+	// (Salesforce's instance_url, the host every API call goes to). The vault keeps them with the token, carries
+	// them over a renewal whose answer leaves them out, and hands them to nodes under the same names. They are
+	// not secret: a test run that withholds the live token still gets them. The token's own fields
+	// (CredentialAccessToken, CredentialTokenType, CredentialTokenExpiry) cannot be named.
+	TokenFields []string `json:"-"`
 }
 
 // Field names the vault reads from OAuth2 credential types. Provider-specific types use the same names for the

@@ -55,11 +55,6 @@ type Exec struct {
 	IdempotencyKey string
 	// Credential returns the decrypted fields of the node's credential, or ErrNoCredential.
 	Credential func(ctx context.Context) (map[string]string, error)
-	// RenewCredential, set when the step's credential is an OAuth2 one the vault renews, asks for a new access
-	// token because the provider refused the one given (refused, its CredentialAccessToken) before it expired:
-	// revoked, or superseded by a newer one. It returns the credential's fields with the new token, which
-	// Credential returns from then on; when another step already replaced the refused token, the current one.
-	RenewCredential func(ctx context.Context, refused string) (map[string]string, error)
 
 	// HTTP is the step's way out: the process's guarded client (internal addresses refused), bound to the
 	// destinations of the step's credential when it names one. Nodes send every request through it (Client).
@@ -70,6 +65,14 @@ type Exec struct {
 	// one just made. The engine holds every call sharing the step's rate-limit key that long, so calls slow down
 	// before the provider refuses them. Nil when the step is not paced.
 	ReportQuota func(ctx context.Context, wait time.Duration)
+	// ReportUsage, set when someone listens, tells the process what a provider's answer said of the account's use
+	// of its API allowance (Salesforce's Sforce-Limit-Info: api-usage=18/15000), which it exports as a gauge by
+	// credential, so monitoring sees an org running out before its requests are refused.
+	ReportUsage func(provider string, used, limit int64)
+	// RenewCredential, set for a step whose credential can be renewed (OAuth2), gets fresh fields when the
+	// provider refused the access token in fields (Salesforce's INVALID_SESSION_ID: a session revoked or timed
+	// out before its announced expiry). Connectors call it once per request.
+	RenewCredential func(ctx context.Context, refused map[string]string) (map[string]string, error)
 	// Breakers are the process's circuit breakers, one per provider endpoint, so a connector fails fast while
 	// an endpoint is down instead of adding to its load and holding the run; nil means no breaking.
 	Breakers *Breakers

@@ -47,6 +47,11 @@ type PollRequest struct {
 	Breakers   *Breakers
 	// Now is the poller's clock.
 	Now time.Time
+	// ReportUsage and RenewCredential are what a step gets as nodes.Exec's: where to report what the provider
+	// said of the account's API allowance, and how to renew a credential whose token the provider refused. Nil
+	// when nobody listens, or the credential cannot be renewed.
+	ReportUsage     func(provider string, used, limit int64)
+	RenewCredential func(ctx context.Context, refused map[string]string) (map[string]string, error)
 }
 
 // PollPage is what one poll found.

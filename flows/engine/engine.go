@@ -76,11 +76,6 @@ type LimitResolver func(ctx context.Context, credentialID string) (nodes.Limit, 
 // where it may be sent.
 type CredentialResolver func(ctx context.Context, credentialID string, mode nodes.Mode) (*nodes.ResolvedCredential, error)
 
-// CredentialRenewer replaces the access token of an OAuth2 credential the provider refused (refused) before it
-// expired, and resolves the credential again; a token already replaced is not renewed twice. The server
-// provides it, since the vault holds the refresh token.
-type CredentialRenewer func(ctx context.Context, credentialID string, mode nodes.Mode, refused string) (*nodes.ResolvedCredential, error)
-
 // CodeCredentialTypeRefused fails a step whose credential is of a type its node does not accept: a node applies
 // a credential by its fields, so a credential of another kind (a webhook secret given to the HTTP node) could
 // otherwise be sent as if it were one of its own.
@@ -92,14 +87,17 @@ type Engine struct {
 	// bound to the credential's destinations.
 	HTTP        *http.Client
 	Credentials CredentialResolver
-	// RenewCredential, when set, is handed to steps naming a credential (nodes.Exec.RenewCredential), for
-	// connectors whose provider refuses an OAuth2 access token before its expiry.
-	RenewCredential CredentialRenewer
-	Logger          *slog.Logger
+	Logger      *slog.Logger
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// OnStep, when set, is told about every step as it finishes (metrics).
 	OnStep func(nodeType, status string, d time.Duration)
+	// OnUsage, when set, is told what a step's provider said of its API allowance for the step's credential
+	// (nodes.Exec.ReportUsage): metrics.
+	OnUsage func(credentialID, provider string, used, limit int64)
+	// RenewCredential, when set, renews a credential whose access token a provider refused (the vault's Renew):
+	// steps get it as nodes.Exec.RenewCredential.
+	RenewCredential func(ctx context.Context, credentialID string, mode nodes.Mode, refusedToken string) (*nodes.ResolvedCredential, error)
 	// Breakers, when set, are handed to every step so connectors fail fast on endpoints that are down (D15).
 	Breakers *nodes.Breakers
 	// Limiter, when set, paces the steps that have a rate limit: those naming a credential LimitFor knows, and
@@ -274,6 +272,10 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 			x.HTTP, x.Credential = cred.client(e.HTTP), cred.fields
 			if e.RenewCredential != nil {
 				x.RenewCredential = cred.renew
+			}
+			if e.OnUsage != nil {
+				id := node.Def.Credential
+				x.ReportUsage = func(provider string, used, limit int64) { e.OnUsage(id, provider, used, limit) }
 			}
 		}
 		rateKey, due := e.pace(ctx, node, x, &st.Pending[0])
@@ -555,23 +557,20 @@ func (s *stepCredential) fields(ctx context.Context) (map[string]string, error) 
 	return r.Fields, nil
 }
 
-// renew is the step's Exec.RenewCredential: the credential with the refused token replaced, kept for the rest
-// of the step.
-func (s *stepCredential) renew(ctx context.Context, refused string) (map[string]string, error) {
-	if _, err := s.resolve(ctx); err != nil {
-		return nil, err
-	}
-	r, err := s.e.RenewCredential(ctx, s.id, s.mode, refused)
+// renew is the step's Exec.RenewCredential: the credential resolved again with the refused token renewed; the
+// step's later calls use what it gives.
+func (s *stepCredential) renew(ctx context.Context, refused map[string]string) (map[string]string, error) {
+	r, err := s.e.RenewCredential(ctx, s.id, s.mode, refused[nodes.CredentialAccessToken])
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if len(s.accepted) > 0 && !slices.Contains(s.accepted, r.Type) {
 		return nil, nodes.NewPermanent(CodeCredentialTypeRefused, fmt.Errorf("credential %s is a %s credential; %s accepts %s",
 			r.Name, r.Type, s.nodeType, strings.Join(s.accepted, ", ")))
 	}
-	s.resolved = r
+	s.mu.Lock()
+	s.done, s.resolved, s.err = true, r, nil
+	s.mu.Unlock()
 	return r.Fields, nil
 }
 

@@ -25,6 +25,11 @@ type quotaCall struct {
 	refuse bool
 	// hold, when positive, is reported as what the provider said of its own quota.
 	hold time.Duration
+	// usage, when positive, is reported as what the provider said of the account's API allowance.
+	usage int64
+	// renew asks for the credential renewed, as a connector does when the provider refused its token, and
+	// outputs the token the step then holds.
+	renew bool
 }
 
 var quotaCalls atomic.Int64
@@ -36,6 +41,25 @@ func (q quotaCall) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, erro
 			return nodes.Result{}, nodes.NewPermanent("no_report", errors.New("the step has no way to report its quota"))
 		}
 		x.ReportQuota(context.Background(), q.hold)
+	}
+	if q.usage > 0 {
+		if x.ReportUsage == nil {
+			return nodes.Result{}, nodes.NewPermanent("no_report", errors.New("the step has no way to report its usage"))
+		}
+		x.ReportUsage("acme", q.usage, 15000)
+	}
+	if q.renew {
+		if x.RenewCredential == nil {
+			return nodes.Result{}, nodes.NewPermanent("no_renew", errors.New("the step cannot renew its credential"))
+		}
+		if _, err := x.RenewCredential(context.Background(), map[string]string{nodes.CredentialAccessToken: "old"}); err != nil {
+			return nodes.Result{}, err
+		}
+		f, err := x.Credential(context.Background())
+		if err != nil {
+			return nodes.Result{}, err
+		}
+		return nodes.Result{Output: map[string]any{"token": f[nodes.CredentialAccessToken]}}, nil
 	}
 	if q.refuse && x.Attempt == 1 {
 		return nodes.Result{}, nodes.NewRateLimited("too_many", errors.New("429 Too Many Requests"), 5*time.Second)
@@ -55,9 +79,11 @@ func init() {
 			{Name: "rate", Label: "Rate", Type: nodes.TypeNumber},
 			{Name: "refuse", Label: "Refuse", Type: nodes.TypeBoolean},
 			{Name: "hold", Label: "Hold", Type: nodes.TypeDuration},
+			{Name: "usage", Label: "Usage", Type: nodes.TypeInteger},
+			{Name: "renew", Label: "Renew", Type: nodes.TypeBoolean},
 		}},
 		func(cfg *nodes.Config) (nodes.Node, error) {
-			return quotaCall{rate: cfg.Float("rate"), refuse: cfg.Bool("refuse"), hold: cfg.Duration("hold")}, cfg.Err()
+			return quotaCall{rate: cfg.Float("rate"), refuse: cfg.Bool("refuse"), hold: cfg.Duration("hold"), usage: int64(cfg.Int("usage")), renew: cfg.Bool("renew")}, cfg.Err()
 		})
 }
 
@@ -282,6 +308,43 @@ func TestProviderQuotaHoldsTheKey(t *testing.T) {
 }
 
 // TestTestRunsDoNotPark: a test run answers the person waiting for it, so a long wait fails the step instead.
+// TestProviderUsageIsReportedByCredential: what a provider says of the account's API allowance reaches OnUsage
+// with the step's credential.
+func TestProviderUsageIsReportedByCredential(t *testing.T) {
+	c := compile(t, quotaFlow(`{"usage": 18}`, "cred-1"))
+	var got string
+	e := &engine.Engine{OnUsage: func(credentialID, provider string, used, limit int64) {
+		got = credentialID + " " + provider + " " + strconv.FormatInt(used, 10) + "/" + strconv.FormatInt(limit, 10)
+	}}
+	if out := e.Execute(context.Background(), c, start(c, nodes.ModeLive, nil)); out.Status != engine.StatusSucceeded {
+		t.Fatalf("%s %+v", out.Status, out.Error)
+	}
+	if got != "cred-1 acme 18/15000" {
+		t.Errorf("reported %q", got)
+	}
+}
+
+// TestRenewedCredentialServesTheRestOfTheStep: a step whose token was refused gets the credential renewed with
+// the refused token named, and its later reads get the new fields.
+func TestRenewedCredentialServesTheRestOfTheStep(t *testing.T) {
+	c := compile(t, quotaFlow(`{"renew": true}`, "cred-1"))
+	var asked string
+	e := &engine.Engine{
+		Credentials: engine.StaticCredentials(map[string]*nodes.ResolvedCredential{"cred-1": {Name: "CRM", Type: "enginetest.key",
+			Fields: map[string]string{nodes.CredentialAccessToken: "old"}}}),
+		RenewCredential: func(_ context.Context, id string, mode nodes.Mode, refused string) (*nodes.ResolvedCredential, error) {
+			asked = id + " " + string(mode) + " " + refused
+			return &nodes.ResolvedCredential{Name: "CRM", Type: "enginetest.key", Fields: map[string]string{nodes.CredentialAccessToken: "new"}}, nil
+		}}
+	out := e.Execute(context.Background(), c, start(c, nodes.ModeLive, nil))
+	if out.Status != engine.StatusSucceeded || asked != "cred-1 live old" {
+		t.Fatalf("%s %+v, asked %q", out.Status, out.Error, asked)
+	}
+	if got := out.Steps[1].Output.(map[string]any)["token"]; got != "new" {
+		t.Errorf("the step holds %v", got)
+	}
+}
+
 func TestTestRunsDoNotPark(t *testing.T) {
 	c := compile(t, quotaFlow(`{}`, "cred-1"))
 	lim := &stubLimiter{delay: time.Minute}

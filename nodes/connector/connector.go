@@ -65,7 +65,9 @@ type Param struct {
 	nodes.Field
 	In In
 	// Key is the name on the wire (query, form, header) or the JSON pointer (body, variable); empty means the
-	// field's name (as "/name" for pointers).
+	// field's name (as "/name" for pointers). A body parameter keyed "/" is the whole body: its value, an
+	// object, gives the body's fields (a record of any shape, as Salesforce's sObjects are), and parameters
+	// keyed deeper are set on it.
 	Key string
 	// As converts the rendered value; empty follows the field's type.
 	As As
@@ -165,11 +167,6 @@ type Provider struct {
 	// Token, when set, exchanges the credential for a short-lived access token before each request (Youzan's
 	// /auth/token), handed to Authorize as nodes.CredentialAccessToken and renewed once when an answer refuses it.
 	Token *TokenSource
-	// Refused, when set, reports whether an answer says the OAuth2 access token the vault handed the step was
-	// refused before its expiry (Zoho's INVALID_TOKEN: revoked, superseded): the runtime asks the engine for a
-	// renewed one (nodes.Exec.RenewCredential) and sends the request once more. Providers whose tokens the
-	// runtime obtains itself say so in Token instead.
-	Refused func(a *Answer) bool
 	// Headers are sent with every request (Accept, a pinned API version).
 	Headers map[string]string
 	// ErrorMessage and ErrorCode point at the provider's own message and code in a failure's JSON body, quoted
@@ -183,6 +180,13 @@ type Provider struct {
 	// extensions.cost.throttleStatus): how long until its bucket can take another call like this one. The
 	// runtime reports it to the engine (nodes.Exec.ReportQuota), which holds the credential's calls that long.
 	Quota func(a *Answer) (wait time.Duration, ok bool)
+	// Usage reads what an answer says of the account's use of its API allowance (Salesforce's Sforce-Limit-Info):
+	// requests used and the allowance. The runtime reports it (nodes.Exec.ReportUsage) for every answer.
+	Usage func(a *Answer) (used, limit int64, ok bool)
+	// SessionRefused, when set, reports an answer that refuses the credential's OAuth2 access token although the
+	// vault thought it current (Salesforce's INVALID_SESSION_ID): the runtime asks the engine to renew the
+	// credential (nodes.Exec.RenewCredential) and sends the request once more with the new token.
+	SessionRefused func(a *Answer) bool
 	// Docs is Markdown shared by every operation's reference page (the pinned API version, where keys come from).
 	Docs string
 }
@@ -281,7 +285,9 @@ func (p *Provider) compile(op *Operation) (*compiled, error) {
 			if !strings.HasPrefix(key, "/") {
 				key = "/" + key
 			}
-			if cp.pointer, err = ParsePointer(key); err != nil {
+			if cp.In == InBody && key == "/" {
+				cp.pointer = Pointer{}
+			} else if cp.pointer, err = ParsePointer(key); err != nil {
 				return nil, fmt.Errorf("parameter %s: %w", cp.Name, err)
 			}
 		default:

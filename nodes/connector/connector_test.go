@@ -96,6 +96,9 @@ func init() {
 		connector.Operation{Type: "test.acme.customer.list", Name: "List customers", Category: nodes.CategoryShops,
 			Method: http.MethodGet, Path: "/customers",
 			Pagination: &connector.Pagination{Style: connector.PageOffset, Items: "/data", OffsetKey: "offset", SizeKey: "limit", Size: 25, MaxSize: 100}},
+		connector.Operation{Type: "test.acme.record.query", Name: "Query records", Category: nodes.CategoryShops,
+			Method: http.MethodGet, Path: "/query", Params: []connector.Param{str("q", connector.InQuery)},
+			Pagination: &connector.Pagination{Style: connector.PageNextURL, Items: "/records", Next: "/nextRecordsUrl", Size: 2000}},
 		connector.Operation{Type: "test.acme.event.list", Name: "List events", Category: nodes.CategoryShops,
 			Method: http.MethodGet, Path: "/events",
 			Pagination: &connector.Pagination{Style: connector.PageLink, Items: "/events", Size: 10}},
@@ -590,6 +593,22 @@ func TestNumberedOffsetLinkAndGraphQLPages(t *testing.T) {
 				w.Header().Set("Link", fmt.Sprintf(`<http://%s/api/v2/events?p=%d>; rel="next", <http://%s/api/v2/events?p=0>; rel="first"`, r.Host, page+1, r.Host))
 			}
 			json.NewEncoder(w).Encode(map[string]any{"events": all[page*10 : end]})
+		case "/query":
+			// Salesforce's shape: the first page answers the query, the next ones a relative locator.
+			start := 0
+			if q.Get("q") != "SELECT Id FROM Account" {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			if l := q.Get("locator"); l != "" {
+				start, _ = strconv.Atoi(l)
+			}
+			end := min(start+20, len(all))
+			out := map[string]any{"records": all[start:end], "done": end == len(all), "totalSize": len(all)}
+			if end < len(all) {
+				out["nextRecordsUrl"] = fmt.Sprintf("/api/v2/query?q=%s&locator=%d", url.QueryEscape(q.Get("q")), end)
+			}
+			json.NewEncoder(w).Encode(out)
 		case "/graphql":
 			var body struct {
 				Query     string         `json:"query"`
@@ -611,6 +630,7 @@ func TestNumberedOffsetLinkAndGraphQLPages(t *testing.T) {
 		"test.acme.product.list":  {"pages": "all", "pageSize": 20},
 		"test.acme.customer.list": {"pages": "all", "pageSize": 20},
 		"test.acme.event.list":    {"pages": "all"},
+		"test.acme.record.query":  {"pages": "all", "q": "SELECT Id FROM Account"},
 		"test.acme.graph.orders":  {"pages": "all", "pageSize": 20, "q": "status:paid"},
 	} {
 		res, err := build(t, typ, params).Execute(context.Background(), x)
@@ -632,8 +652,18 @@ func TestNumberedOffsetLinkAndGraphQLPages(t *testing.T) {
 	if !strings.Contains(gql.body, `"q":"status:paid"`) || !strings.Contains(gql.body, `"first":20`) || !strings.HasPrefix(gql.body, `{"query":"query($first`) {
 		t.Errorf("GraphQL body %s", gql.body)
 	}
+	// A next URL relative to the request's continues from the output's next, on the request's host.
+	res, err := build(t, "test.acme.record.query", map[string]any{"q": "SELECT Id FROM Account"}).Execute(context.Background(), x)
+	next, _ := res.Output.(map[string]any)["next"].(string)
+	if err != nil || !strings.HasPrefix(next, "/api/v2/query?") {
+		t.Fatalf("next-URL next %v %v", next, err)
+	}
+	res, err = build(t, "test.acme.record.query", map[string]any{"q": "SELECT Id FROM Account", "start": next, "pages": "all"}).Execute(context.Background(), x)
+	if got := ids(t, res.Output); err != nil || len(got) != 25 || got[0] != "r020" {
+		t.Errorf("continued from %s: %v %v", next, got, err)
+	}
 	// Offset pages continue from the output's next.
-	res, _ := build(t, "test.acme.customer.list", map[string]any{"pageSize": 20}).Execute(context.Background(), x)
+	res, _ = build(t, "test.acme.customer.list", map[string]any{"pageSize": 20}).Execute(context.Background(), x)
 	if res.Output.(map[string]any)["next"] != int64(20) {
 		t.Errorf("offset next %v", res.Output.(map[string]any)["next"])
 	}

@@ -26,6 +26,9 @@ type OptionSource struct {
 	// Items points at the list of choices in the answer; Value and Label point into each item (Label empty:
 	// the value is the label).
 	Items, Value, Label string
+	// When, if set, points into each item at a value that must be true for the item to be a choice (Salesforce's
+	// describeGlobal lists every sObject, and only those with "createable": true can be written).
+	When string
 }
 
 // OptionsCacheTTL is how long choices loaded from an account are reused.
@@ -41,6 +44,7 @@ type optionLoader struct {
 	items  Pointer
 	value  Pointer
 	label  Pointer
+	when   Pointer
 }
 
 var (
@@ -54,7 +58,8 @@ func registerOptions(c *compiled) {
 			continue
 		}
 		l := &optionLoader{c: c, field: prm.Name, source: prm.Options,
-			items: MustPointer(prm.Options.Items), value: MustPointer(prm.Options.Value), label: MustPointer(prm.Options.Label)}
+			items: MustPointer(prm.Options.Items), value: MustPointer(prm.Options.Value), label: MustPointer(prm.Options.Label),
+			when: MustPointer(prm.Options.When)}
 		optionsMu.Lock()
 		if loaders[c.op.Type] == nil {
 			loaders[c.op.Type] = map[string]*optionLoader{}
@@ -172,6 +177,11 @@ func (l *optionLoader) load(ctx context.Context, req OptionsRequest) ([]nodes.Op
 	out := make([]nodes.Option, 0, min(len(list), maxOptions))
 	seen := map[string]bool{}
 	for _, item := range list {
+		if len(l.when) > 0 {
+			if w, _ := l.when.Get(item); w != true {
+				continue
+			}
+		}
 		v, ok := l.value.Get(item)
 		if !ok || v == nil {
 			continue
@@ -202,4 +212,17 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// RegisterOptions loads the choices of a field of a node that is not an operation (a polling trigger's object)
+// from the provider account, as an operation's field with Options does.
+func (p *Provider) RegisterOptions(nodeType, field string, src *OptionSource) {
+	c := &compiled{p: p, op: &Operation{Type: nodeType}}
+	optionsMu.Lock()
+	defer optionsMu.Unlock()
+	if loaders[nodeType] == nil {
+		loaders[nodeType] = map[string]*optionLoader{}
+	}
+	loaders[nodeType][field] = &optionLoader{c: c, field: field, source: src, items: MustPointer(src.Items),
+		value: MustPointer(src.Value), label: MustPointer(src.Label), when: MustPointer(src.When)}
 }

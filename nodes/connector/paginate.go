@@ -29,6 +29,9 @@ const (
 	PageOffset PageStyle = "offset"
 	// PageGraphQL: a connection's pageInfo (HasNext, EndCursor) and a cursor variable (CursorKey).
 	PageGraphQL PageStyle = "graphql"
+	// PageNextURL: each answer carries the next page's URL in its body (at Next; Salesforce's nextRecordsUrl),
+	// absolute or relative to the request's, requested as it is with the first request's headers.
+	PageNextURL PageStyle = "nexturl"
 )
 
 // Pagination describes how an operation's list comes page by page.
@@ -36,7 +39,8 @@ type Pagination struct {
 	Style PageStyle
 	// Items points at each answer's records ("/orders", "/data/orders/nodes"); empty: the answer is the list.
 	Items string
-	// Next points at the next page's cursor in an answer (PageCursor); an empty or missing cursor ends the list.
+	// Next points at the next page's cursor in an answer (PageCursor), or its URL (PageNextURL); an empty or
+	// missing one ends the list.
 	Next string
 	// HasNext and EndCursor point at a GraphQL connection's pageInfo fields (PageGraphQL).
 	HasNext, EndCursor string
@@ -132,6 +136,13 @@ func compilePagination(op *Operation) (*compiledPagination, error) {
 		}
 		c.cursor = Pointer{strings.TrimPrefix(pg.CursorKey, "/")}
 	case PageLink:
+	case PageNextURL:
+		if pg.Next == "" {
+			return nil, fmt.Errorf("next-URL paging needs Next")
+		}
+		if c.next, err = ParsePointer(pg.Next); err != nil {
+			return nil, err
+		}
 	case PageNumber:
 		if pg.PageKey == "" && pg.Place == nil {
 			return nil, fmt.Errorf("page-number paging needs PageKey")
@@ -181,7 +192,7 @@ func PagingParams(showIf map[string][]any, style PageStyle, size, maxSize int) [
 		return out
 	}
 	all := map[string][]any{"pages": {"all"}}
-	startLabel := map[PageStyle]string{PageCursor: "Start at cursor", PageGraphQL: "Start at cursor", PageLink: "Start at URL",
+	startLabel := map[PageStyle]string{PageCursor: "Start at cursor", PageGraphQL: "Start at cursor", PageLink: "Start at URL", PageNextURL: "Start at URL",
 		PageNumber: "Start at page", PageOffset: "Start at record"}[style]
 	if startLabel == "" {
 		startLabel = "Start at"
@@ -210,6 +221,7 @@ func (c *compiledPagination) docs() string {
 		PageCursor:  "a cursor each answer gives for the next page",
 		PageGraphQL: "the connection's pageInfo (endCursor, hasNextPage)",
 		PageLink:    "the Link header's next URL",
+		PageNextURL: "the next page's URL each answer gives",
 		PageNumber:  "numbered pages",
 		PageOffset:  "an offset and a page size",
 	}[c.Style]
@@ -335,7 +347,8 @@ func (pg *Paging) Run(ctx context.Context, env map[string]any, fetch Fetch) (map
 func (pg *Paging) Query(u *url.URL, pos Position, size int) *url.URL {
 	if pos.URL != "" {
 		if next, err := url.Parse(pos.URL); err == nil {
-			return next
+			// A next URL may be relative to the request's (Salesforce's "/services/data/…/query/01g…-2000").
+			return u.ResolveReference(next)
 		}
 	}
 	pc := pg.p
@@ -388,6 +401,12 @@ func (pg *Paging) startPosition(env map[string]any) (Position, error) {
 		u, err := url.Parse(s)
 		if err != nil || !u.IsAbs() {
 			return pos, bad("a URL")
+		}
+		pos.URL = s
+	case PageNextURL:
+		u, err := url.Parse(s)
+		if err != nil || !u.IsAbs() && !strings.HasPrefix(u.Path, "/") || u.Host != "" && !u.IsAbs() {
+			return pos, bad("a URL or an absolute path")
 		}
 		pos.URL = s
 	case PageNumber:
@@ -533,6 +552,13 @@ func (c *compiledPagination) nextPosition(a *Answer, pos Position, got, asked in
 			return nil
 		}
 		return &Position{Cursor: cursorText(end)}
+	case PageNextURL:
+		v, _ := c.next.Get(a.JSON)
+		s := cursorText(v)
+		if s == "" || s == pos.URL {
+			return nil
+		}
+		return &Position{URL: s}
 	case PageLink:
 		m := linkNext.FindStringSubmatch(strings.Join(a.Header.Values("Link"), ","))
 		if m == nil {
@@ -574,7 +600,7 @@ func cursorText(v any) string {
 // text is the position as the output's next shows it and the start parameter reads it.
 func (p Position) text(style PageStyle) any {
 	switch style {
-	case PageLink:
+	case PageLink, PageNextURL:
 		return p.URL
 	case PageNumber:
 		return int64(p.Page)

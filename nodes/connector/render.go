@@ -293,6 +293,9 @@ func (n *node) render(x *nodes.Exec, fields map[string]string) (*request, error)
 				r.form.Add(prm.Key, s)
 			}
 		case InBody:
+			if _, isObject := v.(map[string]any); len(prm.pointer) == 0 && !isObject {
+				return nil, n.invalid("%s must be an object of fields, not %s", prm.Name, expression.Stringify(v))
+			}
 			r.jsonBody = prm.pointer.Set(r.jsonBody, v)
 		case InVariable:
 			r.vars = prm.pointer.Set(r.vars, v)

@@ -77,11 +77,11 @@ func (n *node) exchange(ctx context.Context, x *nodes.Exec, fields map[string]st
 		if err != nil {
 			return nil, err
 		}
-		if n.c.p.Refused != nil && x.RenewCredential != nil && n.c.p.Refused(a) {
-			// The provider did nothing with a refused token: the request goes once more, with a renewed one.
-			renewed, err := x.RenewCredential(ctx, fields[nodes.CredentialAccessToken])
+		if refused := n.c.p.SessionRefused; refused != nil && x.RenewCredential != nil && refused(a) {
+			// The provider did nothing with a refused session, so sending again is safe even for a write.
+			renewed, err := x.RenewCredential(ctx, fields)
 			if err != nil {
-				return nil, nodes.WithDetails(fmt.Errorf("%s: renew the refused access token: %w", n.c.p.Name, err), map[string]any{"request": r.shown()})
+				return nil, nodes.WithDetails(err, n.details(a, r))
 			}
 			if a, err = n.roundTrip(ctx, x, renewed, r, once); err != nil {
 				return nil, err
@@ -213,6 +213,11 @@ func (n *node) roundTrip(ctx context.Context, x *nodes.Exec, fields map[string]s
 	if isJSON(resp.Header.Get("Content-Type"), raw) {
 		if v, err := nodes.DecodeJSON(raw); err == nil {
 			a.JSON = v
+		}
+	}
+	if n.c.p.Usage != nil && x.ReportUsage != nil {
+		if used, limit, ok := n.c.p.Usage(a); ok {
+			x.ReportUsage(n.c.p.Name, used, limit)
 		}
 	}
 	if n.c.p.Quota != nil && x.ReportQuota != nil {

@@ -284,8 +284,8 @@ func TestRefusedTokenIsRenewed(t *testing.T) {
 	}
 	x := s.exec(nil)
 	x.Credential = revoked
-	x.RenewCredential = func(_ context.Context, refused string) (map[string]string, error) {
-		asked = append(asked, refused)
+	x.RenewCredential = func(_ context.Context, refused map[string]string) (map[string]string, error) {
+		asked = append(asked, refused[nodes.CredentialAccessToken])
 		return tokenFields(), nil
 	}
 	res, err := build(t, "crm.zoho.records.search", map[string]any{"module": "Contacts", "email": "ada@example.com"}).Execute(context.Background(), x)
@@ -296,8 +296,8 @@ func TestRefusedTokenIsRenewed(t *testing.T) {
 		t.Fatalf("renewals %v, %d requests", asked, len(s.received()))
 	}
 	asked = nil
-	x.RenewCredential = func(ctx context.Context, refused string) (map[string]string, error) {
-		asked = append(asked, refused)
+	x.RenewCredential = func(ctx context.Context, refused map[string]string) (map[string]string, error) {
+		asked = append(asked, refused[nodes.CredentialAccessToken])
 		return revoked(ctx)
 	}
 	_, err = build(t, "crm.zoho.record.upsert", map[string]any{"module": "Contacts", "record": map[string]any{"Last_Name": "L"}}).Execute(context.Background(), x)

@@ -39,10 +39,10 @@ var provider = &connector.Provider{
 	Authorize:   authorize,
 	Headers:     map[string]string{"Accept": "application/json"},
 	// Zoho's failures read {"code": "INVALID_DATA", "details": {…}, "message": "invalid data", "status": "error"}.
-	ErrorCode:    "/code",
-	ErrorMessage: "/message",
-	Check:        check,
-	Refused:      refused,
+	ErrorCode:      "/code",
+	ErrorMessage:   "/message",
+	Check:          check,
+	SessionRefused: refused,
 	Docs: "**API:** Zoho CRM REST API v8 (`https://www.zohoapis.<data centre>/crm/v8`, the `api_domain` of the " +
 		"credential's token), authenticated with `Authorization: Zoho-oauthtoken <access token>`. Zoho's code and " +
 		"message are quoted in the step's error. A record refused inside a successful answer (`{\"data\": [{\"status\": " +

@@ -152,12 +152,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	})
 	m.Registry.MustRegister(limits.NewBreakerCollector(breakers))
 	eng := &engine.Engine{
-		HTTP:        a.Egress.Client(),
-		Credentials: a.Credentials.Resolve,
-		// A provider that refuses an OAuth2 token before it expires (Zoho's INVALID_TOKEN) gets a renewed one.
+		HTTP:            a.Egress.Client(),
+		Credentials:     a.Credentials.Resolve,
 		RenewCredential: a.Credentials.Renew,
 		Logger:          logger,
 		OnStep:          m.ObserveStep,
+		OnUsage:         m.ObserveUsage,
 		Breakers:        breakers,
 		// Provider quotas hold across the fleet only if every process draws from one bucket: in Redis when it is
 		// shared, in memory when the process is alone.

@@ -22,6 +22,9 @@ type Metrics struct {
 	// WebhookRejections counts webhook calls a trigger refused, by flow and refusal code (a spike of
 	// signature failures is someone forging callbacks).
 	WebhookRejections *prometheus.CounterVec
+	// APIUsage and APILimit are what a provider last said of a credential's API allowance (Salesforce's
+	// Sforce-Limit-Info): requests used and the allowance, by provider and credential id.
+	APIUsage, APILimit *prometheus.GaugeVec
 }
 
 // New registers Ferry's collectors plus the Go runtime and process collectors. depth, when not nil, is read at
@@ -43,8 +46,14 @@ func New(depth func(ctx context.Context) (int64, error)) *Metrics {
 		WebhookRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_webhook_rejections_total", Help: "Webhook calls a trigger refused, by flow and refusal code.",
 		}, []string{"flow", "code"}),
+		APIUsage: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ferry_provider_api_usage", Help: "API requests a provider last said the credential's account used of its allowance, by provider and credential.",
+		}, []string{"provider", "credential"}),
+		APILimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ferry_provider_api_limit", Help: "The API allowance a provider last said the credential's account has, by provider and credential.",
+		}, []string{"provider", "credential"}),
 	}
-	reg.MustRegister(m.Runs, m.Steps, m.Webhooks, m.WebhookRejections,
+	reg.MustRegister(m.Runs, m.Steps, m.Webhooks, m.WebhookRejections, m.APIUsage, m.APILimit,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if depth != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -88,6 +97,12 @@ func (c *credentialCollector) Collect(ch chan<- prometheus.Metric) {
 	for status, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), status)
 	}
+}
+
+// ObserveUsage records what a provider said of a credential's API allowance.
+func (m *Metrics) ObserveUsage(credentialID, provider string, used, limit int64) {
+	m.APIUsage.WithLabelValues(provider, credentialID).Set(float64(used))
+	m.APILimit.WithLabelValues(provider, credentialID).Set(float64(limit))
 }
 
 // ObserveStep records one step's duration.

@@ -233,8 +233,10 @@ func (p *Poller) turn(ctx context.Context, e pollEntry) (bool, error) {
 			return true, err
 		}
 		now = p.now()
-		res, err := trigger.Poll(ctx, &nodes.PollRequest{Cursor: cursor, Mode: nodes.ModeLive, Credential: creds, HTTP: client,
-			Breakers: p.Runner.Engine.Breakers, Now: now})
+		req := &nodes.PollRequest{Cursor: cursor, Mode: nodes.ModeLive, Credential: creds, HTTP: client,
+			Breakers: p.Runner.Engine.Breakers, Now: now}
+		p.reporters(e, req)
+		res, err := trigger.Poll(ctx, req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return false, nil // stopping: nothing was committed, the next poll starts from the same cursor
@@ -320,6 +322,26 @@ func (p *Poller) fail(ctx context.Context, e pollEntry, rev int64, failures int,
 
 // credential gives a poll the trigger's credential, opened once per turn, and the guarded client bound to its
 // destinations, as the engine gives a step: a credential of a type the trigger does not accept is refused.
+// reporters gives a poll of a trigger with a credential the engine's usage reports and credential renewal.
+func (p *Poller) reporters(e pollEntry, req *nodes.PollRequest) {
+	eng := p.Runner.Engine
+	if e.cred == "" {
+		return
+	}
+	if eng.OnUsage != nil {
+		req.ReportUsage = func(provider string, used, limit int64) { eng.OnUsage(e.cred, provider, used, limit) }
+	}
+	if eng.RenewCredential != nil {
+		req.RenewCredential = func(ctx context.Context, refused map[string]string) (map[string]string, error) {
+			r, err := eng.RenewCredential(ctx, e.cred, nodes.ModeLive, refused[nodes.CredentialAccessToken])
+			if err != nil {
+				return nil, err
+			}
+			return r.Fields, nil
+		}
+	}
+}
+
 func (p *Poller) credential(e pollEntry) (*http.Client, func(context.Context) (map[string]string, error)) {
 	eng := p.Runner.Engine
 	if e.cred == "" {

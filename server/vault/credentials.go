@@ -358,12 +358,10 @@ func (c *Credentials) Resolve(ctx context.Context, id string, mode nodes.Mode) (
 	switch {
 	case mode == nodes.ModeTest && s.Test == nil && ct.OAuth2 != nil:
 		out.Fields = map[string]string{nodes.CredentialAccessToken: WithheldInTests, nodes.CredentialTokenType: "Bearer"}
-		// Where the live account's API lives (TokenFields) is not a secret, and a test run shows requests to it.
-		if tok := s.Tokens[VariantLive]; tok != nil {
-			for k, v := range tok.Extra {
-				if _, taken := out.Fields[k]; !taken {
-					out.Fields[k] = v
-				}
+		if live := s.Tokens[VariantLive]; live != nil {
+			// Not secret (an instance URL): a dry run shows where the request would go.
+			for k, v := range live.Extra {
+				out.Fields[k] = v
 			}
 		}
 	case mode == nodes.ModeTest && s.Test == nil:

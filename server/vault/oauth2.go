@@ -28,7 +28,7 @@ type Token struct {
 	Expiry       time.Time `json:"expiry,omitzero"`
 	// Obtained is when the provider issued the access token.
 	Obtained time.Time `json:"obtained,omitzero"`
-	// Extra holds the fields of the token answer the credential type names in TokenFields (Zoho's api_domain).
+	// Extra holds the fields of the token answer the credential type asks for (nodes.OAuth2.TokenFields).
 	Extra map[string]string `json:"extra,omitempty"`
 	// Failed is why the provider refused the last renewal. An authorisation-code token that failed is not tried
 	// again until an admin authorises again (or replaces the credential); a client-credentials one is.
@@ -110,20 +110,9 @@ func tokenFields(tok *Token) map[string]string {
 		out[nodes.CredentialTokenExpiry] = tok.Expiry.UTC().Format(time.RFC3339)
 	}
 	for k, v := range tok.Extra {
-		if _, taken := out[k]; !taken {
-			out[k] = v
-		}
+		out[k] = v
 	}
 	return out
-}
-
-// endpoints are the authorisation and token endpoints of a credential: the type's Endpoints from the fields,
-// else the type's fixed URLs, else the fields' own.
-func endpoints(ct *nodes.CredentialType, fields map[string]string) (authURL, tokenURL string, err error) {
-	if ct.OAuth2.Endpoints != nil {
-		return ct.OAuth2.Endpoints(fields)
-	}
-	return first(ct.OAuth2.AuthURL, fields[nodes.OAuth2AuthURL]), first(ct.OAuth2.TokenURL, fields[nodes.OAuth2TokenURL]), nil
 }
 
 // keptTokens decides which tokens survive a replacement: those of variants whose client and endpoints did not
@@ -143,9 +132,9 @@ func keptTokens(typ string, old, next Secrets) map[string]*Token {
 		for _, f := range []string{nodes.OAuth2ClientID, nodes.OAuth2AuthURL, nodes.OAuth2TokenURL, nodes.OAuth2Scopes} {
 			same = same && before[f] == after[f]
 		}
-		authBefore, tokenBefore, errBefore := endpoints(ct, before)
-		authAfter, tokenAfter, errAfter := endpoints(ct, after)
-		same = same && errBefore == nil && errAfter == nil && authBefore == authAfter && tokenBefore == tokenAfter
+		a1, t1, err1 := endpoints(ct, before)
+		a2, t2, err2 := endpoints(ct, after)
+		same = same && err1 == nil && err2 == nil && a1 == a2 && t1 == t2
 		if same {
 			kept := *tok
 			kept.Failed = ""
@@ -349,36 +338,68 @@ func (c *Credentials) fetch(ctx context.Context, ct *nodes.CredentialType, field
 	if err != nil {
 		return nil, err
 	}
-	return fromOAuth(t, ct, old), nil
+	fresh := fromOAuth(ct, t)
+	if old != nil {
+		// A refresh answer may leave out what the first answer gave (the instance URL): keep it.
+		for k, v := range old.Extra {
+			if _, ok := fresh.Extra[k]; !ok {
+				if fresh.Extra == nil {
+					fresh.Extra = map[string]string{}
+				}
+				fresh.Extra[k] = v
+			}
+		}
+	}
+	return fresh, nil
 }
 
-// errEndpoints: the credential's fields give no endpoints (Endpoints refused them); an admin must fix them.
+// Renew hands a step a new access token for an OAuth2 credential whose provider refused the one it was given
+// (refused: revoked, or expired before the expiry it announced): the refused token is marked expired, unless a
+// renewal already replaced it, and the credential is resolved again, which renews it as Resolve renews a token
+// that is due (one renewal per credential variant across processes). A test run whose live token is withheld,
+// or a type that is not OAuth2, is resolved as it is.
+func (c *Credentials) Renew(ctx context.Context, id string, mode nodes.Mode, refused string) (*nodes.ResolvedCredential, error) {
+	row, s, err := c.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	variant := VariantLive
+	if mode == nodes.ModeTest && s.Test != nil {
+		variant = VariantTest
+	}
+	tok := s.Tokens[variant]
+	if oauth2Type(row.Type) == nil || refused == "" || tok == nil || tok.AccessToken != refused || mode == nodes.ModeTest && s.Test == nil {
+		return c.Resolve(ctx, id, mode)
+	}
+	if _, err := c.update(ctx, id, false, func(_ *store.Credential, s *Secrets) error {
+		if cur := s.Tokens[variant]; cur != nil && cur.AccessToken == refused {
+			expired := *cur
+			expired.Expiry = time.Now().Add(-time.Second).UTC()
+			setToken(s, variant, &expired)
+		}
+		return nil
+	}); err != nil {
+		return nil, nodes.NewRetryable(CodeTokenUnavailable, fmt.Errorf("credential %s: mark the refused token: %w", id, err))
+	}
+	c.logger().Info("the provider refused an OAuth2 access token before its expiry; renewing it", "credential", id, "variant", variant)
+	return c.Resolve(ctx, id, mode)
+}
+
+// errEndpoints: the credential's fields give no OAuth2 endpoints (the type's Endpoints refused them); an admin
+// must correct the credential.
 var errEndpoints = errors.New("the credential's fields give no OAuth2 endpoints")
 
 // errNoRefreshToken: the provider issued no refresh token, so the access token cannot be renewed.
 var errNoRefreshToken = errors.New("the provider issued no refresh token, so the access token cannot be renewed " +
 	"(some providers need extra authorisation parameters such as access_type=offline, or the offline_access scope)")
 
-// fromOAuth is the token to keep from a provider's answer: with the fields of the answer the type names in
-// TokenFields, those the answer lacks taken from old (the token it renews; nil for a first grant). A refresh
-// answer without a new refresh token keeps the old one, as the oauth2 package does.
-func fromOAuth(t *oauth2.Token, ct *nodes.CredentialType, old *Token) *Token {
+func fromOAuth(ct *nodes.CredentialType, t *oauth2.Token) *Token {
 	tok := &Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Obtained: time.Now().UTC()}
 	if !t.Expiry.IsZero() {
 		tok.Expiry = t.Expiry.UTC()
 	}
 	for _, name := range ct.OAuth2.TokenFields {
-		v := ""
-		switch raw := t.Extra(name).(type) {
-		case string:
-			v = raw
-		case float64, bool:
-			v = fmt.Sprint(raw)
-		}
-		if v == "" && old != nil {
-			v = old.Extra[name]
-		}
-		if v != "" {
+		if v, ok := t.Extra(name).(string); ok && v != "" {
 			if tok.Extra == nil {
 				tok.Extra = map[string]string{}
 			}
@@ -386,6 +407,15 @@ func fromOAuth(t *oauth2.Token, ct *nodes.CredentialType, old *Token) *Token {
 		}
 	}
 	return tok
+}
+
+// endpoints are the authorisation and token endpoints of a credential type for a credential's fields: the
+// type's Endpoints, else its fixed URLs, else the fields' own.
+func endpoints(ct *nodes.CredentialType, fields map[string]string) (authURL, tokenURL string, err error) {
+	if ct.OAuth2.Endpoints != nil {
+		return ct.OAuth2.Endpoints(fields)
+	}
+	return first(ct.OAuth2.AuthURL, fields[nodes.OAuth2AuthURL]), first(ct.OAuth2.TokenURL, fields[nodes.OAuth2TokenURL]), nil
 }
 
 // classifyTokenError tells a refusal (the grant or the client is not accepted: an admin must act) from a
@@ -610,7 +640,7 @@ func (c *Credentials) CompleteAuthorization(ctx context.Context, state, code, pr
 		_, reason := classifyTokenError(err)
 		return nil, fmt.Errorf("%w: the provider would not exchange the code: %s", ErrAuthorization, reason)
 	}
-	tok := fromOAuth(t, ct, nil)
+	tok := fromOAuth(ct, t)
 	var out Secrets
 	written, err := c.update(ctx, row.ID, false, func(_ *store.Credential, s *Secrets) error {
 		if s.fields(st.Variant) == nil {
@@ -626,46 +656,3 @@ func (c *Credentials) CompleteAuthorization(ctx context.Context, state, code, pr
 	c.logger().Info("OAuth2 credential authorised", "credential", row.ID, "name", row.Name, "variant", st.Variant)
 	return info(written, out), nil
 }
-
-// Renew replaces the access token of an OAuth2 credential that the provider refused before it expired (revoked,
-// or superseded: Zoho answers INVALID_TOKEN), then resolves the credential as Resolve does. Only the token the
-// step was given is marked due, so when another step already replaced it the current one is returned without
-// asking the provider again; the renewal itself is the one Resolve runs (one per credential at a time, across
-// processes). A test run whose live token is withheld has nothing to renew.
-func (c *Credentials) Renew(ctx context.Context, id string, mode nodes.Mode, refused string) (*nodes.ResolvedCredential, error) {
-	row, s, err := c.load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if oauth2Type(row.Type) == nil {
-		return nil, nodes.NewPermanent(CodeNotRenewable, fmt.Errorf("credential %s (%s) is a %s credential, which has no token to renew", id, row.Name, row.Type))
-	}
-	variant := VariantLive
-	if mode == nodes.ModeTest {
-		if s.Test == nil {
-			return c.Resolve(ctx, id, mode)
-		}
-		variant = VariantTest
-	}
-	if refused == "" {
-		return nil, nodes.NewPermanent(CodeNotRenewable, fmt.Errorf("credential %s (%s): no refused token named", id, row.Name))
-	}
-	_, err = c.update(ctx, id, false, func(_ *store.Credential, s *Secrets) error {
-		tok := s.Tokens[variant]
-		if tok == nil || tok.AccessToken != refused || tok.Failed != "" {
-			return errUnchanged
-		}
-		due := *tok
-		due.Expiry = time.Now().UTC()
-		setToken(s, variant, &due)
-		return nil
-	})
-	if err != nil {
-		return nil, nodes.NewRetryable(CodeTokenUnavailable, fmt.Errorf("credential %s: mark the refused token: %w", id, err))
-	}
-	c.logger().Info("the provider refused an OAuth2 access token before it expired; renewing it", "credential", id, "name", row.Name, "variant", variant)
-	return c.Resolve(ctx, id, mode)
-}
-
-// CodeNotRenewable (permanent): a renewal was asked of a credential that has no OAuth2 token.
-const CodeNotRenewable = "credential_not_renewable"

@@ -326,3 +326,94 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestOAuth2TokenAnswerFields: a type that asks for fields of the token answer (Salesforce's instance_url) gets
+// them with the token, keeps them over a refresh whose answer leaves them out, shows them to a test run that
+// withholds the token, and derives its endpoints from its own fields.
+func TestOAuth2TokenAnswerFields(t *testing.T) {
+	endpoints := func(f map[string]string) (string, string, error) {
+		return f["loginUrl"] + "/authorize", f["loginUrl"] + "/token", nil
+	}
+	nodes.MustRegisterCredentialType(nodes.CredentialType{ID: "test.instanceurl", Name: "Instance URL",
+		Fields: []nodes.Field{{Name: "loginUrl", Type: nodes.TypeString}, {Name: nodes.OAuth2ClientID, Type: nodes.TypeString},
+			{Name: nodes.OAuth2ClientSecret, Type: nodes.TypeString, Secret: true}},
+		OAuth2: &nodes.OAuth2{Grant: nodes.GrantAuthorizationCode, Endpoints: endpoints, TokenFields: []string{"instance_url"}}})
+	nodes.MustRegisterCredentialType(nodes.CredentialType{ID: "test.instanceurl.client", Name: "Instance URL (client)",
+		Fields: []nodes.Field{{Name: "loginUrl", Type: nodes.TypeString}, {Name: nodes.OAuth2ClientID, Type: nodes.TypeString},
+			{Name: nodes.OAuth2ClientSecret, Type: nodes.TypeString, Secret: true}},
+		OAuth2: &nodes.OAuth2{Grant: nodes.GrantClientCredentials, Endpoints: endpoints, TokenFields: []string{"instance_url"}}})
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		p := oauth2test.New(t)
+		p.SetExtra(map[string]any{"instance_url": "https://acme.my.example.com", "signature": "not asked for"}, nil)
+		p.SetAccessTTL(30 * time.Second) // under RenewBefore: every resolve renews
+		fields := map[string]string{"loginUrl": p.URL, nodes.OAuth2ClientID: oauth2test.ClientID, nodes.OAuth2ClientSecret: oauth2test.ClientSecret}
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
+		in, err := c.Create(ctx, "CRM", "test.instanceurl", vault.Secrets{Destinations: []string{"https://acme.my.example.com"}, Live: fields})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth, err := c.Authorize(ctx, in.ID, vault.VariantLive, "https://ferry.example.com/oauth2/callback")
+		if err != nil || !strings.HasPrefix(auth.URL, p.AuthURL) {
+			t.Fatalf("authorize: %+v %v", auth, err)
+		}
+		back := p.Consent(t, auth.URL)
+		if _, err := c.CompleteAuthorization(ctx, back.Get("state"), back.Get("code"), ""); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Resolve(ctx, in.ID, nodes.ModeLive) // renews: the refresh answer has no instance_url
+		if err != nil || got.Fields["instance_url"] != "https://acme.my.example.com" || got.Fields["signature"] != "" {
+			t.Fatalf("resolved %v %v", got, err)
+		}
+		if p.Refreshes.Load() != 1 || !p.Valid(got.Fields[nodes.CredentialAccessToken]) {
+			t.Errorf("refreshes %d", p.Refreshes.Load())
+		}
+		p.SetExtra(nil, map[string]any{"instance_url": "https://moved.my.example.com"})
+		if got, _ = c.Resolve(ctx, in.ID, nodes.ModeLive); got.Fields["instance_url"] != "https://moved.my.example.com" {
+			t.Errorf("a refresh naming a new instance: %v", got.Fields)
+		}
+		test, err := c.Resolve(ctx, in.ID, nodes.ModeTest)
+		if err != nil || test.Fields[nodes.CredentialAccessToken] != vault.WithheldInTests || test.Fields["instance_url"] != "https://moved.my.example.com" {
+			t.Errorf("test run: %v %v", test, err)
+		}
+		p.SetExtra(map[string]any{"instance_url": "https://cc.my.example.com"}, nil)
+		cc, err := c.Create(ctx, "CRM cc", "test.instanceurl.client", vault.Secrets{Destinations: []string{"https://cc.my.example.com"}, Live: fields})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Resolve(ctx, cc.ID, nodes.ModeLive); err != nil || got.Fields["instance_url"] != "https://cc.my.example.com" {
+			t.Errorf("client credentials: %v %v", got, err)
+		}
+	})
+}
+
+// TestRenewReplacesARefusedToken: a token the provider refused before its expiry is renewed once; a second
+// caller naming the same refused token gets the new one without another renewal.
+func TestRenewReplacesARefusedToken(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		p := oauth2test.New(t)
+		c := &vault.Credentials{Store: st, Vault: keyring(t, 1), HTTP: testenv.LocalClient()}
+		id := authorize(t, c, p, authCodeFields(p))
+		first, err := c.Resolve(ctx, id, nodes.ModeLive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused := first.Fields[nodes.CredentialAccessToken]
+		renewed, err := c.Renew(ctx, id, nodes.ModeLive, refused)
+		if err != nil || renewed.Fields[nodes.CredentialAccessToken] == refused || !p.Valid(renewed.Fields[nodes.CredentialAccessToken]) {
+			t.Fatalf("renewed %v %v", renewed, err)
+		}
+		again, err := c.Renew(ctx, id, nodes.ModeLive, refused)
+		if err != nil || again.Fields[nodes.CredentialAccessToken] != renewed.Fields[nodes.CredentialAccessToken] || p.Refreshes.Load() != 1 {
+			t.Errorf("second caller: %v %v, %d refreshes", again, err, p.Refreshes.Load())
+		}
+		// A test run whose live token is withheld renews nothing.
+		if test, err := c.Renew(ctx, id, nodes.ModeTest, vault.WithheldInTests); err != nil || test.Fields[nodes.CredentialAccessToken] != vault.WithheldInTests {
+			t.Errorf("test run: %v %v", test, err)
+		}
+		if p.Refreshes.Load() != 1 {
+			t.Errorf("%d refreshes", p.Refreshes.Load())
+		}
+	})
+}

@@ -47,8 +47,17 @@ type Provider struct {
 	access       map[string]bool
 	// LastScope is the scope of the last authorisation.
 	lastScope string
-	// extra are fields added to the token answers issued next (Zoho's api_domain).
-	extra map[string]any
+	// extra is added to the answers of the authorisation-code exchange and the client-credentials grant;
+	// refreshExtra to refresh answers (providers such as Salesforce answer with their instance URL).
+	extra, refreshExtra map[string]any
+}
+
+// SetExtra adds fields to the token answers from now on: extra to the code exchange's and the client-credentials
+// grant's, refresh to a refresh's.
+func (p *Provider) SetExtra(extra, refresh map[string]any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.extra, p.refreshExtra = extra, refresh
 }
 
 type pending struct {
@@ -73,14 +82,6 @@ func (p *Provider) SetAccessTTL(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.accessTTL = d
-}
-
-// SetExtra adds fields to the token answers issued from now on, as providers that say where an account's API
-// lives do (Zoho's api_domain, Salesforce's instance_url); nil adds none.
-func (p *Provider) SetExtra(extra map[string]any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.extra = extra
 }
 
 // SetRefreshDelay makes each refresh request take at least d.
@@ -174,7 +175,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, http.StatusBadRequest, "invalid_grant")
 			return
 		}
-		p.issue(w, true)
+		p.issue(w, true, p.extras(false))
 	case "refresh_token":
 		p.Refreshes.Add(1)
 		p.mu.Lock()
@@ -194,21 +195,30 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 			oauthError(w, http.StatusBadRequest, "invalid_grant")
 			return
 		}
-		p.issue(w, true)
+		p.issue(w, true, p.extras(true))
 	case "client_credentials":
 		p.ClientGrants.Add(1)
-		p.issue(w, false)
+		p.issue(w, false, p.extras(false))
 	default:
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type")
 	}
 }
 
-func (p *Provider) issue(w http.ResponseWriter, withRefresh bool) {
+func (p *Provider) extras(refresh bool) map[string]any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if refresh {
+		return p.refreshExtra
+	}
+	return p.extra
+}
+
+func (p *Provider) issue(w http.ResponseWriter, withRefresh bool, extra map[string]any) {
 	p.mu.Lock()
 	access, ttl := "at-"+random(), p.accessTTL
 	p.access[access] = true
 	body := map[string]any{"access_token": access, "token_type": "bearer", "expires_in": int(ttl.Seconds())}
-	for k, v := range p.extra {
+	for k, v := range extra {
 		body[k] = v
 	}
 	if withRefresh {
