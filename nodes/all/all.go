@@ -16,6 +16,8 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/shopify"
 	_ "github.com/ferry-hq/ferry/nodes/woocommerce"
 	_ "github.com/ferry-hq/ferry/nodes/youzan"
+	// CRMs: record actions, loaded choices and verified webhooks.
+	_ "github.com/ferry-hq/ferry/nodes/hubspot"
 )
 
 // Every package imported above has run its init functions by now, so every node and credential type is
