@@ -24,11 +24,11 @@ type object struct {
 // Objects are the CRM object types of the actions, by their API name.
 var objects = []object{
 	{plural: "contacts", singular: "contact", title: "contact", unique: "email", modified: "lastmodifieddate",
-		example: `{"email": "{{ lower(trigger.body.customer.email) }}", "firstname": "{{ trigger.body.customer.name }}"}`},
+		example: `{{ {"email": lower(trigger.body.customer.email), "firstname": trigger.body.customer.name} }}`},
 	{plural: "companies", singular: "company", title: "company", unique: "domain", modified: "hs_lastmodifieddate",
-		example: `{"name": "{{ trigger.body.company }}", "domain": "example.com"}`},
+		example: `{{ {"name": trigger.body.company, "domain": "example.com"} }}`},
 	{plural: "deals", singular: "deal", title: "deal", unique: "", modified: "hs_lastmodifieddate",
-		example: `{"dealname": "Order {{ trigger.body.orderNumber }}", "amount": "{{ trigger.body.total }}"}`},
+		example: `{{ {"dealname": "Order " + trigger.body.orderNumber, "amount": trigger.body.total} }}`},
 }
 
 // ObjectTypes are the object types, as association fields offer them.
@@ -51,7 +51,7 @@ func text(name, label, desc string, in connector.In, key string) connector.Param
 
 func propertiesParam(o object, required bool) connector.Param {
 	return connector.Param{Field: nodes.Field{Name: "properties", Label: "Properties", Type: nodes.TypeJSON, Expression: true, Required: required,
-		Description: "The " + o.title + "'s properties by their internal name; values are sent as text, as HubSpot takes them.",
+		Description: "The " + o.title + "'s properties by their internal name: a JSON object, or an expression making one; values are sent as text, as HubSpot takes them.",
 		Examples:    []nodes.Example{{Name: "Properties", Value: o.example}}}, In: connector.InBody, Key: "/properties", As: connector.AsJSON}
 }
 
