@@ -7,7 +7,8 @@
 //
 // Go code is written only for what data cannot say: how a provider signs its requests (Provider.Authorize), an
 // answer that is a failure despite its status (Provider.Check: GraphQL errors, throttling), how a credential
-// becomes a base URL, and where a REST write goes once a read has said so (Operation.Route: an upsert).
+// becomes a base URL, where a REST write goes once a read has said so (Operation.Route: an upsert), and a JSON
+// body that pointers cannot build (Operation.Shape: one record wrapped in a batch endpoint's list).
 package connector
 
 import (
