@@ -10,8 +10,10 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/connector"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 func init() {
@@ -33,7 +35,30 @@ func init() {
 			},
 			Pagination: &connector.Pagination{Style: connector.PageCursor, Items: "/results", Next: "/paging/after",
 				CursorIn: connector.InBody, CursorKey: "after", SizeKey: "limit", Size: 2, MaxSize: 10}},
+		connector.Operation{Type: "test.acme.deal.stage", Name: "Set stage", Category: nodes.CategoryCRM, SideEffect: true,
+			Method: http.MethodPost, Path: "/deals/stage",
+			Params: []connector.Param{{Field: nodes.Field{Name: "stage", Label: "Stage", Type: nodes.TypeSelect, Expression: true}, In: connector.InBody,
+				Options: &connector.OptionSource{Path: "/pipelines", Items: "/pipelines", Within: "/stages", GroupLabel: "/name", Value: "/id", Label: "/label"}}}},
 	)
+}
+
+// TestOptionsWithinGroups: the choices are the entries of a list inside each item (every pipeline's stages),
+// labelled with their group's.
+func TestOptionsWithinGroups(t *testing.T) {
+	s := newAcme(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"pipelines":[{"name":"Sales","stages":[{"id":"s1","label":"New"},{"id":"s2"}]},{"name":"Renewals","stages":[{"id":"r1","label":"Due"}]},{"name":"Empty"}]}`)
+	})
+	fields := map[string]string{"base": s.URL, "key": "k1"}
+	ds := egress.MustDestinations(s.URL)
+	opts, err := connector.LoadOptions(context.Background(), connector.OptionsRequest{NodeType: "test.acme.deal.stage", Field: "stage", CredentialID: "cred-1",
+		Credential: &nodes.ResolvedCredential{Name: "Acme", Type: "test.acme.key", Fields: fields, Destinations: ds},
+		Client:     egress.Bind(testenv.LocalClient(), func(context.Context) (string, egress.Destinations, error) { return "Acme", ds, nil })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(opts); got != fmt.Sprint([]nodes.Option{{Value: "s1", Label: "Sales: New"}, {Value: "s2", Label: "Sales: s2"}, {Value: "r1", Label: "Renewals: Due"}}) {
+		t.Fatalf("options %s", got)
+	}
 }
 
 // TestShapeAndBodyCursor: a shaped body is what is sent (and what a test run shows), a shape's refusal fails the

@@ -192,14 +192,14 @@ func TestAssociate(t *testing.T) {
 	failure(t, err, "hubspot_not_found", nodes.Permanent)
 }
 
-// TestLoadedOptions: pipelines, the default pipeline's stages and owners load from the account.
+// TestLoadedOptions: pipelines, every pipeline's stages (named after their pipeline) and owners load from the account.
 func TestLoadedOptions(t *testing.T) {
 	s := newStandIn(t)
 	cred := &nodes.ResolvedCredential{Name: "HubSpot", Type: CredentialPrivateApp, Fields: map[string]string{FieldAccessToken: testToken}}
 	client := s.exec(nil, testToken, nil).HTTP
 	for _, c := range []struct{ field, want string }{
 		{"pipeline", "[{default Sales Pipeline} {771 Renewals}]"},
-		{"stage", "[{appointmentscheduled Appointment scheduled} {closedwon Closed won}]"},
+		{"stage", "[{appointmentscheduled Sales Pipeline: Appointment scheduled} {closedwon Sales Pipeline: Closed won} {1022 Renewals: Renewal due}]"},
 		{"owner", "[{41 li.lei@example.com} {42 han.mei@example.com}]"},
 	} {
 		opts, err := connector.LoadOptions(context.Background(), connector.OptionsRequest{NodeType: "hubspot.deal.upsert", Field: c.field,

@@ -154,12 +154,11 @@ func (s *standIn) route(w http.ResponseWriter, r *http.Request, body map[string]
 			map[string]any{"id": "42", "email": "han.mei@example.com", "firstName": "Meimei", "lastName": "Han", "archived": false}}})
 	case r.URL.Path == "/crm/v3/pipelines/deals":
 		answer(w, 200, map[string]any{"results": []any{
-			map[string]any{"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "stages": []any{}},
-			map[string]any{"id": "771", "label": "Renewals", "displayOrder": 1, "stages": []any{}}}})
-	case r.URL.Path == "/crm/v3/pipelines/deals/default/stages":
-		answer(w, 200, map[string]any{"results": []any{
-			map[string]any{"id": "appointmentscheduled", "label": "Appointment scheduled", "displayOrder": 0},
-			map[string]any{"id": "closedwon", "label": "Closed won", "displayOrder": 5}}})
+			map[string]any{"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "stages": []any{
+				map[string]any{"id": "appointmentscheduled", "label": "Appointment scheduled", "displayOrder": 0},
+				map[string]any{"id": "closedwon", "label": "Closed won", "displayOrder": 5}}},
+			map[string]any{"id": "771", "label": "Renewals", "displayOrder": 1, "stages": []any{
+				map[string]any{"id": "1022", "label": "Renewal due", "displayOrder": 0}}}}})
 	case parts[0] == "crm" && parts[1] == "v4":
 		// /crm/v4/objects/{from}/{id}/associations/default/{to}/{toId}
 		from, id, to, toID := parts[3], parts[4], parts[7], parts[8]
