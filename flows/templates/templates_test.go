@@ -163,13 +163,13 @@ func TestInstantiate(t *testing.T) {
 		}
 		return strings.Join(out, ",")
 	}
-	good := map[string]templates.Credential{"alipay": {"a", "alipay.app"}, "deal": {"h", "http.bearer"}, "won": {"h", "http.bearer"}}
+	good := map[string]templates.Credential{"alipay": {"a", "alipay.app"}, "deal": {"h", "hubspot.private-app"}, "won": {"h", "hubspot.oauth2"}}
 
-	_, errs := tpl.Instantiate("x", map[string]templates.Credential{"alipay": {"a", "alipay.app"}, "won": {"h", "http.bearer"}})
+	_, errs := tpl.Instantiate("x", map[string]templates.Credential{"alipay": {"a", "alipay.app"}, "won": {"h", "hubspot.private-app"}})
 	if got := codes(errs); got != "credential_missing@deal" {
 		t.Errorf("missing required credential: %s", got)
 	}
-	bad := map[string]templates.Credential{"alipay": {"a", "alipay.app"}, "deal": {"h", "http.basic"}, "won": {"h", "http.bearer"}}
+	bad := map[string]templates.Credential{"alipay": {"a", "alipay.app"}, "deal": {"h", "http.bearer"}, "won": {"h", "hubspot.private-app"}}
 	if got := codes(second(tpl.Instantiate("x", bad))); got != "credential_type_mismatch@deal" {
 		t.Errorf("wrong type: %s", got)
 	}

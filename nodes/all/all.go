@@ -16,7 +16,8 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/shopify"
 	_ "github.com/ferry-hq/ferry/nodes/woocommerce"
 	_ "github.com/ferry-hq/ferry/nodes/youzan"
-	// CRMs: record actions, queries and polling triggers on the connector runtime.
+	// CRMs: record actions, queries, loaded choices, verified webhooks and polling triggers on the connector runtime.
+	_ "github.com/ferry-hq/ferry/nodes/hubspot"
 	_ "github.com/ferry-hq/ferry/nodes/salesforce"
 	_ "github.com/ferry-hq/ferry/nodes/zoho"
 )

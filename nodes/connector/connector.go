@@ -7,7 +7,8 @@
 //
 // Go code is written only for what data cannot say: how a provider signs its requests (Provider.Authorize), an
 // answer that is a failure despite its status (Provider.Check: GraphQL errors, throttling), how a credential
-// becomes a base URL, and where a REST write goes once a read has said so (Operation.Route: an upsert).
+// becomes a base URL, where a REST write goes once a read has said so (Operation.Route: an upsert), and a JSON
+// body that pointers cannot build (Operation.Shape: one record wrapped in a batch endpoint's list).
 package connector
 
 import (
@@ -125,6 +126,11 @@ type Operation struct {
 	// for the operations whose target depends on what exists: an upsert that updates the record a search found,
 	// or creates one.
 	Route func(ctx context.Context, get Get, body map[string]any) (method, path string, err error)
+	// Shape, when set, turns the JSON body the parameters rendered into the body the provider takes, in test runs
+	// too: what pointers cannot build (a record wrapped in a list, as a batch endpoint wants it; the parts a
+	// provider requires even when empty; property values written as text). An error fails the step with
+	// <provider>_request_invalid and the error's text.
+	Shape func(body map[string]any) (map[string]any, error)
 	// Pagination, when set, makes the operation list records page by page.
 	Pagination *Pagination
 	// SideEffect marks operations that change something at the provider: test runs show the request instead of
@@ -301,6 +307,10 @@ func (p *Provider) compile(op *Operation) (*compiled, error) {
 	for name := range inPath {
 		return nil, fmt.Errorf("the path's {%s} has no parameter", name)
 	}
+	if op.Shape != nil && (form || op.GraphQL != "") {
+		return nil, fmt.Errorf("only a JSON body is shaped")
+	}
+	body = body || op.Shape != nil
 	if body && form {
 		return nil, fmt.Errorf("a body is JSON or a form, not both")
 	}
@@ -318,6 +328,9 @@ func (p *Provider) compile(op *Operation) (*compiled, error) {
 // bodyKind is how the operation's body is encoded.
 func (c *compiled) bodyKind() BodyKind {
 	if c.op.GraphQL != "" {
+		return BodyJSON
+	}
+	if c.op.Shape != nil {
 		return BodyJSON
 	}
 	for _, prm := range c.params {

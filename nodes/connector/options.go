@@ -26,9 +26,13 @@ type OptionSource struct {
 	// Items points at the list of choices in the answer; Value and Label point into each item (Label empty:
 	// the value is the label).
 	Items, Value, Label string
-	// When, if set, points into each item at a value that must be true for the item to be a choice (Salesforce's
+	// When, if set, points into each choice at a value that must be true for it to be offered (Salesforce's
 	// describeGlobal lists every sObject, and only those with "createable": true can be written).
 	When string
+	// Within, when set, points at a list inside each item whose entries are the choices instead (the stages of
+	// every pipeline); Value and Label then point into those entries, and GroupLabel, when set, into the item,
+	// whose label prefixes each of its choices' ("Sales Pipeline: Closed won").
+	Within, GroupLabel string
 }
 
 // OptionsCacheTTL is how long choices loaded from an account are reused.
@@ -45,6 +49,8 @@ type optionLoader struct {
 	value  Pointer
 	label  Pointer
 	when   Pointer
+	within Pointer
+	group  Pointer
 }
 
 var (
@@ -59,7 +65,7 @@ func registerOptions(c *compiled) {
 		}
 		l := &optionLoader{c: c, field: prm.Name, source: prm.Options,
 			items: MustPointer(prm.Options.Items), value: MustPointer(prm.Options.Value), label: MustPointer(prm.Options.Label),
-			when: MustPointer(prm.Options.When)}
+			when: MustPointer(prm.Options.When), within: MustPointer(prm.Options.Within), group: MustPointer(prm.Options.GroupLabel)}
 		optionsMu.Lock()
 		if loaders[c.op.Type] == nil {
 			loaders[c.op.Type] = map[string]*optionLoader{}
@@ -176,7 +182,8 @@ func (l *optionLoader) load(ctx context.Context, req OptionsRequest) ([]nodes.Op
 	}
 	out := make([]nodes.Option, 0, min(len(list), maxOptions))
 	seen := map[string]bool{}
-	for _, item := range list {
+	for _, c := range l.choices(list) {
+		item := c.item
 		if len(l.when) > 0 {
 			if w, _ := l.when.Get(item); w != true {
 				continue
@@ -197,12 +204,44 @@ func (l *optionLoader) load(ctx context.Context, req OptionsRequest) ([]nodes.Op
 				label = expression.Stringify(lv)
 			}
 		}
+		if c.group != "" {
+			label = c.group + ": " + label
+		}
 		out = append(out, nodes.Option{Value: value, Label: label})
 		if len(out) == maxOptions {
 			break
 		}
 	}
 	return out, nil // in the provider's order: pipeline stages and statuses are listed in the order they follow
+}
+
+// choice is one entry offered as a choice, with the label of the group it came from (Within).
+type choice struct {
+	item  any
+	group string
+}
+
+// choices are the answer's items, or the entries of the list Within each item points at.
+func (l *optionLoader) choices(list []any) []choice {
+	out := make([]choice, 0, len(list))
+	for _, item := range list {
+		if l.source.Within == "" {
+			out = append(out, choice{item: item})
+			continue
+		}
+		inner, _ := l.within.Get(item)
+		entries, _ := inner.([]any)
+		group := ""
+		if l.source.GroupLabel != "" {
+			if g, ok := l.group.Get(item); ok && g != nil {
+				group = expression.Stringify(g)
+			}
+		}
+		for _, e := range entries {
+			out = append(out, choice{item: e, group: group})
+		}
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {

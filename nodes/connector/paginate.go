@@ -53,7 +53,8 @@ type Pagination struct {
 	PageKey   string
 	FirstPage int
 	OffsetKey string
-	// SizeKey sends the page size (in the query, or as a variable for PageGraphQL); Size is the default and
+	// SizeKey sends the page size (in the query; in the JSON body beside a cursor or page number sent there; as a
+	// variable for PageGraphQL); Size is the default and
 	// MaxSize the largest the provider accepts.
 	SizeKey string
 	Size    int
@@ -485,7 +486,11 @@ func (n *node) pageRequest(first *request, pos Position, size int) (*request, er
 				r.vars = pc.cursor.Set(copyMap(r.vars), pos.Cursor)
 			}
 		}
-		if pc.SizeKey != "" {
+		switch {
+		case pc.SizeKey != "" && pc.CursorIn == InBody:
+			// A provider taking the cursor in a JSON body (HubSpot's search) takes the page size beside it.
+			r.jsonBody = Pointer{pc.SizeKey}.Set(copyMap(r.jsonBody), int64(size))
+		case pc.SizeKey != "":
 			q := r.url.Query()
 			q.Set(pc.SizeKey, strconv.Itoa(size))
 			r.url.RawQuery = q.Encode()

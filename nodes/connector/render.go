@@ -312,6 +312,13 @@ func (n *node) render(x *nodes.Exec, fields map[string]string) (*request, error)
 		}
 		r.url.RawQuery = q.Encode()
 	}
+	if n.c.op.Shape != nil {
+		shaped, err := n.c.op.Shape(r.jsonBody)
+		if err != nil {
+			return nil, n.invalid("%v", err)
+		}
+		r.jsonBody = shaped
+	}
 	if n.c.op.IdempotencyHeader != "" && x.IdempotencyKey != "" {
 		r.header.Set(n.c.op.IdempotencyHeader, x.IdempotencyKey)
 	}
