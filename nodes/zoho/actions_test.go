@@ -17,7 +17,7 @@ func TestUpsertThenGet(t *testing.T) {
 	s := newStandIn(t)
 	ctx := context.Background()
 	input := map[string]any{"email": "ada@example.com", "name": "Lovelace"}
-	n := build(t, "crm.zoho.record.upsert", map[string]any{"module": "Contacts",
+	n := build(t, "zoho.crm.record.upsert", map[string]any{"module": "Contacts",
 		"record":               `{{ {"Last_Name": trigger.name, "Email": trigger.email} }}`,
 		"duplicateCheckFields": "Email", "trigger": "workflow"})
 	res, err := n.Execute(ctx, s.exec(input))
@@ -41,15 +41,15 @@ func TestUpsertThenGet(t *testing.T) {
 	if out := res.Output.(map[string]any); err != nil || out["action"] != "update" || fmt.Sprint(out["details"].(map[string]any)["id"]) != id {
 		t.Fatalf("second upsert: %v %v", res.Output, err)
 	}
-	res, err = build(t, "crm.zoho.record.get", map[string]any{"module": "Contacts", "id": "{{ prev.details.id }}"}).Execute(ctx, s.exec(out))
+	res, err = build(t, "zoho.crm.record.get", map[string]any{"module": "Contacts", "id": "{{ prev.details.id }}"}).Execute(ctx, s.exec(out))
 	if err != nil || res.Output.(map[string]any)["Last_Name"] != "King" {
 		t.Fatalf("get: %v %v", res.Output, err)
 	}
-	_, err = build(t, "crm.zoho.record.get", map[string]any{"module": "Contacts", "id": "4150868000000000001"}).Execute(ctx, s.exec(nil))
+	_, err = build(t, "zoho.crm.record.get", map[string]any{"module": "Contacts", "id": "4150868000000000001"}).Execute(ctx, s.exec(nil))
 	failure(t, err, "zoho_not_found", nodes.Permanent)
-	_, err = build(t, "crm.zoho.record.get", map[string]any{"module": "Contacts", "id": "{{ 'abc' }}"}).Execute(ctx, s.exec(nil))
+	_, err = build(t, "zoho.crm.record.get", map[string]any{"module": "Contacts", "id": "{{ 'abc' }}"}).Execute(ctx, s.exec(nil))
 	failure(t, err, "zoho_request_invalid", nodes.Permanent)
-	_, err = build(t, "crm.zoho.record.get", map[string]any{"module": "{{ '../settings' }}", "id": "1"}).Execute(ctx, s.exec(nil))
+	_, err = build(t, "zoho.crm.record.get", map[string]any{"module": "{{ '../settings' }}", "id": "1"}).Execute(ctx, s.exec(nil))
 	failure(t, err, "zoho_request_invalid", nodes.Permanent)
 }
 
@@ -59,7 +59,7 @@ func TestRecordErrors(t *testing.T) {
 	s := newStandIn(t)
 	s.add("Contacts", map[string]any{"Last_Name": "A", "Email": "twin@example.com"}, map[string]any{"Last_Name": "B", "Email": "twin@example.com"})
 	ctx := context.Background()
-	_, err := build(t, "crm.zoho.record.upsert", map[string]any{"module": "Contacts", "record": map[string]any{"Last_Name": "C", "Email": "twin@example.com"},
+	_, err := build(t, "zoho.crm.record.upsert", map[string]any{"module": "Contacts", "record": map[string]any{"Last_Name": "C", "Email": "twin@example.com"},
 		"duplicateCheckFields": "Email"}).Execute(ctx, s.exec(nil))
 	e := failure(t, err, "zoho_duplicate_data", nodes.Permanent)
 	if !strings.Contains(e.Error(), `DUPLICATE_DATA: duplicate data (details: {"api_name":"Email","more_records":true})`) {
@@ -68,12 +68,12 @@ func TestRecordErrors(t *testing.T) {
 	if d, _ := e.Details.(map[string]any); d["status"] != 202 {
 		t.Fatalf("details %v", e.Details)
 	}
-	_, err = build(t, "crm.zoho.record.upsert", map[string]any{"module": "Contacts", "record": map[string]any{"Email": "new@example.com"}}).Execute(ctx, s.exec(nil))
+	_, err = build(t, "zoho.crm.record.upsert", map[string]any{"module": "Contacts", "record": map[string]any{"Email": "new@example.com"}}).Execute(ctx, s.exec(nil))
 	e = failure(t, err, "zoho_mandatory_not_found", nodes.Permanent)
 	if !strings.Contains(e.Error(), "MANDATORY_NOT_FOUND: required field not found") {
 		t.Fatalf("Zoho's message is not quoted: %v", e)
 	}
-	_, err = build(t, "crm.zoho.record.upsert", map[string]any{"module": "Contacts", "record": "{{ 'not an object' }}"}).Execute(ctx, s.exec(nil))
+	_, err = build(t, "zoho.crm.record.upsert", map[string]any{"module": "Contacts", "record": "{{ 'not an object' }}"}).Execute(ctx, s.exec(nil))
 	failure(t, err, "zoho_request_invalid", nodes.Permanent)
 }
 
@@ -86,7 +86,7 @@ func TestSearchPages(t *testing.T) {
 	}
 	s.add("Leads", map[string]any{"Last_Name": "X", "Lead_Source": "Fair"})
 	ctx := context.Background()
-	res, err := build(t, "crm.zoho.records.search", map[string]any{"module": "Leads", "criteria": "(Lead_Source:equals:{{ trigger.source }})",
+	res, err := build(t, "zoho.crm.records.search", map[string]any{"module": "Leads", "criteria": "(Lead_Source:equals:{{ trigger.source }})",
 		"pages": "all", "pageSize": 2}).Execute(ctx, s.exec(map[string]any{"source": "Web"}))
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestSearchPages(t *testing.T) {
 	if q := s.received()[1].URL.Query(); q.Get("page") != "2" || q.Get("per_page") != "2" || q.Get("criteria") != "(Lead_Source:equals:Web)" {
 		t.Fatalf("second page asked %v", q)
 	}
-	res, err = build(t, "crm.zoho.records.search", map[string]any{"module": "Leads", "email": "nobody@example.com"}).Execute(ctx, s.exec(nil))
+	res, err = build(t, "zoho.crm.records.search", map[string]any{"module": "Leads", "email": "nobody@example.com"}).Execute(ctx, s.exec(nil))
 	if out := res.Output.(map[string]any); err != nil || out["count"] != int64(0) || out["complete"] != true {
 		t.Fatalf("no match: %v %v", res.Output, err)
 	}
@@ -112,7 +112,7 @@ func TestCOQLPages(t *testing.T) {
 		s.add("Deals", map[string]any{"Deal_Name": fmt.Sprint("D", i), "Stage": "Closed Won"})
 	}
 	ctx := context.Background()
-	res, err := build(t, "crm.zoho.coql", map[string]any{"query": "select Deal_Name from Deals where Stage = '{{ trigger.stage }}'",
+	res, err := build(t, "zoho.crm.coql", map[string]any{"query": "select Deal_Name from Deals where Stage = '{{ trigger.stage }}'",
 		"pages": "all", "pageSize": 2}).Execute(ctx, s.exec(map[string]any{"stage": "Closed Won"}))
 	if err != nil {
 		t.Fatal(err)
@@ -126,17 +126,17 @@ func TestCOQLPages(t *testing.T) {
 		t.Fatalf("queries %s", got)
 	}
 	// Where an earlier step stopped: its next.
-	res, err = build(t, "crm.zoho.coql", map[string]any{"query": "select Deal_Name from Deals", "pageSize": 2, "start": "4"}).Execute(ctx, s.exec(nil))
+	res, err = build(t, "zoho.crm.coql", map[string]any{"query": "select Deal_Name from Deals", "pageSize": 2, "start": "4"}).Execute(ctx, s.exec(nil))
 	if err != nil || res.Output.(map[string]any)["count"] != int64(1) || !strings.HasSuffix(s.queries[len(s.queries)-1], "limit 4, 2") {
 		t.Fatalf("start at 4: %v %v (%v)", res.Output, err, s.queries)
 	}
 	before := len(s.received())
-	_, err = build(t, "crm.zoho.coql", map[string]any{"query": "select Deal_Name from Deals limit 10"}).Execute(ctx, s.exec(nil))
+	_, err = build(t, "zoho.crm.coql", map[string]any{"query": "select Deal_Name from Deals limit 10"}).Execute(ctx, s.exec(nil))
 	failure(t, err, "zoho_request_invalid", nodes.Permanent)
 	if len(s.received()) != before {
 		t.Fatal("a query that pages itself was sent")
 	}
-	_, err = build(t, "crm.zoho.coql", map[string]any{"query": "select Deal_Name frm Deals"}).Execute(ctx, s.exec(nil))
+	_, err = build(t, "zoho.crm.coql", map[string]any{"query": "select Deal_Name frm Deals"}).Execute(ctx, s.exec(nil))
 	if e := failure(t, err, "zoho_invalid_request", nodes.Permanent); !strings.Contains(e.Error(), "SYNTAX_ERROR: error occured while parsing the query") {
 		t.Fatalf("Zoho's message is not quoted: %v", e)
 	}
@@ -148,7 +148,7 @@ func TestThrottleAndToken(t *testing.T) {
 	s := newStandIn(t)
 	ctx := context.Background()
 	s.tooMany = true
-	_, err := build(t, "crm.zoho.records.search", map[string]any{"module": "Leads", "word": "tea"}).Execute(ctx, s.exec(nil))
+	_, err := build(t, "zoho.crm.records.search", map[string]any{"module": "Leads", "word": "tea"}).Execute(ctx, s.exec(nil))
 	e := failure(t, err, CodeRateLimited, nodes.RetryAfter)
 	if !e.RateLimited || e.After != rateLimitWait || !strings.Contains(e.Error(), "TOO_MANY_REQUESTS") {
 		t.Fatalf("rate limit %+v", e)
@@ -160,7 +160,7 @@ func TestThrottleAndToken(t *testing.T) {
 		f[nodes.CredentialAccessToken] = "1000.revoked"
 		return f, nil
 	}
-	_, err = build(t, "crm.zoho.modules.list", nil).Execute(ctx, x)
+	_, err = build(t, "zoho.crm.modules.list", nil).Execute(ctx, x)
 	if e := failure(t, err, CodeTokenInvalid, nodes.Retryable); !strings.Contains(e.Error(), "INVALID_TOKEN: invalid oauth token") {
 		t.Fatalf("token refusal %v", e)
 	}
@@ -171,7 +171,7 @@ func TestThrottleAndToken(t *testing.T) {
 func TestModulesAndFields(t *testing.T) {
 	s := newStandIn(t)
 	x := s.exec(nil)
-	opts, err := connector.LoadOptions(context.Background(), connector.OptionsRequest{NodeType: "crm.zoho.record.upsert", Field: "module",
+	opts, err := connector.LoadOptions(context.Background(), connector.OptionsRequest{NodeType: "zoho.crm.record.upsert", Field: "module",
 		CredentialID: "cred-zoho-" + t.Name(), Credential: &nodes.ResolvedCredential{Name: "crm", Type: CredentialType, Fields: tokenFields()}, Client: x.HTTP})
 	if err != nil {
 		t.Fatal(err)
@@ -183,14 +183,14 @@ func TestModulesAndFields(t *testing.T) {
 	if strings.Join(got, ", ") != "Leads=Leads, Contacts=Contacts, Payments_X=付款记录" {
 		t.Fatalf("options %v", opts)
 	}
-	res, err := build(t, "crm.zoho.fields.list", map[string]any{"module": "Payments_X"}).Execute(context.Background(), x)
+	res, err := build(t, "zoho.crm.fields.list", map[string]any{"module": "Payments_X"}).Execute(context.Background(), x)
 	if err != nil || len(res.Output.([]any)) != 2 {
 		t.Fatalf("fields %v %v", res.Output, err)
 	}
 	if r := s.received()[1]; r.URL.Path != "/crm/v8/settings/fields" || r.URL.Query().Get("module") != "Payments_X" {
 		t.Fatalf("fields asked %s", r.URL)
 	}
-	for _, typ := range []string{"crm.zoho.record.upsert", "crm.zoho.record.get", "crm.zoho.records.search", "crm.zoho.fields.list"} {
+	for _, typ := range []string{"zoho.crm.record.upsert", "zoho.crm.record.get", "zoho.crm.records.search", "zoho.crm.fields.list"} {
 		reg, _ := nodes.Lookup(typ, 1)
 		for _, f := range reg.Spec.Params {
 			if f.Name == "module" && !f.LoadOptions {
@@ -203,7 +203,7 @@ func TestModulesAndFields(t *testing.T) {
 // TestDryRun: a test run shows the upsert it would send to the account's api_domain, and sends nothing.
 func TestDryRun(t *testing.T) {
 	s := newStandIn(t)
-	n := build(t, "crm.zoho.record.upsert", map[string]any{"module": "Leads", "record": map[string]any{"Last_Name": "Lovelace"}})
+	n := build(t, "zoho.crm.record.upsert", map[string]any{"module": "Leads", "record": map[string]any{"Last_Name": "Lovelace"}})
 	x := s.exec(nil)
 	x.Mode = nodes.ModeTest
 	res, err := n.(nodes.DryRunner).DryRun(context.Background(), x)
@@ -288,7 +288,7 @@ func TestRefusedTokenIsRenewed(t *testing.T) {
 		asked = append(asked, refused[nodes.CredentialAccessToken])
 		return tokenFields(), nil
 	}
-	res, err := build(t, "crm.zoho.records.search", map[string]any{"module": "Contacts", "email": "ada@example.com"}).Execute(context.Background(), x)
+	res, err := build(t, "zoho.crm.records.search", map[string]any{"module": "Contacts", "email": "ada@example.com"}).Execute(context.Background(), x)
 	if err != nil || res.Output.(map[string]any)["count"] != int64(1) {
 		t.Fatalf("search after a renewal: %v %v", res.Output, err)
 	}
@@ -300,7 +300,7 @@ func TestRefusedTokenIsRenewed(t *testing.T) {
 		asked = append(asked, refused[nodes.CredentialAccessToken])
 		return revoked(ctx)
 	}
-	_, err = build(t, "crm.zoho.record.upsert", map[string]any{"module": "Contacts", "record": map[string]any{"Last_Name": "L"}}).Execute(context.Background(), x)
+	_, err = build(t, "zoho.crm.record.upsert", map[string]any{"module": "Contacts", "record": map[string]any{"Last_Name": "L"}}).Execute(context.Background(), x)
 	failure(t, err, CodeTokenInvalid, nodes.Retryable)
 	if len(asked) != 1 {
 		t.Fatalf("renewals %v", asked)

@@ -147,7 +147,7 @@ func init() {
 		In: connector.InQuery, Key: "module", Options: moduleSource, Transform: checkAPIName("module")}
 
 	provider.MustRegister(
-		connector.Operation{Type: "crm.zoho.record.upsert", Name: "Zoho CRM: create or update record", Category: nodes.CategoryCRM, SideEffect: true,
+		connector.Operation{Type: "zoho.crm.record.upsert", Name: "Zoho CRM: create or update record", Category: nodes.CategoryCRM, SideEffect: true,
 			Description: "Updates the record the match fields find, or creates one, in any module.",
 			Method:      http.MethodPost, Path: "/{module}/upsert", OutputLabel: "Result",
 			Params: []connector.Param{moduleParam(true), record, dup, trigger},
@@ -158,14 +158,14 @@ func init() {
 				"\"action\": \"insert\"|\"update\", \"duplicate_field\": …, \"details\": {\"id\": …, \"Modified_Time\": …}}`. A " +
 				"record Zoho refuses fails with its code (`zoho_mandatory_not_found`, `zoho_invalid_data`, `zoho_duplicate_data` " +
 				"when the match fields find several records) and message; nothing is written then."},
-		connector.Operation{Type: "crm.zoho.record.get", Name: "Zoho CRM: get record", Category: nodes.CategoryCRM,
+		connector.Operation{Type: "zoho.crm.record.get", Name: "Zoho CRM: get record", Category: nodes.CategoryCRM,
 			Description: "Reads one record by its id.",
 			Method:      http.MethodGet, Path: "/{module}/{id}", OutputLabel: "Record",
 			Params: []connector.Param{moduleParam(true), id, fieldsParam},
 			Result: "/data/0", RequireResult: true,
 			Docs: "`GET /crm/v8/{module}/{id}`. Outputs the record's fields by API name (`id`, `Last_Name`, `Email`, `Owner`, " +
 				"`Modified_Time`…). A record that does not exist fails with `zoho_not_found`."},
-		connector.Operation{Type: "crm.zoho.records.search", Name: "Zoho CRM: search records", Category: nodes.CategoryCRM,
+		connector.Operation{Type: "zoho.crm.records.search", Name: "Zoho CRM: search records", Category: nodes.CategoryCRM,
 			Description: "Lists the records of a module that match criteria, an e-mail address, a phone number or a word.",
 			Method:      http.MethodGet, Path: "/{module}/search", OutputLabel: "Records",
 			Params: []connector.Param{moduleParam(true), criteria, email, phone, word, fieldsParam},
@@ -175,7 +175,7 @@ func init() {
 				"(`page`, `per_page` up to 200; `info.more_records` says whether more follow). Zoho answers no match with 204, " +
 				"an empty list here. Search reads at most 2,000 records of one query (page × per_page); a COQL query pages further. " +
 				"A record saved a moment ago may take a few seconds to be found."},
-		connector.Operation{Type: "crm.zoho.coql", Name: "Zoho CRM: COQL query", Category: nodes.CategoryCRM,
+		connector.Operation{Type: "zoho.crm.coql", Name: "Zoho CRM: COQL query", Category: nodes.CategoryCRM,
 			Description: "Reads records with a COQL select: fields, conditions and sorting of any module.",
 			Method:      http.MethodPost, Path: "/coql", OutputLabel: "Records",
 			Params: []connector.Param{query},
@@ -186,12 +186,12 @@ func init() {
 				"query by offset) and stops when `info.more_records` is false. A query Zoho cannot read fails with " +
 				"`zoho_invalid_request` and Zoho's code (`SYNTAX_ERROR`, `INVALID_QUERY`) and message. Zoho answers no match " +
 				"with 204, an empty list here."},
-		connector.Operation{Type: "crm.zoho.modules.list", Name: "Zoho CRM: list modules", Category: nodes.CategoryCRM,
+		connector.Operation{Type: "zoho.crm.modules.list", Name: "Zoho CRM: list modules", Category: nodes.CategoryCRM,
 			Description: "Lists the account's modules with their API names.",
 			Method:      http.MethodGet, Path: "/settings/modules", OutputLabel: "Modules", Result: "/modules",
 			Docs: "`GET /crm/v8/settings/modules`. Outputs the modules (`api_name`, `plural_label`, `api_supported`, …). The " +
 				"module fields of the other Zoho CRM nodes load the same list."},
-		connector.Operation{Type: "crm.zoho.fields.list", Name: "Zoho CRM: list fields", Category: nodes.CategoryCRM,
+		connector.Operation{Type: "zoho.crm.fields.list", Name: "Zoho CRM: list fields", Category: nodes.CategoryCRM,
 			Description: "Lists the fields of a module with their API names and types.",
 			Method:      http.MethodGet, Path: "/settings/fields", OutputLabel: "Fields", Result: "/fields",
 			Params: []connector.Param{fieldsOf},
