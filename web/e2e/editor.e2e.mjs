@@ -475,6 +475,8 @@ try {
   const credDialog = page.getByRole('dialog', { name: 'New credential' });
   await credDialog.locator('input').first().fill('CRM API');
   await credDialog.locator('.ant-select').first().click();
+  // The list of types is longer than the dropdown shows: type to filter it, as a person would.
+  await page.keyboard.type('http.bearer');
   await page.locator('.ant-select-item-option', { hasText: 'http.bearer' }).click();
   await credDialog.locator('input[type=password]').first().fill('crm-token-e2e');
   await credDialog.getByRole('button', { name: 'Create' }).click();
