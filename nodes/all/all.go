@@ -18,6 +18,7 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/youzan"
 	// CRMs: record actions, queries, loaded choices, verified webhooks and polling triggers on the connector runtime.
 	_ "github.com/ferry-hq/ferry/nodes/hubspot"
+	_ "github.com/ferry-hq/ferry/nodes/jiandaoyun"
 	_ "github.com/ferry-hq/ferry/nodes/salesforce"
 	_ "github.com/ferry-hq/ferry/nodes/zoho"
 )
