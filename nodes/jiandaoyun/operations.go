@@ -82,7 +82,7 @@ func shapeData(body map[string]any) (map[string]any, error) {
 // checkFilter checks a filter's outline ({"rel": "and"|"or", "cond": […]}); the conditions are Jiandaoyun's
 // to judge, and its refusal is quoted.
 func checkFilter(v any) (any, error) {
-	f, ok := v.(map[string]any)
+	f, ok := objectOf(v)
 	if !ok {
 		return nil, fmt.Errorf("the filter is not an object ({\"rel\": \"and\", \"cond\": [{\"field\": …, \"method\": \"eq\", \"value\": […]}]})")
 	}
@@ -93,6 +93,28 @@ func checkFilter(v any) (any, error) {
 		return nil, fmt.Errorf("the filter has no cond list of conditions")
 	}
 	return f, nil
+}
+
+// objectOf is a JSON object given as an object or as its text.
+func objectOf(v any) (map[string]any, bool) {
+	if s, isText := v.(string); isText {
+		parsed, err := nodes.DecodeJSON([]byte(s))
+		if err != nil {
+			return nil, false
+		}
+		v = parsed
+	}
+	m, ok := v.(map[string]any)
+	return m, ok
+}
+
+// checkRecord checks the data of a create or an update: an object of fields, given as an object or its text.
+func checkRecord(v any) (any, error) {
+	m, ok := objectOf(v)
+	if !ok || len(m) == 0 {
+		return nil, fmt.Errorf("the data is not an object of fields ({\"_widget_1432728651402\": \"简道云\"})")
+	}
+	return m, nil
 }
 
 func idParam(name, label, kind, key, desc string) connector.Param {
@@ -118,7 +140,7 @@ func init() {
 			"The node wraps each as {\"value\": …}; a value already written so is kept, and a subform's rows are wrapped field by field.",
 		Examples: []nodes.Example{{Name: "From a payment",
 			Value: `{{ {"customer": trigger.body.payer.name, "amount": trigger.body.amount} }}`}}},
-		In: connector.InBody, Key: "/data", As: connector.AsJSON}
+		In: connector.InBody, Key: "/data", As: connector.AsJSON, Transform: checkRecord}
 	creator := connector.Param{Field: nodes.Field{Name: "creator", Label: "Submitted by", Type: nodes.TypeString, Expression: true, Advanced: true,
 		Description: "The member recorded as submitter (their username); empty is the company's creator."},
 		In: connector.InBody, Key: "/data_creator"}
