@@ -156,3 +156,16 @@ func TestDryRun(t *testing.T) {
 		t.Fatal("the dry run shows the key")
 	}
 }
+
+// TestCreateIsSentOnce: a create whose answer is lost (a 502 after Jiandaoyun saved it) is not sent again, since
+// Jiandaoyun documents no idempotency for a single create: the step fails with jiandaoyun_outcome_unknown.
+func TestCreateIsSentOnce(t *testing.T) {
+	s := newStandIn(t)
+	s.failCreate = true
+	_, err := build(t, "jiandaoyun.data.create", map[string]any{"app": testApp, "entry": testEntry, "data": map[string]any{"_widget_1": "x"}}).
+		Execute(context.Background(), s.exec(nil, testKey))
+	failure(t, err, "jiandaoyun_outcome_unknown", nodes.Permanent)
+	if n := len(s.requests()); n != 1 {
+		t.Fatalf("the create was sent %d times", n)
+	}
+}

@@ -36,13 +36,14 @@ type standIn struct {
 	*httptest.Server
 	t *testing.T
 
-	mu       sync.Mutex
-	paths    []string
-	bodies   []map[string]any
-	tooMany  int // 0: no; 429; 8303
-	records  []map[string]any
-	nextID   int
-	creators []any
+	mu         sync.Mutex
+	paths      []string
+	bodies     []map[string]any
+	tooMany    int // 0: no; 429; 8303
+	records    []map[string]any
+	nextID     int
+	creators   []any
+	failCreate bool // answer a create with 502 after saving it
 }
 
 func newStandIn(t *testing.T) *standIn {
@@ -114,6 +115,10 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 		data["updateTime"] = "2026-12-07T22:00:00.000Z"
 		s.records = append(s.records, data)
 		s.creators = append(s.creators, body["data_creator"])
+		if s.failCreate {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
 		answer(w, 200, map[string]any{"data": data})
 	case "/app/entry/data/update":
 		data, ok := s.data(w, body)
