@@ -187,11 +187,11 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 		Payload: map[string]any{
 			"body":    event.Payload(),
 			"headers": firstHeaders(req.Header),
-			"query":   firstValues(req.Query),
+			"query":   nodes.FirstValues(req.Query),
 			"method":  req.Method,
 		},
 		DedupKey:    dedupKey(params["notify_id"]),
-		BusinessKey: truncateUTF8(business, core.MaxKeyBytes),
+		BusinessKey: nodes.TruncateUTF8(business, core.MaxKeyBytes),
 		Ack:         Ack(),
 	}, nil
 }
@@ -421,31 +421,11 @@ func dedupKey(id string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 func firstHeaders(h http.Header) map[string]any {
 	out := make(map[string]any, len(h))
 	for k, vs := range h {
 		if len(vs) > 0 {
 			out[strings.ToLower(k)] = vs[0]
-		}
-	}
-	return out
-}
-
-func firstValues(q url.Values) map[string]any {
-	out := make(map[string]any, len(q))
-	for k, vs := range q {
-		if len(vs) > 0 {
-			out[k] = vs[0]
 		}
 	}
 	return out

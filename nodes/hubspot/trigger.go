@@ -191,7 +191,7 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 	business := fmt.Sprint(events[0].(map[string]any)["objectId"])
 	return &nodes.Accepted{
 		Payload: map[string]any{"body": map[string]any{"provider": Provider, "count": int64(len(events)), "events": events},
-			"headers": payloadHeaders(req.Header), "query": firstValues(req.Query), "method": req.Method},
+			"headers": nodes.PayloadHeaders(req.Header), "query": nodes.FirstValues(req.Query), "method": req.Method},
 		DedupKey:    DedupKey(ids),
 		BusinessKey: truncate(business, core.MaxKeyBytes),
 		Ack:         &nodes.Response{Status: http.StatusOK},
@@ -236,34 +236,6 @@ func triggerSecrets(ctx context.Context, req *nodes.WebhookRequest) ([]string, e
 }
 
 // alwaysRedacted are request headers that may carry someone's credentials; they never belong in run data.
-var alwaysRedacted = map[string]bool{"authorization": true, "proxy-authorization": true, "cookie": true}
-
-func payloadHeaders(h http.Header) map[string]any {
-	out := make(map[string]any, len(h))
-	for name, values := range h {
-		if len(values) == 0 {
-			continue
-		}
-		key := strings.ToLower(name)
-		if alwaysRedacted[key] {
-			out[key] = "[redacted]"
-			continue
-		}
-		out[key] = values[0]
-	}
-	return out
-}
-
-func firstValues(q map[string][]string) map[string]any {
-	out := make(map[string]any, len(q))
-	for k, v := range q {
-		if len(v) > 0 {
-			out[k] = v[0]
-		}
-	}
-	return out
-}
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

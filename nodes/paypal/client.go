@@ -319,7 +319,7 @@ func call(ctx context.Context, x *nodes.Exec, a *account, r *apiRequest) (map[st
 		if err := dec.Decode(&out); err != nil {
 			return nil, nodes.WithDetails(nodes.NewPermanent(CodeResponseInvalid,
 				fmt.Errorf("paypal: %s: %d answer is not a JSON object: %w", r.op, status, err)),
-				map[string]any{"status": status, "body": truncateUTF8(string(raw), 8<<10), "request": r.summary(a)})
+				map[string]any{"status": status, "body": nodes.TruncateUTF8(string(raw), 8<<10), "request": r.summary(a)})
 		}
 		return normaliseNumbers(out).(map[string]any), nil
 	}
@@ -442,7 +442,7 @@ func apiFailure(r *apiRequest, a *account, status int, header http.Header, raw [
 	if parsed != nil {
 		details["body"] = parsed
 	} else if len(raw) > 0 {
-		details["body"] = truncateUTF8(string(raw), 8<<10)
+		details["body"] = nodes.TruncateUTF8(string(raw), 8<<10)
 	}
 	if id := header.Get("Paypal-Debug-Id"); id != "" && pe.DebugID == "" {
 		details["debugId"] = id

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/core"
@@ -201,7 +200,7 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 	return &nodes.Accepted{
 		Payload:     map[string]any{"body": event.Payload(), "headers": headers, "method": req.Method},
 		DedupKey:    dedupKey(ev.ID),
-		BusinessKey: truncateUTF8(business, core.MaxKeyBytes),
+		BusinessKey: nodes.TruncateUTF8(business, core.MaxKeyBytes),
 		Ack:         Ack(),
 	}, nil
 }
@@ -334,16 +333,6 @@ func dedupKey(id string) string {
 	}
 	sum := sha256.Sum256([]byte(id))
 	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 var _ nodes.WebhookTrigger = (*triggerNode)(nil)

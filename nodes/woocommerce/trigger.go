@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/core"
@@ -200,9 +199,9 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 		return nil, reject(http.StatusBadRequest, CodeDeliveryInvalid, err)
 	}
 	return &nodes.Accepted{
-		Payload:     map[string]any{"body": body, "headers": payloadHeaders(req.Header), "query": firstValues(req.Query), "method": req.Method},
-		DedupKey:    truncateUTF8(dedup, core.MaxKeyBytes),
-		BusinessKey: truncateUTF8(business, core.MaxKeyBytes),
+		Payload:     map[string]any{"body": body, "headers": nodes.PayloadHeaders(req.Header), "query": nodes.FirstValues(req.Query), "method": req.Method},
+		DedupKey:    nodes.TruncateUTF8(dedup, core.MaxKeyBytes),
+		BusinessKey: nodes.TruncateUTF8(business, core.MaxKeyBytes),
 		Ack:         Ack(),
 	}, nil
 }
@@ -248,45 +247,6 @@ func triggerSecrets(ctx context.Context, req *nodes.WebhookRequest) ([]string, e
 		return nil, reject(http.StatusInternalServerError, CodeCredentialMissing, fmt.Errorf("woocommerce: the credential has no %q (the webhook's secret)", FieldWebhookSecret))
 	}
 	return keys, nil
-}
-
-// alwaysRedacted are request headers that may carry someone's credentials; they never belong in run data.
-var alwaysRedacted = map[string]bool{"authorization": true, "proxy-authorization": true, "cookie": true}
-
-func payloadHeaders(h http.Header) map[string]any {
-	out := make(map[string]any, len(h))
-	for name, values := range h {
-		if len(values) == 0 {
-			continue
-		}
-		key := strings.ToLower(name)
-		if alwaysRedacted[key] {
-			out[key] = "[redacted]"
-			continue
-		}
-		out[key] = values[0]
-	}
-	return out
-}
-
-func firstValues(q map[string][]string) map[string]any {
-	out := make(map[string]any, len(q))
-	for k, v := range q {
-		if len(v) > 0 {
-			out[k] = v[0]
-		}
-	}
-	return out
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 var _ nodes.WebhookTrigger = (*triggerNode)(nil)
