@@ -860,7 +860,7 @@ func TestBaseURLFailuresKeepTheProvidersCode(t *testing.T) {
 func TestUnrepeatableWriteIsNeverSentTwice(t *testing.T) {
 	var mode atomic.Value
 	mode.Store("")
-	release := make(chan struct{})
+	release, arrived := make(chan struct{}), make(chan struct{}, 1)
 	s := newAcme(t, func(w http.ResponseWriter, r *http.Request) {
 		m := mode.Load().(string)
 		if r.Method == http.MethodGet {
@@ -877,8 +877,9 @@ func TestUnrepeatableWriteIsNeverSentTwice(t *testing.T) {
 			w.WriteHeader(201)
 			io.WriteString(w, `{"id":"pay_1"}`)
 		case "slow":
-			time.Sleep(time.Second)
+			<-r.Context().Done() // no answer until the client gives up
 		case "hang":
+			arrived <- struct{}{}
 			<-release
 		case "reset":
 			conn, _, err := w.(http.Hijacker).Hijack()
@@ -945,7 +946,7 @@ func TestUnrepeatableWriteIsNeverSentTwice(t *testing.T) {
 	// would hand the step back to run again.
 	mode.Store("hang")
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	go func() { <-arrived; cancel() }() // stopped once the request is at the provider
 	_, err := create.Execute(ctx, x)
 	if e := typed(t, err); e.Code != "acme_outcome_unknown" || e.Kind != nodes.Permanent || errors.Is(err, context.Canceled) {
 		t.Errorf("stopped while waiting: %s %s %v", e.Code, e.Kind, err)

@@ -226,7 +226,7 @@ func (s *standIn) route(w http.ResponseWriter, r *http.Request, parts []string, 
 		}
 		s.page(w, r, list)
 	case r.Method == "POST" && len(parts) == 1 && parts[0] == "orders":
-		s.createOrder(w, body)
+		s.createOrder(w, r, body)
 	case r.Method == "GET" && len(parts) == 2 && parts[0] == "orders":
 		if o := s.order(parts[1]); o != nil {
 			answer(w, 200, o)
@@ -320,7 +320,7 @@ var products = map[float64]map[string]any{
 // addresses, line items, fee lines and meta data) and answers the order made, as POST /orders does: 201 with the
 // order. A field of the wrong type is WordPress's rest_invalid_param; an unknown product is
 // woocommerce_rest_invalid_product_id.
-func (s *standIn) createOrder(w http.ResponseWriter, body map[string]any) {
+func (s *standIn) createOrder(w http.ResponseWriter, r *http.Request, body map[string]any) {
 	invalid := func(field string) { wcError(w, 400, "rest_invalid_param", "Invalid parameter(s): "+field) }
 	for k, v := range body {
 		ok := true
@@ -435,7 +435,11 @@ func (s *standIn) createOrder(w http.ResponseWriter, body map[string]any) {
 		}
 		return
 	case s.slow > 0:
-		time.Sleep(s.slow)
+		select { // the order is made; the answer comes late, or never if the client gives up first
+		case <-time.After(s.slow):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	answer(w, 201, o)
 }
