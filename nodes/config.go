@@ -391,3 +391,18 @@ func EvalFailed(who, field string, err error) error {
 	}
 	return WithDetails(NewPermanent(expression.CodeOf(err), fmt.Errorf("%s: evaluate %s: %w", who, field, err)), details)
 }
+
+// Names reads a parameter that lists names (separated by commas, spaces or lines) as a set: the topics or event
+// types a trigger accepts, where an empty set accepts all. A name valid refuses fails the parameter with
+// "<name> is not <what>"; valid nil accepts any name.
+func (c *Config) Names(name string, valid func(string) bool, what string) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range strings.FieldsFunc(c.String(name), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+		if valid != nil && !valid(v) {
+			c.Fail(name, CodeParamInvalid, fmt.Sprintf("%q is not %s", v, what))
+			continue
+		}
+		out[v] = true
+	}
+	return out
+}

@@ -86,12 +86,9 @@ type triggerNode struct {
 }
 
 func newTrigger(cfg *nodes.Config) (nodes.Node, error) {
-	n := &triggerNode{target: strings.TrimSpace(cfg.String("targetUrl")), types: map[string]bool{}}
+	n := &triggerNode{target: strings.TrimSpace(cfg.String("targetUrl")), types: cfg.Names("subscriptionTypes", nil, "")}
 	if u, err := url.Parse(n.target); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		cfg.Fail("targetUrl", nodes.CodeParamInvalid, fmt.Sprintf("%q is not the https address HubSpot calls", n.target))
-	}
-	for _, t := range strings.FieldsFunc(cfg.String("subscriptionTypes"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-		n.types[t] = true
 	}
 	if cfg.Credential == "" {
 		cfg.Fail("credential", core.CodeCredentialRequired, "the trigger needs a hubspot.webhook credential holding the app's client secret")

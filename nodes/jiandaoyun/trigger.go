@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,18 +80,8 @@ type triggerNode struct {
 }
 
 func newTrigger(cfg *nodes.Config) (nodes.Node, error) {
-	n := &triggerNode{ops: map[string]bool{}}
-	for _, op := range strings.FieldsFunc(cfg.String("ops"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-		known := false
-		for _, o := range Ops {
-			known = known || o == op
-		}
-		if !known {
-			cfg.Fail("ops", nodes.CodeParamInvalid, fmt.Sprintf("%q is not a data push event (data_create, data_update, data_remove, data_recover)", op))
-			continue
-		}
-		n.ops[op] = true
-	}
+	n := &triggerNode{ops: cfg.Names("ops", func(op string) bool { return slices.Contains(Ops, op) },
+		"a data push event (data_create, data_update, data_remove, data_recover)")}
 	if cfg.Credential == "" {
 		cfg.Fail("credential", core.CodeCredentialRequired, "the trigger needs a jiandaoyun.api credential holding the data push secret")
 	}

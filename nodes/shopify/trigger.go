@@ -83,14 +83,7 @@ type triggerNode struct {
 }
 
 func newTrigger(cfg *nodes.Config) (nodes.Node, error) {
-	n := &triggerNode{topics: map[string]bool{}}
-	for _, t := range strings.FieldsFunc(cfg.String("topics"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-		if !topicPattern.MatchString(t) {
-			cfg.Fail("topics", nodes.CodeParamInvalid, fmt.Sprintf("%q is not a Shopify webhook topic such as orders/paid", t))
-			continue
-		}
-		n.topics[t] = true
-	}
+	n := &triggerNode{topics: cfg.Names("topics", topicPattern.MatchString, "a Shopify webhook topic such as orders/paid")}
 	if cfg.Credential == "" {
 		cfg.Fail("credential", core.CodeCredentialRequired, "the trigger needs a shopify.store credential holding the webhook signing secret")
 	}

@@ -92,14 +92,7 @@ type triggerNode struct {
 }
 
 func newTrigger(cfg *nodes.Config) (nodes.Node, error) {
-	n := &triggerNode{topics: map[string]bool{}}
-	for _, t := range strings.FieldsFunc(cfg.String("topics"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-		if !topicPattern.MatchString(t) {
-			cfg.Fail("topics", nodes.CodeParamInvalid, fmt.Sprintf("%q is not a WooCommerce webhook topic such as order.updated", t))
-			continue
-		}
-		n.topics[t] = true
-	}
+	n := &triggerNode{topics: cfg.Names("topics", topicPattern.MatchString, "a WooCommerce webhook topic such as order.updated")}
 	if cfg.Credential == "" {
 		cfg.Fail("credential", core.CodeCredentialRequired, "the trigger needs a woocommerce.rest credential holding the webhook secret")
 	}

@@ -84,14 +84,7 @@ type triggerNode struct {
 }
 
 func newTrigger(cfg *nodes.Config) (nodes.Node, error) {
-	n := &triggerNode{types: map[string]bool{}}
-	for _, t := range strings.FieldsFunc(cfg.String("types"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-		if !typePattern.MatchString(t) {
-			cfg.Fail("types", nodes.CodeParamInvalid, fmt.Sprintf("%q is not a Youzan message type such as trade_TradePaid", t))
-			continue
-		}
-		n.types[t] = true
-	}
+	n := &triggerNode{types: cfg.Names("types", typePattern.MatchString, "a Youzan message type such as trade_TradePaid")}
 	if cfg.Credential == "" {
 		cfg.Fail("credential", core.CodeCredentialRequired, "the trigger needs a youzan.app credential holding the app's client id and secret")
 	}
