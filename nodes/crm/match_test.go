@@ -235,7 +235,12 @@ func configure(t *testing.T, params string) (*Matcher, error) {
 	}
 	s := spec()
 	cfg := nodes.NewConfig(&s, "m", raw, "")
-	m := Configure(cfg)
+	m := Configure(cfg, func(f string) error {
+		if strings.Contains(f, " ") {
+			return fmt.Errorf("%q is not a field name", f)
+		}
+		return nil
+	})
 	return m, cfg.Err()
 }
 
@@ -253,6 +258,10 @@ func TestConfigureRefusesNameKeys(t *testing.T) {
 	}
 	if got["keys[0].field"] != CodeNameKey || got["region"] != nodes.CodeParamInvalid || got["candidates"] != nodes.CodeParamInvalid {
 		t.Fatalf("problems %+v", ce.Problems)
+	}
+	_, err = configure(t, `{"keys": [{"kind": "email", "field": "e mail", "value": "x"}]}`)
+	if !errors.As(err, &ce) || ce.Problems[0].Field != "keys[0].field" || ce.Problems[0].Code != CodeKeyInvalid {
+		t.Fatalf("a field the CRM cannot have saved: %v", err)
 	}
 	_, err = configure(t, `{"keys": []}`)
 	if !errors.As(err, &ce) || ce.Problems[0].Field != "keys" {

@@ -95,9 +95,10 @@ type keyConfig struct {
 }
 
 // Configure reads the shared parameters (Params) of a match node, reporting every problem where it is: a key on
-// a name field (CodeNameKey), an unknown kind or a missing field, a value that does not compile, a region that is
-// not a country, a number of candidates out of bounds.
-func Configure(cfg *nodes.Config) *Matcher {
+// a name field (CodeNameKey), an unknown kind or a missing field, a field checkField refuses (a name the CRM
+// cannot have; nil accepts any), a value that does not compile, a region that is not a country, a number of
+// candidates out of bounds.
+func Configure(cfg *nodes.Config, checkField func(field string) error) *Matcher {
 	m := &Matcher{Type: cfg.Spec.Type, candidates: cfg.Int("candidates")}
 	rows := cfg.List("keys")
 	if cfg.Has("keys") && len(rows) == 0 {
@@ -111,6 +112,10 @@ func Configure(cfg *nodes.Config) *Matcher {
 		if k.field != "" {
 			if err := CheckKey(k.kind, k.field); err != nil {
 				rc.Fail("field", CodeOf(err), err.Error())
+			} else if checkField != nil {
+				if err := checkField(k.field); err != nil {
+					rc.Fail("field", CodeKeyInvalid, err.Error())
+				}
 			}
 		}
 		if rc.Has("value") {

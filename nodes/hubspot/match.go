@@ -52,7 +52,7 @@ type matchNode struct {
 }
 
 func newMatch(cfg *nodes.Config) (nodes.Node, error) {
-	n := &matchNode{m: crm.Configure(cfg), objectType: cfg.String("objectType")}
+	n := &matchNode{m: crm.Configure(cfg, nil), objectType: cfg.String("objectType")}
 	props := append([]string{}, n.m.Fields()...)
 	props = append(props, labelProperties[n.objectType]...)
 	props = append(props, ModifiedProperty(n.objectType))
