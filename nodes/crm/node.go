@@ -48,7 +48,7 @@ func Params(example []map[string]any, fieldHint string) []nodes.Field {
 					Description: "The incoming customer's value, usually an expression over the trigger; empty skips the key."},
 			}},
 		{Name: "region", TextKey: "crm.match.region", Label: "Phone region", Type: nodes.TypeString, Default: DefaultRegion, Advanced: true,
-			Description: "The country whose numbers phone numbers without a country code are (two letters: CN, US, DE)."},
+			Description: "Where phone numbers written without a country code are from: a two-letter country code (CN, US, DE)."},
 		{Name: "candidates", TextKey: "crm.match.candidates", Label: "Candidates listed", Type: nodes.TypeInteger, Default: DefaultCandidates, Advanced: true,
 			Description: fmt.Sprintf("How many records an ambiguous match lists for review (1 to %d); more are reported as more.", MaxCandidates)},
 	}
@@ -74,6 +74,8 @@ const Docs = "**Keys, in order.** Each key names a kind, the field the CRM keeps
 	"`candidates` (each `id`, `label`, `matched`, `fields` read) for an operator to choose from, and `more` when the " +
 	"search found more than are listed; always `tried`, what each key did (`found`, or `skipped`: empty, invalid, not " +
 	"tried).\n\n" +
+	"**Failures.** A search fails the step as the connector's other actions do (a rate limit waits, timeouts and 5xx are " +
+	"retried, other 4xx fail for good, the provider's message quoted), whichever key it was for.\n\n" +
 	"**Never writes.** The node only searches, so connect the write (an update on **found**, a create on **none**) after " +
 	"it. Set the flow's `settings.orderingKey` to the same customer key (`lower(trim(trigger.body.customer.email))`), so " +
 	"two updates of one customer run one after the other: the second then finds the record the first created instead of " +
