@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/ferry-hq/ferry/nodes"
@@ -51,8 +52,17 @@ type matchNode struct {
 	properties []string
 }
 
+// propertyName is a HubSpot property's internal name (email, shop_customer_id).
+var propertyName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
+
 func newMatch(cfg *nodes.Config) (nodes.Node, error) {
-	n := &matchNode{m: crm.Configure(cfg, nil), objectType: cfg.String("objectType")}
+	n := &matchNode{objectType: cfg.String("objectType")}
+	n.m = crm.Configure(cfg, func(field string) error {
+		if !propertyName.MatchString(field) {
+			return fmt.Errorf("%q is not a property's internal name (letters, digits and underscores, such as email or shop_customer_id)", field)
+		}
+		return nil
+	})
 	props := append([]string{}, n.m.Fields()...)
 	props = append(props, labelProperties[n.objectType]...)
 	props = append(props, ModifiedProperty(n.objectType))

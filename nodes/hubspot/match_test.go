@@ -108,14 +108,18 @@ func TestMatch(t *testing.T) {
 	failure(t, err, CodeMissingScopes, nodes.Permanent)
 }
 
-// TestMatchRefusesNameKeys: a match keyed by a name field does not save, with crm_match_name_key at the key.
+// TestMatchRefusesNameKeys: a match keyed by a name field does not save, with crm_match_name_key at the key; nor
+// does a key on what cannot be a property's name.
 func TestMatchRefusesNameKeys(t *testing.T) {
 	reg, _ := nodes.Lookup(MatchType, 1)
-	keys, _ := json.Marshal([]map[string]any{{"kind": "property", "field": "firstname", "value": "{{ trigger.body.customer.name }}"}})
-	_, err := reg.New(nodes.NewConfig(&reg.Spec, "m", map[string]json.RawMessage{"keys": keys}, "cred-1"))
-	var ce *nodes.ConfigError
-	if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Code != crm.CodeNameKey || ce.Problems[0].Field != "keys[0].field" {
-		t.Fatalf("a name key: %v", err)
+	for field, code := range map[string]string{"firstname": crm.CodeNameKey, "lastname": crm.CodeNameKey, "name": crm.CodeNameKey,
+		"dealname": crm.CodeNameKey, "e-mail address": crm.CodeKeyInvalid} {
+		keys, _ := json.Marshal([]map[string]any{{"kind": "property", "field": field, "value": "{{ trigger.body.customer.name }}"}})
+		_, err := reg.New(nodes.NewConfig(&reg.Spec, "m", map[string]json.RawMessage{"keys": keys}, "cred-1"))
+		var ce *nodes.ConfigError
+		if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Code != code || ce.Problems[0].Field != "keys[0].field" {
+			t.Errorf("a key on %s: %v", field, err)
+		}
 	}
 }
 

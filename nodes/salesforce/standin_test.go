@@ -87,9 +87,9 @@ var (
 	pollQuery  = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+) WHERE (?:SystemModstamp >= (\S+)|\(SystemModstamp > (\S+) OR \(SystemModstamp = (\S+) AND Id > '([A-Za-z0-9]+)'\)\))(?: AND \((.+)\))? ORDER BY SystemModstamp, Id LIMIT (\d+)$`)
 	plainQuery = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+)$`)
 	// A match: one field equal to a string literal, whose quotes and backslashes must be escaped.
-	matchQuery = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+) WHERE ([A-Za-z0-9_]+) = '((?:[^'\\\n\r]|\\[nrtbf"'\\])*)' LIMIT (\d+)$`)
+	matchQuery   = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+) WHERE ([A-Za-z0-9_]+) = '((?:[^'\\\n\r]|\\[nrtbf"'\\])*)' LIMIT (\d+)$`)
 	soqlUnescape = strings.NewReplacer(`\\`, `\`, `\'`, `'`, `\"`, `"`, `\n`, "\n", `\r`, "\r", `\t`, "\t", `\b`, "\b", `\f`, "\f")
-	soqlTimeRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	soqlTimeRE   = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 )
 
 func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
