@@ -167,6 +167,10 @@ type Result struct {
 	Label   string       `json:"label,omitempty"`
 	Record  any          `json:"record,omitempty"`
 	Matched []FieldMatch `json:"matched,omitempty"`
+	// Conflicts are the keys the record found holds another value for than the customer (a phone number found
+	// on a record with another external id: a relative, a shared company line), each with the record's value,
+	// so a flow can send such a match to review instead of merging two people.
+	Conflicts []FieldMatch `json:"conflicts,omitempty"`
 	// Candidates are the records of an ambiguous match, at most Options.Candidates; More says the search found
 	// more than are listed.
 	Candidates []Candidate `json:"candidates,omitempty"`
@@ -251,6 +255,7 @@ func Match(ctx context.Context, s Searcher, keys []Key, opts Options) (*Result, 
 			res.Outcome, res.Key = Found, key
 			res.ID, res.Label, res.Record = r.ID, r.Label, r.Raw
 			res.Matched = matched(r, n, norm, region)
+			res.Conflicts = conflicts(r, norm, region)
 		case len(found) > 1:
 			res.Outcome, res.Key = Ambiguous, key
 			if len(found) > limit {
@@ -294,6 +299,32 @@ func matched(r Record, by normalised, all []normalised, region string) []FieldMa
 		}
 		if got, skip := Normalise(n.Kind, fmt.Sprint(v), region); skip == "" && got == n.Value {
 			out = append(out, FieldMatch{Kind: n.Kind, Field: n.Field, Value: n.Value})
+		}
+	}
+	return out
+}
+
+// conflicts lists the usable keys whose field record r holds a different value for than the customer, with the
+// record's value (normalised as the key's when it can be). A field the search did not read, or left empty, is
+// no conflict.
+func conflicts(r Record, all []normalised, region string) []FieldMatch {
+	var out []FieldMatch
+	for _, n := range all {
+		if n.skip != "" {
+			continue
+		}
+		v, ok := r.Fields[n.Field]
+		if !ok || v == nil {
+			continue
+		}
+		raw := strings.TrimSpace(fmt.Sprint(v))
+		got, skip := Normalise(n.Kind, raw, region)
+		switch {
+		case skip == "empty":
+		case skip != "":
+			out = append(out, FieldMatch{Kind: n.Kind, Field: n.Field, Value: raw})
+		case got != n.Value:
+			out = append(out, FieldMatch{Kind: n.Kind, Field: n.Field, Value: got})
 		}
 	}
 	return out

@@ -86,6 +86,24 @@ func TestKeysTriedInOrder(t *testing.T) {
 	if fmt.Sprint(res.Matched) != "[{externalId shop_id C-1001} {phone phone +8613800138000}]" {
 		t.Fatalf("matched %v", res.Matched)
 	}
+	if len(res.Conflicts) != 0 {
+		t.Fatalf("conflicts %v", res.Conflicts)
+	}
+	// Found by the phone alone, the record holds another external id and e-mail: reported, not hidden.
+	b = customerBook()
+	b.records = b.records[1:]
+	res, err = Match(context.Background(), b, []Key{
+		{Kind: KindExternalID, Field: "shop_id", Value: "C-1001"},
+		{Kind: KindPhone, Field: "phone", Value: "13800138000"},
+		{Kind: KindEmail, Field: "email", Value: "wang.fang@example.com"},
+		{Kind: KindUnionID, Field: "union_id", Value: "oX"},
+	}, Options{})
+	if err != nil || res.Outcome != Found || res.ID != "2" {
+		t.Fatalf("by phone: %+v %v", res, err)
+	}
+	if fmt.Sprint(res.Conflicts) != "[{externalId shop_id C-0007} {email email old@example.com}]" {
+		t.Fatalf("conflicts %v", res.Conflicts)
+	}
 
 	res, err = Match(context.Background(), customerBook(), []Key{{Kind: KindEmail, Field: "email", Value: "nobody@example.com"}}, Options{})
 	if err != nil || res.Outcome != None || res.Key != nil || len(res.Tried) != 1 || res.Tried[0].Found != 0 {

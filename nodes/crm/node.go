@@ -70,7 +70,9 @@ const Docs = "**Keys, in order.** Each key names a kind, the field the CRM keeps
 	"A customer with no usable value for any key fails with `crm_match_no_keys` rather than following **none**, where a " +
 	"flow usually creates the customer.\n\n" +
 	"**Output.** `outcome`; `key` (`kind`, `field`, `value` as searched) that decided; on **found** the record's `id`, " +
-	"`label`, the `record` as the CRM answered it and `matched`, the keys it shares with the customer; on **ambiguous** " +
+	"`label`, the `record` as the CRM answered it, `matched`, the keys it shares with the customer, and `conflicts`, the " +
+	"keys it holds another value for (a phone number found on a record with another external id: check before merging); " +
+	"on **ambiguous** " +
 	"`candidates` (each `id`, `label`, `matched`, `fields` read) for an operator to choose from, and `more` when the " +
 	"search found more than are listed; always `tried`, what each key did (`found`, or `skipped`: empty, invalid, not " +
 	"tried).\n\n" +
