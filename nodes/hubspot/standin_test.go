@@ -293,7 +293,7 @@ func (s *standIn) search(w http.ResponseWriter, typ string, body map[string]any)
 		}
 	}
 	sort.Ints(ids)
-	var results []any
+	results := []any{}
 	for _, id := range ids {
 		if id > after && len(results) < limit {
 			results = append(results, s.records[typ][strconv.Itoa(id)])

@@ -86,7 +86,10 @@ var (
 	// The SOQL shapes Ferry sends: a poll (with its keyset continuation and condition) or a plain select.
 	pollQuery  = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+) WHERE (?:SystemModstamp >= (\S+)|\(SystemModstamp > (\S+) OR \(SystemModstamp = (\S+) AND Id > '([A-Za-z0-9]+)'\)\))(?: AND \((.+)\))? ORDER BY SystemModstamp, Id LIMIT (\d+)$`)
 	plainQuery = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+)$`)
-	soqlTimeRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	// A match: one field equal to a string literal, whose quotes and backslashes must be escaped.
+	matchQuery   = regexp.MustCompile(`^SELECT ([A-Za-z0-9_., ]+) FROM ([A-Za-z0-9_]+) WHERE ([A-Za-z0-9_]+) = '((?:[^'\\\n\r]|\\[nrtbf"'\\])*)' LIMIT (\d+)$`)
+	soqlUnescape = strings.NewReplacer(`\\`, `\`, `\'`, `'`, `\"`, `"`, `\n`, "\n", `\r`, "\r", `\t`, "\t", `\b`, "\b", `\f`, "\f")
+	soqlTimeRE   = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 )
 
 func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
@@ -275,6 +278,15 @@ func (s *standIn) query(w http.ResponseWriter, q url.Values) {
 	var rows []record
 	if m := plainQuery.FindStringSubmatch(soql); m != nil {
 		rows = append(rows, s.objects[m[2]]...)
+	} else if m := matchQuery.FindStringSubmatch(soql); m != nil {
+		value := soqlUnescape.Replace(m[4])
+		limit, _ := strconv.Atoi(m[5])
+		for _, rec := range s.objects[m[2]] {
+			// SOQL compares text without regard to case.
+			if v, ok := rec[m[3]].(string); ok && strings.EqualFold(v, value) && len(rows) < limit {
+				rows = append(rows, rec)
+			}
+		}
 	} else if m := pollQuery.FindStringSubmatch(soql); m != nil {
 		from, after, afterID := m[3], m[4], m[6]
 		for _, ts := range []string{from, after} {

@@ -82,7 +82,10 @@ func tokenOK(r *http.Request) error {
 
 var (
 	criteriaEquals = regexp.MustCompile(`^\((\w+):equals:(.*)\)$`)
-	coqlShape      = regexp.MustCompile(`(?i)^select (.+) from (\w+)(?: where (\w+) = '([^']*)')? limit (\d+), (\d+)$`)
+	// criteriaBare finds a bracket or comma a criteria value left unescaped; criteriaEscaped is one escaped.
+	criteriaBare    = regexp.MustCompile(`(^|[^\\])[(),]`)
+	criteriaEscaped = regexp.MustCompile(`\\([(),])`)
+	coqlShape       = regexp.MustCompile(`(?i)^select (.+) from (\w+)(?: where (\w+) = '([^']*)')? limit (\d+), (\d+)$`)
 )
 
 func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
@@ -234,7 +237,11 @@ func (s *standIn) search(w http.ResponseWriter, r *http.Request, module string) 
 			zohoError(w, 400, "INVALID_QUERY", "invalid query formed", map[string]any{"reason": "the stand-in reads (Field:equals:value) only"})
 			return
 		}
-		field, value = m[1], m[2]
+		if criteriaBare.MatchString(m[2]) {
+			zohoError(w, 400, "INVALID_QUERY", "invalid query formed", map[string]any{"reason": "an unescaped bracket or comma in a value"})
+			return
+		}
+		field, value = m[1], criteriaEscaped.ReplaceAllString(m[2], "$1")
 	} else if value == "" {
 		zohoError(w, 400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", map[string]any{"param_name": "criteria/email/phone/word"})
 		return
