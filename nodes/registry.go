@@ -198,14 +198,6 @@ const MaxEvents = 100
 // CodeTooManyEvents refuses (413) a webhook request that carries more than MaxEvents events.
 const CodeTooManyEvents = "webhook_too_many_events"
 
-// EventList is the events a verified request starts runs for: Events, or the request's single event.
-func (a *Accepted) EventList() []Event {
-	if len(a.Events) > 0 {
-		return a.Events
-	}
-	return []Event{{Payload: a.Payload, DedupKey: a.DedupKey, BusinessKey: a.BusinessKey}}
-}
-
 // WebhookError rejects a webhook call with an HTTP status and a stable code. Payment providers expect their
 // own failure answer (WeChat Pay a JSON code, Alipay a text): Answer, when set, is sent instead of Ferry's error
 // document. Every rejection is recorded with its code and reason for admins to see.
