@@ -70,7 +70,7 @@ func init() {
 			"own, all of them stored before HubSpot is answered (events of other types start none). A run's trigger is its " +
 			"event with the request's headers: `{\"body\": {eventId, subscriptionType, objectId, propertyName, propertyValue, " +
 			"occurredAt, portalId, changeSource…}, \"headers\", \"method\", \"query\"}`, so a flow reads " +
-			"`trigger.body.objectId`.\n\n" +
+			"`trigger.body.objectId`. The test webhook runs the first subscribed event of a batch only.\n\n" +
 			"**Keys:** the dedup key is `hubspot:` and the event's `eventId`: when HubSpot delivers a batch again, its events " +
 			"that already have a run start none, the others do. The business key is the event's `objectId`.\n\n" +
 			"**Answer:** 200 once the runs are stored. **Refusals:** 401 `" + CodeSignatureMissing + "`, `" + CodeTimestampInvalid +
