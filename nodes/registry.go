@@ -172,7 +172,31 @@ type Accepted struct {
 	// Skip acknowledges the call with Ack and starts no run: a verified delivery of something the flow does not
 	// handle (a Stripe event type it does not listen to), which the provider must not deliver again.
 	Skip bool
+	// Events, when set, are the events of a delivery that carries several (HubSpot sends up to 100 in one
+	// request): each starts a run of its own, with its own keys, and Payload, DedupKey and BusinessKey are not
+	// read. The runs are committed together, all or none, before the answer; an event whose dedup key an
+	// earlier run holds starts no second run while the others do. At most MaxEvents. A batch is never
+	// synchronous: Sync is not read. One event is served exactly as the single-event fields would be.
+	Events []Event
 }
+
+// Event is one of several events a webhook request carries, which becomes a run of its own.
+type Event struct {
+	// Payload becomes the run's trigger, as Accepted.Payload does for a request with one event.
+	Payload map[string]any
+	// DedupKey identifies the event, not the request: a provider that delivers the batch again, or the event
+	// in another batch, starts no second run for it.
+	DedupKey string
+	// BusinessKey is what people search the event's run by (the record's id).
+	BusinessKey string
+}
+
+// MaxEvents bounds the events one webhook request may start runs for: HubSpot's largest batch. A request with
+// more is refused with CodeTooManyEvents and starts nothing.
+const MaxEvents = 100
+
+// CodeTooManyEvents refuses (413) a webhook request that carries more than MaxEvents events.
+const CodeTooManyEvents = "webhook_too_many_events"
 
 // WebhookError rejects a webhook call with an HTTP status and a stable code. Payment providers expect their
 // own failure answer (WeChat Pay a JSON code, Alipay a text): Answer, when set, is sent instead of Ferry's error

@@ -2,6 +2,7 @@ package testnodes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -35,7 +36,32 @@ func (hook) Accept(_ context.Context, req *nodes.WebhookRequest) (*nodes.Accepte
 	}, nil
 }
 
+// batchHook is a webhook trigger whose provider sends several events in one request, with no acknowledgement
+// of its own (Ferry's 202 answers): a JSON list of {"id", "key"}, each event's id its dedup key and key its
+// business key.
+type batchHook struct{}
+
+func (batchHook) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
+	return nodes.Result{Output: x.Input}, nil
+}
+
+func (batchHook) Accept(_ context.Context, req *nodes.WebhookRequest) (*nodes.Accepted, error) {
+	var list []map[string]any
+	if err := json.Unmarshal(req.Body, &list); err != nil {
+		return nil, &nodes.WebhookError{Status: http.StatusBadRequest, Code: "test_batch_invalid", Err: err}
+	}
+	acc := &nodes.Accepted{}
+	for _, ev := range list {
+		id, _ := ev["id"].(string)
+		key, _ := ev["key"].(string)
+		acc.Events = append(acc.Events, nodes.Event{Payload: map[string]any{"body": ev}, DedupKey: id, BusinessKey: key})
+	}
+	return acc, nil
+}
+
 func init() {
+	nodes.MustRegister(nodes.Spec{Type: "test.batch", Version: 1, Name: "Test batch webhook", Category: nodes.CategoryTrigger,
+		Trigger: true, Webhook: true, Outputs: main}, func(cfg *nodes.Config) (nodes.Node, error) { return batchHook{}, cfg.Err() })
 	nodes.MustRegister(nodes.Spec{Type: "test.hook", Version: 1, Name: "Test provider callback", Category: nodes.CategoryTrigger,
 		Trigger: true, Webhook: true, Outputs: main}, func(cfg *nodes.Config) (nodes.Node, error) { return hook{}, cfg.Err() })
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -46,8 +45,8 @@ var now = time.Now
 func init() {
 	nodes.MustRegister(nodes.Spec{
 		Type: TriggerType, Version: 1, Name: "HubSpot webhook", Category: nodes.CategoryCRM, Trigger: true, Webhook: true,
-		Description: "Starts a run for each verified batch of HubSpot webhook events (records created, changed, deleted, associated).",
-		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Events", Kind: nodes.PortMain}},
+		Description: "Starts a run for each verified HubSpot webhook event (a record created, changed, deleted, associated); a request with several events starts one run per event.",
+		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Event", Kind: nodes.PortMain}},
 		Credentials: []string{CredentialWebhook}, CredentialRequired: true,
 		Params: []nodes.Field{
 			{Name: "targetUrl", Label: "Target URL", Type: nodes.TypeString, Required: true,
@@ -55,7 +54,7 @@ func init() {
 					"address as HubSpot reaches it): HubSpot signs it, and behind a proxy Ferry cannot know it otherwise.",
 				Examples: []nodes.Example{{Name: "Webhook address", Value: "https://ferry.example.com/hooks/3f2a…"}}},
 			{Name: "subscriptionTypes", Label: "Subscription types", Type: nodes.TypeString,
-				Description: "Event types this flow runs for, separated by commas; empty accepts every type. A batch with none of them is acknowledged with no run.",
+				Description: "Event types this flow runs for, separated by commas; empty accepts every type. Events of other types start no run; a batch with none of them is acknowledged with no run.",
 				Examples: []nodes.Example{{Name: "Deals", Value: "deal.creation, deal.propertyChange"},
 					{Name: "Contacts", Value: "contact.creation, contact.propertyChange"}}},
 		},
@@ -67,16 +66,17 @@ func init() {
 			"written and with the escapes HubSpot's documentation decodes (`%3A` `%2F` `%3F` `%40` `%21` `%24` `%27` `%28` " +
 			"`%29` `%2A` `%2C` `%3B`) decoded. `X-HubSpot-Request-Timestamp` (milliseconds) must be within 5 minutes of " +
 			"Ferry's clock, either way. Each client secret listed (one a line, while one is rotated) is tried.\n\n" +
-			"**Output:** HubSpot sends up to 100 events in one request; the run gets them together: `{\"body\": {provider, " +
-			"count, events: [{eventId, subscriptionType, objectId, propertyName, propertyValue, occurredAt, portalId, " +
-			"changeSource…}]}, \"headers\", \"method\", \"query\"}` (the events of other subscription types dropped). Loop over " +
-			"`trigger.body.events` to handle each.\n\n" +
-			"**Keys:** the dedup key is made of the batch's event ids: HubSpot's retry of the batch starts no second run. The " +
-			"business key is the first event's object id.\n\n" +
-			"**Answer:** 200 once the run is stored. **Refusals:** 401 `" + CodeSignatureMissing + "`, `" + CodeTimestampInvalid +
+			"**Output:** HubSpot sends up to 100 events in one request; each event of a subscribed type starts a run of its " +
+			"own, all of them stored before HubSpot is answered (events of other types start none). A run's trigger is its " +
+			"event with the request's headers: `{\"body\": {eventId, subscriptionType, objectId, propertyName, propertyValue, " +
+			"occurredAt, portalId, changeSource…}, \"headers\", \"method\", \"query\"}`, so a flow reads " +
+			"`trigger.body.objectId`. The test webhook runs the first subscribed event of a batch only.\n\n" +
+			"**Keys:** the dedup key is `hubspot:` and the event's `eventId`: when HubSpot delivers a batch again, its events " +
+			"that already have a run start none, the others do. The business key is the event's `objectId`.\n\n" +
+			"**Answer:** 200 once the runs are stored. **Refusals:** 401 `" + CodeSignatureMissing + "`, `" + CodeTimestampInvalid +
 			"`, `" + CodeSignatureInvalid + "`; 400 `" + CodeDeliveryInvalid + "`; 405 `" + CodeMethodNotAllowed + "`; 413 `" +
-			CodeBodyTooLarge + "`; 500 `" + CodeCredentialMissing + "`; 503 `" + CodeCredentialUnavailable + "`. HubSpot retries " +
-			"a refused batch up to 10 times over 24 hours.",
+			CodeBodyTooLarge + "`, `" + nodes.CodeTooManyEvents + "` (more than 100 events); 500 `" + CodeCredentialMissing +
+			"`; 503 `" + CodeCredentialUnavailable + "`. HubSpot retries a refused batch up to 10 times over 24 hours.",
 	}, newTrigger)
 }
 
@@ -137,8 +137,8 @@ func VerifyV3(signature, method, uri string, body []byte, timestamp string, secr
 	return ok
 }
 
-// Accept verifies a batch of events and turns it into the run's trigger payload; the body is parsed only once
-// its signature holds.
+// Accept verifies a batch of events and turns each event the flow subscribes to into a run's trigger payload;
+// the body is parsed only once its signature holds.
 func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*nodes.Accepted, error) {
 	if req.Method != http.MethodPost {
 		return nil, reject(http.StatusMethodNotAllowed, CodeMethodNotAllowed, fmt.Errorf("hubspot: method %s not allowed, HubSpot sends POST", req.Method))
@@ -169,46 +169,49 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 	if err != nil || !isList {
 		return nil, reject(http.StatusBadRequest, CodeDeliveryInvalid, errors.New("hubspot: the body is not a JSON list of events"))
 	}
-	var events []any
-	var ids []string
+	if len(list) > nodes.MaxEvents {
+		return nil, reject(http.StatusRequestEntityTooLarge, nodes.CodeTooManyEvents,
+			fmt.Errorf("hubspot: the request carries %d events, more than the %d HubSpot sends at most", len(list), nodes.MaxEvents))
+	}
+	headers, query := nodes.PayloadHeaders(req.Header), nodes.FirstValues(req.Query)
+	var events []nodes.Event
 	for i, e := range list {
 		ev, ok := e.(map[string]any)
 		if !ok || ev["eventId"] == nil {
 			return nil, reject(http.StatusBadRequest, CodeDeliveryInvalid, fmt.Errorf("hubspot: event %d has no eventId", i+1))
 		}
-		ids = append(ids, fmt.Sprint(ev["eventId"]))
 		if len(n.types) > 0 && !n.types[fmt.Sprint(ev["subscriptionType"])] {
 			continue
 		}
-		events = append(events, ev)
+		business := ""
+		if ev["objectId"] != nil {
+			business = nodes.TruncateUTF8(fmt.Sprint(ev["objectId"]), core.MaxKeyBytes)
+		}
+		events = append(events, nodes.Event{
+			Payload:     map[string]any{"body": ev, "headers": headers, "query": query, "method": req.Method},
+			DedupKey:    DedupKey(fmt.Sprint(ev["eventId"])),
+			BusinessKey: business,
+		})
 	}
 	if len(events) == 0 {
 		return &nodes.Accepted{Skip: true, Ack: &nodes.Response{Status: http.StatusOK}}, nil
 	}
-	business := fmt.Sprint(events[0].(map[string]any)["objectId"])
-	return &nodes.Accepted{
-		Payload: map[string]any{"body": map[string]any{"provider": Provider, "count": int64(len(events)), "events": events},
-			"headers": nodes.PayloadHeaders(req.Header), "query": nodes.FirstValues(req.Query), "method": req.Method},
-		DedupKey:    DedupKey(ids),
-		BusinessKey: truncate(business, core.MaxKeyBytes),
-		Ack:         &nodes.Response{Status: http.StatusOK},
-	}, nil
+	return &nodes.Accepted{Events: events, Ack: &nodes.Response{Status: http.StatusOK}}, nil
 }
 
-// DedupKey is the run's dedup key for a batch of event ids: the ids sorted and joined, or their SHA-256 when
-// that is longer than a key may be. HubSpot retries a batch as it was, so a retry has the key of the first.
-func DedupKey(ids []string) string {
-	sorted := append([]string(nil), ids...)
-	sort.Strings(sorted)
-	key := "hubspot:" + strings.Join(sorted, ",")
+// DedupKey is the dedup key of the run of the event with HubSpot's eventId, the key a batch of that one event
+// had before each event got a run of its own: HubSpot retries a batch as it was, and each event of the retry
+// finds its run. An id longer than a key may be is replaced by its SHA-256.
+func DedupKey(eventID string) string {
+	key := "hubspot:" + eventID
 	if len(key) <= core.MaxKeyBytes {
 		return key
 	}
-	sum := sha256.Sum256([]byte(strings.Join(sorted, ",")))
+	sum := sha256.Sum256([]byte(eventID))
 	return "hubspot:sha256:" + hex.EncodeToString(sum[:])
 }
 
-// Execute passes the accepted events on unchanged: it is the first step of every run.
+// Execute passes the accepted event on unchanged: it is the first step of every run.
 func (n *triggerNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
 	return nodes.Result{Output: x.Input}, nil
 }
@@ -232,7 +235,7 @@ func triggerSecrets(ctx context.Context, req *nodes.WebhookRequest) ([]string, e
 	return keys, nil
 }
 
-// alwaysRedacted are request headers that may carry someone's credentials; they never belong in run data.
+// truncate cuts s to at most n bytes, for quoting a header in an error.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strconv"
@@ -74,21 +75,31 @@ func TestVectorVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := acc.Payload["body"].(map[string]any)
-	events := body["events"].([]any)
-	if body["count"] != int64(2) || len(events) != 2 || events[0].(map[string]any)["subscriptionType"] != "deal.propertyChange" {
-		t.Fatalf("payload %v", body)
+	// One run per event: the event is the run's body, its eventId the dedup key, its objectId the business key.
+	if len(acc.Events) != 2 || acc.Ack.Status != http.StatusOK || acc.Skip || acc.Payload != nil {
+		t.Fatalf("accepted %+v", acc)
 	}
-	if acc.DedupKey != "hubspot:1001,1002" || acc.BusinessKey != "9001" || acc.Ack.Status != http.StatusOK || acc.Skip {
-		t.Fatalf("keys %q %q, ack %v", acc.DedupKey, acc.BusinessKey, acc.Ack)
+	for i, want := range []struct{ dedup, business, typ string }{
+		{"hubspot:1001", "9001", "deal.propertyChange"}, {"hubspot:1002", "501", "contact.creation"},
+	} {
+		ev := acc.Events[i]
+		body := ev.Payload["body"].(map[string]any)
+		if ev.DedupKey != want.dedup || ev.BusinessKey != want.business || body["subscriptionType"] != want.typ ||
+			fmt.Sprint(body["objectId"]) != want.business || ev.Payload["method"] != http.MethodPost {
+			t.Errorf("event %d: keys %q %q, payload %v", i, ev.DedupKey, ev.BusinessKey, ev.Payload)
+		}
+		if h := ev.Payload["headers"].(map[string]any); h["x-hubspot-request-timestamp"] != "1765100000500" {
+			t.Errorf("event %d: the request's headers are missing: %v", i, h)
+		}
 	}
-	// A filter keeps the subscribed types only; a batch with none of them is acknowledged with no run.
+	// A filter applies to each event: the other events start no run; a batch with none of them is acknowledged
+	// with no run.
 	acc, err = trigger(t, v.URL, "contact.creation").Accept(context.Background(), request(v, v.ClientSecret))
-	if err != nil || len(acc.Payload["body"].(map[string]any)["events"].([]any)) != 1 || acc.DedupKey != "hubspot:1001,1002" {
-		t.Fatalf("filtered: %v %v", acc, err)
+	if err != nil || len(acc.Events) != 1 || acc.Events[0].DedupKey != "hubspot:1002" || acc.Events[0].BusinessKey != "501" {
+		t.Fatalf("filtered: %+v %v", acc, err)
 	}
 	acc, err = trigger(t, v.URL, "company.deletion").Accept(context.Background(), request(v, v.ClientSecret))
-	if err != nil || !acc.Skip || acc.Ack.Status != http.StatusOK {
+	if err != nil || !acc.Skip || acc.Ack.Status != http.StatusOK || len(acc.Events) != 0 {
 		t.Fatalf("no subscribed event: %v %v", acc, err)
 	}
 }
@@ -156,14 +167,38 @@ func TestRefusals(t *testing.T) {
 	refused("not a list", request(obj, v.ClientSecret), 400, CodeDeliveryInvalid)
 }
 
-func TestDedupKeyOfLargeBatch(t *testing.T) {
-	var ids []string
-	for i := range 100 {
-		ids = append(ids, strconv.Itoa(9_000_000_000+i))
-	}
-	k := DedupKey(ids)
-	if !strings.HasPrefix(k, "hubspot:sha256:") || k != DedupKey(append(ids[50:], ids[:50]...)) {
+// TestDedupKeyOfOneEvent: an event's key is the key its batch of one had before, so a redelivery of an event
+// accepted then finds its run; an id longer than a key may be is hashed.
+func TestDedupKeyOfOneEvent(t *testing.T) {
+	if k := DedupKey("9000000001"); k != "hubspot:9000000001" {
 		t.Fatalf("key %q", k)
+	}
+	long := strings.Repeat("7", 400)
+	if k := DedupKey(long); !strings.HasPrefix(k, "hubspot:sha256:") || k == DedupKey(long+"8") {
+		t.Fatalf("key of a long id %q", k)
+	}
+}
+
+// TestBatchBound: HubSpot sends at most 100 events in a request; more are refused, signed or not, before any run.
+func TestBatchBound(t *testing.T) {
+	v := loadVector(t)
+	at(t, v.Timestamp)
+	for _, n := range []int{nodes.MaxEvents, nodes.MaxEvents + 1} {
+		events := make([]string, n)
+		for i := range events {
+			events[i] = fmt.Sprintf(`{"eventId":%d,"subscriptionType":"contact.creation","objectId":%d}`, 5000+i, 700+i)
+		}
+		big := v
+		big.RequestBody = "[" + strings.Join(events, ",") + "]"
+		big.Signature = SignV3(v.ClientSecret, v.Method, v.URL, []byte(big.RequestBody), strconv.FormatInt(v.Timestamp, 10))
+		acc, err := trigger(t, v.URL, "").Accept(context.Background(), request(big, v.ClientSecret))
+		var we *nodes.WebhookError
+		switch {
+		case n <= nodes.MaxEvents && (err != nil || len(acc.Events) != n || acc.Events[n-1].BusinessKey != strconv.Itoa(700+n-1)):
+			t.Errorf("%d events: %v", n, err)
+		case n > nodes.MaxEvents && (!errors.As(err, &we) || we.Status != http.StatusRequestEntityTooLarge || we.Code != nodes.CodeTooManyEvents):
+			t.Errorf("%d events: %v, want 413 %s", n, err, nodes.CodeTooManyEvents)
+		}
 	}
 }
 

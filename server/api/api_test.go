@@ -309,6 +309,10 @@ func (failingStore) CreateRun(context.Context, *store.Run, []store.Step) error {
 	return fmt.Errorf("disk full")
 }
 
+func (failingStore) CreateRuns(context.Context, []*store.Run) ([]string, error) {
+	return nil, fmt.Errorf("disk full")
+}
+
 // TestBadInputChangesNothing checks I9 at the API: every refusal has a stable code and a position, and
 // nothing is written.
 func TestBadInputChangesNothing(t *testing.T) {

@@ -171,8 +171,9 @@ func schemas() map[string]any {
 			"ReviewList": obj(map[string]any{"items": list(ref("Review")), "nextCursor": str, "open": integer}, "items"),
 			"ReviewDecision": map[string]any{"type": "object", "description": "crm.conflict: {\"fields\": {\"<field>\": \"source\" | \"target\"}}, one choice per field listed; " +
 				"crm.match: {\"candidate\": \"<id>\"}, or \"\" for none of them"},
-			"WebhookAccepted": obj(map[string]any{"runId": str, "status": str, "duplicate": boolean}, "runId"),
-			"NodeCatalog":     obj(map[string]any{"nodes": list(map[string]any{"type": "object", "description": "A node spec: type, version, name, category, description, inputs, outputs, dynamicOutputs, params (name, label, type, default, required, secret, advanced, expression, display, options, showIf, examples, fields), credentials, docs."})}, "nodes"),
+			"WebhookAccepted": obj(map[string]any{"runId": str, "status": str, "duplicate": boolean,
+				"runs": list(obj(map[string]any{"runId": str, "status": str, "duplicate": boolean}, "runId"))}, "runId"),
+			"NodeCatalog": obj(map[string]any{"nodes": list(map[string]any{"type": "object", "description": "A node spec: type, version, name, category, description, inputs, outputs, dynamicOutputs, params (name, label, type, default, required, secret, advanced, expression, display, options, showIf, examples, fields), credentials, docs."})}, "nodes"),
 			"CredentialRequest": obj(map[string]any{"name": str, "type": str, "live": map[string]any{"type": "object", "additionalProperties": str},
 				"test": map[string]any{"type": "object", "additionalProperties": str}, "allowedDestinations": list(str)}, "live"),
 			"Credential": obj(map[string]any{"id": str, "name": str, "type": str, "fields": list(str), "testFields": list(str), "createdAt": when, "updatedAt": when,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,11 +21,15 @@ import (
 	"github.com/ferry-hq/ferry/server/store"
 )
 
-// WebhookAccepted is the answer to an asynchronous webhook once its run is committed.
+// WebhookAccepted is the answer to an asynchronous webhook once its run is committed. For a request that
+// carries several events, Runs names each event's run in the order of the events (a duplicate names the run
+// that already has the event); RunID and Status are then the first event's, and Duplicate says that every
+// event was a duplicate.
 type WebhookAccepted struct {
-	RunID     string `json:"runId"`
-	Status    string `json:"status"`
-	Duplicate bool   `json:"duplicate,omitempty"`
+	RunID     string            `json:"runId"`
+	Status    string            `json:"status"`
+	Duplicate bool              `json:"duplicate,omitempty"`
+	Runs      []WebhookAccepted `json:"runs,omitempty"`
 }
 
 // webhook serves /hooks/{flowId}: the trigger verifies and parses the request, the run is committed, and only
@@ -138,6 +143,26 @@ func (a *API) serveWebhook(c fiber.Ctx, flowID string, test bool) error {
 			return writeResponse(c, acc.Ack)
 		}
 		return c.SendStatus(http.StatusOK)
+	}
+	if len(acc.Events) > nodes.MaxEvents {
+		we := &nodes.WebhookError{Status: http.StatusRequestEntityTooLarge, Code: nodes.CodeTooManyEvents,
+			Err: fmt.Errorf("the request carries %d events, more than the %d one request may start runs for", len(acc.Events), nodes.MaxEvents)}
+		if !test {
+			a.recordRejection(c, flowID, we)
+		}
+		return a.refuse(c, flowID, we)
+	}
+	if n := len(acc.Events); n > 0 {
+		c.Set(EventsHeader, strconv.Itoa(n))
+	}
+	if len(acc.Events) > 1 && !test {
+		return a.acceptEvents(c, loaded, wh.Def.ID, acc)
+	}
+	if len(acc.Events) > 0 {
+		// One event, or the first of a batch sent to the test webhook: the editor shows one run with its steps
+		// and keeps its trigger as the sample a flow is mapped from, which must have the shape of one event.
+		first := acc.Events[0]
+		acc.Payload, acc.DedupKey, acc.BusinessKey = first.Payload, first.DedupKey, first.BusinessKey
 	}
 	t := runner.Trigger{Flow: loaded, Node: wh.Def.ID, Payload: acc.Payload, DedupKey: acc.DedupKey, BusinessKey: acc.BusinessKey, Mode: mode}
 	if test {

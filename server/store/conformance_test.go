@@ -33,6 +33,8 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("JSONRoundTrip", func(t *testing.T) { testJSONRoundTrip(t, open(t)) })
 	t.Run("Dedup", func(t *testing.T) { testDedup(t, open(t)) })
 	t.Run("ConcurrentDedup", func(t *testing.T) { testConcurrentDedup(t, open(t)) })
+	t.Run("CreateRuns", func(t *testing.T) { testCreateRuns(t, open(t)) })
+	t.Run("ConcurrentCreateRuns", func(t *testing.T) { testConcurrentCreateRuns(t, open(t)) })
 	t.Run("ConcurrentMixedCreates", func(t *testing.T) { testConcurrentMixedCreates(t, open(t)) })
 	t.Run("ListRuns", func(t *testing.T) { testListRuns(t, open(t)) })
 	t.Run("ClaimRun", func(t *testing.T) { testClaimRun(t, open(t)) })
@@ -746,6 +748,126 @@ func concurrentDedupRound(t *testing.T, s Store, f *Flow) {
 	}
 	if steps, _ := s.ListSteps(t.Context(), winner); len(steps) != 1 {
 		t.Errorf("winner has %d steps, want 1", len(steps))
+	}
+}
+
+// testCreateRuns: the runs of one request with several events are created together; an event seen before (or
+// twice in the batch) is not created again while the others are; a batch the database refuses creates nothing
+// and claims no key.
+func testCreateRuns(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newFlow(t, s, "batch")
+	earlier := queuedRun(t, f.ID)
+	earlier.DedupKey = "hubspot:1002"
+	createRun(t, s, earlier)
+
+	keys := []string{"hubspot:1001", "hubspot:1002", "hubspot:1003", "hubspot:1001", ""}
+	runs := make([]*Run, len(keys))
+	for i, k := range keys {
+		runs[i] = queuedRun(t, f.ID)
+		runs[i].DedupKey, runs[i].BusinessKey = k, fmt.Sprintf("obj-%d", i)
+	}
+	held, err := s.CreateRuns(ctx, runs)
+	mustOK(t, err, "create runs")
+	want := []string{"", earlier.ID, "", runs[0].ID, ""}
+	if !slices.Equal(held, want) {
+		t.Fatalf("held = %v, want %v", held, want)
+	}
+	for i, r := range runs {
+		got, err := s.GetRun(ctx, r.ID)
+		if want[i] != "" {
+			mustErr(t, err, ErrNotFound, fmt.Sprintf("duplicate event %d must not be stored", i))
+			continue
+		}
+		mustOK(t, err, fmt.Sprintf("get run %d", i))
+		if got.DedupKey != keys[i] || got.BusinessKey != r.BusinessKey || got.Status != RunQueued || string(got.Trigger) != `{"order":"A-1"}` {
+			t.Errorf("run %d stored as %+v", i, got)
+		}
+		sameTime(t, "created at", got.CreatedAt, micro(r.CreatedAt))
+	}
+	page, _ := s.ListRuns(ctx, RunFilter{FlowID: f.ID})
+	if len(page.Runs) != 4 {
+		t.Errorf("%d runs, want 4 (the earlier one and three new)", len(page.Runs))
+	}
+
+	// The same batch again: every event is a duplicate, nothing is created.
+	again := make([]*Run, 3)
+	for i, k := range []string{"hubspot:1001", "hubspot:1002", "hubspot:1003"} {
+		again[i] = queuedRun(t, f.ID)
+		again[i].DedupKey = k
+	}
+	held, err = s.CreateRuns(ctx, again)
+	mustOK(t, err, "create runs again")
+	if !slices.Equal(held, []string{runs[0].ID, earlier.ID, runs[2].ID}) {
+		t.Errorf("redelivery held = %v", held)
+	}
+
+	// A batch with a run the database refuses (its id is taken) is refused whole: its other run is not created
+	// and its key stays free.
+	fresh := queuedRun(t, f.ID)
+	fresh.DedupKey = "hubspot:2001"
+	clash := queuedRun(t, f.ID)
+	clash.ID, clash.DedupKey = runs[2].ID, "hubspot:2002"
+	if _, err := s.CreateRuns(ctx, []*Run{fresh, clash}); err == nil {
+		t.Fatal("a batch with a taken run id was created")
+	}
+	_, err = s.GetRun(ctx, fresh.ID)
+	mustErr(t, err, ErrNotFound, "a refused batch must create none of its runs")
+	retry := queuedRun(t, f.ID)
+	retry.DedupKey = "hubspot:2001"
+	createRun(t, s, retry)
+
+	if held, err := s.CreateRuns(ctx, nil); err != nil || held != nil {
+		t.Errorf("empty batch: %v %v", held, err)
+	}
+	if _, err := s.CreateRuns(ctx, []*Run{{ID: newRunID(t)}}); err == nil {
+		t.Error("a run without a flow was accepted")
+	}
+}
+
+// testConcurrentCreateRuns: a provider's retry racing its first delivery of the same batch (I3): each event has
+// exactly one run, and every delivery names it.
+func testConcurrentCreateRuns(t *testing.T, s Store) {
+	f := newFlow(t, s, "concurrent batches")
+	const deliveries, events = 8, 5
+	held := make([][]string, deliveries)
+	batches := make([][]*Run, deliveries)
+	errs := make([]error, deliveries)
+	for d := range deliveries {
+		for e := range events {
+			r := queuedRun(t, f.ID)
+			r.DedupKey = fmt.Sprintf("hubspot:%d", 3000+e)
+			batches[d] = append(batches[d], r)
+		}
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for d := range deliveries {
+		wg.Go(func() {
+			<-start
+			held[d], errs[d] = s.CreateRuns(t.Context(), batches[d])
+		})
+	}
+	close(start)
+	wg.Wait()
+	owner := make([]string, events)
+	for d := range deliveries {
+		mustOK(t, errs[d], fmt.Sprintf("delivery %d", d))
+		for e := range events {
+			id := held[d][e]
+			if id == "" {
+				id = batches[d][e].ID
+			}
+			if owner[e] == "" {
+				owner[e] = id
+			} else if owner[e] != id {
+				t.Errorf("event %d has runs %s and %s", e, owner[e], id)
+			}
+		}
+	}
+	page, _ := s.ListRuns(t.Context(), RunFilter{FlowID: f.ID})
+	if len(page.Runs) != events {
+		t.Errorf("%d runs stored, want %d", len(page.Runs), events)
 	}
 }
 

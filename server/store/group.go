@@ -47,11 +47,14 @@ type GroupStatser interface {
 
 type groupOp struct {
 	ctx context.Context
-	// Exactly one of create, claim and save is set.
+	// Exactly one of create, batch, claim and save is set.
 	create *Run
 	steps  []Step
-	claim  *claimOp
-	save   *Progress
+	// batch holds the creates of one CreateRuns call: they go into the same transaction, all or none, and each
+	// keeps its own outcome (a duplicate) in its err.
+	batch []*groupOp
+	claim *claimOp
+	save  *Progress
 
 	err  error
 	done chan struct{}
@@ -167,6 +170,9 @@ func (g *groupCommitter) run(ops []*groupOp) error {
 	defer cancel()
 	for _, op := range ops {
 		op.err = nil
+		for _, c := range op.batch {
+			c.err = nil
+		}
 	}
 	return g.s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var creates, claims, saves []*groupOp
@@ -174,6 +180,8 @@ func (g *groupCommitter) run(ops []*groupOp) error {
 			switch {
 			case op.create != nil:
 				creates = append(creates, op)
+			case op.batch != nil:
+				creates = append(creates, op.batch...)
 			case op.claim != nil:
 				claims = append(claims, op)
 			default:

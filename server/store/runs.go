@@ -43,6 +43,42 @@ func (s *gormStore) CreateRun(ctx context.Context, r *Run, steps []Step) error {
 	return s.group.submit(&groupOp{ctx: ctx, create: r, steps: steps})
 }
 
+// CreateRuns commits runs together through the group commit, in one transaction: all of them or none. A run
+// whose dedup key is taken, by an earlier run or by an earlier run of the same call, is not created; its entry in
+// held names the run that holds the key, and is empty for a run that was created. An error means none was.
+func (s *gormStore) CreateRuns(ctx context.Context, runs []*Run) (held []string, err error) {
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	batch := make([]*groupOp, len(runs))
+	now := time.Now()
+	for i, r := range runs {
+		if r.ID == "" || r.FlowID == "" {
+			return nil, errors.New("store: create runs: run id and flow id are required")
+		}
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		r.CreatedAt = dbTime(r.CreatedAt)
+		batch[i] = &groupOp{ctx: ctx, create: r}
+	}
+	if err := s.group.submit(&groupOp{ctx: ctx, batch: batch}); err != nil {
+		return nil, err
+	}
+	held = make([]string, len(runs))
+	for i, op := range batch {
+		var dup *DuplicateRunError
+		switch {
+		case op.err == nil:
+		case errors.As(op.err, &dup):
+			held[i] = dup.RunID
+		default:
+			return nil, op.err
+		}
+	}
+	return held, nil
+}
+
 // ResolveInputs fills in the Input of steps that refer to another step's output (Step.InputRef), from the
 // steps given.
 func ResolveInputs(steps []Step) {

@@ -214,6 +214,10 @@ type Store interface {
 	// CreateRun inserts a run; with a dedup key already used for the flow it returns *DuplicateRunError and
 	// inserts nothing. Steps, when given, are inserted in the same transaction (synchronous webhooks).
 	CreateRun(ctx context.Context, r *Run, steps []Step) error
+	// CreateRuns inserts the runs of a webhook request that carries several events, all in one transaction or
+	// none. A run whose dedup key is already used for its flow (or by an earlier run of the same call) is not
+	// inserted: held[i] is the id of the run holding runs[i]'s key, empty when runs[i] was inserted.
+	CreateRuns(ctx context.Context, runs []*Run) (held []string, err error)
 	GetRun(ctx context.Context, id string) (*Run, error)
 	// ListRuns pages through runs newest first (by id: run ids are UUIDv7, generated with uuid.NewV7). Listed
 	// runs leave out the large columns, Doc, Trigger and Checkpoint, which stay nil; GetRun has them.
