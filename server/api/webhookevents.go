@@ -1,19 +1,13 @@
 package api
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v3"
-	"github.com/google/uuid"
 
 	"github.com/ferry-hq/ferry/nodes"
-	"github.com/ferry-hq/ferry/server/queue"
 	"github.com/ferry-hq/ferry/server/runner"
-	"github.com/ferry-hq/ferry/server/store"
 )
 
 // EventsHeader tells the caller of a webhook how many events its request carried, when the trigger counts
@@ -29,41 +23,28 @@ const RunIDsHeader = "X-Ferry-Run-Ids"
 // starts no second run (I3) while the batch's other events do. If the commit fails nothing was created and the
 // caller gets 503, so the provider delivers the whole batch again.
 func (a *API) acceptEvents(c fiber.Ctx, loaded *runner.Loaded, nodeID string, acc *nodes.Accepted) error {
-	ctx := c.Context()
-	runs := make([]*store.Run, len(acc.Events))
+	ts := make([]runner.Trigger, len(acc.Events))
 	for i, ev := range acc.Events {
-		run, err := eventRun(loaded, nodeID, ev)
-		if err != nil {
-			return err
-		}
-		runs[i] = run
+		ts[i] = runner.Trigger{Flow: loaded, Node: nodeID, Payload: ev.Payload, DedupKey: ev.DedupKey,
+			BusinessKey: ev.BusinessKey, Mode: nodes.ModeLive}
 	}
-	held, err := a.Runner.Store.CreateRuns(ctx, runs)
+	accepted, err := a.Runner.AcceptMany(c.Context(), ts)
 	if err != nil {
 		return a.notAccepted(c, loaded.FlowID, err)
 	}
-	views := make([]WebhookAccepted, len(runs))
-	ids := make([]string, len(runs))
-	var entries []queue.Entry
-	for i, run := range runs {
-		if held[i] != "" {
-			views[i], ids[i] = WebhookAccepted{RunID: held[i], Duplicate: true}, held[i]
+	views := make([]WebhookAccepted, len(accepted))
+	ids := make([]string, len(accepted))
+	created := 0
+	for i, ac := range accepted {
+		if ac.Run == nil {
+			views[i], ids[i] = WebhookAccepted{RunID: ac.Duplicate, Duplicate: true}, ac.Duplicate
 			continue
 		}
-		views[i], ids[i] = WebhookAccepted{RunID: run.ID, Status: run.Status}, run.ID
-		entries = append(entries, queue.Entry{RunID: run.ID, At: run.AvailableAt})
-		if a.Runner.Metrics != nil {
-			a.Runner.Metrics.Runs.WithLabelValues(run.FlowID, store.RunQueued).Inc()
-		}
-	}
-	if len(entries) > 0 {
-		if err := a.Runner.Queue.EnqueueBatch(ctx, entries); err != nil {
-			// The runs are committed; the sweeper will find them.
-			a.Logger.Warn("enqueue failed; the sweeper will pick the runs up", "flow", loaded.FlowID, "runs", len(entries), "err", err)
-		}
+		views[i], ids[i] = WebhookAccepted{RunID: ac.Run.ID, Status: ac.Run.Status}, ac.Run.ID
+		created++
 	}
 	c.Set(RunIDsHeader, strings.Join(ids, ","))
-	if len(entries) == 0 {
+	if created == 0 {
 		c.Set("X-Ferry-Duplicate", "true")
 	}
 	if acc.Ack != nil {
@@ -73,30 +54,9 @@ func (a *API) acceptEvents(c fiber.Ctx, loaded *runner.Loaded, nodeID string, ac
 	}
 	answer := views[0]
 	answer.Runs = views
-	if len(entries) == 0 {
+	if created == 0 {
 		answer.Duplicate = true
 		return ok(c, http.StatusOK, answer)
 	}
 	return ok(c, http.StatusAccepted, answer)
-}
-
-// eventRun is the queued live run of one event of a batch, as runner.Accept makes the run of a single event: the
-// flow's published version, the event's payload and keys, the flow's ordering key and concurrency cap.
-func eventRun(loaded *runner.Loaded, nodeID string, ev nodes.Event) (*store.Run, error) {
-	payload, err := json.Marshal(ev.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("webhook: encode trigger payload: %w", err)
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, fmt.Errorf("webhook: new run id: %w", err)
-	}
-	now := time.Now().UTC()
-	mode := string(nodes.ModeLive)
-	return &store.Run{
-		ID: id.String(), FlowID: loaded.FlowID, FlowVersion: loaded.Version, Mode: mode, Status: store.RunQueued,
-		TriggerNode: nodeID, Trigger: payload, DedupKey: ev.DedupKey, BusinessKey: ev.BusinessKey, Attempt: 1,
-		AvailableAt: now, CreatedAt: now,
-		OrderingKey: loaded.Compiled.RunOrderingKey(ev.Payload, mode), Concurrency: loaded.Compiled.Concurrency,
-	}, nil
 }

@@ -287,6 +287,50 @@ func (r *Runner) Accept(ctx context.Context, t Trigger) (*store.Run, error) {
 	return run, nil
 }
 
+// Accepted is one trigger of AcceptMany: its run, or the run that already held its dedup key.
+type Accepted struct {
+	Run *store.Run
+	// Duplicate names the earlier run holding the trigger's dedup key; Run is then not created.
+	Duplicate string
+}
+
+// AcceptMany commits a queued run for each trigger in one transaction, all or none, and enqueues the runs it
+// created: a provider's request carrying several events (HubSpot's batches). A trigger whose dedup key an
+// earlier run (or an earlier trigger of the list) holds starts no run (I3) while the others do. When it returns
+// without error every run is durable and the request may be acknowledged (I1).
+func (r *Runner) AcceptMany(ctx context.Context, ts []Trigger) ([]Accepted, error) {
+	runs := make([]*store.Run, len(ts))
+	for i, t := range ts {
+		run, _, err := r.newRun(t)
+		if err != nil {
+			return nil, err
+		}
+		runs[i] = run
+	}
+	held, err := r.Store.CreateRuns(ctx, runs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Accepted, len(runs))
+	var entries []queue.Entry
+	for i, run := range runs {
+		if held[i] != "" {
+			out[i] = Accepted{Duplicate: held[i]}
+			continue
+		}
+		out[i] = Accepted{Run: run}
+		entries = append(entries, queue.Entry{RunID: run.ID, At: run.AvailableAt})
+		r.countRun(run.FlowID, store.RunQueued)
+	}
+	if len(entries) > 0 {
+		if err := r.Queue.EnqueueBatch(ctx, entries); err != nil {
+			// The runs are committed; the sweeper will find them.
+			r.Logger.Warn("enqueue failed; the sweeper will pick the runs up", "runs", len(entries), "err", err)
+		}
+	}
+	return out, nil
+}
+
 // Result is a run executed inline, as committed.
 type Result struct {
 	Run      *store.Run
