@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ferry-hq/ferry/flows/expression"
 	"github.com/ferry-hq/ferry/nodes"
@@ -32,7 +33,7 @@ func Params(example []map[string]any, fieldHint string) []nodes.Field {
 	for _, k := range Kinds {
 		kinds = append(kinds, nodes.Option{Value: string(k), Label: kindLabels[k]})
 	}
-	return []nodes.Field{
+	return append([]nodes.Field{
 		{Name: "keys", TextKey: "crm.match.keys", Label: "Keys", Type: nodes.TypeList, Required: true, Display: nodes.DisplayTable,
 			Description: "How the customer is looked up, tried in order: the first key that finds exactly one record decides; a key " +
 				"finding several stops the match as ambiguous. Keys whose value is empty are skipped. A name field is refused: " +
@@ -51,7 +52,7 @@ func Params(example []map[string]any, fieldHint string) []nodes.Field {
 			Description: "Where phone numbers written without a country code are from: a two-letter country code (CN, US, DE)."},
 		{Name: "candidates", TextKey: "crm.match.candidates", Label: "Candidates listed", Type: nodes.TypeInteger, Default: DefaultCandidates, Advanced: true,
 			Description: fmt.Sprintf("How many records an ambiguous match lists for review (1 to %d); more are reported as more.", MaxCandidates)},
-	}
+	}, reviewParams()...)
 }
 
 var kindLabels = map[Kind]string{
@@ -90,6 +91,11 @@ type Matcher struct {
 	candidates int
 	// Type names the node in failures.
 	Type string
+	// ask parks an ambiguous match for a person, for timeout; provider and object name the CRM and the kind of
+	// record in the review.
+	ask              bool
+	timeout          time.Duration
+	provider, object string
 }
 
 type keyConfig struct {
@@ -135,7 +141,24 @@ func Configure(cfg *nodes.Config, checkField func(field string) error) *Matcher 
 	if m.candidates < 1 || m.candidates > MaxCandidates {
 		cfg.Fail("candidates", nodes.CodeParamInvalid, fmt.Sprintf("list 1 to %d candidates", MaxCandidates))
 	}
+	switch cfg.String("onAmbiguous") {
+	case "", AmbiguousPort:
+	case AmbiguousReview:
+		m.ask = true
+		m.timeout = cfg.Duration("reviewTimeout")
+		if m.timeout < 0 || m.timeout > maxReviewTimeout {
+			cfg.Fail("reviewTimeout", nodes.CodeParamInvalid, fmt.Sprintf("a review times out after at most %s", maxReviewTimeout))
+		}
+	default:
+		cfg.Fail("onAmbiguous", nodes.CodeParamInvalid, "follow the ambiguous port, or ask a person")
+	}
+	m.provider, _, _ = strings.Cut(m.Type, ".")
 	return m
+}
+
+// Names sets what a review calls the CRM and the kind of record matched ("HubSpot", "contacts").
+func (m *Matcher) Names(provider, object string) {
+	m.provider, m.object = provider, object
 }
 
 // Fields are the CRM fields the keys look in, each once, in order: what a Searcher reads with every record, so
@@ -183,9 +206,15 @@ func (m *Matcher) Run(ctx context.Context, x *nodes.Exec, s Searcher) (nodes.Res
 	if err != nil {
 		return nodes.Result{}, err
 	}
+	if m.ask && x.Resume != nil {
+		return m.decided(x)
+	}
 	res, err := Match(ctx, s, keys, Options{Region: m.region, Candidates: m.candidates})
 	if err != nil {
 		return nodes.Result{}, err
+	}
+	if m.ask && res.Outcome == Ambiguous {
+		return m.review(res)
 	}
 	out, err := res.Output()
 	if err != nil {

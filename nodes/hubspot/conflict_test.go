@@ -45,7 +45,7 @@ func writes(s *standIn) []map[string]any {
 	return out
 }
 
-func (s *standIn) contact(id string) map[string]any {
+func (s *standIn) contactProps(id string) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.records["contacts"][id]["properties"].(map[string]any)
@@ -84,8 +84,8 @@ func TestConflictPolicies(t *testing.T) {
 				if len(w) != 0 {
 					t.Fatalf("%s wrote %v", c.policy, w)
 				}
-				if out["written"] != false || out["id"] != id || s.contact(id)["phone"] != "+8613800000001" {
-					t.Fatalf("%s: output %v, record %v", c.policy, out, s.contact(id))
+				if out["written"] != false || out["id"] != id || s.contactProps(id)["phone"] != "+8613800000001" {
+					t.Fatalf("%s: output %v, record %v", c.policy, out, s.contactProps(id))
 				}
 				return
 			}
@@ -168,7 +168,7 @@ func TestConflictReview(t *testing.T) {
 	if w := writes(s); len(w) != 1 || fmt.Sprint(w[0]) != "map[city:Shanghai email:ana@example.com lastname:Li]" {
 		t.Fatalf("kept the record's phone, wrote %v", w)
 	}
-	if c := s.contact(id); c["phone"] != "+8613800000001" || c["lastname"] != "Li" {
+	if c := s.contactProps(id); c["phone"] != "+8613800000001" || c["lastname"] != "Li" {
 		t.Fatalf("record after the decision: %v", c)
 	}
 
@@ -195,7 +195,7 @@ func TestConflictReview(t *testing.T) {
 	if _, err := node.Execute(ctx, x); err != nil {
 		t.Fatal(err)
 	}
-	if c := s.contact(id); c["phone"] != "+8613900000002" || c["lastname"] != "Li" {
+	if c := s.contactProps(id); c["phone"] != "+8613900000002" || c["lastname"] != "Li" {
 		t.Fatalf("record after choosing the source: %v", c)
 	}
 
