@@ -79,6 +79,12 @@ type Exec struct {
 	// Resume is set when the step runs again after it parked the run (Result.Park): how the wait ended. Nil on
 	// every other execution.
 	Resume *Resume
+	// Sending, set on live steps, records durably that the step is about to send a request it cannot repeat (a
+	// write the provider cannot deduplicate), before it is sent: if the process dies before the step's outcome
+	// is saved, the run resumes with the step failed with code, message and details (an unknown outcome), and
+	// never sends the request again. An error means it could not be recorded, and the request must not be sent.
+	// Nil when there is nothing to record it in (test runs).
+	Sending func(ctx context.Context, code, message string, details any) error
 }
 
 // Client returns the step's HTTP client: HTTP, or the default guard's client when the step was given none, so a

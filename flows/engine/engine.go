@@ -153,6 +153,16 @@ type Pending struct {
 	// attempt of the step sees the same decision.
 	Wait   string        `json:"wait,omitempty"`
 	Resume *nodes.Resume `json:"resume,omitempty"`
+	// Sending is set, and saved, while the step sends a request it cannot repeat (nodes.Exec.Sending): a run
+	// resumed from a checkpoint that has it died mid-send, and the step fails with this unknown outcome.
+	Sending *Unknown `json:"sending,omitempty"`
+}
+
+// Unknown is the failure of a step whose unrepeatable request may have been sent when its process stopped.
+type Unknown struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
 }
 
 // push queues node to run with input, numbering the visit.
@@ -182,6 +192,10 @@ type Run struct {
 	Attempt int
 	Trigger any
 	State   *State
+	// Persist, when set, saves the run's state and the steps recorded since the last save while the run goes on
+	// (the run stays running): the engine calls it before a step sends a request it cannot repeat. Steps it
+	// saved are not returned again in the Outcome.
+	Persist func(ctx context.Context, st *State, steps []Step) error
 }
 
 // Step is one executed node.
@@ -258,6 +272,13 @@ func (e *Engine) now() time.Time {
 // the caller stores as the checkpoint. A cancelled ctx stops the run between steps with StatusQueued, so
 // another worker can resume it.
 func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outcome {
+	persisted := 0
+	out := e.execute(ctx, c, run, &persisted)
+	out.Steps = out.Steps[persisted:]
+	return out
+}
+
+func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persisted *int) Outcome {
 	st := run.State
 	if st.Outputs == nil {
 		st.Outputs = map[string]any{}
@@ -329,7 +350,23 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 		if rateKey != "" {
 			x.ReportQuota = func(ctx context.Context, wait time.Duration) { e.hold(ctx, rateKey, wait) }
 		}
+		if run.Mode == nodes.ModeLive && run.Persist != nil {
+			x.Sending = func(ctx context.Context, code, message string, details any) error {
+				st.Pending[0].Sending = &Unknown{Code: code, Message: message, Details: details}
+				if err := run.Persist(ctx, st, out.Steps[*persisted:]); err != nil {
+					st.Pending[0].Sending = nil
+					return nodes.NewRetryable("run_not_saved", fmt.Errorf("the step's request was not sent: the run could not be saved first: %w", err))
+				}
+				*persisted = len(out.Steps)
+				return nil
+			}
+		}
 		var paceErr error
+		if p.Sending != nil {
+			// The process stopped while this step sent a request it cannot repeat: it may have been applied.
+			paceErr = nodes.WithDetails(nodes.NewPermanent(p.Sending.Code, errors.New(p.Sending.Message)), p.Sending.Details)
+			due = time.Time{}
+		}
 		if wait := due.Sub(e.now()); wait > 0 {
 			switch {
 			case run.Mode == nodes.ModeLive:
@@ -358,6 +395,7 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 			err = paceErr
 		} else {
 			res, err, dry = e.call(ctx, node, x)
+			st.Pending[0].Sending = nil // the step knows what became of its request: its outcome says
 		}
 		step.Duration = e.now().Sub(step.StartedAt)
 		if err != nil {
@@ -406,7 +444,7 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 			// Leave the failed step pending so "retry from the failed step" resumes exactly here, asking afresh
 			// if it had parked.
 			st.Pending[0].Attempt = 1
-			st.Pending[0].Wait, st.Pending[0].Resume = "", nil
+			st.Pending[0].Wait, st.Pending[0].Resume, st.Pending[0].Sending = "", nil, nil
 			out.Status, out.Error = StatusFailed, step.Error
 			return out
 		}

@@ -126,6 +126,26 @@ func (a ask) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
 		"attempt": x.Attempt}}, nil
 }
 
+// SendHold, when not nil, holds every test.send step after it recorded its send until the channel is closed,
+// as a request that is out for long; tests set it before the run and close it to let the step return.
+var SendHold chan struct{}
+
+// send is an unrepeatable write: it records that it is sending (nodes.Exec.Sending), then "sends".
+type send struct{}
+
+func (send) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
+	if x.Sending != nil {
+		if err := x.Sending(ctx, "test_outcome_unknown", "the run stopped while test.send was sending", map[string]any{"outcomeUnknown": true}); err != nil {
+			return nodes.Result{}, err
+		}
+	}
+	count(x.NodeID)
+	if hold := SendHold; hold != nil {
+		<-hold
+	}
+	return nodes.Result{Output: map[string]any{"sent": true}}, nil
+}
+
 type effect struct{}
 
 func (effect) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
@@ -153,6 +173,8 @@ func init() {
 		}
 		return nil
 	})
+	nodes.MustRegister(nodes.Spec{Type: "test.send", Version: 1, Name: "Send once", Category: nodes.CategoryAction, Inputs: main, Outputs: main},
+		func(cfg *nodes.Config) (nodes.Node, error) { return send{}, cfg.Err() })
 	nodes.MustRegister(nodes.Spec{Type: "test.ask", Version: 1, Name: "Ask", Category: nodes.CategoryLogic, Inputs: main, Outputs: main,
 		Params: []nodes.Field{{Name: "timeout", Label: "Timeout", Type: nodes.TypeDuration, Default: "1h"}}},
 		func(cfg *nodes.Config) (nodes.Node, error) { return ask{timeout: cfg.Duration("timeout")}, cfg.Err() })

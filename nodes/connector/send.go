@@ -164,6 +164,16 @@ func (n *node) roundTrip(ctx context.Context, x *nodes.Exec, fields map[string]s
 		done(nodes.CallAbandoned)
 		return nil, ctx.Err()
 	}
+	if once && x.Sending != nil {
+		// Saved before the request leaves: a process that dies while it is out resumes with the step's outcome
+		// unknown instead of sending it again.
+		unknown := n.outcomeUnknown(r, nil, "the run stopped while the request was being sent")
+		typed := nodes.Classify(unknown)
+		if err := x.Sending(ctx, typed.Code, typed.Error(), typed.Details); err != nil {
+			done(nodes.CallAbandoned)
+			return nil, err
+		}
+	}
 	resp, err := x.Client().Do(req)
 	if err != nil {
 		switch {

@@ -377,7 +377,24 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 	}
 	state := engine.NewState(t.Flow.Compiled, t.Node, t.Payload)
 	execCtx, cancel := context.WithTimeout(ctx, timeout)
-	out := r.Engine.Execute(execCtx, t.Flow.Compiled, r.engineRun(run, t.Payload, state))
+	er := r.engineRun(run, t.Payload, state)
+	er.Persist = func(ctx context.Context, st *engine.State, steps []engine.Step) error {
+		ctx = context.WithoutCancel(ctx)
+		p := r.running(run, t.Flow.Compiled, st, steps)
+		if committedFirst {
+			return r.Store.SaveProgress(ctx, p)
+		}
+		// The run exists only here so far: store it, running under this lease, before its request leaves.
+		pending := *run
+		pending.Status, pending.LeaseOwner, pending.LeaseUntil, pending.StartedAt = store.RunRunning, r.Owner, leaseUntil, run.CreatedAt
+		pending.Checkpoint = p.Checkpoint
+		if err := r.Store.CreateRun(ctx, &pending, p.Steps); err != nil {
+			return err
+		}
+		committedFirst = true
+		return nil
+	}
+	out := r.Engine.Execute(execCtx, t.Flow.Compiled, er)
 	cancel()
 	if t.Mode == nodes.ModeTest && out.Status == engine.StatusQueued {
 		out.Status = engine.StatusFailed
@@ -428,6 +445,12 @@ func applyProgress(run *store.Run, p store.Progress) {
 func (r *Runner) engineRun(run *store.Run, trigger any, st *engine.State) *engine.Run {
 	return &engine.Run{ID: run.ID, FlowID: run.FlowID, Version: run.FlowVersion, Mode: nodes.Mode(run.Mode),
 		Attempt: run.Attempt, Trigger: trigger, State: st}
+}
+
+// running is what the store keeps of a run saved while it goes on: its state and the steps since the last save.
+func (r *Runner) running(run *store.Run, c *flows.Compiled, st *engine.State, steps []engine.Step) store.Progress {
+	return store.Progress{RunID: run.ID, LeaseOwner: r.Owner, Status: store.RunRunning, Attempt: run.Attempt,
+		Checkpoint: mustJSON(st), Steps: r.steps(run.ID, c, steps)}
 }
 
 // progress turns an engine outcome into what the store keeps.

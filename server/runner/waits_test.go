@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferry-hq/ferry/flows/engine"
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/internal/testnodes"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/queue/memq"
@@ -182,5 +184,106 @@ func TestTestRunCannotPark(t *testing.T) {
 	_ = json.Unmarshal(res.Run.Error, &e)
 	if e.Code != engine.CodeParkInTestRun {
 		t.Fatalf("error %+v", e)
+	}
+}
+
+// TestProcessDiesMidSend: a worker is lost while an unrepeatable request is out; the worker that takes the run
+// over fails the step with the unknown outcome and never sends the request again, on SQLite and on Postgres.
+func TestProcessDiesMidSend(t *testing.T) {
+	for _, backend := range storetest.Backends(t) {
+		t.Run("", func(t *testing.T) {
+			b := backend(t)
+			testnodes.Reset()
+			hold := make(chan struct{})
+			testnodes.SendHold = hold
+			defer func() { testnodes.SendHold = nil }()
+			r1, close1 := openRunner(t, b)
+			defer close1()
+			r1.Lease = 300 * time.Millisecond
+			doc := `{"schema":1,"name":"s","nodes":[{"id":"in","type":"test.trigger"},{"id":"prep","type":"test.pass"},{"id":"send","type":"test.send"}],
+			 "edges":[{"source":"in","target":"prep"},{"source":"prep","target":"send"}]}`
+			l := publish(t, r1, doc)
+			run, err := r1.Accept(context.Background(), runner.Trigger{Flow: l, Node: "in", Payload: map[string]any{}, Mode: nodes.ModeLive})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx1, die := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- r1.Process(ctx1, run.ID) }()
+			testenv.WaitFor(t, "the send to be saved before it leaves", 10*time.Second, func() bool {
+				got, _ := r1.Store.GetRun(context.Background(), run.ID)
+				steps, _ := r1.Store.ListSteps(context.Background(), run.ID)
+				return got != nil && strings.Contains(string(got.Checkpoint), `"sending"`) && len(steps) == 2
+			})
+			die() // the first worker is gone: its lease is no longer extended
+
+			r2, close2 := openRunner(t, b)
+			defer close2()
+			testenv.WaitFor(t, "another worker to take the run over", 10*time.Second, func() bool {
+				if err := r2.Process(context.Background(), run.ID); err != nil {
+					t.Fatal(err)
+				}
+				got, _ := r2.Store.GetRun(context.Background(), run.ID)
+				return got.Status != store.RunRunning
+			})
+			got, _ := r2.Store.GetRun(context.Background(), run.ID)
+			var e engine.StepError
+			_ = json.Unmarshal(got.Error, &e)
+			if got.Status != store.RunFailed || e.Code != "test_outcome_unknown" || e.NodeID != "send" {
+				t.Fatalf("taken over: %s %s", got.Status, got.Error)
+			}
+			if n := testnodes.CallCount("send"); n != 1 {
+				t.Fatalf("sent %d times", n)
+			}
+			close(hold) // the lost worker's request comes back: it may not overwrite the run
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if after, _ := r2.Store.GetRun(context.Background(), run.ID); after.Status != store.RunFailed {
+				t.Fatalf("the lost worker overwrote the run: %s", after.Status)
+			}
+			steps, _ := r2.Store.ListSteps(context.Background(), run.ID)
+			if len(steps) != 3 || steps[2].NodeID != "send" || steps[2].Status != store.StepFailed {
+				t.Fatalf("steps: %+v", steps)
+			}
+		})
+	}
+}
+
+// TestInlineRunSavedBeforeItSends: a run executed inline (a synchronous webhook) is stored before its
+// unrepeatable request leaves, and then completed without storing a step twice.
+func TestInlineRunSavedBeforeItSends(t *testing.T) {
+	r := newRunner(t)
+	doc := `{"schema":1,"name":"s","nodes":[{"id":"in","type":"test.trigger"},{"id":"prep","type":"test.pass"},{"id":"send","type":"test.send"},{"id":"after","type":"test.pass"}],
+	 "edges":[{"source":"in","target":"prep"},{"source":"prep","target":"send"},{"source":"send","target":"after"}]}`
+	l := publish(t, r, doc)
+	hold := make(chan struct{})
+	testnodes.SendHold = hold
+	defer func() { testnodes.SendHold = nil }()
+	done := make(chan *runner.Result, 1)
+	go func() {
+		res, err := r.RunNow(context.Background(), runner.Trigger{Flow: l, Node: "in", Payload: map[string]any{}, Mode: nodes.ModeLive}, time.Minute)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	var runID string
+	testenv.WaitFor(t, "the run to be stored before the send", 10*time.Second, func() bool {
+		page, _ := r.Store.ListRuns(context.Background(), store.RunFilter{FlowID: l.FlowID})
+		if len(page.Runs) == 1 && page.Runs[0].Status == store.RunRunning {
+			runID = page.Runs[0].ID
+			return true
+		}
+		return false
+	})
+	close(hold)
+	res := <-done
+	if res == nil || res.Run.ID != runID || res.Run.Status != store.RunSucceeded {
+		t.Fatalf("inline run: %+v", res)
+	}
+	steps, _ := r.Store.ListSteps(context.Background(), runID)
+	if len(steps) != 4 || steps[0].NodeID != "in" || steps[3].NodeID != "after" {
+		t.Fatalf("steps: %+v", steps)
 	}
 }

@@ -127,7 +127,11 @@ func (r *Runner) Process(ctx context.Context, runID string) error {
 			}
 		}
 	}()
-	out := r.Engine.Execute(execCtx, loaded.Compiled, r.engineRun(run, trigger, state))
+	er := r.engineRun(run, trigger, state)
+	er.Persist = func(ctx context.Context, st *engine.State, steps []engine.Step) error {
+		return r.Store.SaveProgress(context.WithoutCancel(ctx), r.running(run, loaded.Compiled, st, steps))
+	}
+	out := r.Engine.Execute(execCtx, loaded.Compiled, er)
 	close(done)
 	cancel()
 	lostMu.Lock()
