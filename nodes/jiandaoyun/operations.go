@@ -175,7 +175,12 @@ func init() {
 			Params: []connector.Param{app, entry, dataID, data, assistant, transaction},
 			Shape:  shapeData, Result: "/data", RequireResult: true,
 			Docs: "`POST /api/v5/app/entry/data/update` with `{\"app_id\", \"entry_id\", \"data_id\", \"data\": {field: {\"value\": …}}}`. " +
-				"Fields left out keep their value; sending the same update again gives the same record. Outputs the record as saved."},
+				"Fields left out keep their value; sending the same update again gives the same record. Outputs the record as saved. " +
+				"*When the record exists* applies a conflict policy: every policy but the first reads the record first " +
+				"(`POST /api/v5/app/entry/data/get` by its `data_id`) and compares the fields given with the record's; the newer " +
+				"side wins compares with the record's `updateTime` (or the field named). A review shows each value as it is " +
+				"sent, `{\"value\": …}`.",
+			Conflict: updateConflict},
 		connector.Operation{Type: "jiandaoyun.data.get", Name: "Jiandaoyun: get record", Category: nodes.CategoryCRM,
 			Description: "Reads one record by its id.",
 			Method:      http.MethodPost, Path: "/app/entry/data/get", OutputLabel: "Record",

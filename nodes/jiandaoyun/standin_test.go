@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
@@ -44,6 +45,7 @@ type standIn struct {
 	nextID     int
 	creators   []any
 	failCreate bool // answer a create with 502 after saving it
+	updates    int  // updates saved: each sets updateTime a second after 2026-12-08T00:00:00Z
 }
 
 func newStandIn(t *testing.T) *standIn {
@@ -133,6 +135,8 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 		for k, v := range data {
 			rec[k] = v
 		}
+		s.updates++
+		rec["updateTime"] = time.Date(2026, 12, 8, 0, 0, s.updates, 0, time.UTC).Format("2006-01-02T15:04:05.000Z")
 		answer(w, 200, map[string]any{"data": rec})
 	case "/app/entry/data/get":
 		rec := s.find(body["data_id"])

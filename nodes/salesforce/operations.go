@@ -132,7 +132,12 @@ func Operations() []connector.Operation {
 			Docs: "`PATCH /sobjects/{sObject}/{externalIdField}/{externalId}` (sObject Rows by External ID). Salesforce creates the " +
 				"record when no record has the value (201, `created: true`) and updates it when one has (200, `created: false`); " +
 				"the output is `{id, success, errors, created}`. The same request sent twice writes the same record, so a retry " +
-				"is safe. A value matching several records fails with `" + CodeExternalIDAmbiguous + "` and writes nothing."},
+				"is safe. A value matching several records fails with `" + CodeExternalIDAmbiguous + "` and writes nothing. " +
+				"*When the record exists* applies a conflict policy: every policy but the first reads the record first at the " +
+				"same path (`GET /sobjects/{sObject}/{externalIdField}/{externalId}?fields=` the fields written and, for the " +
+				"newer side wins, `LastModifiedDate` or the field named), a value no record has is created as usual, and a " +
+				"value several records have fails with `" + CodeExternalIDAmbiguous + "` before anything is written.",
+			Conflict: upsertConflict},
 		{Type: "salesforce.record.get", Name: "Salesforce: get record", Category: nodes.CategoryCRM,
 			Description: "Reads one record of any sObject by its id.",
 			Method:      http.MethodGet, Path: "/sobjects/{sObject}/{id}", OutputLabel: "Record",

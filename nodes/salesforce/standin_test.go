@@ -110,7 +110,8 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Accept") != "application/json" {
 		s.t.Errorf("%s %s: Accept %q", r.Method, r.URL, r.Header.Get("Accept"))
 	}
-	rest, ok := strings.CutPrefix(r.URL.Path, "/services/data/v62.0/")
+	// The path is read as sent, each segment unescaped on its own: an external id may hold a slash (A%2F42).
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/services/data/v62.0/")
 	if !ok {
 		sfErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 		return
@@ -135,6 +136,12 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 		s.t.Errorf("%s %s has a body", r.Method, r.URL)
 	}
 	parts := strings.Split(rest, "/")
+	for i, p := range parts {
+		if u, err := url.PathUnescape(p); err == nil {
+			parts[i] = u
+		}
+	}
+	rest = strings.Join(parts, "/")
 	switch {
 	case rest == "limits" && r.Method == http.MethodGet:
 		answer(w, 200, map[string]any{"DailyApiRequests": map[string]any{"Max": 15000, "Remaining": 15000 - s.used}})
@@ -174,14 +181,7 @@ func (s *standIn) sobject(w http.ResponseWriter, r *http.Request, parts []string
 			sfErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 			return
 		}
-		out := map[string]any{"attributes": map[string]any{"type": typ, "url": "/services/data/v62.0/sobjects/" + typ + "/" + parts[1]}}
-		want := r.URL.Query().Get("fields")
-		for k, v := range rec {
-			if want == "" || k == "Id" || strings.Contains(","+want+",", ","+k+",") {
-				out[k] = v
-			}
-		}
-		answer(w, 200, out)
+		s.answerRecord(w, r, typ, rec)
 	case len(parts) == 2 && r.Method == http.MethodPatch:
 		if !idPattern.MatchString(parts[1]) {
 			sfErrors(w, http.StatusBadRequest, "MALFORMED_ID", "malformed id "+parts[1])
@@ -194,6 +194,32 @@ func (s *standIn) sobject(w http.ResponseWriter, r *http.Request, parts []string
 		}
 		s.write(rec, body)
 		answer(w, http.StatusNoContent, nil)
+	case len(parts) == 3 && r.Method == http.MethodGet:
+		// sObject Rows by External ID: the record with the value, 404 NOT_FOUND for none, 300 and the records'
+		// URLs for several.
+		field, value := parts[1], parts[2]
+		if field != "Payment_Id__c" {
+			sfErrors(w, http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+field)
+			return
+		}
+		var matches []record
+		for _, rec := range s.objects[typ] {
+			if rec[field] == value {
+				matches = append(matches, rec)
+			}
+		}
+		switch len(matches) {
+		case 0:
+			sfErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+		case 1:
+			s.answerRecord(w, r, typ, matches[0])
+		default:
+			urls := []any{}
+			for _, m := range matches {
+				urls = append(urls, "/services/data/v62.0/sobjects/"+typ+"/"+m["Id"].(string))
+			}
+			answer(w, http.StatusMultipleChoices, urls)
+		}
 	case len(parts) == 3 && r.Method == http.MethodPatch:
 		field, value := parts[1], parts[2]
 		if field != "Payment_Id__c" {
@@ -233,6 +259,29 @@ func (s *standIn) sobject(w http.ResponseWriter, r *http.Request, parts []string
 	}
 }
 
+// answerRecord answers a record with its attributes and the fields asked for (all without fields=), as sObject
+// Rows does: a field the record has no value for is null; a field the sObject does not have is INVALID_FIELD.
+func (s *standIn) answerRecord(w http.ResponseWriter, r *http.Request, typ string, rec record) {
+	out := map[string]any{"attributes": map[string]any{"type": typ, "url": "/services/data/v62.0/sobjects/" + typ + "/" + rec["Id"].(string)}}
+	want := r.URL.Query().Get("fields")
+	if want == "" {
+		for k, v := range rec {
+			out[k] = v
+		}
+		answer(w, 200, out)
+		return
+	}
+	out["Id"] = rec["Id"]
+	for _, k := range strings.Split(want, ",") {
+		if !namePattern.MatchString(k) {
+			sfErrors(w, http.StatusBadRequest, "INVALID_FIELD", "No such column '"+k+"' on entity '"+typ+"'")
+			return
+		}
+		out[k] = rec[k]
+	}
+	answer(w, 200, out)
+}
+
 func (s *standIn) tick() string {
 	s.clock = s.clock.Add(time.Second)
 	return s.clock.Format("2006-01-02T15:04:05.000+0000")
@@ -240,7 +289,8 @@ func (s *standIn) tick() string {
 
 func (s *standIn) insert(typ string, body map[string]any) record {
 	s.nextID++
-	rec := record{"Id": fmt.Sprintf("001xx%013d", s.nextID), "SystemModstamp": s.tick()}
+	now := s.tick()
+	rec := record{"Id": fmt.Sprintf("001xx%013d", s.nextID), "SystemModstamp": now, "LastModifiedDate": now}
 	for k, v := range body {
 		rec[k] = v
 	}
@@ -257,7 +307,8 @@ func (s *standIn) write(rec record, body map[string]any) {
 	for k, v := range body {
 		rec[k] = v
 	}
-	rec["SystemModstamp"] = s.tick()
+	now := s.tick()
+	rec["SystemModstamp"], rec["LastModifiedDate"] = now, now
 }
 
 func (s *standIn) find(typ, field, value string) record {

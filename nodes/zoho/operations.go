@@ -157,7 +157,16 @@ func init() {
 				"record, so a retried step does not duplicate. Outputs Zoho's answer for the record: `{\"code\": \"SUCCESS\", " +
 				"\"action\": \"insert\"|\"update\", \"duplicate_field\": …, \"details\": {\"id\": …, \"Modified_Time\": …}}`. A " +
 				"record Zoho refuses fails with its code (`zoho_mandatory_not_found`, `zoho_invalid_data`, `zoho_duplicate_data` " +
-				"when the match fields find several records) and message; nothing is written then."},
+				"when the match fields find several records) and message; nothing is written then. *When the record exists* " +
+				"applies a conflict policy: every policy but the first reads the record first by searching the match field " +
+				"for the record's value (`GET /crm/v8/{module}/search?criteria=(Field:equals:value)`, brackets, commas and " +
+				"backslashes in the value escaped) for the fields written and, for the newer side wins, `Modified_Time` or " +
+				"the field named. The policy reads by one field: *Match on* one field, or leave it empty for a standard " +
+				"module's system duplicate-check field (Email for leads and contacts, Account_Name, Deal_Name…); several " +
+				"fields, or none for a custom module, fail with `" + CodeMatchFieldUnknown + "`, and a value several records " +
+				"have with `" + CodeMatchAmbiguous + "`, before anything is written. Zoho's search may not find a record " +
+				"saved a few seconds earlier, which the upsert then updates as the source says.",
+			Conflict: upsertConflict},
 		connector.Operation{Type: "zoho.crm.record.get", Name: "Zoho CRM: get record", Category: nodes.CategoryCRM,
 			Description: "Reads one record by its id.",
 			Method:      http.MethodGet, Path: "/{module}/{id}", OutputLabel: "Record",

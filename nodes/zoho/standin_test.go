@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
@@ -42,10 +43,11 @@ type standIn struct {
 	tooMany  bool
 	records  map[string][]map[string]any
 	nextID   int
+	clock    time.Time // Zoho's clock, a second later at every save
 }
 
 func newStandIn(t *testing.T) *standIn {
-	s := &standIn{t: t, records: map[string][]map[string]any{}, nextID: 1}
+	s := &standIn{t: t, records: map[string][]map[string]any{}, nextID: 1, clock: time.Date(2026, 12, 7, 16, 0, 0, 0, time.FixedZone("CST", 8*3600))}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	prev := origin
@@ -179,6 +181,7 @@ func (s *standIn) upsert(w http.ResponseWriter, module string, body map[string]a
 		for k, v := range rec {
 			found[0][k] = v
 		}
+		found[0]["Modified_Time"] = s.tick()
 		answer(w, 200, map[string]any{"data": []any{map[string]any{"code": "SUCCESS", "status": "success", "message": "record updated",
 			"action": "update", "duplicate_field": keys[0], "details": map[string]any{"id": found[0]["id"]}}}})
 	case rec["Last_Name"] == nil && module == "Contacts":
@@ -188,7 +191,7 @@ func (s *standIn) upsert(w http.ResponseWriter, module string, body map[string]a
 	default:
 		id := strconv.Itoa(4150868000000224000 + s.nextID)
 		s.nextID++
-		created := map[string]any{"id": id}
+		created := map[string]any{"id": id, "Modified_Time": s.tick()}
 		for k, v := range rec {
 			created[k] = v
 		}
@@ -237,11 +240,24 @@ func (s *standIn) search(w http.ResponseWriter, r *http.Request, module string) 
 			zohoError(w, 400, "INVALID_QUERY", "invalid query formed", map[string]any{"reason": "the stand-in reads (Field:equals:value) only"})
 			return
 		}
-		if criteriaBare.MatchString(m[2]) {
-			zohoError(w, 400, "INVALID_QUERY", "invalid query formed", map[string]any{"reason": "an unescaped bracket or comma in a value"})
-			return
+		// A bracket or comma inside the value is Zoho's syntax unless escaped with a backslash.
+		var b strings.Builder
+		escaped := false
+		for _, r := range m[2] {
+			switch {
+			case escaped:
+				b.WriteRune(r)
+				escaped = false
+			case r == '\\':
+				escaped = true
+			case r == '(' || r == ')' || r == ',':
+				zohoError(w, 400, "INVALID_QUERY", "invalid query formed", map[string]any{"reason": "unescaped " + string(r) + " in a value"})
+				return
+			default:
+				b.WriteRune(r)
+			}
 		}
-		field, value = m[1], criteriaEscaped.ReplaceAllString(m[2], "$1")
+		field, value = m[1], b.String()
 	} else if value == "" {
 		zohoError(w, 400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", map[string]any{"param_name": "criteria/email/phone/word"})
 		return
@@ -249,10 +265,29 @@ func (s *standIn) search(w http.ResponseWriter, r *http.Request, module string) 
 	var matches []map[string]any
 	for _, rec := range s.records[module] {
 		if fmt.Sprint(rec[field]) == value {
-			matches = append(matches, rec)
+			matches = append(matches, shown(rec, q.Get("fields")))
 		}
 	}
 	list(w, matches, (page-1)*per, per, map[string]any{"page": page, "per_page": per})
+}
+
+// shown is a record as Zoho answers it for a fields parameter: the id and the fields named, null when empty;
+// every field without one.
+func shown(rec map[string]any, fields string) map[string]any {
+	if fields == "" {
+		return rec
+	}
+	out := map[string]any{"id": rec["id"]}
+	for _, f := range strings.Split(fields, ",") {
+		out[f] = rec[f]
+	}
+	return out
+}
+
+// tick is Zoho's time of a save, as it writes Modified_Time.
+func (s *standIn) tick() string {
+	s.clock = s.clock.Add(time.Second)
+	return s.clock.Format(time.RFC3339)
 }
 
 func (s *standIn) coql(w http.ResponseWriter, body map[string]any) {

@@ -1,0 +1,54 @@
+package jiandaoyun
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/ferry-hq/ferry/flows/expression"
+	"github.com/ferry-hq/ferry/nodes/connector"
+)
+
+// updateConflict reads the record an update would change, by its data_id (POST /app/entry/data/get), so the
+// node's conflict policy can compare it field by field: Jiandaoyun has no upsert, and its update overwrites the
+// fields it is given as an upsert does. The update's fields are written wrapped ({"value": …}), so the record's
+// are read wrapped the same way; an empty field stays empty, and the system fields (updateTime) stay as they are.
+var updateConflict = &connector.Conflict{
+	Object: "record", Fields: "/data", UpdatedField: "updateTime",
+	Read: func(ctx context.Context, call connector.Call, w connector.Write) (*connector.Record, error) {
+		body := map[string]any{"app_id": w.Body["app_id"], "entry_id": w.Body["entry_id"], "data_id": w.Body["data_id"]}
+		a, err := call(ctx, http.MethodPost, "/app/entry/data/get", nil, body)
+		if connector.IsNotFound(err) {
+			return nil, nil // the update fails on its own
+		}
+		if err != nil {
+			return nil, err
+		}
+		rec, _ := a.Get("/data").(map[string]any)
+		if rec == nil {
+			return nil, fmt.Errorf("jiandaoyun answered the read without a record")
+		}
+		written, _ := w.Body["data"].(map[string]any)
+		fields := make(map[string]any, len(rec))
+		for k, v := range rec {
+			if _, ok := written[k]; ok && !blank(v) {
+				v = wrapValue(v)
+			}
+			fields[k] = v
+		}
+		return &connector.Record{ID: expression.Stringify(rec["_id"]), Fields: fields}, nil
+	},
+}
+
+// blank is a field Jiandaoyun holds nothing in: null, empty text, an empty list.
+func blank(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case string:
+		return t == ""
+	case []any:
+		return len(t) == 0
+	}
+	return false
+}
