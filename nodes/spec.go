@@ -82,6 +82,10 @@ type Field struct {
 	// (pipelines, order statuses): GET /api/v1/nodes/{type}/options/{field}?credential=… lists them, and the
 	// editor offers them as a dropdown that still accepts an expression.
 	LoadOptions bool `json:"loadOptions,omitempty"`
+	// OptionsDependOn names sibling fields whose chosen values the loaded choices depend on (the stages of the
+	// chosen pipeline): the options route takes their values, and the editor lists the choices again when one
+	// changes and asks for it first while it is empty.
+	OptionsDependOn []string `json:"optionsDependOn,omitempty"`
 	// ShowIf shows the field only when every named sibling field has one of the listed values.
 	ShowIf   map[string][]any `json:"showIf,omitempty"`
 	Examples []Example        `json:"examples,omitempty"`

@@ -337,6 +337,13 @@ func renderFields(b *strings.Builder, fields []nodes.Field, prefix, heading stri
 		if f.LoadOptions {
 			attrs = append(attrs, "choices listed from the account with the step's credential")
 		}
+		if len(f.OptionsDependOn) > 0 {
+			names := make([]string, len(f.OptionsDependOn))
+			for i, n := range f.OptionsDependOn {
+				names[i] = "`" + n + "`"
+			}
+			attrs = append(attrs, "choices depend on "+strings.Join(names, ", "))
+		}
 		if f.ExprResult != "" {
 			attrs = append(attrs, "result "+code(f.ExprResult))
 		}

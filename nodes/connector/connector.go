@@ -212,8 +212,8 @@ func (p *Provider) MustRegister(ops ...Operation) {
 		if err != nil {
 			panic(fmt.Sprintf("connector %s: %s: %v", p.Name, op.Type, err))
 		}
+		registerOptions(c) // first: it refuses choices that depend on fields the operation lacks
 		nodes.MustRegister(c.spec(), c.construct)
-		registerOptions(c)
 	}
 }
 
@@ -372,6 +372,7 @@ func (c *compiled) spec() nodes.Spec {
 		f := prm.Field
 		if prm.Options != nil {
 			f.LoadOptions = true
+			f.OptionsDependOn = prm.Options.DependsOn
 		}
 		params = append(params, f)
 	}

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/ferry-hq/ferry/flows/expression"
 	"github.com/ferry-hq/ferry/nodes"
@@ -33,7 +37,42 @@ type OptionSource struct {
 	// every pipeline); Value and Label then point into those entries, and GroupLabel, when set, into the item,
 	// whose label prefixes each of its choices' ("Sales Pipeline: Closed won").
 	Within, GroupLabel string
+	// DependsOn names fields of the same operation whose chosen values the request needs: the pipeline whose
+	// stages to list, the app whose forms to list. Path, Query values and Body strings name them as {field};
+	// the caller gives their values (OptionsRequest.Params), which are checked as a run checks them (the
+	// field's Transform), escaped into the path, and part of the cache key. The editor lists the choices again
+	// when one of them changes, and asks for it first while it is empty.
+	DependsOn []string
 }
+
+// Codes of a choices request whose dependencies are not usable.
+const (
+	// CodeDependencyMissing: a field the choices depend on has no value (no pipeline chosen yet).
+	CodeDependencyMissing = "options_dependency_missing"
+	// CodeDependencyInvalid: a value given for a field the choices depend on is unusable (an expression, whose
+	// value is known only when the step runs; a malformed id), or names a field they do not depend on.
+	CodeDependencyInvalid = "options_dependency_invalid"
+)
+
+// DependencyError says why the choices cannot be listed with the values given for the fields they depend on;
+// the options route answers it as a bad request with its Code and Field.
+type DependencyError struct {
+	Code  string // CodeDependencyMissing or CodeDependencyInvalid
+	Field string // the field's name
+	// Reason says what is wrong with the value (empty for a missing one).
+	Reason string
+	label  string
+}
+
+func (e *DependencyError) Error() string {
+	if e.Code == CodeDependencyMissing {
+		return fmt.Sprintf("choose %s first: the choices depend on it", e.label)
+	}
+	return fmt.Sprintf("%s: %s", e.label, e.Reason)
+}
+
+// maxDependencyValue bounds a value given for a field the choices depend on.
+const maxDependencyValue = 512
 
 // OptionsCacheTTL is how long choices loaded from an account are reused.
 const OptionsCacheTTL = time.Minute
@@ -45,6 +84,7 @@ type optionLoader struct {
 	c      *compiled
 	field  string
 	source *OptionSource
+	deps   []compiledParam // the fields of DependsOn, in its order
 	items  Pointer
 	value  Pointer
 	label  Pointer
@@ -66,6 +106,11 @@ func registerOptions(c *compiled) {
 		l := &optionLoader{c: c, field: prm.Name, source: prm.Options,
 			items: MustPointer(prm.Options.Items), value: MustPointer(prm.Options.Value), label: MustPointer(prm.Options.Label),
 			when: MustPointer(prm.Options.When), within: MustPointer(prm.Options.Within), group: MustPointer(prm.Options.GroupLabel)}
+		deps, err := dependencies(c, prm.Name, prm.Options)
+		if err != nil {
+			panic(fmt.Sprintf("connector %s: %s: the choices of %s: %v", c.p.Name, c.op.Type, prm.Name, err))
+		}
+		l.deps = deps
 		optionsMu.Lock()
 		if loaders[c.op.Type] == nil {
 			loaders[c.op.Type] = map[string]*optionLoader{}
@@ -73,6 +118,124 @@ func registerOptions(c *compiled) {
 		loaders[c.op.Type][prm.Name] = l
 		optionsMu.Unlock()
 	}
+}
+
+// dependencies checks a source's DependsOn against the operation's fields and the placeholders of its request:
+// each names another field of the operation, each is used, and the request names no other field.
+func dependencies(c *compiled, field string, src *OptionSource) ([]compiledParam, error) {
+	used := map[string]bool{}
+	for _, m := range placeholder.FindAllStringSubmatch(src.Path, -1) {
+		used[m[1]] = true
+	}
+	for _, v := range src.Query {
+		for _, m := range placeholder.FindAllStringSubmatch(v, -1) {
+			used[m[1]] = true
+		}
+	}
+	walkStrings(src.Body, func(s string) {
+		for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
+			used[m[1]] = true
+		}
+	})
+	if src.GraphQL != "" && len(src.DependsOn) > 0 {
+		return nil, fmt.Errorf("a GraphQL source takes no DependsOn")
+	}
+	out := make([]compiledParam, 0, len(src.DependsOn))
+	for _, name := range src.DependsOn {
+		if name == field {
+			return nil, fmt.Errorf("they depend on the field itself")
+		}
+		i := slices.IndexFunc(c.params, func(p compiledParam) bool { return p.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("they depend on %s, which the operation has no field of", name)
+		}
+		if !used[name] {
+			return nil, fmt.Errorf("they depend on %s, which the request does not name as {%s}", name, name)
+		}
+		delete(used, name)
+		out = append(out, c.params[i])
+	}
+	for name := range used {
+		return nil, fmt.Errorf("the request names {%s}, which is not in DependsOn", name)
+	}
+	return out, nil
+}
+
+// walkStrings calls fn with every string inside a JSON value.
+func walkStrings(v any, fn func(string)) {
+	switch t := v.(type) {
+	case string:
+		fn(t)
+	case map[string]any:
+		for _, e := range t {
+			walkStrings(e, fn)
+		}
+	case []any:
+		for _, e := range t {
+			walkStrings(e, fn)
+		}
+	}
+}
+
+// fillStrings is a copy of a JSON value with every string passed through fn.
+func fillStrings(v any, fn func(string) string) any {
+	switch t := v.(type) {
+	case string:
+		return fn(t)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = fillStrings(e, fn)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = fillStrings(e, fn)
+		}
+		return out
+	}
+	return v
+}
+
+// values checks the values given for the fields the choices depend on, as a run would check them, and answers
+// them by field name.
+func (l *optionLoader) values(given map[string]string) (map[string]string, error) {
+	for name := range given {
+		if !slices.ContainsFunc(l.deps, func(p compiledParam) bool { return p.Name == name }) {
+			return nil, &DependencyError{Code: CodeDependencyInvalid, Field: name, label: name,
+				Reason: fmt.Sprintf("the choices of %s do not depend on it", l.field)}
+		}
+	}
+	out := make(map[string]string, len(l.deps))
+	for _, p := range l.deps {
+		label := labelOf(p.Field)
+		invalid := func(format string, args ...any) error {
+			return &DependencyError{Code: CodeDependencyInvalid, Field: p.Name, label: label, Reason: fmt.Sprintf(format, args...)}
+		}
+		v := strings.TrimSpace(given[p.Name])
+		switch {
+		case v == "":
+			return nil, &DependencyError{Code: CodeDependencyMissing, Field: p.Name, label: label}
+		case strings.Contains(v, "{{"):
+			return nil, invalid("an expression's value is known only when the step runs; pick a value from the list to load the choices that depend on it")
+		case len(v) > maxDependencyValue:
+			return nil, invalid("the value is longer than %d bytes", maxDependencyValue)
+		case strings.IndexFunc(v, unicode.IsControl) >= 0:
+			return nil, invalid("the value holds a control character")
+		case strings.Trim(v, ".") == "":
+			return nil, invalid("%q is not a value", v)
+		}
+		if p.Transform != nil {
+			t, err := p.Transform(v)
+			if err != nil {
+				return nil, invalid("%v", err)
+			}
+			v = expression.Stringify(t)
+		}
+		out[p.Name] = v
+	}
+	return out, nil
 }
 
 // ErrNoOptions means the node type has no field of that name whose choices come from the account.
@@ -87,6 +250,8 @@ type OptionsRequest struct {
 	CredentialID string
 	Credential   *nodes.ResolvedCredential
 	Client       *http.Client
+	// Params are the values of the fields the choices depend on (OptionSource.DependsOn), by field name.
+	Params map[string]string
 	// Fresh asks the provider again instead of reusing a cached answer: the editor's refresh button, after
 	// someone added a location or a pipeline stage at the provider. The new answer is cached as usual.
 	Fresh bool
@@ -112,7 +277,14 @@ func LoadOptions(ctx context.Context, req OptionsRequest) ([]nodes.Option, error
 	if l == nil {
 		return nil, ErrNoOptions
 	}
+	deps, err := l.values(req.Params)
+	if err != nil {
+		return nil, err
+	}
 	key := req.NodeType + "\x00" + req.Field + "\x00" + req.CredentialID
+	for _, p := range l.deps {
+		key += "\x00" + p.Name + "=" + deps[p.Name]
+	}
 	now := time.Now()
 	cacheMu.Lock()
 	if c, ok := cache[key]; ok && !req.Fresh && now.Sub(c.at) < OptionsCacheTTL {
@@ -120,7 +292,7 @@ func LoadOptions(ctx context.Context, req OptionsRequest) ([]nodes.Option, error
 		return c.options, nil
 	}
 	cacheMu.Unlock()
-	opts, err := l.load(ctx, req)
+	opts, err := l.load(ctx, req, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -136,13 +308,25 @@ func LoadOptions(ctx context.Context, req OptionsRequest) ([]nodes.Option, error
 }
 
 // load makes the source's request through the runtime, as a one-off operation of the same provider.
-func (l *optionLoader) load(ctx context.Context, req OptionsRequest) ([]nodes.Option, error) {
+// The values of the fields the choices depend on fill the request's placeholders: escaped as a path segment in
+// the path, as given in query values and body strings (which are encoded as a whole).
+func (l *optionLoader) load(ctx context.Context, req OptionsRequest, deps map[string]string) ([]nodes.Option, error) {
 	if len(l.c.p.Credentials) > 0 && !contains(l.c.p.Credentials, req.Credential.Type) {
 		return nil, nodes.NewPermanent("credential_type_refused", fmt.Errorf("credential %s is a %s credential; %s accepts %v",
 			req.Credential.Name, req.Credential.Type, req.NodeType, l.c.p.Credentials))
 	}
 	src := l.source
-	op := &Operation{Type: l.c.op.Type, Method: src.Method, Path: src.Path, GraphQL: src.GraphQL}
+	fill := func(s string, escape func(string) string) string {
+		return placeholder.ReplaceAllStringFunc(s, func(m string) string {
+			v, ok := deps[m[1:len(m)-1]]
+			if !ok {
+				return m
+			}
+			return escape(v)
+		})
+	}
+	keep := func(s string) string { return s }
+	op := &Operation{Type: l.c.op.Type, Method: src.Method, Path: fill(src.Path, url.PathEscape), GraphQL: src.GraphQL}
 	if op.Method == "" {
 		op.Method = http.MethodGet
 		if src.GraphQL != "" {
@@ -160,12 +344,12 @@ func (l *optionLoader) load(ctx context.Context, req OptionsRequest) ([]nodes.Op
 	if len(src.Query) > 0 {
 		q := r.url.Query()
 		for k, v := range src.Query {
-			q.Set(k, v)
+			q.Set(k, fill(v, keep))
 		}
 		r.url.RawQuery = q.Encode()
 	}
 	if src.Body != nil && src.GraphQL == "" {
-		r.jsonBody = copyMap(src.Body)
+		r.jsonBody = fillStrings(src.Body, func(s string) string { return fill(s, keep) }).(map[string]any)
 		if err := r.encodeJSON(); err != nil {
 			return nil, n.invalid("encode the body: %v", err)
 		}
@@ -255,7 +439,11 @@ func contains(list []string, s string) bool {
 
 // RegisterOptions loads the choices of a field of a node that is not an operation (a polling trigger's object)
 // from the provider account, as an operation's field with Options does.
+// Its choices cannot depend on other fields (DependsOn), which belong to operations.
 func (p *Provider) RegisterOptions(nodeType, field string, src *OptionSource) {
+	if len(src.DependsOn) > 0 {
+		panic(fmt.Sprintf("connector %s: %s: the choices of %s: RegisterOptions takes no DependsOn", p.Name, nodeType, field))
+	}
 	c := &compiled{p: p, op: &Operation{Type: nodeType}}
 	optionsMu.Lock()
 	defer optionsMu.Unlock()

@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -192,31 +193,68 @@ func TestAssociate(t *testing.T) {
 	failure(t, err, "hubspot_not_found", nodes.Permanent)
 }
 
-// TestLoadedOptions: pipelines, every pipeline's stages (named after their pipeline) and owners load from the account.
+// TestLoadedOptions: pipelines, the stages of the chosen pipeline and owners load from the account; the stages
+// ask for a pipeline first, and each pipeline's stages are cached apart.
 func TestLoadedOptions(t *testing.T) {
 	s := newStandIn(t)
 	cred := &nodes.ResolvedCredential{Name: "HubSpot", Type: CredentialPrivateApp, Fields: map[string]string{FieldAccessToken: testToken}}
 	client := s.exec(nil, testToken, nil).HTTP
-	for _, c := range []struct{ field, want string }{
-		{"pipeline", "[{default Sales Pipeline} {771 Renewals}]"},
-		{"stage", "[{appointmentscheduled Sales Pipeline: Appointment scheduled} {closedwon Sales Pipeline: Closed won} {1022 Renewals: Renewal due}]"},
-		{"owner", "[{41 li.lei@example.com} {42 han.mei@example.com}]"},
+	load := func(field string, params map[string]string, fresh bool) ([]nodes.Option, error) {
+		return connector.LoadOptions(context.Background(), connector.OptionsRequest{NodeType: "hubspot.deal.upsert", Field: field,
+			CredentialID: "cred-" + s.URL, Credential: cred, Client: client, Params: params, Fresh: fresh})
+	}
+	for _, c := range []struct {
+		field  string
+		params map[string]string
+		want   string
+	}{
+		{"pipeline", nil, "[{default Sales Pipeline} {771 Renewals}]"},
+		{"stage", map[string]string{"pipeline": "default"}, "[{appointmentscheduled Appointment scheduled} {closedwon Closed won}]"},
+		{"owner", nil, "[{41 li.lei@example.com} {42 han.mei@example.com}]"},
+		{"stage", map[string]string{"pipeline": "771"}, "[{1022 Renewal due}]"},
+		{"stage", map[string]string{"pipeline": "new deals?"}, "[{1099 Qualified}]"},
 	} {
-		opts, err := connector.LoadOptions(context.Background(), connector.OptionsRequest{NodeType: "hubspot.deal.upsert", Field: c.field,
-			CredentialID: "cred-" + s.URL, Credential: cred, Client: client, Fresh: true})
+		opts, err := load(c.field, c.params, true)
 		if err != nil {
-			t.Fatalf("%s: %v", c.field, err)
+			t.Fatalf("%s %v: %v", c.field, c.params, err)
 		}
 		var got []string
 		for _, o := range opts {
 			got = append(got, "{"+o.Value+" "+o.Label+"}")
 		}
 		if "["+strings.Join(got, " ")+"]" != c.want {
-			t.Fatalf("%s loaded %v", c.field, got)
+			t.Fatalf("%s %v loaded %v", c.field, c.params, got)
 		}
 	}
-	if q := s.received()[2].URL.Query(); q.Get("limit") != "500" || q.Get("archived") != "false" {
+	reqs := s.received()
+	if q := reqs[2].URL.Query(); q.Get("limit") != "500" || q.Get("archived") != "false" {
 		t.Fatalf("owners asked %v", q)
+	}
+	if p := reqs[1].URL.EscapedPath(); p != "/crm/v3/pipelines/deals/default/stages" {
+		t.Fatalf("stages asked at %s", p)
+	}
+	if p := reqs[4].URL.EscapedPath(); p != "/crm/v3/pipelines/deals/new%20deals%3F/stages" {
+		t.Fatalf("a pipeline id is escaped into the path: %s", p)
+	}
+	// Cached by pipeline: the default pipeline's stages again are not asked again, and are not another's.
+	opts, err := load("stage", map[string]string{"pipeline": "default"}, false)
+	if err != nil || len(opts) != 2 || len(s.received()) != len(reqs) {
+		t.Fatalf("cached stages %v %v after %d requests", opts, err, len(s.received()))
+	}
+	var de *connector.DependencyError
+	for _, params := range []map[string]string{nil, {"pipeline": "  "}} {
+		if _, err := load("stage", params, false); !errors.As(err, &de) || de.Code != connector.CodeDependencyMissing || de.Field != "pipeline" ||
+			err.Error() != "choose Pipeline first: the choices depend on it" {
+			t.Fatalf("stages without a pipeline %v: %v", params, err)
+		}
+	}
+	for _, params := range []map[string]string{{"pipeline": "{{ trigger.body.pipeline }}"}, {"pipeline": ".."}, {"pipeline": "default", "owner": "41"}} {
+		if _, err := load("stage", params, false); !errors.As(err, &de) || de.Code != connector.CodeDependencyInvalid {
+			t.Fatalf("stages with %v: %v", params, err)
+		}
+	}
+	if _, err := load("stage", map[string]string{"pipeline": "999"}, false); nodes.Classify(err).Code != "hubspot_not_found" {
+		t.Fatalf("an unknown pipeline: %v", err)
 	}
 }
 

@@ -37,11 +37,11 @@ var ObjectTypes = []nodes.Option{{Value: "contacts", Label: "Contact"}, {Value: 
 // Option sources loaded from the account.
 var (
 	pipelineSource = &connector.OptionSource{Path: "/crm/v3/pipelines/deals", Items: "/results", Value: "/id", Label: "/label"}
-	// stageSource lists the stages of every deal pipeline, labelled with their pipeline ("Sales Pipeline:
-	// Closed won"): choices load with the credential alone, not from the pipeline picked in another field, and
-	// HubSpot's stage ids are unique across an account's pipelines.
-	stageSource = &connector.OptionSource{Path: "/crm/v3/pipelines/deals", Items: "/results", Within: "/stages", GroupLabel: "/label",
-		Value: "/id", Label: "/label"}
+	// stageSource lists the stages of the pipeline chosen in the pipeline field, in their order. Without a
+	// pipeline the editor asks for one first: a stage belongs to one pipeline, and a deal sent with a stage but
+	// no pipeline lands in the default pipeline, where another pipeline's stage is refused.
+	stageSource = &connector.OptionSource{Path: "/crm/v3/pipelines/deals/{pipeline}/stages", DependsOn: []string{"pipeline"},
+		Items: "/results", Value: "/id", Label: "/label"}
 	ownerSource = &connector.OptionSource{Path: "/crm/v3/owners", Query: map[string]string{"limit": "500", "archived": "false"},
 		Items: "/results", Value: "/id", Label: "/email"}
 )
@@ -69,7 +69,7 @@ func extraParams(o object) []connector.Param {
 			Description: "The deal's pipeline; the account's deal pipelines load as choices."},
 			In: connector.InBody, Key: "/extra/pipeline", As: connector.AsString, Options: pipelineSource},
 		{Field: nodes.Field{Name: "stage", Label: "Stage", Type: nodes.TypeSelect, Expression: true,
-			Description: "The deal's stage (dealstage); the stages of every deal pipeline load as choices, named after their pipeline.",
+			Description: "The deal's stage (dealstage); the stages of the pipeline chosen above load as choices.",
 			Examples:    []nodes.Example{{Name: "Closed won (default pipeline)", Value: "closedwon"}}},
 			In: connector.InBody, Key: "/extra/dealstage", As: connector.AsString, Options: stageSource},
 		owner,

@@ -76,6 +76,21 @@ func newStandIn(t *testing.T) *standIn {
 	return s
 }
 
+// pipelineStages are the stages of the account's deal pipelines by pipeline id, as
+// /crm/v3/pipelines/deals/{pipelineId}/stages lists them (a PipelineStage each).
+var pipelineStages = map[string][]any{
+	"default": {
+		map[string]any{"id": "appointmentscheduled", "label": "Appointment scheduled", "displayOrder": 0, "archived": false,
+			"createdAt": "2026-01-05T08:00:00Z", "updatedAt": "2026-01-05T08:00:00Z", "metadata": map[string]any{"probability": "0.2"}},
+		map[string]any{"id": "closedwon", "label": "Closed won", "displayOrder": 5, "archived": false,
+			"createdAt": "2026-01-05T08:00:00Z", "updatedAt": "2026-01-05T08:00:00Z", "metadata": map[string]any{"probability": "1.0"}}},
+	"771": {
+		map[string]any{"id": "1022", "label": "Renewal due", "displayOrder": 0, "archived": false,
+			"createdAt": "2026-02-01T08:00:00Z", "updatedAt": "2026-02-01T08:00:00Z", "metadata": map[string]any{}}},
+	"new deals?": {map[string]any{"id": "1099", "label": "Qualified", "displayOrder": 0, "archived": false,
+		"createdAt": "2026-02-01T08:00:00Z", "updatedAt": "2026-02-01T08:00:00Z", "metadata": map[string]any{}}},
+}
+
 func hsError(w http.ResponseWriter, status int, category, msg string) {
 	answer(w, status, map[string]any{"status": "error", "message": msg, "correlationId": "aeb5f871-7f07-4993-9211-075dc63e7cbf", "category": category})
 }
@@ -159,6 +174,13 @@ func (s *standIn) route(w http.ResponseWriter, r *http.Request, body map[string]
 				map[string]any{"id": "closedwon", "label": "Closed won", "displayOrder": 5}}},
 			map[string]any{"id": "771", "label": "Renewals", "displayOrder": 1, "stages": []any{
 				map[string]any{"id": "1022", "label": "Renewal due", "displayOrder": 0}}}}})
+	case len(parts) == 6 && parts[2] == "pipelines" && parts[3] == "deals" && parts[5] == "stages":
+		stages, ok := pipelineStages[parts[4]]
+		if !ok {
+			hsError(w, 404, "OBJECT_NOT_FOUND", "Unable to find pipeline "+parts[4])
+			return
+		}
+		answer(w, 200, map[string]any{"results": stages})
 	case parts[0] == "crm" && parts[1] == "v4":
 		// /crm/v4/objects/{from}/{id}/associations/default/{to}/{toId}
 		from, id, to, toID := parts[3], parts[4], parts[7], parts[8]

@@ -3,6 +3,7 @@ package jiandaoyun
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -134,6 +135,35 @@ func TestAppsAndConnection(t *testing.T) {
 	}
 	if _, err := ct.Test(context.Background(), map[string]string{FieldAPIKey: "wrong"}, x.HTTP); err == nil {
 		t.Fatal("a wrong key passed the connection test")
+	}
+}
+
+// TestFormsOfTheChosenApp: the form field loads the forms of the app chosen in the app field, asks for the app
+// first, and refuses an app id Jiandaoyun would refuse before asking it.
+func TestFormsOfTheChosenApp(t *testing.T) {
+	s := newStandIn(t)
+	load := func(params map[string]string) ([]nodes.Option, error) {
+		return connector.LoadOptions(context.Background(), connector.OptionsRequest{NodeType: "jiandaoyun.data.create", Field: "entry",
+			CredentialID: "cred-jdy-" + t.Name(), Credential: &nodes.ResolvedCredential{Name: "jdy", Type: CredentialType,
+				Fields: map[string]string{FieldAPIKey: testKey}}, Client: s.exec(nil, testKey).HTTP, Params: params})
+	}
+	opts, err := load(map[string]string{"app": " " + testApp + " "})
+	if err != nil || len(opts) != 2 || opts[0].Value != testEntry || opts[0].Label != "客户登记" {
+		t.Fatalf("forms %v %v", opts, err)
+	}
+	if b := s.lastBody(); b["app_id"] != testApp || b["limit"] != float64(100) || b["skip"] != float64(0) {
+		t.Fatalf("app/entry/list asked with %v", b)
+	}
+	var de *connector.DependencyError
+	if _, err := load(nil); !errors.As(err, &de) || de.Code != connector.CodeDependencyMissing || de.Field != "app" {
+		t.Fatalf("without an app: %v", err)
+	}
+	if _, err := load(map[string]string{"app": "not-an-id"}); !errors.As(err, &de) || de.Code != connector.CodeDependencyInvalid ||
+		!strings.Contains(err.Error(), "not a Jiandaoyun app id") {
+		t.Fatalf("a malformed app: %v", err)
+	}
+	if n := len(s.paths); n != 1 {
+		t.Fatalf("refused values reached Jiandaoyun: %v", s.paths)
 	}
 }
 

@@ -10,10 +10,13 @@ import (
 	"github.com/ferry-hq/ferry/nodes/connector"
 )
 
-// appSource loads the apps the API key reaches (POST /app/list, up to 100). Forms depend on the app chosen,
-// which loaded choices cannot follow yet, so the form is typed (its entry_id from the form's API page).
+// appSource loads the apps the API key reaches (POST /app/list, up to 100).
 var appSource = &connector.OptionSource{Method: http.MethodPost, Path: "/app/list", Body: map[string]any{"limit": 100, "skip": 0},
 	Items: "/apps", Value: "/app_id", Label: "/name"}
+
+// entrySource loads the forms of the app chosen in the app field (POST /app/entry/list, up to 100).
+var entrySource = &connector.OptionSource{Method: http.MethodPost, Path: "/app/entry/list", DependsOn: []string{"app"},
+	Body: map[string]any{"app_id": "{app}", "limit": 100, "skip": 0}, Items: "/forms", Value: "/entry_id", Label: "/name"}
 
 // objectID is the shape of Jiandaoyun's app, form and record ids (24 hexadecimal digits).
 var objectID = regexp.MustCompile(`^[0-9a-fA-F]{24}$`)
@@ -132,7 +135,8 @@ func init() {
 		Description: "The app (app_id); the apps the API key reaches load from the account."},
 		In: connector.InBody, Key: "/app_id", Options: appSource, Transform: checkID("app")}
 	entry := idParam("entry", "Form", "form", "/entry_id",
-		"The form's entry_id, from the form's API page (开放平台 → API 文档) or its address (…/app/{app_id}/entry/{entry_id}).")
+		"The form (entry_id); the forms of the app chosen above load from the account, or type its id from the form's address (…/app/{app_id}/entry/{entry_id}).")
+	entry.Type, entry.Options = nodes.TypeSelect, entrySource
 	dataID := idParam("dataId", "Record", "record", "/data_id", "The record's _id.")
 	dataID.Examples = []nodes.Example{{Name: "From the trigger", Value: "{{ trigger.body.data._id }}"}}
 	data := connector.Param{Field: nodes.Field{Name: "data", Label: "Data", Type: nodes.TypeJSON, Expression: true, Required: true,

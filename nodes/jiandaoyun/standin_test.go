@@ -101,6 +101,19 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 			map[string]any{"name": "售后服务", "app_id": "5e0dca0cc9a2790006c11e02"}}})
 		return
 	}
+	if path == "/app/entry/list" {
+		// 用户表单查询接口: app_id required, limit 1–100, answer {"forms": [{"name", "app_id", "entry_id"}]}.
+		if l, _ := body["limit"].(float64); l < 1 || l > 100 {
+			s.t.Errorf("app/entry/list limit %v", body["limit"])
+		}
+		if body["app_id"] != testApp {
+			jdyError(w, 400, 1, "The request is invalid.")
+			return
+		}
+		answer(w, 200, map[string]any{"forms": []any{map[string]any{"name": "客户登记", "app_id": testApp, "entry_id": testEntry},
+			map[string]any{"name": "回款记录", "app_id": testApp, "entry_id": "5ed750af3c07c70f9c6eef78"}}})
+		return
+	}
 	if body["app_id"] != testApp || body["entry_id"] != testEntry {
 		s.t.Errorf("%s: app_id %v, entry_id %v", path, body["app_id"], body["entry_id"])
 		jdyError(w, 400, 1, "The request is invalid.")

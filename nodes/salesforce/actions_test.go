@@ -2,6 +2,8 @@ package salesforce
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -178,6 +180,29 @@ func TestSObjectsLoadedFromTheOrg(t *testing.T) {
 		if err != nil || len(opts) != 2 || opts[0].Value != "Account" || opts[1].Value != "Invoice__c" || opts[1].Label != "Invoice" {
 			t.Errorf("%s: %v %v (only createable sObjects)", typ, opts, err)
 		}
+	}
+}
+
+// TestExternalIDFieldsOfTheChosenSObject: the upsert's external id field lists the chosen sObject's fields
+// marked External ID, and asks for the sObject first.
+func TestExternalIDFieldsOfTheChosenSObject(t *testing.T) {
+	s := newStandIn(t)
+	x := s.exec(nil, nil)
+	load := func(params map[string]string) ([]nodes.Option, error) {
+		return connector.LoadOptions(context.Background(), connector.OptionsRequest{NodeType: "salesforce.record.upsert", Field: "externalIdField",
+			CredentialID: "c-" + t.Name(), Credential: &nodes.ResolvedCredential{Name: "Acme", Type: CredentialOAuth2, Fields: fields()},
+			Client: x.HTTP, Params: params})
+	}
+	opts, err := load(map[string]string{"sObject": "Opportunity"})
+	if err != nil || fmt.Sprint(opts) != fmt.Sprint([]nodes.Option{{Value: "Payment_Id__c", Label: "Payment Id"}, {Value: "Order_No__c", Label: "Order number"}}) {
+		t.Fatalf("external id fields %v %v", opts, err)
+	}
+	var de *connector.DependencyError
+	if _, err := load(nil); !errors.As(err, &de) || de.Code != connector.CodeDependencyMissing || de.Field != "sObject" {
+		t.Fatalf("without an sObject: %v", err)
+	}
+	if _, err := load(map[string]string{"sObject": "Opportunity/../Account"}); !errors.As(err, &de) || de.Code != connector.CodeDependencyInvalid {
+		t.Fatalf("a malformed sObject: %v", err)
 	}
 }
 

@@ -13,6 +13,11 @@ import (
 // sObjectSource loads the org's sObjects that can be created (describeGlobal), standard and custom.
 var sObjectSource = &connector.OptionSource{Path: "/sobjects", Items: "/sobjects", Value: "/name", Label: "/label", When: "/createable"}
 
+// externalIDSource loads the fields of the chosen sObject marked External ID (sObject Describe), the only ones
+// an upsert can match on besides Id.
+var externalIDSource = &connector.OptionSource{Path: "/sobjects/{sObject}/describe", DependsOn: []string{"sObject"},
+	Items: "/fields", Value: "/name", Label: "/label", When: "/externalIdField"}
+
 var (
 	// apiName is an sObject's or field's API name: Account, Invoice__c, ns__Thing__c.
 	apiName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
@@ -122,8 +127,8 @@ func Operations() []connector.Operation {
 			Method:      http.MethodPatch, Path: "/sobjects/{sObject}/{externalIdField}/{externalId}", OutputLabel: "Result",
 			Params: []connector.Param{sObjectParam(),
 				{Field: nodes.Field{Name: "externalIdField", Label: "External id field", Type: nodes.TypeString, Expression: true, Required: true,
-					Description: "The API name of a field marked External ID on the sObject (Payment_Id__c)."},
-					In: connector.InPath, Transform: checkName("an external id field")},
+					Description: "The API name of a field marked External ID on the sObject (Payment_Id__c); the chosen sObject's external id fields load from the org."},
+					In: connector.InPath, Options: externalIDSource, Transform: checkName("an external id field")},
 				{Field: nodes.Field{Name: "externalId", Label: "External id", Type: nodes.TypeString, Expression: true, Required: true,
 					Description: "The value to match: the record with it is updated, or a record is created with it.",
 					Examples:    []nodes.Example{{Name: "A payment's id", Value: "{{ trigger.body.transactionId }}"}}}, In: connector.InPath},

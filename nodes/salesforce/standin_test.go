@@ -158,6 +158,18 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 			s.t.Errorf("query more results with parameters: %s", r.URL)
 		}
 		s.more(w, parts[1])
+	case len(parts) == 3 && parts[0] == "sobjects" && parts[2] == "describe" && r.Method == http.MethodGet:
+		// sObject Describe: the object's fields, each with externalIdField.
+		if parts[1] != "Opportunity" {
+			sfErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+			return
+		}
+		answer(w, 200, map[string]any{"name": "Opportunity", "label": "Opportunity", "fields": []any{
+			map[string]any{"name": "Id", "label": "Opportunity ID", "externalIdField": false, "idLookup": true},
+			map[string]any{"name": "Name", "label": "Name", "externalIdField": false, "idLookup": false},
+			map[string]any{"name": "Payment_Id__c", "label": "Payment Id", "externalIdField": true, "idLookup": true},
+			map[string]any{"name": "Order_No__c", "label": "Order number", "externalIdField": true, "idLookup": true},
+		}})
 	case len(parts) >= 2 && parts[0] == "sobjects":
 		s.sobject(w, r, parts[1:], body)
 	default:

@@ -2,9 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -23,9 +26,13 @@ func init() {
 func (a *API) optionRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/api/v1/nodes/:type/options/:field", Permission: PermFlowsWrite, Tag: "catalog",
-			Summary:  "The choices of a field that come from the provider account (pipelines, order statuses), listed with a credential; reused for a minute",
+			Summary: "The choices of a field that come from the provider account (pipelines, order statuses), listed with a credential; reused for a minute. " +
+				"Choices that depend on other fields (optionsDependOn in the field's spec: the stages of the chosen pipeline) take their values in params; " +
+				"a missing one is answered 400 options_dependency_missing, an unusable one 400 options_dependency_invalid, with the field in details.field",
 			Response: "FieldOptions", Query: []QueryParam{{"credential", "the credential id to list them with"}, {"variant", "live (default) or test"},
-				{"fresh", "1 asks the provider again instead of reusing the answer of the last minute"}},
+				{"fresh", "1 asks the provider again instead of reusing the answer of the last minute"},
+				{"params", `a JSON object of the values of the fields the choices depend on, by field name, such as {"pipeline":"default"}; ` +
+					"each is checked as a run checks it and part of the cache key"}},
 			Handler: a.fieldOptions},
 	}
 }
@@ -77,6 +84,10 @@ func (a *API) fieldOptions(c fiber.Ctx) error {
 	default:
 		return errBadRequest("fresh_invalid", "fresh must be 1 or 0")
 	}
+	params, err := dependencyParams(c.Query("params"))
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(c.Context(), optionsTimeout)
 	defer cancel()
 	cred, err := a.Credentials.Resolve(ctx, credID, mode)
@@ -95,10 +106,13 @@ func (a *API) fieldOptions(c fiber.Ctx) error {
 	}
 	client := egress.Bind(base, func(context.Context) (string, egress.Destinations, error) { return cred.Name, cred.Destinations, nil })
 	opts, err := connector.LoadOptions(ctx, connector.OptionsRequest{NodeType: typ, Field: field, CredentialID: credID + ":" + string(mode),
-		Credential: cred, Client: client, Fresh: fresh})
+		Credential: cred, Client: client, Params: params, Fresh: fresh})
 	if err != nil {
 		if errors.Is(err, connector.ErrNoOptions) {
 			return &Error{Status: http.StatusNotFound, Code: CodeOptionsNotFound, Message: err.Error()}
+		}
+		if de := (*connector.DependencyError)(nil); errors.As(err, &de) {
+			return &Error{Status: http.StatusBadRequest, Code: de.Code, Message: de.Error(), Details: map[string]any{"field": de.Field}}
 		}
 		return stepFailure(err)
 	}
@@ -106,6 +120,43 @@ func (a *API) fieldOptions(c fiber.Ctx) error {
 		opts = []nodes.Option{}
 	}
 	return ok(c, http.StatusOK, fiber.Map{"options": opts})
+}
+
+// maxParamsQuery bounds the params query of the options route.
+const maxParamsQuery = 4096
+
+// dependencyParams reads the params query: a JSON object of field names to their values, as text (numbers and
+// booleans are taken as written).
+func dependencyParams(raw string) (map[string]string, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	bad := func(format string, args ...any) error { return errBadRequest("params_invalid", format, args...) }
+	if len(raw) > maxParamsQuery {
+		return nil, bad("params is longer than %d bytes", maxParamsQuery)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
+		return nil, bad(`params must be a JSON object of field values, such as {"pipeline":"default"}`)
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		switch t := v.(type) {
+		case string:
+			out[k] = t
+		case json.Number:
+			out[k] = t.String()
+		case bool:
+			out[k] = fmt.Sprint(t)
+		case nil:
+			out[k] = ""
+		default:
+			return nil, bad("params.%s must be text, not an object or a list", k)
+		}
+	}
+	return out, nil
 }
 
 // stepFailure answers a failure a step would have met, with its stable code and the provider's answer: a bad

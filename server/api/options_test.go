@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -28,6 +29,14 @@ func init() {
 			{Field: nodes.Field{Name: "id", Label: "Order", Type: nodes.TypeString, Expression: true, Required: true}, In: connector.InPath},
 			{Field: nodes.Field{Name: "status", Label: "Status", Type: nodes.TypeSelect, Expression: true}, In: connector.InBody,
 				Options: &connector.OptionSource{Path: "/statuses", Items: "/statuses", Value: "/slug", Label: "/name"}},
+		}})
+	p.MustRegister(connector.Operation{Type: "test.optshop.deal.stage", Name: "Set deal stage", Category: nodes.CategoryCRM,
+		Method: http.MethodPut, Path: "/deals", SideEffect: true,
+		Params: []connector.Param{
+			{Field: nodes.Field{Name: "pipeline", Label: "Pipeline", Type: nodes.TypeSelect, Expression: true}, In: connector.InBody,
+				Options: &connector.OptionSource{Path: "/pipelines", Items: "/pipelines", Value: "/id"}},
+			{Field: nodes.Field{Name: "stage", Label: "Stage", Type: nodes.TypeSelect, Expression: true}, In: connector.InBody,
+				Options: &connector.OptionSource{Path: "/pipelines/{pipeline}/stages", DependsOn: []string{"pipeline"}, Items: "/stages", Value: "/id"}},
 		}})
 }
 
@@ -100,6 +109,70 @@ func TestFieldOptionsFromTheAccount(t *testing.T) {
 		if e["code"] != "optshop_unauthorized" || !strings.Contains(e["message"].(string), "this key may not read statuses") ||
 			e["details"].(map[string]any)["status"] != float64(403) {
 			t.Fatalf("the provider's refusal: %v", res)
+		}
+	})
+}
+
+// TestFieldOptionsThatDependOnAField: the stages of the chosen pipeline take the pipeline in params, escaped
+// into the provider's path and cached per pipeline; a missing or unusable pipeline is a bad request naming it.
+func TestFieldOptionsThatDependOnAField(t *testing.T) {
+	each(t, func(t *testing.T, h *harness) {
+		var mu sync.Mutex
+		var asked []string
+		seen := func() string { mu.Lock(); defer mu.Unlock(); return fmt.Sprint(asked) }
+		shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			asked = append(asked, r.URL.EscapedPath())
+			mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			switch r.URL.Path {
+			case "/pipelines/sales/stages":
+				io.WriteString(w, `{"stages":[{"id":"new"},{"id":"won"}]}`)
+			case "/pipelines/re new/stages":
+				io.WriteString(w, `{"stages":[{"id":"due"}]}`)
+			default:
+				w.WriteHeader(404)
+				io.WriteString(w, `{"message":"no such pipeline"}`)
+			}
+		}))
+		defer shop.Close()
+		cred := h.expect(h.do("POST", "/api/v1/credentials", map[string]any{"name": "Deals", "type": "test.optshop.key",
+			"allowedDestinations": []string{shop.URL}, "live": map[string]string{"base": shop.URL, "key": "shop-key"}}), 201)["id"].(string)
+		path := "/api/v1/nodes/test.optshop.deal.stage/options/stage?credential=" + cred
+		with := func(params string) string { return path + "&params=" + url.QueryEscape(params) }
+
+		for _, c := range []struct{ params, want string }{
+			{`{"pipeline":"sales"}`, "[map[label:new value:new] map[label:won value:won]]"},
+			{`{"pipeline":"re new"}`, "[map[label:due value:due]]"},
+			{`{"pipeline":"sales"}`, "[map[label:new value:new] map[label:won value:won]]"},
+		} {
+			got := h.expect(h.do("GET", with(c.params), nil), 200)
+			if fmt.Sprint(got["options"]) != c.want {
+				t.Fatalf("%s: %v", c.params, got)
+			}
+		}
+		if seen() != "[/pipelines/sales/stages /pipelines/re%20new/stages]" {
+			t.Fatalf("the provider was asked %v", seen())
+		}
+		for _, c := range []struct{ query, code, field string }{
+			{path, "options_dependency_missing", "pipeline"},
+			{with(`{"pipeline":""}`), "options_dependency_missing", "pipeline"},
+			{with(`{"pipeline":"{{ trigger.body.pipeline }}"}`), "options_dependency_invalid", "pipeline"},
+			{with(`{"pipeline":"sales","owner":"1"}`), "options_dependency_invalid", "owner"},
+			{with(`["sales"]`), "params_invalid", ""},
+			{with(`{"pipeline":{"id":"sales"}}`), "params_invalid", ""},
+		} {
+			e := h.expect(h.do("GET", c.query, nil), 400)["error"].(map[string]any)
+			if e["code"] != c.code || (c.field != "" && e["details"].(map[string]any)["field"] != c.field) {
+				t.Fatalf("%s: %v", c.query, e)
+			}
+		}
+		if seen() != "[/pipelines/sales/stages /pipelines/re%20new/stages]" {
+			t.Fatalf("refused requests reached the provider: %v", seen())
+		}
+		e := h.expect(h.do("GET", with(`{"pipeline":"gone"}`), nil), 502)["error"].(map[string]any)
+		if e["code"] != "optshop_not_found" {
+			t.Fatalf("an unknown pipeline: %v", e)
 		}
 	})
 }

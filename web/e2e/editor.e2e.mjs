@@ -3,7 +3,8 @@
 // webhook → map → condition → respond flow by dragging from the palette, test-runs it, maps a field by dragging
 // it from the input pane into the mapping table, test-runs again, publishes, sends webhooks, finds the run by its
 // business key, retries a dead letter, builds a Shopify fulfilment flow whose location dropdown is listed from a
-// stand-in store and shows a polling trigger's state with its reset and backfill, visits every screen at 1280×800 and 1920×1080, checks what each role sees of the admin
+// stand-in store, builds a Stripe payment → HubSpot deal flow whose stage dropdown lists the stages of the pipeline
+// picked from a stand-in HubSpot account (listed again when the pipeline changes), and shows a polling trigger's state with its reset and backfill, visits every screen at 1280×800 and 1920×1080, checks what each role sees of the admin
 // screens, and checks that the Chinese interface has no English left. Every page runs under the
 // server's Content-Security-Policy, and any violation fails the test. Screenshots of each screen go
 // to e2e/screenshots/ (not committed).
@@ -13,7 +14,9 @@
 // it the way it reaches the internet behind a proxy: HTTPS_PROXY names a local CONNECT proxy that tunnels to the
 // stand-in, whose certificate comes from a throwaway authority given to Ferry in SSL_CERT_FILE. The name
 // resolves to 127.0.0.1 through a hosts file bind-mounted for the ferry process alone (unshare --mount, so
-// root), and FERRY_ALLOWED_INTERNAL_HOSTS lets the egress guard reach it.
+// root), and FERRY_ALLOWED_INTERNAL_HOSTS lets the egress guard reach it. The HubSpot stand-in answers
+// https://api.hubapi.com (the pipelines, the stages of one pipeline, the owners) the same way, with the same
+// authority.
 //
 //   FERRY_BIN=/path/to/ferry npm run e2e      (CHROMIUM defaults to /usr/bin/chromium; needs openssl, unshare)
 import { chromium } from 'playwright-core';
@@ -51,13 +54,21 @@ const LOCATIONS = [
   { id: 'gid://shopify/Location/71', name: 'Warehouse Berlin' },
   { id: 'gid://shopify/Location/72', name: 'Shop Shanghai' },
 ];
+// The HubSpot stand-in's account: two deal pipelines, each with its stages, and an owner.
+const HUB = 'api.hubapi.com';
+const HUB_TOKEN = 'pat-na1-e2e-token';
+const HUB_STAGES = {
+  default: [{ id: 'appointmentscheduled', label: 'Appointment scheduled', displayOrder: 0 }, { id: 'closedwon', label: 'Closed won', displayOrder: 1 }],
+  771: [{ id: '1022', label: 'Renewal due', displayOrder: 0 }, { id: '1023', label: 'Renewed', displayOrder: 1 }],
+};
+const HUB_PIPELINES = [{ id: 'default', label: 'Sales Pipeline', displayOrder: 0 }, { id: '771', label: 'Renewals', displayOrder: 1 }];
 const tlsDir = mkdtempSync(join(tmpdir(), 'ferry-e2e-shop-'));
 {
   const ssl = (...args) => execFileSync('openssl', args, { cwd: tlsDir, stdio: ['ignore', 'ignore', 'pipe'] });
   ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem',
     '-days', '2', '-subj', '/CN=Ferry e2e authority', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
   ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'shop.key', '-out', 'shop.csr', '-subj', `/CN=${SHOP}`);
-  writeFileSync(join(tlsDir, 'shop.ext'), `subjectAltName=DNS:${SHOP}\nextendedKeyUsage=serverAuth\n`);
+  writeFileSync(join(tlsDir, 'shop.ext'), `subjectAltName=DNS:${SHOP},DNS:${HUB}\nextendedKeyUsage=serverAuth\n`);
   ssl('x509', '-req', '-in', 'shop.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'shop.pem', '-days', '2', '-extfile', 'shop.ext');
 }
 // The store's orders, as the Admin API's GraphQL gives them, for the polling trigger; shopDenies makes the
@@ -105,14 +116,38 @@ const shopServer = https.createServer({ key: readFileSync(join(tlsDir, 'shop.key
   });
 });
 const shopPort = await new Promise((resolve) => shopServer.listen(0, '127.0.0.1', () => resolve(shopServer.address().port)));
-// The proxy Ferry is given: it tunnels CONNECTs to the store's domain to the stand-in, and refuses the rest.
+// What the HubSpot stand-in was asked: each path with its query.
+const hubCalls = [];
+const hubServer = https.createServer({ key: readFileSync(join(tlsDir, 'shop.key')), cert: readFileSync(join(tlsDir, 'shop.pem')) }, (req, res) => {
+  const answer = (status, v) => { res.writeHead(status, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(v)); };
+  const fail = (status, category, message) => answer(status, { status: 'error', message, correlationId: 'e2e', category });
+  if (req.headers.authorization !== `Bearer ${HUB_TOKEN}`) return fail(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found.');
+  const url = new URL(req.url, `https://${HUB}`);
+  hubCalls.push(url.pathname + url.search);
+  if (req.method !== 'GET') return fail(405, 'VALIDATION_ERROR', 'the stand-in answers GET only');
+  if (url.pathname === '/crm/v3/pipelines/deals') {
+    return answer(200, { results: HUB_PIPELINES.map((p) => ({ ...p, stages: HUB_STAGES[p.id] })) });
+  }
+  const stages = /^\/crm\/v3\/pipelines\/deals\/([^/]+)\/stages$/.exec(url.pathname);
+  if (stages) {
+    const list = HUB_STAGES[decodeURIComponent(stages[1])];
+    return list ? answer(200, { results: list }) : fail(404, 'OBJECT_NOT_FOUND', `Unable to find pipeline ${stages[1]}`);
+  }
+  if (url.pathname === '/crm/v3/owners') return answer(200, { results: [{ id: '41', email: 'li.lei@example.com', archived: false }] });
+  return fail(404, 'OBJECT_NOT_FOUND', `the stand-in does not answer ${url.pathname}`);
+});
+const hubPort = await new Promise((resolve) => hubServer.listen(0, '127.0.0.1', () => resolve(hubServer.address().port)));
+// The proxy Ferry is given: it tunnels CONNECTs to the store's and HubSpot's domains to the stand-ins, and
+// refuses the rest.
+const tunnels = { [`${SHOP}:443`]: shopPort, [`${HUB}:443`]: hubPort };
 const proxy = http.createServer((req, res) => { res.writeHead(405); res.end(); });
 proxy.on('connect', (req, socket, head) => {
-  if (req.url !== `${SHOP}:443`) {
+  const port = tunnels[req.url];
+  if (!port) {
     socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
     return;
   }
-  const upstream = net.connect(shopPort, '127.0.0.1', () => {
+  const upstream = net.connect(port, '127.0.0.1', () => {
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     upstream.write(head);
     upstream.pipe(socket);
@@ -123,13 +158,13 @@ proxy.on('connect', (req, socket, head) => {
 });
 const proxyPort = await new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve(proxy.address().port)));
 const hostsFile = join(tlsDir, 'hosts');
-writeFileSync(hostsFile, `${readFileSync('/etc/hosts', 'utf8')}\n127.0.0.1 ${SHOP}\n`);
+writeFileSync(hostsFile, `${readFileSync('/etc/hosts', 'utf8')}\n127.0.0.1 ${SHOP}\n127.0.0.1 ${HUB}\n`);
 
-// ferry, in a mount namespace of its own where the store's name resolves to the loopback address.
+// ferry, in a mount namespace of its own where the store's and HubSpot's names resolve to the loopback address.
 const server = spawn('unshare', ['--mount', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile,
   bin, '--data-dir', dataDir, '--addr', `127.0.0.1:${port}`, '--log-level', 'warn'], {
   stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`, SSL_CERT_FILE: join(tlsDir, 'ca.pem'), FERRY_ALLOWED_INTERNAL_HOSTS: SHOP },
+  env: { ...process.env, HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`, SSL_CERT_FILE: join(tlsDir, 'ca.pem'), FERRY_ALLOWED_INTERNAL_HOSTS: `${SHOP},${HUB}` },
 });
 
 async function waitReady() {
@@ -231,7 +266,8 @@ async function visibleTexts(page) {
 
 // Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
 const LANGUAGE_NEUTRAL = [
-  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/,
+  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/, /Paid orders to HubSpot/,
+  /^[a-z][\w-]*(\.[\w-]+)+(, [a-z][\w-]*(\.[\w-]+)+)+$/, // the allowed internal hosts, as configured
   // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
   /^(Map fields|Condition|Respond to webhook|Webhook)$/, /^[a-z][\w-]*: /, /at line \d+, column \d+/,
   /^(English|Webhook|API|JSON|HTTP|URL|HMAC|OAuth2|Cron|POST|GET|PUT|DELETE|true|false|null)$/i,
@@ -536,6 +572,91 @@ try {
       `the saved shop flow holds ${JSON.stringify(node)}`);
   }
 
+  // A payment → CRM flow: a Stripe payment starts it, and a HubSpot deal upsert takes its pipeline and stage from
+  // the stand-in account. The stage's choices depend on the pipeline: asked for first, listed for the pipeline
+  // picked, listed again when it changes (the stage picked before is cleared), and both are saved.
+  const stripeCred = (await api('POST', '/api/v1/credentials', { name: 'E2E Stripe', type: 'stripe.account',
+    live: { secretKey: 'sk_test_e2e', webhookSecret: 'whsec_e2e' } })).id;
+  const hubCred = (await api('POST', '/api/v1/credentials', { name: 'E2E HubSpot', type: 'hubspot.private-app', live: { accessToken: HUB_TOKEN } })).id;
+  await page.goto(base + '/flows');
+  await page.getByRole('button', { name: 'New flow' }).click();
+  await page.locator('.ant-modal input').first().fill('Paid orders to HubSpot');
+  await page.locator('.ant-modal .ant-btn-primary').click();
+  await page.waitForURL(/\/flows\/[^/]+$/);
+  const crmFlowID = page.url().split('/').pop();
+  await page.locator('.react-flow__node').first().waitFor();
+  // The new flow's webhook trigger gives way to Stripe's.
+  await openNode('webhook');
+  await closePanel();
+  await page.keyboard.press('Delete');
+  await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length === 0);
+  const dropNode = async (type, x, y) => {
+    const before = await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    await search.fill(type);
+    await page.locator('.ferry-palette-item', { hasText: type }).first().dragTo(pane, { targetPosition: { x, y } });
+    await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length === n, before.length + 1);
+    const after = await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    return after.find((id) => !before.includes(id));
+  };
+  const payment = await dropNode('stripe.trigger', 150, 300);
+  const deal = await dropNode('hubspot.deal.upsert', 550, 300);
+  await search.fill('');
+  await connect(payment, 'main', deal);
+  const pickCredential = async (name) => {
+    await page.locator('.ant-drawer .ant-form-item', { hasText: 'Credential' }).locator('.ant-select').first().click();
+    await page.locator('.ant-select-item-option', { hasText: name }).click();
+  };
+  await openNode(payment);
+  await pickCredential('E2E Stripe');
+  await closePanel();
+  await openNode(deal);
+  await pickCredential('E2E HubSpot');
+  await page.locator('.cm-content[aria-label="Unique property"]').fill('order_id');
+  await page.locator('.cm-content[aria-label="Unique value"]').fill('{{ trigger.body.orderId }}');
+  const drawer = page.locator('.ant-drawer');
+  const pipelineSelect = drawer.locator('.ant-select[aria-label="Pipeline"]');
+  const stageSelect = drawer.locator('.ant-select[aria-label="Stage"]');
+  // Without a pipeline the stages cannot be listed: the form says to choose one first.
+  await drawer.getByText('Choose Pipeline first to load these choices').first().waitFor();
+  const pick = async (select, label) => {
+    await select.click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: label }).click();
+    await select.locator('.ant-select-selection-item', { hasText: label }).waitFor();
+  };
+  // The stage's list holds exactly the stages of the pipeline picked.
+  const stageChoices = async (want) => {
+    await stageSelect.click();
+    await page.waitForFunction((labels) => {
+      const shown = [...document.querySelectorAll('.ant-select-dropdown:not(.ant-select-dropdown-hidden) .ant-select-item-option')].map((e) => e.textContent);
+      return JSON.stringify(shown) === JSON.stringify(labels);
+    }, want);
+  };
+  await pick(pipelineSelect, 'Sales Pipeline');
+  await stageChoices(['Appointment scheduled', 'Closed won']);
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: 'Closed won' }).click();
+  await stageSelect.locator('.ant-select-selection-item', { hasText: 'Closed won' }).waitFor();
+  await shot(page, 'dependent-dropdown');
+  // Another pipeline: its stages are listed, and the stage of the other pipeline is cleared.
+  await pick(pipelineSelect, 'Renewals');
+  await stageSelect.locator('.ant-select-selection-item').waitFor({ state: 'detached' });
+  await stageChoices(['Renewal due', 'Renewed']);
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: 'Renewal due' }).click();
+  await stageSelect.locator('.ant-select-selection-item', { hasText: 'Renewal due' }).waitFor();
+  check(hubCalls.includes('/crm/v3/pipelines/deals/default/stages') && hubCalls.includes('/crm/v3/pipelines/deals/771/stages'),
+    `the HubSpot stand-in was asked ${JSON.stringify(hubCalls)}`);
+  await shot(page, 'node-panel-hubspot');
+  await closePanel();
+  await page.keyboard.press('Control+s');
+  await page.getByText('Draft saved.').first().waitFor();
+  {
+    const saved = await api('GET', `/api/v1/flows/${crmFlowID}`);
+    const node = saved.flow.nodes.find((n) => n.type === 'hubspot.deal.upsert');
+    const trigger = saved.flow.nodes.find((n) => n.type === 'stripe.trigger');
+    const edge = saved.flow.edges.find((e) => e.source === trigger?.id && e.target === node?.id);
+    check(node?.params?.pipeline === '771' && node?.params?.stage === '1022' && node?.credential === hubCred && trigger?.credential === stripeCred && edge,
+      `the saved payment → CRM flow holds ${JSON.stringify(saved.flow)}`);
+  }
+
   // A polling trigger (set up and published through the API): its panel shows where the poller stopped, what it
   // found and its error, and an editor backfills it from a date and resets it from the panel.
   const pollFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'Poll shop orders', nodes: [
@@ -681,6 +802,7 @@ try {
   if (browser) await browser.close();
   server.kill('SIGTERM');
   shopServer.close();
+  hubServer.close();
   proxy.close();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(tlsDir, { recursive: true, force: true });

@@ -29,6 +29,11 @@ export interface Field {
    * GET /api/v1/nodes/{type}/options/{field}?credential=…; the value may still be an expression.
    */
   loadOptions?: boolean;
+  /**
+   * optionsDependOn names sibling fields whose values the loaded choices depend on (the stages of the chosen
+   * pipeline): they are sent as params, and the choices are listed again when one changes.
+   */
+  optionsDependOn?: string[] | null;
 }
 
 export interface Port { id: string; label: string; kind: 'main' | 'error' }

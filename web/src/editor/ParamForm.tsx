@@ -35,13 +35,23 @@ export function ParamForm({ fields, values, problems = [], sample, source, onCha
   return (
     <>
       {views.map((view) => (
-        <FieldItem key={view.field.name} view={view} sample={sample} params={values} source={source} onChange={(v) => set(view.field.name, v)} />
+        <FieldItem key={view.field.name} view={view} sample={sample} params={values} fields={fields} source={source} onChange={(v) => set(view.field.name, v)} />
       ))}
     </>
   );
 }
 
-function FieldItem({ view, sample, params, source, onChange }: { view: FieldView; sample: unknown; params: Values | undefined; source?: OptionsSource; onChange: (v: unknown) => void }) {
+interface FieldProps {
+  view: FieldView;
+  sample: unknown;
+  params: Values | undefined;
+  /** fields are all the node's fields, for a field that refers to its siblings (choices that depend on them). */
+  fields?: Field[] | null;
+  source?: OptionsSource;
+  onChange: (v: unknown) => void;
+}
+
+function FieldItem({ view, sample, params, fields, source, onChange }: FieldProps) {
   const { t } = useTranslation();
   const { field, problems, missing } = view;
   const help = problems.length
@@ -71,17 +81,18 @@ function FieldItem({ view, sample, params, source, onChange }: { view: FieldView
         </>
       }
     >
-      <FieldInput view={view} sample={sample} params={params} source={source} onChange={onChange} />
+      <FieldInput view={view} sample={sample} params={params} fields={fields} source={source} onChange={onChange} />
     </Form.Item>
   );
 }
 
-function FieldInput({ view, sample, params, source, onChange }: { view: FieldView; sample: unknown; params: Values | undefined; source?: OptionsSource; onChange: (v: unknown) => void }) {
+function FieldInput({ view, sample, params, fields, source, onChange }: FieldProps) {
   const { t } = useTranslation();
   const { field, value } = view;
   // Choices from the provider account: a dropdown listed with the step's credential, still open to an expression.
   if (field.loadOptions && source) {
-    return <LoadedSelect source={source} field={field} value={value} sample={sample} status={view.problems.length ? 'error' : undefined} onChange={onChange} />;
+    return <LoadedSelect source={source} field={field} value={value} sample={sample} status={view.problems.length ? 'error' : undefined}
+      params={params} fields={fields} onChange={onChange} />;
   }
   const str = typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
   const text = (v: string) => onChange(v === '' ? undefined : v);

@@ -9,7 +9,9 @@ import type { Field, Option, PollState } from '../api/types';
 import { fetchFieldOptions, LoadedSelect } from '../editor/LoadedSelect';
 import { ParamForm } from '../editor/ParamForm';
 import { PollingState } from '../editor/PollingPanel';
-import { backfillSince, choicesFor, initialMode, isExpressionValue, optionsQueryKey, optionsStatus, optionsUrl, pollFor } from '../editor/loadedOptions';
+import {
+  backfillSince, choicesFor, dependencies, initialMode, isExpressionValue, optionsQueryKey, optionsStatus, optionsUrl, pollFor, staleChoice,
+} from '../editor/loadedOptions';
 
 // A field whose choices come from the provider account, as a connector's spec declares it.
 const location: Field = {
@@ -92,6 +94,83 @@ describe('choices loaded from the account', () => {
     expect(optionsStatus('c', { isPending: false, isError: true })).toBe('error');
     expect(optionsStatus('c', { isPending: false, isError: false, data: [] })).toBe('empty');
     expect(optionsStatus('c', { isPending: false, isError: false, data: listed })).toBe('ready');
+  });
+});
+
+// A deal's pipeline and the stage whose choices depend on it, as HubSpot's deal upsert declares them.
+const DEAL = 'hubspot.deal.upsert';
+const pipeline: Field = { name: 'pipeline', label: 'Pipeline', type: 'select', expression: true, loadOptions: true };
+const stage: Field = { name: 'stage', label: 'Stage', type: 'select', expression: true, loadOptions: true, optionsDependOn: ['pipeline'] };
+const salesStages: Option[] = [{ value: 'appointmentscheduled', label: 'Appointment scheduled' }, { value: 'closedwon', label: 'Closed won' }];
+
+describe('choices that depend on another field', () => {
+  it('read the values they depend on from the node\'s params, and are ready only when each holds a value picked or typed', () => {
+    expect(dependencies(stage, { pipeline: ' default ' }, [pipeline, stage])).toEqual({ values: { pipeline: 'default' }, missing: [], expressions: [], ready: true });
+    expect(dependencies(stage, {}, [pipeline, stage])).toEqual({ values: {}, missing: ['Pipeline'], expressions: [], ready: false });
+    expect(dependencies(stage, { pipeline: '{{ trigger.body.pipeline }}' }, [pipeline, stage]))
+      .toEqual({ values: {}, missing: [], expressions: ['Pipeline'], ready: false });
+    expect(dependencies(stage, { pipeline: 771 }, undefined).values).toEqual({ pipeline: '771' });
+    expect(dependencies(stage, undefined, undefined).missing).toEqual(['pipeline']);
+    expect(dependencies(location, { pipeline: 'x' }, [location])).toEqual({ values: {}, missing: [], expressions: [], ready: true });
+  });
+
+  it('send those values as params and are cached apart for each of them', () => {
+    expect(optionsUrl(DEAL, 'stage', 'c1', { pipeline: 'new deals?' }))
+      .toBe('/api/v1/nodes/hubspot.deal.upsert/options/stage?credential=c1&params=%7B%22pipeline%22%3A%22new%20deals%3F%22%7D');
+    expect(optionsUrl(DEAL, 'stage', 'c1', {})).toBe(optionsUrl(DEAL, 'stage', 'c1'));
+    expect(optionsQueryKey(DEAL, 'stage', 'c1', { pipeline: 'default' })).not.toEqual(optionsQueryKey(DEAL, 'stage', 'c1', { pipeline: '771' }));
+    expect(optionsQueryKey(DEAL, 'stage', 'c1', {})).toEqual(optionsQueryKey(DEAL, 'stage', 'c1'));
+  });
+
+  it('ask for the field they depend on before the list loads, after the credential', () => {
+    const q = { isPending: true, isError: false };
+    expect(optionsStatus('c', q, dependencies(stage, {}, [pipeline]))).toBe('dependencyMissing');
+    expect(optionsStatus(undefined, q, dependencies(stage, {}, [pipeline]))).toBe('noCredential');
+    expect(optionsStatus('c', q, dependencies(stage, { pipeline: '{{ vars.p }}' }, [pipeline]))).toBe('dependencyExpression');
+    expect(optionsStatus('c', q, dependencies(stage, { pipeline: 'default' }, [pipeline]))).toBe('loading');
+  });
+
+  it('clear a value picked before the field they depend on changed, once the new list is in and lacks it', () => {
+    expect(staleChoice(true, [{ value: '1022', label: 'Renewal due' }], 'closedwon')).toBe(true);
+    expect(staleChoice(true, [], 'closedwon')).toBe(true);
+    expect(staleChoice(true, salesStages, 'closedwon')).toBe(false);
+    expect(staleChoice(true, undefined, 'closedwon')).toBe(false);
+    expect(staleChoice(true, salesStages, '{{ trigger.body.stage }}')).toBe(false);
+    expect(staleChoice(true, salesStages, undefined)).toBe(false);
+    // A saved value the account no longer lists is kept and marked, never cleared by opening the node.
+    expect(staleChoice(false, [{ value: '1022', label: 'Renewal due' }], 'closedwon')).toBe(false);
+  });
+
+  it('are listed with the pipeline chosen in the form, and wait for one', async () => {
+    await i18n.changeLanguage('en');
+    const form = (values: Record<string, unknown>) => createElement(ParamForm, { fields: [pipeline, stage], values,
+      source: { nodeType: DEAL, credential: 'cred-1' }, onChange: () => {} });
+    const seeded = (c: QueryClient) => c.setQueryData(optionsQueryKey(DEAL, 'stage', 'cred-1', { pipeline: 'default' }), salesStages);
+    const chosen = render(form({ pipeline: 'default', stage: 'closedwon' }), seeded);
+    expect(chosen).toContain('Closed won');
+    expect(chosen).not.toContain('Choose Pipeline first');
+    const waiting = render(form({}), seeded);
+    expect(waiting).toContain('Choose Pipeline first to load these choices');
+    // A stage kept from before is shown and marked while the pipeline is missing, not dropped.
+    const kept = render(form({ stage: 'closedwon' }), seeded);
+    expect(kept).toContain('closedwon');
+    expect(kept).toContain('Choose Pipeline first to load these choices');
+    expect(render(form({ pipeline: '{{ trigger.body.pipeline }}' }), seeded)).toContain('Pipeline is an expression, known only when the step runs');
+  });
+
+  it('ask for the pipeline in Chinese', async () => {
+    await i18n.changeLanguage('zh-CN');
+    const html = render(createElement(LoadedSelect, { source: { nodeType: DEAL, credential: 'cred-1' }, field: stage, value: undefined,
+      params: {}, fields: [{ ...pipeline, label: '管道' }, stage], onChange: () => {} }));
+    expect(html).toContain('请先选择管道，再加载这些可选项');
+    await i18n.changeLanguage('en');
+  });
+
+  it('fetch with the values they depend on', async () => {
+    const fetch = vi.fn(async () => new Response(JSON.stringify({ options: salesStages }), { status: 200 }));
+    vi.stubGlobal('fetch', fetch);
+    expect(await fetchFieldOptions(DEAL, 'stage', 'cred-1', true, { pipeline: 'default' })).toEqual(salesStages);
+    expect((fetch.mock.calls[0] as unknown as [string])[0]).toBe(optionsUrl(DEAL, 'stage', 'cred-1', { pipeline: 'default' }) + '&fresh=1');
   });
 });
 

@@ -3,6 +3,8 @@
 export default {
   en: {
     chooseCredentialFirst: 'Choose a credential to load the choices from the account',
+    chooseDependencyFirst: 'Choose {{fields}} first to load these choices',
+    dependencyExpression: '{{fields}} is an expression, known only when the step runs: pick it from its list to load these choices, or type this value as an expression too.',
     pick: 'Pick from the account',
     loading: 'Loading the choices from the account…',
     empty: 'The account lists no choices for this field.',
@@ -40,6 +42,8 @@ export default {
   },
   zh: {
     chooseCredentialFirst: '请先选择凭据，再从账户加载可选项',
+    chooseDependencyFirst: '请先选择{{fields}}，再加载这些可选项',
+    dependencyExpression: '{{fields}}是表达式，其值要到步骤运行时才确定：请从其列表中选择，以加载这些可选项；或将此值也写成表达式。',
     pick: '从账户中选择',
     loading: '正在从账户加载可选项…',
     empty: '账户中没有此字段的可选项。',
