@@ -45,7 +45,7 @@ const ReviewKind = "crm.conflict"
 // Conflict is what an upsert operation needs to apply a conflict policy: where the fields it writes sit in its
 // body, and how to read the record it would change.
 type Conflict struct {
-	// Fields points at the object of fields in the body as shaped ("/inputs/0/properties"; "/" for a body that is
+	// Fields points at the object of fields in the body as shaped ("/inputs/0/properties"; "" for a body that is
 	// the record itself).
 	Fields string
 	// Key gives the field and value that find the record (the unique property, the external id), for people
@@ -57,8 +57,13 @@ type Conflict struct {
 	// UpdatedField is the record's field holding when it last changed (HubSpot's hs_lastmodifieddate), the
 	// default of the node's parameter.
 	UpdatedField string
-	// Object names the kind of record for people ("contact").
-	Object string
+	// Object names the kind of record for people ("contact"); ObjectOf, when set, names it from the write
+	// instead (the sObject of the path).
+	Object   string
+	ObjectOf func(w Write) string
+	// Plain, when set, is how a value written reads, for comparing it with the record's and for people: a
+	// provider that takes values wrapped ({"value": …}) gives the value inside. Record fields come plain.
+	Plain func(v any) any
 }
 
 // Write is the request an upsert is about to send, as a Conflict's Read and Key see it.
@@ -88,6 +93,16 @@ type Call func(ctx context.Context, method, path string, query url.Values, body 
 func IsNotFound(err error) bool {
 	var typed *nodes.Error
 	return errors.As(err, &typed) && strings.HasSuffix(typed.Code, "_not_found")
+}
+
+// object names the kind of record w writes, for people.
+func (c *Conflict) object(w Write) string {
+	if c.ObjectOf != nil {
+		if o := c.ObjectOf(w); o != "" {
+			return o
+		}
+	}
+	return c.Object
 }
 
 // conflictFields are the parameters every operation with a Conflict adds to its form.
@@ -289,6 +304,9 @@ func (n *node) resolveConflict(ctx context.Context, x *nodes.Exec, fields map[st
 	sort.Strings(names)
 	for _, name := range names {
 		sv, tv := source[name], target.Fields[name]
+		if cf.Plain != nil {
+			sv = cf.Plain(sv)
+		}
 		switch {
 		case key[name]:
 			keep[name] = true
@@ -315,7 +333,7 @@ func (n *node) resolveConflict(ctx context.Context, x *nodes.Exec, fields map[st
 		}
 	}
 	if cc.policy == PolicyReview && len(conflicts) > 0 {
-		decided, park, err := n.decide(x, target, conflicts, keyField, keyValue)
+		decided, park, err := n.decide(x, target, conflicts, keyField, keyValue, cf.object(w))
 		if err != nil || park != nil {
 			return nil, park, err
 		}
@@ -358,8 +376,7 @@ func (n *node) resolveConflict(ctx context.Context, x *nodes.Exec, fields map[st
 // decide applies a person's decision to the fields in conflict, or parks the run to ask for one. On resume the
 // record is read again: when a field asked about changed at the provider meanwhile, or another field now
 // differs, the decision no longer answers what the record holds and the run parks for a new review.
-func (n *node) decide(x *nodes.Exec, target *Record, conflicts []FieldConflict, keyField string, keyValue any) (map[string]bool, *nodes.Result, error) {
-	cf := n.c.op.Conflict
+func (n *node) decide(x *nodes.Exec, target *Record, conflicts []FieldConflict, keyField string, keyValue any, object string) (map[string]bool, *nodes.Result, error) {
 	changed := false
 	if x.Resume != nil && len(x.Resume.Decision) > 0 {
 		var d ConflictDecision
@@ -389,11 +406,11 @@ func (n *node) decide(x *nodes.Exec, target *Record, conflicts []FieldConflict, 
 		}
 		changed = true
 	}
-	review := ConflictReview{Provider: n.c.p.Name, Object: cf.Object, RecordID: target.ID, Fields: conflicts, Changed: changed}
-	what := cf.Object + " " + target.ID
+	review := ConflictReview{Provider: n.c.p.Name, Object: object, RecordID: target.ID, Fields: conflicts, Changed: changed}
+	what := object + " " + target.ID
 	if keyField != "" && !empty(keyValue) {
 		review.Key = map[string]any{"name": keyField, "value": keyValue}
-		what = cf.Object + " " + expression.Stringify(keyValue)
+		what = object + " " + expression.Stringify(keyValue)
 	}
 	plural := "s differ"
 	if len(conflicts) == 1 {

@@ -12,9 +12,9 @@ import (
 // updateConflict reads the record an update would change, by its data_id (POST /app/entry/data/get), so the
 // node's conflict policy can compare it field by field: Jiandaoyun has no upsert, and its update overwrites the
 // fields it is given as an upsert does. The update's fields are written wrapped ({"value": …}), so the record's
-// are read wrapped the same way; an empty field stays empty, and the system fields (updateTime) stay as they are.
+// are compared, and shown to people, by the value inside (Plain).
 var updateConflict = &connector.Conflict{
-	Object: "record", Fields: "/data", UpdatedField: "updateTime",
+	Object: "record", Fields: "/data", UpdatedField: "updateTime", Plain: plainValue,
 	Read: func(ctx context.Context, call connector.Call, w connector.Write) (*connector.Record, error) {
 		body := map[string]any{"app_id": w.Body["app_id"], "entry_id": w.Body["entry_id"], "data_id": w.Body["data_id"]}
 		a, err := call(ctx, http.MethodPost, "/app/entry/data/get", nil, body)
@@ -28,15 +28,7 @@ var updateConflict = &connector.Conflict{
 		if rec == nil {
 			return nil, fmt.Errorf("jiandaoyun answered the read without a record")
 		}
-		written, _ := w.Body["data"].(map[string]any)
-		fields := make(map[string]any, len(rec))
-		for k, v := range rec {
-			if _, ok := written[k]; ok && !blank(v) {
-				v = wrapValue(v)
-			}
-			fields[k] = v
-		}
-		return &connector.Record{ID: expression.Stringify(rec["_id"]), Fields: fields}, nil
+		return &connector.Record{ID: expression.Stringify(rec["_id"]), Fields: rec}, nil
 	},
 }
 
@@ -51,4 +43,14 @@ func blank(v any) bool {
 		return len(t) == 0
 	}
 	return false
+}
+
+// plainValue is the value a written field holds: {"value": x} reads as x.
+func plainValue(v any) any {
+	if m, ok := v.(map[string]any); ok && len(m) == 1 {
+		if inner, has := m["value"]; has {
+			return inner
+		}
+	}
+	return v
 }

@@ -136,7 +136,7 @@ func TestConflictReview(t *testing.T) {
 		t.Fatalf("no park, or a write before the decision: %+v %v", res, writes(s))
 	}
 	request, _ := json.Marshal(p.Request)
-	if string(request) != `{"provider":"jiandaoyun","object":"record","recordId":"`+id+`","fields":[{"name":"phone","source":{"value":"13900000002"},"target":{"value":"13800000001"}}]}` {
+	if string(request) != `{"provider":"jiandaoyun","object":"record","recordId":"`+id+`","fields":[{"name":"phone","source":"13900000002","target":"13800000001"}]}` {
 		t.Fatalf("review request %s", request)
 	}
 	if p.Title != "Jiandaoyun record "+id+": 1 field differs" {
@@ -172,7 +172,7 @@ func TestConflictReview(t *testing.T) {
 	again, _ := json.Marshal(res.Park.Request)
 	var rv connector.ConflictReview
 	_ = json.Unmarshal(again, &rv)
-	if !rv.Changed || len(rv.Fields) != 1 || fmt.Sprint(rv.Fields[0].Target) != "map[value:13700000003]" {
+	if !rv.Changed || len(rv.Fields) != 1 || fmt.Sprint(rv.Fields[0].Target) != "13700000003" {
 		t.Fatalf("second review %s", again)
 	}
 

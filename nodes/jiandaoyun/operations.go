@@ -182,8 +182,8 @@ func init() {
 				"Fields left out keep their value; sending the same update again gives the same record. Outputs the record as saved. " +
 				"*When the record exists* applies a conflict policy: every policy but the first reads the record first " +
 				"(`POST /api/v5/app/entry/data/get` by its `data_id`) and compares the fields given with the record's; the newer " +
-				"side wins compares with the record's `updateTime` (or the field named). A review shows each value as it is " +
-				"sent, `{\"value\": …}`.",
+				"side wins compares with the record's `updateTime` (or the field named). Values are compared, and a review " +
+				"shows them, as plain values, not wrapped.",
 			Conflict: updateConflict},
 		connector.Operation{Type: "jiandaoyun.data.get", Name: "Jiandaoyun: get record", Category: nodes.CategoryCRM,
 			Description: "Reads one record by its id.",

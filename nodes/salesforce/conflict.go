@@ -18,6 +18,10 @@ import (
 // Its fields are the body itself (the empty pointer).
 var upsertConflict = &connector.Conflict{
 	Object: "record", Fields: "", UpdatedField: "LastModifiedDate",
+	ObjectOf: func(w connector.Write) string {
+		sObject, _, _, _ := externalIDPath(w.Path)
+		return sObject
+	},
 	Key: func(w connector.Write) (string, any) {
 		_, field, value, ok := externalIDPath(w.Path)
 		if !ok {

@@ -161,11 +161,11 @@ func TestConflictReview(t *testing.T) {
 		t.Fatalf("no park, or a write before the decision: %+v %v", res, writes(s))
 	}
 	request, _ := json.Marshal(p.Request)
-	if string(request) != `{"provider":"salesforce","object":"record","recordId":"`+id+`","key":{"name":"Payment_Id__c","value":"pi/3Q7"},"fields":[`+
+	if string(request) != `{"provider":"salesforce","object":"Opportunity","recordId":"`+id+`","key":{"name":"Payment_Id__c","value":"pi/3Q7"},"fields":[`+
 		`{"name":"Amount","source":129.5,"target":120},{"name":"StageName","source":"Closed Won","target":"Negotiation/Review"}]}` {
 		t.Fatalf("review request %s", request)
 	}
-	if p.Title != "Salesforce record pi/3Q7: 2 fields differ" {
+	if p.Title != "Salesforce Opportunity pi/3Q7: 2 fields differ" {
 		t.Fatalf("title %q", p.Title)
 	}
 	for _, bad := range []string{`{"fields":{"Amount":"source"}}`, `{"fields":{"Amount":"source","StageName":"target","Name":"source"}}`} {

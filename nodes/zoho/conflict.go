@@ -35,6 +35,11 @@ var systemMatch = map[string]string{
 // field. A record without a value in the match field, or a value no record has, is created by the upsert.
 var upsertConflict = &connector.Conflict{
 	Object: "record", Fields: "/data/0", UpdatedField: "Modified_Time",
+	ObjectOf: func(w connector.Write) string {
+		module, _, _ := strings.Cut(strings.TrimPrefix(w.Path, "/"), "/")
+		module, _ = url.PathUnescape(module)
+		return module
+	},
 	Key: func(w connector.Write) (string, any) {
 		_, field, err := matchField(w)
 		if err != nil {

@@ -178,10 +178,10 @@ func TestConflictReview(t *testing.T) {
 		t.Fatalf("no park, or a write before the decision: %+v %v", res, writes(s))
 	}
 	request, _ := json.Marshal(p.Request)
-	if string(request) != `{"provider":"zoho","object":"record","recordId":"`+id+`","key":{"name":"Email","value":"ada@example.com"},"fields":[{"name":"Phone","source":"+44 20 7946 0002","target":"+44 20 7946 0001"}]}` {
+	if string(request) != `{"provider":"zoho","object":"Contacts","recordId":"`+id+`","key":{"name":"Email","value":"ada@example.com"},"fields":[{"name":"Phone","source":"+44 20 7946 0002","target":"+44 20 7946 0001"}]}` {
 		t.Fatalf("review request %s", request)
 	}
-	if p.Title != "Zoho CRM record ada@example.com: 1 field differs" {
+	if p.Title != "Zoho CRM Contacts ada@example.com: 1 field differs" {
 		t.Fatalf("title %q", p.Title)
 	}
 
