@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/ferry-hq/ferry/nodes/connector"
+	"github.com/ferry-hq/ferry/nodes/crm"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/store"
 )
@@ -55,10 +58,75 @@ func (a *API) reviewView(w *store.Wait, flowName string, reveal bool) ReviewResp
 		out.DecidedAt = &t
 	}
 	if !reveal {
-		out.Request, out.Decision = a.maskRaw(out.Request), a.maskRaw(out.Decision)
+		out.Request, out.Decision = a.maskReview(w.Kind, out.Request, out.Decision)
 		out.Title = a.maskText(out.Title)
 	}
 	return out
+}
+
+// maskReview masks personal data in what a review asks and what was decided. A CRM review holds values under
+// their field's name ({"name": "phone", "source": …, "target": …}; a match's customer {"field": "email",
+// "value": …}), so they are masked by that name; its decision names fields and sides, candidates' ids, and
+// holds no personal data. Other kinds are masked as run data is.
+func (a *API) maskReview(kind string, request, decision json.RawMessage) (json.RawMessage, json.RawMessage) {
+	var byName func(doc map[string]any)
+	switch kind {
+	case connector.ReviewKind:
+		byName = func(doc map[string]any) {
+			fields, _ := doc["fields"].([]any)
+			for _, f := range fields {
+				if f, ok := f.(map[string]any); ok {
+					name, _ := f["name"].(string)
+					f["source"], f["target"] = a.maskNamed(name, f["source"]), a.maskNamed(name, f["target"])
+				}
+			}
+			if key, ok := doc["key"].(map[string]any); ok {
+				name, _ := key["name"].(string)
+				key["value"] = a.maskNamed(name, key["value"])
+			}
+		}
+	case crm.ReviewKind:
+		byName = func(doc map[string]any) {
+			customer, _ := doc["customer"].([]any)
+			for _, c := range customer {
+				if c, ok := c.(map[string]any); ok {
+					field, _ := c["field"].(string)
+					c["value"] = a.maskNamed(field, c["value"])
+				}
+			}
+		}
+	default:
+		return a.maskRaw(request), a.maskRaw(decision)
+	}
+	if a.Masker == nil {
+		return request, decision
+	}
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(request))
+	dec.UseNumber() // numbers come back as they were
+	if err := dec.Decode(&doc); err != nil || doc == nil {
+		return a.maskRaw(request), decision
+	}
+	byName(doc)
+	masked, err := json.Marshal(doc)
+	if err != nil {
+		return a.maskRaw(request), decision
+	}
+	// Candidates' and records' fields sit under their own names: masked as run data.
+	return a.maskRaw(masked), decision
+}
+
+// maskNamed masks v as the value of a field called name.
+func (a *API) maskNamed(name string, v any) any {
+	raw, err := json.Marshal(map[string]any{name: v})
+	if err != nil {
+		return v
+	}
+	var out map[string]any
+	if json.Unmarshal(a.maskRaw(raw), &out) != nil {
+		return v
+	}
+	return out[name]
 }
 
 // maskText masks personal data in a line of text (a review's title names the customer).
