@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -43,8 +44,15 @@ const maxWebhookBytes = 1 << 20
 var now = time.Now
 
 func init() {
-	nodes.MustRegister(nodes.Spec{
-		Type: TriggerType, Version: 1, Name: "HubSpot webhook", Category: nodes.CategoryCRM, Trigger: true, Webhook: true,
+	nodes.MustRegister(triggerSpec(2), newTrigger(false))
+	nodes.MustRegister(triggerSpec(1), newTrigger(true))
+}
+
+// triggerSpec is the trigger's spec. Version 2 starts a run per event; version 1, which flows saved before it keep,
+// starts one run per request with the events in a list (trigger.body.events).
+func triggerSpec(version int) nodes.Spec {
+	spec := nodes.Spec{
+		Type: TriggerType, Version: 2, Name: "HubSpot webhook", Category: nodes.CategoryCRM, Trigger: true, Webhook: true,
 		Description: "Starts a run for each verified HubSpot webhook event (a record created, changed, deleted, associated); a request with several events starts one run per event.",
 		Outputs:     []nodes.Port{{ID: nodes.DefaultPort, Label: "Event", Kind: nodes.PortMain}},
 		Credentials: []string{CredentialWebhook}, CredentialRequired: true,
@@ -77,16 +85,38 @@ func init() {
 			"`, `" + CodeSignatureInvalid + "`; 400 `" + CodeDeliveryInvalid + "`; 405 `" + CodeMethodNotAllowed + "`; 413 `" +
 			CodeBodyTooLarge + "`, `" + nodes.CodeTooManyEvents + "` (more than 100 events); 500 `" + CodeCredentialMissing +
 			"`; 503 `" + CodeCredentialUnavailable + "`. HubSpot retries a refused batch up to 10 times over 24 hours.",
-	}, newTrigger)
+	}
+	if version == 1 {
+		spec.Version = 1
+		spec.Description = "Starts a run for each verified batch of HubSpot webhook events (version 1: the events of a request together; version 2 starts a run per event)."
+		spec.Outputs = []nodes.Port{{ID: nodes.DefaultPort, Label: "Events", Kind: nodes.PortMain}}
+		out := strings.Index(spec.Docs, "**Output:**")
+		refusals := strings.Index(spec.Docs, "**Answer:**")
+		spec.Docs = spec.Docs[:out] + "**Output (version 1):** the run gets the events of a request together: `{\"body\": {provider, " +
+			"count, events: [{eventId, subscriptionType, objectId, …}]}, \"headers\", \"method\", \"query\"}` (the events " +
+			"of other subscription types dropped); loop over `trigger.body.events`. Version 2 starts a run per event; flows " +
+			"saved with version 1 keep it until the node is replaced.\n\n" +
+			"**Keys (version 1):** the dedup key is made of the batch's event ids, so HubSpot's retry of the batch starts no " +
+			"second run; the business key is the first event's object id.\n\n" + spec.Docs[refusals:]
+	}
+	return spec
 }
 
 type triggerNode struct {
+	// batch is version 1: one run for the events of a request together.
+	batch  bool
 	target string
 	types  map[string]bool // empty accepts all
 }
 
-func newTrigger(cfg *nodes.Config) (nodes.Node, error) {
-	n := &triggerNode{target: strings.TrimSpace(cfg.String("targetUrl")), types: cfg.Names("subscriptionTypes", nil, "")}
+func newTrigger(batch bool) nodes.Constructor {
+	return func(cfg *nodes.Config) (nodes.Node, error) {
+		return configureTrigger(cfg, batch)
+	}
+}
+
+func configureTrigger(cfg *nodes.Config, batch bool) (nodes.Node, error) {
+	n := &triggerNode{batch: batch, target: strings.TrimSpace(cfg.String("targetUrl")), types: cfg.Names("subscriptionTypes", nil, "")}
 	if u, err := url.Parse(n.target); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		cfg.Fail("targetUrl", nodes.CodeParamInvalid, fmt.Sprintf("%q is not the https address HubSpot calls", n.target))
 	}
@@ -196,7 +226,43 @@ func (n *triggerNode) Accept(ctx context.Context, req *nodes.WebhookRequest) (*n
 	if len(events) == 0 {
 		return &nodes.Accepted{Skip: true, Ack: &nodes.Response{Status: http.StatusOK}}, nil
 	}
+	if n.batch {
+		return batchAccepted(list, events, headers, query, req.Method), nil
+	}
 	return &nodes.Accepted{Events: events, Ack: &nodes.Response{Status: http.StatusOK}}, nil
+}
+
+// batchAccepted is version 1's one run for a request: its subscribed events in a list, keyed by every event id
+// of the request.
+func batchAccepted(list []any, events []nodes.Event, headers, query map[string]any, method string) *nodes.Accepted {
+	ids := make([]string, 0, len(list))
+	for _, e := range list {
+		ids = append(ids, fmt.Sprint(e.(map[string]any)["eventId"]))
+	}
+	bodies := make([]any, len(events))
+	for i, ev := range events {
+		bodies[i] = ev.Payload["body"]
+	}
+	return &nodes.Accepted{
+		Payload: map[string]any{"body": map[string]any{"provider": Provider, "count": int64(len(events)), "events": bodies},
+			"headers": headers, "query": query, "method": method},
+		DedupKey:    batchDedupKey(ids),
+		BusinessKey: events[0].BusinessKey,
+		Ack:         &nodes.Response{Status: http.StatusOK},
+	}
+}
+
+// batchDedupKey is version 1's dedup key for a request's event ids: sorted and joined, or their SHA-256 when that
+// is longer than a key may be. HubSpot retries a batch as it was, so a retry has the key of the first.
+func batchDedupKey(ids []string) string {
+	sorted := append([]string(nil), ids...)
+	sort.Strings(sorted)
+	key := "hubspot:" + strings.Join(sorted, ",")
+	if len(key) <= core.MaxKeyBytes {
+		return key
+	}
+	sum := sha256.Sum256([]byte(strings.Join(sorted, ",")))
+	return "hubspot:sha256:" + hex.EncodeToString(sum[:])
 }
 
 // DedupKey is the dedup key of the run of the event with HubSpot's eventId, the key a batch of that one event

@@ -50,7 +50,25 @@ func at(t *testing.T, ms int64) {
 
 func trigger(t *testing.T, target, types string) nodes.WebhookTrigger {
 	t.Helper()
-	return build(t, TriggerType, map[string]any{"targetUrl": target, "subscriptionTypes": types}).(nodes.WebhookTrigger)
+	return triggerVersion(t, 2, target, types)
+}
+
+func triggerVersion(t *testing.T, version int, target, types string) nodes.WebhookTrigger {
+	t.Helper()
+	reg, ok := nodes.Lookup(TriggerType, version)
+	if !ok {
+		t.Fatalf("%s version %d is not registered", TriggerType, version)
+	}
+	raw := map[string]json.RawMessage{}
+	for k, v := range map[string]any{"targetUrl": target, "subscriptionTypes": types} {
+		b, _ := json.Marshal(v)
+		raw[k] = b
+	}
+	n, err := reg.New(nodes.NewConfig(&reg.Spec, "t", raw, "cred-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n.(nodes.WebhookTrigger)
 }
 
 func request(v vector, secret string) *nodes.WebhookRequest {
@@ -207,5 +225,29 @@ func TestTriggerNeedsTargetURL(t *testing.T) {
 	raw := map[string]json.RawMessage{"targetUrl": json.RawMessage(`"/hooks/1"`)}
 	if _, err := reg.New(nodes.NewConfig(&reg.Spec, "t", raw, "cred-1")); err == nil {
 		t.Fatal("a relative target URL was accepted")
+	}
+}
+
+// TestVersion1KeepsBatches: flows saved with version 1 keep its shape, one run for a request's events together,
+// so a flow reading trigger.body.events goes on working; new flows get version 2.
+func TestVersion1KeepsBatches(t *testing.T) {
+	v := loadVector(t)
+	at(t, v.Timestamp)
+	acc, err := triggerVersion(t, 1, v.URL, "").Accept(context.Background(), request(v, v.ClientSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := acc.Payload["body"].(map[string]any)
+	events, _ := body["events"].([]any)
+	if len(acc.Events) != 0 || len(events) != 2 || body["count"] != int64(2) || acc.DedupKey != "hubspot:1001,1002" ||
+		acc.BusinessKey != "9001" || acc.Ack.Status != http.StatusOK {
+		t.Fatalf("version 1: %+v", acc)
+	}
+	acc, err = triggerVersion(t, 1, v.URL, "contact.creation").Accept(context.Background(), request(v, v.ClientSecret))
+	if err != nil || len(acc.Payload["body"].(map[string]any)["events"].([]any)) != 1 || acc.DedupKey != "hubspot:1001,1002" {
+		t.Fatalf("version 1 filtered: %+v %v", acc, err)
+	}
+	if reg, _ := nodes.Lookup(TriggerType, 0); reg.Spec.Version != 2 {
+		t.Fatalf("new flows get version %d", reg.Spec.Version)
 	}
 }
