@@ -32,19 +32,6 @@ var updateConflict = &connector.Conflict{
 	},
 }
 
-// blank is a field Jiandaoyun holds nothing in: null, empty text, an empty list.
-func blank(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return true
-	case string:
-		return t == ""
-	case []any:
-		return len(t) == 0
-	}
-	return false
-}
-
 // plainValue is the value a written field holds: {"value": x} reads as x.
 func plainValue(v any) any {
 	if m, ok := v.(map[string]any); ok && len(m) == 1 {

@@ -84,10 +84,7 @@ func tokenOK(r *http.Request) error {
 
 var (
 	criteriaEquals = regexp.MustCompile(`^\((\w+):equals:(.*)\)$`)
-	// criteriaBare finds a bracket or comma a criteria value left unescaped; criteriaEscaped is one escaped.
-	criteriaBare    = regexp.MustCompile(`(^|[^\\])[(),]`)
-	criteriaEscaped = regexp.MustCompile(`\\([(),])`)
-	coqlShape       = regexp.MustCompile(`(?i)^select (.+) from (\w+)(?: where (\w+) = '([^']*)')? limit (\d+), (\d+)$`)
+	coqlShape      = regexp.MustCompile(`(?i)^select (.+) from (\w+)(?: where (\w+) = '([^']*)')? limit (\d+), (\d+)$`)
 )
 
 func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
