@@ -153,7 +153,7 @@ export function ReviewDetail({ id }: { id: string }) {
         <Descriptions.Item label={t('reviews.status')}><StatusTag status={r.status} /></Descriptions.Item>
         <Descriptions.Item label={t('reviews.flow')}><Link to={`/flows/${r.flowId}`}>{r.flowName || r.flowId}</Link></Descriptions.Item>
         <Descriptions.Item label={t('reviews.run')}><Link to={`/runs/${r.runId}`}><code>{r.runId.slice(-12)}</code></Link></Descriptions.Item>
-        <Descriptions.Item label={t('reviews.node')}><b>{r.nodeId}</b> <small style={{ color: '#6b7585' }}>{r.nodeType}</small></Descriptions.Item>
+        <Descriptions.Item label={t('reviews.node')}><b>{r.nodeId}</b> <small style={{ color: '#6b7585', marginLeft: 6 }}>{r.nodeType}</small></Descriptions.Item>
         <Descriptions.Item label={t('reviews.kind')}><KindTag kind={r.kind} /></Descriptions.Item>
         <Descriptions.Item label={t('reviews.created')}>{formatTime(r.createdAt)}</Descriptions.Item>
         {isOpen && <Descriptions.Item label={t('reviews.timesOut')}>{formatTime(r.timeoutAt)}</Descriptions.Item>}
@@ -208,7 +208,9 @@ function ConflictForm({ review, editable, busy, onSubmit }: FormProps) {
     <>
       {req.changed && editable && <Alert type="warning" showIcon style={{ marginBottom: 16 }} message={t('reviews.changed', { provider })} />}
       <Descriptions size="small" column={{ xs: 1, md: 2 }} style={{ marginBottom: 12 }}>
-        <Descriptions.Item label={t('reviews.record')}>{[provider, req.object].filter(Boolean).join(' · ')} {req.recordId && <code>{req.recordId}</code>}</Descriptions.Item>
+        <Descriptions.Item label={t('reviews.record')}>
+          {[provider, req.object].filter(Boolean).join(' · ')}{req.recordId && <> · <code>{req.recordId}</code></>}
+        </Descriptions.Item>
         {req.key && <Descriptions.Item label={t('reviews.key')}><code>{req.key.name}</code> = {showValue(req.key.value)}</Descriptions.Item>}
       </Descriptions>
       {editable && (
@@ -230,10 +232,12 @@ function ConflictForm({ review, editable, busy, onSubmit }: FormProps) {
           {
             title: t('reviews.keep'),
             key: 'keep',
+            width: 200,
             render: (_: unknown, f) => (
               <Radio.Group
                 aria-label={t('reviews.keepFor', { field: f.name })}
                 disabled={!editable}
+                style={{ whiteSpace: 'nowrap' }}
                 value={shown[f.name]}
                 onChange={(e) => setChoices({ ...choices, [f.name]: e.target.value as Side })}
                 options={[
