@@ -76,6 +76,9 @@ type Exec struct {
 	// Breakers are the process's circuit breakers, one per provider endpoint, so a connector fails fast while
 	// an endpoint is down instead of adding to its load and holding the run; nil means no breaking.
 	Breakers *Breakers
+	// Resume is set when the step runs again after it parked the run (Result.Park): how the wait ended. Nil on
+	// every other execution.
+	Resume *Resume
 }
 
 // Client returns the step's HTTP client: HTTP, or the default guard's client when the step was given none, so a
@@ -102,6 +105,9 @@ type Result struct {
 	Response *Response
 	// Vars are merged into the run's flow variables (core.set-vars).
 	Vars map[string]any
+	// Park, when set, parks the run until a person decides or the park times out; Output and Port are ignored
+	// and the step runs again on resume (see Park).
+	Park *Park
 }
 
 // Response is an HTTP answer a flow gives to the caller of a synchronous webhook.

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ferry-hq/ferry/flows"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/egress"
@@ -35,6 +37,8 @@ const (
 	StepSucceeded = "succeeded"
 	StepFailed    = "failed"
 	StepDryRun    = "dry_run"
+	// StepWaiting is a step that parked the run (nodes.Result.Park); it runs again when the run resumes.
+	StepWaiting = "waiting"
 )
 
 // Stable error codes of run failures the engine itself detects.
@@ -45,6 +49,9 @@ const (
 	// CodeRateLimited fails a step of a test run whose quota is used up for longer than MaxRateWait: test
 	// runs answer the person waiting for them and do not park.
 	CodeRateLimited = "rate_limited"
+	// CodeParkInTestRun fails a step of a test run that would wait for a person: test runs answer the person
+	// waiting for them in the editor and cannot park.
+	CodeParkInTestRun = "park_in_test_run"
 )
 
 // DefaultMaxRateWait is how long a test run (executed inline, never on a worker) waits for a rate-limit slot,
@@ -110,6 +117,13 @@ type Engine struct {
 	// rate_limited) and how late a parked run may still use its reserved slot. Live runs never wait on a worker:
 	// any wait parks them until their slot. Zero means DefaultMaxRateWait.
 	MaxRateWait time.Duration
+	// Resume, when set, says how the wait of a parked step ended when its run comes back (Pending.Wait): the
+	// decision, or a timeout. It returns a nil Resume and the time to wait until when the wait is still open and
+	// not yet due (a run woken early), and an error when the wait cannot be read now (the run is retried). The
+	// server reads it from the store; without it a parked run resumes as timed out.
+	Resume func(ctx context.Context, runID, waitID string) (*nodes.Resume, time.Time, error)
+	// NewWaitID names a new wait; nil uses UUIDv7, as run ids do.
+	NewWaitID func() string
 }
 
 // State is everything needed to resume a run: the run's checkpoint.
@@ -135,6 +149,10 @@ type Pending struct {
 	// Slot is the time the rate limiter reserved for this step's call; a run parked for it sends the call
 	// then, without taking another slot.
 	Slot time.Time `json:"slot,omitzero"`
+	// Wait names the wait this step parked the run on; Resume, once read, is how it ended, kept so a retried
+	// attempt of the step sees the same decision.
+	Wait   string        `json:"wait,omitempty"`
+	Resume *nodes.Resume `json:"resume,omitempty"`
 }
 
 // push queues node to run with input, numbering the visit.
@@ -202,6 +220,18 @@ type Outcome struct {
 	AvailableAt time.Time
 	Error       *StepError
 	Steps       []Step
+	// Park is set when the run parked for a person (Status waiting): what the store keeps of the wait.
+	Park *Parked
+}
+
+// Parked is a wait a step started: its id, the node, and what the node asked (nodes.Park). Deadline is when
+// it times out.
+type Parked struct {
+	ID       string
+	NodeID   string
+	NodeType string
+	Park     nodes.Park
+	Deadline time.Time
 }
 
 // NewState starts a run at trigger with the trigger payload as its input.
@@ -261,11 +291,28 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 		if p.Attempt == 0 {
 			p.Attempt = 1
 		}
+		if p.Wait != "" && p.Resume == nil {
+			res, until, err := e.resume(ctx, run.ID, p.Wait)
+			switch {
+			case err != nil:
+				if e.Logger != nil {
+					e.Logger.Warn("cannot read the wait of a parked run; trying again", "run", run.ID, "wait", p.Wait, "err", err)
+				}
+				out.Status, out.AvailableAt = StatusQueued, e.now().Add(time.Second)
+				return out
+			case res == nil && until.After(e.now()):
+				out.Status, out.AvailableAt = StatusWaiting, until
+				return out
+			case res == nil:
+				res = &nodes.Resume{WaitID: p.Wait, TimedOut: true}
+			}
+			st.Pending[0].Resume, p.Resume = res, res
+		}
 		env["prev"] = p.Input
 		x := &nodes.Exec{
 			Input: p.Input, Env: env, RunID: run.ID, FlowID: run.FlowID, NodeID: node.Def.ID, Attempt: p.Attempt,
 			Mode: run.Mode, IdempotencyKey: IdempotencyKey(run.ID, node.Def.ID, p.Visit), HTTP: e.HTTP, Logger: e.Logger,
-			Credential: noCredential, Breakers: e.Breakers,
+			Credential: noCredential, Breakers: e.Breakers, Resume: p.Resume,
 		}
 		if node.Def.Credential != "" {
 			cred := e.stepCredential(node, run.Mode)
@@ -356,10 +403,15 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 				}
 				continue
 			}
-			// Leave the failed step pending so "retry from the failed step" resumes exactly here.
+			// Leave the failed step pending so "retry from the failed step" resumes exactly here, asking afresh
+			// if it had parked.
 			st.Pending[0].Attempt = 1
+			st.Pending[0].Wait, st.Pending[0].Resume = "", nil
 			out.Status, out.Error = StatusFailed, step.Error
 			return out
+		}
+		if res.Park != nil {
+			return e.park(out, run, st, node, step, res.Park)
 		}
 		step.Status = StepSucceeded
 		if dry {
@@ -390,6 +442,43 @@ func (e *Engine) Execute(ctx context.Context, c *flows.Compiled, run *Run) Outco
 	}
 	out.Status = StatusSucceeded
 	return out
+}
+
+// park records step as waiting and parks the run on a new wait, leaving the step pending to run again on
+// resume. A test run cannot wait for a person: its step fails instead.
+func (e *Engine) park(out Outcome, run *Run, st *State, node *flows.CompiledNode, step Step, p *nodes.Park) Outcome {
+	if run.Mode != nodes.ModeLive {
+		step.Status = StepFailed
+		step.Error = &StepError{Code: CodeParkInTestRun, Kind: string(nodes.Permanent), NodeID: node.Def.ID,
+			Message: fmt.Sprintf("%s would wait for a person (%s); a test run cannot wait, run it live", node.Spec.Type, p.Kind),
+			Details: map[string]any{"kind": p.Kind, "title": p.Title, "request": p.Request}}
+		out.Steps = append(out.Steps, step)
+		e.observe(step)
+		return e.fail(out, step.Error)
+	}
+	id := ""
+	if e.NewWaitID != nil {
+		id = e.NewWaitID()
+	} else {
+		id = uuid.Must(uuid.NewV7()).String()
+	}
+	now := e.now()
+	parked := &Parked{ID: id, NodeID: node.Def.ID, NodeType: node.Spec.Type, Park: *p, Deadline: p.Deadline(now)}
+	step.Status = StepWaiting
+	step.Output = map[string]any{"waitId": id, "kind": p.Kind, "title": p.Title, "request": p.Request, "timeoutAt": parked.Deadline.UTC()}
+	out.Steps = append(out.Steps, step)
+	e.observe(step)
+	st.Pending[0].Wait, st.Pending[0].Resume = id, nil
+	out.Status, out.AvailableAt, out.Park = StatusWaiting, parked.Deadline, parked
+	return out
+}
+
+// resume asks how the wait of a parked step ended; without a Resume hook the wait has timed out.
+func (e *Engine) resume(ctx context.Context, runID, waitID string) (*nodes.Resume, time.Time, error) {
+	if e.Resume == nil {
+		return &nodes.Resume{WaitID: waitID, TimedOut: true}, time.Time{}, nil
+	}
+	return e.Resume(ctx, runID, waitID)
 }
 
 func (e *Engine) fail(out Outcome, se *StepError) Outcome {

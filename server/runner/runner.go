@@ -95,6 +95,9 @@ func New(st store.Store, q queue.Queue, eng *engine.Engine, m *metrics.Metrics, 
 		ShutdownGrace: 20 * time.Second,
 		cache:         versionCache{entries: map[versionKey]*Loaded{}}}
 	r.SetTestRunsKept(DefaultTestRunsKept)
+	if eng != nil && eng.Resume == nil {
+		eng.Resume = r.resumeWait
+	}
 	return r
 }
 
@@ -349,6 +352,7 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		if run.Status == store.RunRunning {
 			run.Status = store.RunQueued
 		}
+		run.Wait = prog.Wait
 		if err := r.Store.CreateRun(context.WithoutCancel(ctx), run, prog.Steps); err != nil {
 			return nil, err
 		}
@@ -408,6 +412,7 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 		p.Response = mustJSON(st.Response)
 	}
 	p.Steps = r.steps(run.ID, c, out.Steps)
+	p.Wait = parkedWait(run, out.Park)
 	return p
 }
 

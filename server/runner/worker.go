@@ -248,6 +248,9 @@ func (r *Runner) Cancel(ctx context.Context, runID string) (*store.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.Store.CancelWaits(ctx, runID, now); err != nil {
+		r.Logger.Warn("closing the waits of a cancelled run failed; they cannot be decided anyway", "run", runID, "err", err)
+	}
 	r.countRun(run.FlowID, store.RunCancelled)
 	r.wake(ctx, run)
 	return run, nil

@@ -283,7 +283,32 @@ func (s *gormStore) createRuns(tx *gorm.DB, ops []*groupOp, steps []stepRow) ([]
 			return nil, insertError(err, "create runs")
 		}
 	}
+	for _, op := range ops {
+		if op.err != nil || op.create.Wait == nil {
+			continue
+		}
+		if err := s.insertWait(tx, op.create.ID, op.create.Status, op.create.Wait); err != nil {
+			return nil, err
+		}
+	}
 	return steps, nil
+}
+
+// insertWait inserts the wait a run parked on, in the transaction that stores the run as waiting.
+func (s *gormStore) insertWait(tx *gorm.DB, runID, status string, wait *Wait) error {
+	if status != RunWaiting {
+		return fmt.Errorf("store: run %s: a wait parks a run, status %s", runID, status)
+	}
+	w := *wait
+	w.RunID = runID
+	row, err := s.newWaitRow(&w)
+	if err != nil {
+		return err
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return insertError(err, "insert wait")
+	}
+	return nil
 }
 
 // runBatch is how many runs one INSERT carries. Small on purpose: the SQLite driver matches each parameter to
@@ -347,6 +372,11 @@ func (s *gormStore) saveProgresses(tx *gorm.DB, ops []*groupOp, steps []stepRow)
 		if res.RowsAffected == 0 {
 			op.err = fmt.Errorf("store: save progress of run %s: lease of %q lost: %w", p.RunID, p.LeaseOwner, ErrConflict)
 			continue
+		}
+		if p.Wait != nil {
+			if err := s.insertWait(tx, p.RunID, p.Status, p.Wait); err != nil {
+				return nil, err
+			}
 		}
 		numbered := true
 		for i := range p.Steps {

@@ -243,6 +243,29 @@ func (s *gormStore) ResealRunData(ctx context.Context, currentKeyID, after strin
 				resealed += len(set)
 			}
 		}
+		var waits []waitRow
+		if err := tx.Select("id", "run_id", "request", "decision").Where("run_id IN ?", ids).Find(&waits).Error; err != nil {
+			return fmt.Errorf("store: reseal waits: %w", err)
+		}
+		for i := range waits {
+			w := &waits[i]
+			set := map[string]any{}
+			for col, p := range map[string]*string{"request": w.Request, "decision": w.Decision} {
+				changed, err := s.reseal(p, waitContext(w.RunID, w.ID, col), currentKeyID)
+				if err != nil {
+					return err
+				}
+				if changed {
+					set[col] = *p
+				}
+			}
+			if len(set) > 0 {
+				if err := tx.Model(&waitRow{}).Where("id = ?", w.ID).Updates(set).Error; err != nil {
+					return fmt.Errorf("store: reseal wait %s: %w", w.ID, err)
+				}
+				resealed += len(set)
+			}
+		}
 		return nil
 	})
 	return last, resealed, err

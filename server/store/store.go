@@ -107,6 +107,9 @@ type Run struct {
 	CreatedAt   time.Time
 	StartedAt   time.Time
 	FinishedAt  time.Time
+	// Wait, for CreateRun only, is the wait a run that executed before it was first stored (a synchronous
+	// webhook's run) parked on; it is inserted with the run. Reading a run leaves it nil.
+	Wait *Wait
 }
 
 // Terminal reports whether the run has finished for good.
@@ -173,6 +176,9 @@ type Progress struct {
 	AvailableAt time.Time       // for queued (retry) and waiting runs; zero: claimable at once
 	FinishedAt  time.Time       // for terminal runs; zero: now
 	Steps       []Step
+	// Wait, with Status waiting, is the wait a step parked the run on (a person's decision), inserted in the
+	// same transaction, so a parked run always has its wait and a wait always its parked run.
+	Wait *Wait
 }
 
 // Store is the persistence Ferry needs. Both implementations (SQLite, Postgres) pass one conformance suite.
@@ -244,6 +250,7 @@ type Store interface {
 	SettingsStore
 	TestSecretStore
 	PollStore
+	WaitStore
 }
 
 // DueQuery narrows DueRuns. The sweeper pages through every due run with After at start, and between full

@@ -1,0 +1,95 @@
+package nodes
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Park asks the engine to park the run until a person decides (a CRM review, an approval) or its timeout
+// passes (ARCHITECTURE.md, "Parked runs"). The run becomes waiting and holds no worker; the node's step is
+// executed again when the run resumes, with Exec.Resume saying how the wait ended. A node returns it in
+// Result.Park only from Execute of a live run: a test run cannot wait for a person.
+type Park struct {
+	// Kind names what is asked ("crm.conflict"); RegisterDecision tells the API how to check a decision of it.
+	Kind string
+	// Title is one line for the list of open reviews ("Contact ana@example.com: 2 fields differ").
+	Title string
+	// Request is what the person is shown and decides on: JSON, kept with the wait (sealed with run data).
+	Request any
+	// Timeout is how long the run waits; zero means DefaultParkTimeout, and it is capped at MaxParkTimeout.
+	Timeout time.Duration
+}
+
+// Park timeouts. A review nobody answers must not hold a run forever, nor vanish before the team is back from a
+// long weekend.
+const (
+	DefaultParkTimeout = 72 * time.Hour
+	MaxParkTimeout     = 90 * 24 * time.Hour
+)
+
+// Deadline is when a park that starts at now times out.
+func (p *Park) Deadline(now time.Time) time.Time {
+	d := p.Timeout
+	if d <= 0 {
+		d = DefaultParkTimeout
+	}
+	return now.Add(min(d, MaxParkTimeout))
+}
+
+// Resume is how a parked step's wait ended, handed to the node when its step runs again (Exec.Resume).
+type Resume struct {
+	// WaitID is the wait that ended.
+	WaitID string `json:"waitId"`
+	// Decision is what the person chose, as the API accepted it; empty when the wait timed out.
+	Decision json.RawMessage `json:"decision,omitempty"`
+	// DecidedBy names who decided (the user's e-mail, or the API token's name).
+	DecidedBy string `json:"decidedBy,omitempty"`
+	// TimedOut is set when nobody decided before the timeout.
+	TimedOut bool `json:"timedOut,omitempty"`
+}
+
+// DecisionCheck checks a decision against the request it answers, so a malformed decision is refused when it
+// is given, with a message that says what is wrong, instead of failing the run later.
+type DecisionCheck func(request, decision json.RawMessage) error
+
+var (
+	decisionsMu sync.RWMutex
+	decisions   = map[string]DecisionCheck{}
+)
+
+// RegisterDecision declares a kind of park and how its decisions are checked. It panics on a second
+// registration of a kind, as node registration does.
+func RegisterDecision(kind string, check DecisionCheck) {
+	decisionsMu.Lock()
+	defer decisionsMu.Unlock()
+	if _, dup := decisions[kind]; dup {
+		panic(fmt.Sprintf("nodes: decision kind %q registered twice", kind))
+	}
+	decisions[kind] = check
+}
+
+// CheckDecision checks a decision of kind against its request; an unknown kind is an error.
+func CheckDecision(kind string, request, decision json.RawMessage) error {
+	decisionsMu.RLock()
+	check, ok := decisions[kind]
+	decisionsMu.RUnlock()
+	if !ok {
+		return fmt.Errorf("this Ferry does not know decisions of kind %q", kind)
+	}
+	return check(request, decision)
+}
+
+// DecisionKinds lists the registered kinds, sorted, for the API's description.
+func DecisionKinds() []string {
+	decisionsMu.RLock()
+	defer decisionsMu.RUnlock()
+	out := make([]string, 0, len(decisions))
+	for k := range decisions {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

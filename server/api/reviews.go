@@ -1,0 +1,172 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/ferry-hq/ferry/server/runner"
+	"github.com/ferry-hq/ferry/server/store"
+)
+
+// Reviews are the waits of runs parked for a person (a CRM record edited on both sides, a match with two
+// candidates): operators list them, look at what is asked, and decide; the run resumes with the decision.
+
+// Review error codes.
+const (
+	// CodeReviewClosed refuses a decision on a review that was decided, timed out, or whose run was cancelled.
+	CodeReviewClosed = "review_closed"
+	// CodeReviewDecisionInvalid refuses a decision that does not answer what the review asks.
+	CodeReviewDecisionInvalid = "review_decision_invalid"
+)
+
+// ReviewResponse is a review as the API shows it.
+type ReviewResponse struct {
+	ID        string          `json:"id"`
+	RunID     string          `json:"runId"`
+	FlowID    string          `json:"flowId"`
+	FlowName  string          `json:"flowName,omitempty"`
+	NodeID    string          `json:"nodeId"`
+	NodeType  string          `json:"nodeType"`
+	Kind      string          `json:"kind"`
+	Title     string          `json:"title"`
+	Status    string          `json:"status"`
+	CreatedAt time.Time       `json:"createdAt"`
+	TimeoutAt time.Time       `json:"timeoutAt"`
+	DecidedAt *time.Time      `json:"decidedAt,omitempty"`
+	DecidedBy string          `json:"decidedBy,omitempty"`
+	Request   json.RawMessage `json:"request,omitempty"`
+	Decision  json.RawMessage `json:"decision,omitempty"`
+}
+
+var reviewStatuses = map[string]bool{store.WaitOpen: true, store.WaitDecided: true, store.WaitTimedOut: true, store.WaitCancelled: true}
+
+// reviewView is a wait as this caller may see it: personal data masked unless revealed (as in runs).
+func (a *API) reviewView(w *store.Wait, flowName string, reveal bool) ReviewResponse {
+	out := ReviewResponse{ID: w.ID, RunID: w.RunID, FlowID: w.FlowID, FlowName: flowName, NodeID: w.NodeID,
+		NodeType: w.NodeType, Kind: w.Kind, Title: w.Title, Status: w.Status, CreatedAt: w.CreatedAt,
+		TimeoutAt: w.TimeoutAt, DecidedBy: w.DecidedBy, Request: w.Request, Decision: w.Decision}
+	if !w.DecidedAt.IsZero() {
+		t := w.DecidedAt
+		out.DecidedAt = &t
+	}
+	if !reveal {
+		out.Request, out.Decision = a.maskRaw(out.Request), a.maskRaw(out.Decision)
+		out.Title = a.maskText(out.Title)
+	}
+	return out
+}
+
+// maskText masks personal data in a line of text (a review's title names the customer).
+func (a *API) maskText(s string) string {
+	if a.Masker == nil || s == "" {
+		return s
+	}
+	raw, _ := json.Marshal(s)
+	var out string
+	if json.Unmarshal(a.maskRaw(raw), &out) != nil {
+		return s
+	}
+	return out
+}
+
+// flowNames looks up the names of the flows of waits, once each.
+func (a *API) flowNames(c fiber.Ctx, waits []store.Wait) map[string]string {
+	names := map[string]string{}
+	for _, w := range waits {
+		if _, done := names[w.FlowID]; done {
+			continue
+		}
+		names[w.FlowID] = ""
+		if f, err := a.Store.GetFlow(c.Context(), w.FlowID); err == nil {
+			names[w.FlowID] = f.Name
+		}
+	}
+	return names
+}
+
+func (a *API) listReviews(c fiber.Ctx) error {
+	f := store.WaitFilter{Status: c.Query("status", store.WaitOpen), FlowID: c.Query("flowId"), RunID: c.Query("runId"),
+		After: c.Query("cursor")}
+	if f.Status == "all" {
+		f.Status = ""
+	} else if !reviewStatuses[f.Status] {
+		return errBadRequest(CodeBadRequest, "unknown review status %q; use open, decided, timed_out, cancelled or all", f.Status)
+	}
+	f.Limit = 50
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 200 {
+			return errBadRequest(CodeBadRequest, "limit must be a number from 1 to 200")
+		}
+		f.Limit = n
+	}
+	reveal, err := a.revealing(c)
+	if err != nil {
+		return err
+	}
+	waits, err := a.Store.ListWaits(c.Context(), f)
+	if err != nil {
+		return err
+	}
+	names := a.flowNames(c, waits)
+	items := make([]ReviewResponse, len(waits))
+	for i := range waits {
+		items[i] = a.reviewView(&waits[i], names[waits[i].FlowID], reveal)
+	}
+	next := ""
+	if len(waits) == f.Limit {
+		next = waits[len(waits)-1].ID
+	}
+	open, err := a.Store.CountWaits(c.Context(), store.WaitOpen)
+	if err != nil {
+		return err
+	}
+	return ok(c, http.StatusOK, fiber.Map{"items": items, "nextCursor": next, "open": open})
+}
+
+func (a *API) getReview(c fiber.Ctx) error {
+	w, err := a.Store.GetWait(c.Context(), c.Params("id"))
+	if err != nil {
+		return fromStore(err, "review")
+	}
+	reveal, err := a.revealing(c)
+	if err != nil {
+		return err
+	}
+	if reveal {
+		a.audit(c, "run.reveal", "run", w.RunID, map[string]any{"review": w.ID})
+	}
+	return ok(c, http.StatusOK, a.reviewView(w, a.flowNames(c, []store.Wait{*w})[w.FlowID], reveal))
+}
+
+func (a *API) decideReview(c fiber.Ctx) error {
+	body := c.Body()
+	var decision map[string]any
+	if err := json.Unmarshal(body, &decision); err != nil || decision == nil {
+		return errBadRequest(CodeInvalidJSON, "the decision must be a JSON object")
+	}
+	by := ""
+	if p := principal(c); p != nil {
+		by = p.Email
+		if by == "" && p.TokenID != "" {
+			by = "token " + p.TokenID
+		}
+	}
+	w, err := a.Runner.Decide(c.Context(), c.Params("id"), json.RawMessage(body), by)
+	switch {
+	case errors.Is(err, runner.ErrWaitClosed):
+		return &Error{Status: http.StatusConflict, Code: CodeReviewClosed,
+			Message: "this review is no longer open: someone else decided it, it timed out, or its run was cancelled"}
+	case errors.Is(err, runner.ErrDecisionInvalid):
+		return &Error{Status: http.StatusBadRequest, Code: CodeReviewDecisionInvalid, Message: err.Error()}
+	case err != nil:
+		return fromStore(err, "review")
+	}
+	a.audit(c, "review.decide", "run", w.RunID, map[string]any{"review": w.ID, "kind": w.Kind})
+	return ok(c, http.StatusOK, a.reviewView(w, a.flowNames(c, []store.Wait{*w})[w.FlowID], false))
+}

@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferry-hq/ferry/flows/engine"
+	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/server/store"
+)
+
+// Errors of decisions, which the API maps to answers.
+var (
+	// ErrWaitClosed is returned when a wait was already decided, timed out, or its run cancelled.
+	ErrWaitClosed = errors.New("runner: the wait is no longer open")
+	// ErrDecisionInvalid wraps what is wrong with a decision.
+	ErrDecisionInvalid = errors.New("runner: invalid decision")
+)
+
+// resumeWait is the engine's Resume hook: how the wait of a parked step ended. A decided wait resumes with the
+// decision; an open one whose timeout has passed is closed as timed out here, by the worker holding the run's
+// lease, so a late decision is refused (I11); an open one not yet due parks the run again until its timeout.
+func (r *Runner) resumeWait(ctx context.Context, runID, waitID string) (*nodes.Resume, time.Time, error) {
+	w, err := r.Store.GetWait(ctx, waitID)
+	if errors.Is(err, store.ErrNotFound) {
+		// The wait is gone (its row never written by an older build, or removed by hand): nobody can decide it.
+		return &nodes.Resume{WaitID: waitID, TimedOut: true}, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if w.RunID != runID {
+		return nil, time.Time{}, fmt.Errorf("wait %s belongs to run %s", waitID, w.RunID)
+	}
+	switch w.Status {
+	case store.WaitDecided:
+		return &nodes.Resume{WaitID: waitID, Decision: w.Decision, DecidedBy: w.DecidedBy}, time.Time{}, nil
+	case store.WaitOpen:
+		now := time.Now()
+		if now.Before(w.TimeoutAt) {
+			return nil, w.TimeoutAt, nil
+		}
+		err := r.Store.EndWait(ctx, waitID, store.WaitTimedOut, now)
+		if errors.Is(err, store.ErrConflict) {
+			return r.resumeWait(ctx, runID, waitID) // decided in the meantime: read it again
+		}
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		return &nodes.Resume{WaitID: waitID, TimedOut: true}, time.Time{}, nil
+	default:
+		return &nodes.Resume{WaitID: waitID, TimedOut: true}, time.Time{}, nil
+	}
+}
+
+// parkedWait is what the store keeps of the wait a run parked on.
+func parkedWait(run *store.Run, p *engine.Parked) *store.Wait {
+	if p == nil {
+		return nil
+	}
+	return &store.Wait{ID: p.ID, FlowID: run.FlowID, NodeID: p.NodeID, NodeType: p.NodeType, Kind: p.Park.Kind,
+		Title: p.Park.Title, Request: mustJSON(p.Park.Request), CreatedAt: time.Now().UTC(), TimeoutAt: p.Deadline.UTC()}
+}
+
+// Decide records a person's decision on an open wait and queues its run to resume with it. The decision is
+// checked against the wait's request by its kind (nodes.RegisterDecision) before anything is written:
+// ErrDecisionInvalid says what is wrong, ErrWaitClosed that the wait was decided, timed out or its run
+// cancelled first.
+func (r *Runner) Decide(ctx context.Context, waitID string, decision json.RawMessage, by string) (*store.Wait, error) {
+	w, err := r.Store.GetWait(ctx, waitID)
+	if err != nil {
+		return nil, err
+	}
+	if w.Status != store.WaitOpen {
+		return nil, ErrWaitClosed
+	}
+	if err := nodes.CheckDecision(w.Kind, w.Request, decision); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecisionInvalid, err)
+	}
+	now := time.Now().UTC()
+	decided, err := r.Store.DecideWait(ctx, store.Decision{WaitID: waitID, Decision: decision, By: by, At: now})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, ErrWaitClosed
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.countRun(w.FlowID, store.RunQueued)
+	if err := r.Queue.Enqueue(ctx, w.RunID, now); err != nil {
+		r.Logger.Warn("enqueue failed; the sweeper will pick the run up", "run", w.RunID, "err", err)
+	}
+	return decided, nil
+}
