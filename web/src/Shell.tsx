@@ -130,24 +130,20 @@ export default function Shell({ me }: { me: Me }) {
   );
 }
 
-/** OPEN_REVIEWS_COUNTED is how many open reviews the badge counts before it shows "99+". */
-const OPEN_REVIEWS_COUNTED = 100;
-
 /**
- * useOpenReviews counts the reviews waiting for a decision, for the menu's badge: one small list request, again
- * every minute while the tab is shown and whenever the window regains focus, and after every decision (which
- * invalidates ['reviews']).
+ * useOpenReviews counts the reviews waiting for a decision, for the menu's badge: the list answers with the
+ * number of open reviews, so one request for a single item is enough. It is asked again every minute while the
+ * tab is shown, whenever the window regains focus, and after every decision (which invalidates ['reviews']).
  */
 function useOpenReviews(enabled: boolean): number {
   const open = useQuery({
     queryKey: ['reviews', 'open-count'],
-    queryFn: () => api.get<{ items: unknown[]; nextCursor?: string }>(`/api/v1/reviews?status=open&limit=${OPEN_REVIEWS_COUNTED}`),
+    queryFn: () => api.get<{ open?: number }>('/api/v1/reviews?status=open&limit=1'),
     enabled,
     refetchInterval: 60_000,
     refetchIntervalInBackground: false,
     refetchOnWindowFocus: true,
     retry: false,
   });
-  const items = open.data?.items ?? [];
-  return items.length + (open.data?.nextCursor ? 1 : 0);
+  return open.data?.open ?? 0;
 }

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App as AntApp, Button, Card, Descriptions, Drawer, Radio, Select, Space, Table, Tag, Typography } from 'antd';
+import { Alert, App as AntApp, Button, Card, Checkbox, Descriptions, Drawer, Radio, Select, Space, Table, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, query } from '../api/client';
 import type { Flow } from '../api/types';
@@ -120,14 +120,21 @@ export function ReviewDetail({ id }: { id: string }) {
   const can = useCan();
   const queryClient = useQueryClient();
   const mayDecide = can('runs:operate');
+  // Personal data is masked as in runs; a caller who may reveal it can ask (each reveal is audited).
+  const mayReveal = can('runs:reveal');
+  const [reveal, setReveal] = useState(false);
+  const revealing = reveal && mayReveal;
   const review = useQuery({
-    queryKey: ['review', id],
-    queryFn: () => api.get<Review>(`/api/v1/reviews/${encodeURIComponent(id)}`),
+    queryKey: ['review', id, revealing],
+    queryFn: () => api.get<Review>(`/api/v1/reviews/${encodeURIComponent(id)}${revealing ? '?reveal=true' : ''}`),
+    placeholderData: (previous) => previous,
   });
   const decide = useMutation({
     mutationFn: (decision: unknown) => api.post<Review>(`/api/v1/reviews/${encodeURIComponent(id)}/decision`, decision),
     onSuccess: (r) => {
-      queryClient.setQueryData(['review', id], r);
+      // The answer is masked; an unmasked view is asked for again.
+      queryClient.setQueryData(['review', id, false], r);
+      void queryClient.invalidateQueries({ queryKey: ['review', id, true] });
       void message.success(t('reviews.decided'));
       void queryClient.invalidateQueries({ queryKey: ['reviews'] });
       void queryClient.invalidateQueries({ queryKey: ['run', r.runId] });
@@ -158,6 +165,9 @@ export function ReviewDetail({ id }: { id: string }) {
         <Descriptions.Item label={t('reviews.created')}>{formatTime(r.createdAt)}</Descriptions.Item>
         {isOpen && <Descriptions.Item label={t('reviews.timesOut')}>{formatTime(r.timeoutAt)}</Descriptions.Item>}
       </Descriptions>
+      {mayReveal && (
+        <Checkbox checked={reveal} onChange={(e) => setReveal(e.target.checked)} style={{ marginBottom: 16 }}>{t('reviews.reveal')}</Checkbox>
+      )}
       {r.status === 'decided' && (
         <Alert
           type="success"

@@ -28,7 +28,8 @@ export interface Review {
   decision?: unknown;
 }
 
-export interface ReviewList { items: Review[]; nextCursor?: string }
+/** ReviewList is a page of reviews; open counts every open review, whatever the filters. */
+export interface ReviewList { items: Review[]; nextCursor?: string; open?: number }
 
 /** Side is the record whose value a field keeps: what the flow sends (source) or what the CRM holds (target). */
 export type Side = 'source' | 'target';

@@ -22,7 +22,7 @@ const conflict: Review = {
 function render(review: Review, permissions: string[]): string {
   const client = new QueryClient({ defaultOptions: { queries: { staleTime: Infinity, retry: false } } });
   client.setQueryData(['me'], { user: { id: 'u', email: 'u@example.com', role: 'x' }, role: 'x', permissions });
-  client.setQueryData(['review', review.id], review);
+  client.setQueryData(['review', review.id, false], review);
   return renderToString(createElement(QueryClientProvider, { client }, createElement(MemoryRouter, null, createElement(ReviewDetail, { id: review.id }))));
 }
 
@@ -41,6 +41,8 @@ describe('review detail', () => {
     for (const text of ['+8613800138000', '+8613900139000', 'All from the flow', 'All as in the CRM', 'Fields still to choose: 2']) expect(html).toContain(text);
     expect(html).toMatch(/<button[^>]*disabled[^>]*><span>Submit decision/);
     expect(html).not.toContain('Operators decide reviews');
+    expect(html).not.toContain('Show personal data unmasked');
+    expect(render(conflict, ['runs:read', 'runs:operate', 'runs:reveal'])).toContain('Show personal data unmasked');
   });
 
   it('shows a viewer the values read-only, saying that operators decide', async () => {
