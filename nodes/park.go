@@ -43,6 +43,9 @@ func (p *Park) Deadline(now time.Time) time.Time {
 type Resume struct {
 	// WaitID is the wait that ended.
 	WaitID string `json:"waitId"`
+	// Request is what the person was shown (Park.Request as stored), so the node can tell whether what it
+	// asked about still holds.
+	Request json.RawMessage `json:"request,omitempty"`
 	// Decision is what the person chose, as the API accepted it; empty when the wait timed out.
 	Decision json.RawMessage `json:"decision,omitempty"`
 	// DecidedBy names who decided (the user's e-mail, or the API token's name).

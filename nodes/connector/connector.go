@@ -149,6 +149,10 @@ type Operation struct {
 	// that could not be made, an open circuit) and answers that say nothing was done (429 with Retry-After,
 	// 408, other 4xx) keep their usual outcome. The look-ups of Route are reads and are retried as usual.
 	Unrepeatable bool
+	// Conflict, set on an upsert, gives the node a conflict policy (conflict.go): what to do with a record that
+	// exists and may hold edits made at the provider. It is applied just before the request is sent (never in
+	// test runs, which show the request as rendered).
+	Conflict *Conflict
 	// OutputLabel labels the node's output port; empty means "Result".
 	OutputLabel string
 	// Timeout bounds each request; zero means 30 seconds.
@@ -317,6 +321,17 @@ func (p *Provider) compile(op *Operation) (*compiled, error) {
 	if (body || form || op.GraphQL != "") && (op.Method == http.MethodGet || op.Method == http.MethodHead) {
 		return nil, fmt.Errorf("a %s has no body", op.Method)
 	}
+	if cf := op.Conflict; cf != nil {
+		switch {
+		case !op.SideEffect || op.Pagination != nil || op.GraphQL != "" || form:
+			return nil, fmt.Errorf("a conflict policy belongs to a write of one record with a JSON body")
+		case cf.Read == nil || cf.Object == "":
+			return nil, fmt.Errorf("a conflict policy needs a Read and an Object")
+		}
+		if _, err := ParsePointer(cf.Fields); err != nil {
+			return nil, fmt.Errorf("conflict fields: %w", err)
+		}
+	}
 	if op.Pagination != nil {
 		if c.page, err = compilePagination(op); err != nil {
 			return nil, fmt.Errorf("pagination: %w", err)
@@ -362,6 +377,9 @@ func (c *compiled) spec() nodes.Spec {
 	}
 	if c.page != nil {
 		params = append(params, c.page.fields()...)
+	}
+	if c.op.Conflict != nil {
+		params = append(params, c.op.Conflict.fields()...)
 	}
 	return nodes.Spec{
 		Type: op.Type, Version: op.Version, Name: op.Name, Category: op.Category, Description: op.Description,
@@ -429,14 +447,18 @@ func (c *compiled) construct(cfg *nodes.Config) (nodes.Node, error) {
 	if c.page != nil {
 		n.paging = c.page.configure(cfg)
 	}
+	if c.op.Conflict != nil {
+		n.conflict = c.op.Conflict.configure(cfg)
+	}
 	return n, cfg.Err()
 }
 
 // node is a configured operation.
 type node struct {
-	c      *compiled
-	values []value
-	paging pagingConfig
+	c        *compiled
+	values   []value
+	paging   pagingConfig
+	conflict conflictConfig
 }
 
 var (
@@ -466,6 +488,15 @@ func (n *node) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error)
 	if n.c.op.Route != nil {
 		if r, err = n.route(ctx, x, fields, r); err != nil {
 			return nodes.Result{}, err
+		}
+	}
+	if n.c.op.Conflict != nil {
+		var instead *nodes.Result
+		if r, instead, err = n.resolveConflict(ctx, x, fields, r); err != nil || instead != nil {
+			if instead == nil {
+				return nodes.Result{}, err
+			}
+			return *instead, err
 		}
 	}
 	a, err := n.exchange(ctx, x, fields, r, n.c.op.Unrepeatable)

@@ -37,7 +37,7 @@ func (r *Runner) resumeWait(ctx context.Context, runID, waitID string) (*nodes.R
 	}
 	switch w.Status {
 	case store.WaitDecided:
-		return &nodes.Resume{WaitID: waitID, Decision: w.Decision, DecidedBy: w.DecidedBy}, time.Time{}, nil
+		return &nodes.Resume{WaitID: waitID, Request: w.Request, Decision: w.Decision, DecidedBy: w.DecidedBy}, time.Time{}, nil
 	case store.WaitOpen:
 		now := time.Now()
 		if now.Before(w.TimeoutAt) {
