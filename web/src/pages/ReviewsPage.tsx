@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App as AntApp, Button, Card, Checkbox, Descriptions, Drawer, Radio, Select, Space, Table, Tag, Typography } from 'antd';
@@ -10,7 +10,7 @@ import { ErrorAlert, formatTime, JsonView, StatusTag } from '../ui';
 import {
   type Choices, chooseAll, conflictDecision, conflictFields, type ConflictRequest, decidedCandidate, decidedChoices, deciderName,
   isClosed, KIND_CONFLICT, KIND_MATCH, type MatchCandidate, matchCandidates, matchDecision, type MatchRequest, missingChoices,
-  NONE_OF_THESE, REVIEW_STATUSES, type Review, type ReviewList, type ReviewStatusFilter, showValue, type Side,
+  NONE_OF_THESE, REVIEW_STATUSES, type Review, type ReviewList, type ReviewStatusFilter, reviewTitle, showValue, type Side,
 } from './reviews';
 
 const PAGE_SIZE = 50;
@@ -78,7 +78,7 @@ export default function ReviewsPage() {
         columns={[
           {
             title: t('reviews.titleColumn'), dataIndex: 'title',
-            render: (title: string | undefined, r) => <Link to={`/reviews/${encodeURIComponent(r.id)}${location.search}`}>{title || r.id}</Link>,
+            render: (_: string | undefined, r) => <Link to={`/reviews/${encodeURIComponent(r.id)}${location.search}`}>{reviewTitle(r, t)}</Link>,
           },
           { title: t('reviews.flow'), dataIndex: 'flowId', render: (f: string, r) => <Link to={`/flows/${f}`}>{r.flowName || f}</Link> },
           { title: t('reviews.kind'), dataIndex: 'kind', render: (k: string) => <KindTag kind={k} /> },
@@ -128,7 +128,16 @@ export function ReviewDetail({ id }: { id: string }) {
     queryKey: ['review', id, revealing],
     queryFn: () => api.get<Review>(`/api/v1/reviews/${encodeURIComponent(id)}${revealing ? '?reveal=true' : ''}`),
     placeholderData: (previous) => previous,
+    // The form is not swapped under an operator's hands when the window regains focus; a decision that comes too
+    // late is answered review_closed, which says so and shows the review as it now stands.
+    refetchOnWindowFocus: false,
   });
+  // An open review that is seen closed later, not by this caller's decision, was decided elsewhere or timed out.
+  const seenOpen = useRef(false);
+  const status = review.data?.status;
+  useEffect(() => {
+    if (status === 'open') seenOpen.current = true;
+  }, [status]);
   const decide = useMutation({
     mutationFn: (decision: unknown) => api.post<Review>(`/api/v1/reviews/${encodeURIComponent(id)}/decision`, decision),
     onSuccess: (r) => {
@@ -156,7 +165,7 @@ export function ReviewDetail({ id }: { id: string }) {
   return (
     <div className="ferry-review">
       <Descriptions size="small" column={{ xs: 1, md: 2 }} style={{ marginBottom: 16 }}>
-        <Descriptions.Item label={t('reviews.titleColumn')}>{r.title || r.id}</Descriptions.Item>
+        <Descriptions.Item label={t('reviews.titleColumn')}>{reviewTitle(r, t)}</Descriptions.Item>
         <Descriptions.Item label={t('reviews.status')}><StatusTag status={r.status} /></Descriptions.Item>
         <Descriptions.Item label={t('reviews.flow')}><Link to={`/flows/${r.flowId}`}>{r.flowName || r.flowId}</Link></Descriptions.Item>
         <Descriptions.Item label={t('reviews.run')}><Link to={`/runs/${r.runId}`}><code>{r.runId.slice(-12)}</code></Link></Descriptions.Item>
@@ -179,11 +188,10 @@ export function ReviewDetail({ id }: { id: string }) {
       {r.status === 'timed_out' && <Alert type="warning" showIcon style={{ marginBottom: 16 }} message={t('reviews.timedOutNote', { when: formatTime(r.timeoutAt) })} />}
       {r.status === 'cancelled' && <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('reviews.cancelledNote')} />}
       {isOpen && !mayDecide && <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('reviews.readOnly')} />}
-      {decide.error !== null && (
-        isClosed(decide.error)
-          ? <Alert type="warning" showIcon style={{ marginBottom: 16 }} message={t('reviews.closedTitle')} description={t('reviews.closedHelp')} />
-          : <ErrorAlert error={decide.error} style={{ marginBottom: 16 }} />
+      {(isClosed(decide.error) || (seenOpen.current && !isOpen && !decide.isSuccess)) && (
+        <Alert type="warning" showIcon style={{ marginBottom: 16 }} message={t('reviews.closedTitle')} description={t('reviews.closedHelp')} />
       )}
+      {decide.error !== null && !isClosed(decide.error) && <ErrorAlert error={decide.error} style={{ marginBottom: 16 }} />}
       {r.kind === KIND_CONFLICT && (
         <ConflictForm review={r} editable={isOpen && mayDecide} busy={decide.isPending} onSubmit={(d) => decide.mutate(d)} />
       )}
@@ -219,7 +227,7 @@ function ConflictForm({ review, editable, busy, onSubmit }: FormProps) {
       {req.changed && editable && <Alert type="warning" showIcon style={{ marginBottom: 16 }} message={t('reviews.changed', { provider })} />}
       <Descriptions size="small" column={{ xs: 1, md: 2 }} style={{ marginBottom: 12 }}>
         <Descriptions.Item label={t('reviews.record')}>
-          {[provider, req.object].filter(Boolean).join(' · ')}{req.recordId && <> · <code>{req.recordId}</code></>}
+          {[provider, req.object, req.recordId].filter(Boolean).join(' · ')}
         </Descriptions.Item>
         {req.key && <Descriptions.Item label={t('reviews.key')}><code>{req.key.name}</code> = {showValue(req.key.value)}</Descriptions.Item>}
       </Descriptions>
@@ -243,7 +251,10 @@ function ConflictForm({ review, editable, busy, onSubmit }: FormProps) {
             title: t('reviews.keep'),
             key: 'keep',
             width: 200,
-            render: (_: unknown, f) => (
+            render: (_: unknown, f) => (!editable && review.decision !== undefined && shown[f.name] === undefined ? (
+              // A decision's sides sit under the field names, so a personal-data field's side comes back masked.
+              <Typography.Text type="secondary">{t('reviews.sideMasked')}</Typography.Text>
+            ) : (
               <Radio.Group
                 aria-label={t('reviews.keepFor', { field: f.name })}
                 disabled={!editable}
@@ -255,7 +266,7 @@ function ConflictForm({ review, editable, busy, onSubmit }: FormProps) {
                   { value: 'target', label: t('reviews.keepTarget') },
                 ]}
               />
-            ),
+            )),
           },
         ]}
       />

@@ -7,7 +7,7 @@ import { api, query } from '../api/client';
 import { useCan } from '../permissions';
 import type { Flow, Run, RunDetail, Step } from '../api/types';
 import { ErrorAlert, formatMicros, formatTime, JsonView, StatusTag } from '../ui';
-import type { ReviewList } from './reviews';
+import { type ReviewList, reviewTitle } from './reviews';
 
 const ACTIVE = ['queued', 'running', 'waiting'];
 
@@ -110,7 +110,7 @@ function WaitingReviews({ runId }: { runId: string }) {
           showIcon
           className="ferry-run-review"
           style={{ marginBottom: 16 }}
-          message={t('reviews.waitingTitle', { title: rv.title || rv.nodeId })}
+          message={t('reviews.waitingTitle', { title: reviewTitle(rv, t) })}
           description={t('reviews.waitingHelp')}
           action={<Button type="primary" size="small" onClick={() => navigate(`/reviews/${encodeURIComponent(rv.id)}`)}>{t('reviews.openReview')}</Button>}
         />

@@ -147,3 +147,27 @@ export function showValue(v: unknown): string {
   if (typeof v === 'string') return v;
   return JSON.stringify(v);
 }
+
+/** Translate is the part of i18next's t that reviewTitle needs. */
+export type Translate = (key: string, options: Record<string, unknown>) => string;
+
+/**
+ * reviewTitle names a review in the app's language from what it asks (the record and how many fields differ, or
+ * the customer and how many records may be them); a kind the app does not know keeps the server's title.
+ */
+export function reviewTitle(r: Review, t: Translate): string {
+  if (r.kind === KIND_CONFLICT) {
+    const req = (r.request ?? {}) as Partial<ConflictRequest>;
+    const record = showValue(req.key?.value) || req.recordId || '';
+    const count = conflictFields(r.request).length;
+    const object = req.object ? t(`reviews.objects.${req.object}`, { defaultValue: req.object }) : '';
+    if (record && count) return t('reviews.titles.conflict', { object, record, count });
+  }
+  if (r.kind === KIND_MATCH) {
+    const req = (r.request ?? {}) as Partial<MatchRequest>;
+    const customer = Object.values(req.customer ?? {}).map(showValue).find((v) => v !== '') ?? '';
+    const count = matchCandidates(r.request).length;
+    if (customer) return t('reviews.titles.match', { customer, count });
+  }
+  return r.title || r.id;
+}

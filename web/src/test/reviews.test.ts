@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../api/client';
 import {
   chooseAll, conflictDecision, conflictFields, decidedCandidate, decidedChoices, deciderName, isClosed, matchCandidates, matchDecision,
-  missingChoices, NONE_OF_THESE, showValue,
+  missingChoices, NONE_OF_THESE, reviewTitle, showValue,
 } from '../pages/reviews';
 
 const fields = [
@@ -95,5 +95,22 @@ describe('reading reviews', () => {
     expect(showValue(null)).toBe('');
     expect(showValue(42)).toBe('42');
     expect(showValue({ a: 1 })).toBe('{"a":1}');
+  });
+});
+
+describe('reviewTitle', () => {
+  const t = (key: string, o: Record<string, unknown>) => `${key} ${JSON.stringify(o)}`;
+  const base = { id: 'rv1', runId: 'r', flowId: 'f', nodeId: 'n', status: 'open' as const, createdAt: '', title: 'server title' };
+  it('names a conflict by its record and how many fields differ', () => {
+    expect(reviewTitle({ ...base, kind: 'crm.conflict', request: { provider: 'hubspot', object: 'contact', key: { name: 'email', value: 'a@example.com' }, fields } }, t))
+      .toBe('reviews.titles.conflict {"object":"reviews.objects.contact {\\"defaultValue\\":\\"contact\\"}","record":"a@example.com","count":3}');
+  });
+  it('names a match by its customer and how many records may be them', () => {
+    expect(reviewTitle({ ...base, kind: 'crm.match', request: { customer: { email: '', phone: '+86138' }, candidates: [{ id: '1' }, { id: '2' }] } }, t))
+      .toBe('reviews.titles.match {"customer":"+86138","count":2}');
+  });
+  it('keeps the server\'s title for a kind it does not know, or a request it cannot read', () => {
+    expect(reviewTitle({ ...base, kind: 'approval', request: {} }, t)).toBe('server title');
+    expect(reviewTitle({ ...base, kind: 'crm.conflict', request: null }, t)).toBe('server title');
   });
 });

@@ -64,6 +64,16 @@ describe('review detail', () => {
     expect(html).toMatch(/"ferry-review-value ferry-review-kept">\+8613900139000/);
     expect(html).toMatch(/"ferry-review-value ferry-review-kept">Shanghai/);
     expect(html).not.toMatch(/"ferry-review-value ferry-review-kept">\+8613800138000/);
+    expect(html).not.toContain('hidden (personal data)');
+  });
+
+  it('says a side is hidden when the decision comes back masked', async () => {
+    await i18n.changeLanguage('en');
+    const masked: Review = { ...conflict, status: 'decided', decidedAt: '2026-12-01T09:00:00Z', decidedBy: 'ops@shop.example',
+      decision: { fields: { phone: 's****e', city: 'source' } } };
+    const html = render(masked, ['runs:read']);
+    expect(html).toContain('hidden (personal data)');
+    expect(html).toMatch(/"ferry-review-value ferry-review-kept">Shanghai/);
   });
 
   it('lists the candidates of a match and the choice of a new record, in Chinese too', async () => {
