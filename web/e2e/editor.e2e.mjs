@@ -51,13 +51,16 @@ const LOCATIONS = [
   { id: 'gid://shopify/Location/71', name: 'Warehouse Berlin' },
   { id: 'gid://shopify/Location/72', name: 'Shop Shanghai' },
 ];
+// The HubSpot stand-in answers on HubSpot's own API host, reached the same way as the store.
+const HUBSPOT = 'api.hubapi.com';
+const HUBSPOT_TOKEN = 'pat-na1-e2e-token';
 const tlsDir = mkdtempSync(join(tmpdir(), 'ferry-e2e-shop-'));
 {
   const ssl = (...args) => execFileSync('openssl', args, { cwd: tlsDir, stdio: ['ignore', 'ignore', 'pipe'] });
   ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem',
     '-days', '2', '-subj', '/CN=Ferry e2e authority', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
   ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'shop.key', '-out', 'shop.csr', '-subj', `/CN=${SHOP}`);
-  writeFileSync(join(tlsDir, 'shop.ext'), `subjectAltName=DNS:${SHOP}\nextendedKeyUsage=serverAuth\n`);
+  writeFileSync(join(tlsDir, 'shop.ext'), `subjectAltName=DNS:${SHOP},DNS:${HUBSPOT}\nextendedKeyUsage=serverAuth\n`);
   ssl('x509', '-req', '-in', 'shop.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'shop.pem', '-days', '2', '-extfile', 'shop.ext');
 }
 // The store's orders, as the Admin API's GraphQL gives them, for the polling trigger; shopDenies makes the
@@ -105,14 +108,73 @@ const shopServer = https.createServer({ key: readFileSync(join(tlsDir, 'shop.key
   });
 });
 const shopPort = await new Promise((resolve) => shopServer.listen(0, '127.0.0.1', () => resolve(shopServer.address().port)));
-// The proxy Ferry is given: it tunnels CONNECTs to the store's domain to the stand-in, and refuses the rest.
+
+// The HubSpot stand-in: one contact, read by its e-mail (GET /crm/v3/objects/contacts/{email}?idProperty=email)
+// and written by the batch upsert, as the HubSpot actions call them. hubspotUpserts keeps each upsert's inputs.
+const hubspotContacts = new Map([['501', {
+  id: '501', createdAt: '2026-10-01T08:00:00Z', updatedAt: '2026-11-30T08:00:00Z', archived: false,
+  properties: { hs_object_id: '501', email: 'wang.fang@example.com', firstname: 'Fang', phone: '+8613900139000', city: 'Suzhou',
+    createdate: '2026-10-01T08:00:00Z', lastmodifieddate: '2026-11-30T08:00:00Z' },
+}]]);
+const hubspotUpserts = [];
+const hubspotCalls = [];
+const hubspotServer = https.createServer({ key: readFileSync(join(tlsDir, 'shop.key')), cert: readFileSync(join(tlsDir, 'shop.pem')) }, (req, res) => {
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => {
+    const answer = (status, v) => { res.writeHead(status, { 'Content-Type': 'application/json;charset=utf-8' }); res.end(JSON.stringify(v)); };
+    const refuse = (status, category, message) => answer(status, { status: 'error', message, correlationId: '5c1e2f4a-0000-4000-8000-e2e000000000', category });
+    const url = new URL(req.url, `https://${HUBSPOT}`);
+    hubspotCalls.push(`${req.method} ${url.pathname}${url.search}`);
+    if (req.headers.authorization !== `Bearer ${HUBSPOT_TOKEN}`) {
+      return refuse(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication.');
+    }
+    const byProperty = (name, value) => [...hubspotContacts.values()].find((c) => c.properties[name] === value);
+    const read = /^\/crm\/v3\/objects\/contacts\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && read) {
+      const key = decodeURIComponent(read[1]);
+      const idProperty = url.searchParams.get('idProperty');
+      const c = idProperty && idProperty !== 'hs_object_id' ? byProperty(idProperty, key) : hubspotContacts.get(key);
+      if (!c) return refuse(404, 'OBJECT_NOT_FOUND', 'Object not found.  objectId are usually numeric.');
+      const wanted = (url.searchParams.get('properties') ?? '').split(',').filter(Boolean);
+      const properties = Object.fromEntries(Object.entries(c.properties).filter(([k]) => wanted.length === 0 || wanted.includes(k) || k === 'hs_object_id'));
+      return answer(200, { ...c, properties });
+    }
+    if (req.method === 'POST' && url.pathname === '/crm/v3/objects/contacts/batch/upsert') {
+      let doc;
+      try { doc = JSON.parse(body); } catch { return refuse(400, 'VALIDATION_ERROR', 'Invalid input JSON on line 1'); }
+      hubspotUpserts.push(doc.inputs);
+      const now = new Date().toISOString();
+      const results = (doc.inputs ?? []).map((input) => {
+        let c = byProperty(input.idProperty, input.id);
+        const created = !c;
+        if (!c) {
+          const id = String(600 + hubspotContacts.size);
+          c = { id, createdAt: now, archived: false, properties: { hs_object_id: id, createdate: now } };
+          hubspotContacts.set(id, c);
+        }
+        Object.assign(c.properties, input.properties, { lastmodifieddate: now });
+        c.updatedAt = now;
+        return { ...c, new: created };
+      });
+      return answer(200, { status: 'COMPLETE', results, startedAt: now, completedAt: now });
+    }
+    return refuse(404, 'OBJECT_NOT_FOUND', `the stand-in does not answer ${req.method} ${url.pathname}`);
+  });
+});
+const hubspotPort = await new Promise((resolve) => hubspotServer.listen(0, '127.0.0.1', () => resolve(hubspotServer.address().port)));
+
+// The proxy Ferry is given: it tunnels CONNECTs to the store's domain and to HubSpot's API to their stand-ins,
+// and refuses the rest.
+const tunnels = { [`${SHOP}:443`]: shopPort, [`${HUBSPOT}:443`]: hubspotPort };
 const proxy = http.createServer((req, res) => { res.writeHead(405); res.end(); });
 proxy.on('connect', (req, socket, head) => {
-  if (req.url !== `${SHOP}:443`) {
+  const to = tunnels[req.url];
+  if (!to) {
     socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
     return;
   }
-  const upstream = net.connect(shopPort, '127.0.0.1', () => {
+  const upstream = net.connect(to, '127.0.0.1', () => {
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     upstream.write(head);
     upstream.pipe(socket);
@@ -123,13 +185,13 @@ proxy.on('connect', (req, socket, head) => {
 });
 const proxyPort = await new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve(proxy.address().port)));
 const hostsFile = join(tlsDir, 'hosts');
-writeFileSync(hostsFile, `${readFileSync('/etc/hosts', 'utf8')}\n127.0.0.1 ${SHOP}\n`);
+writeFileSync(hostsFile, `${readFileSync('/etc/hosts', 'utf8')}\n127.0.0.1 ${SHOP}\n127.0.0.1 ${HUBSPOT}\n`);
 
 // ferry, in a mount namespace of its own where the store's name resolves to the loopback address.
 const server = spawn('unshare', ['--mount', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile,
   bin, '--data-dir', dataDir, '--addr', `127.0.0.1:${port}`, '--log-level', 'warn'], {
   stdio: ['ignore', 'inherit', 'inherit'],
-  env: { ...process.env, HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`, SSL_CERT_FILE: join(tlsDir, 'ca.pem'), FERRY_ALLOWED_INTERNAL_HOSTS: SHOP },
+  env: { ...process.env, HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`, SSL_CERT_FILE: join(tlsDir, 'ca.pem'), FERRY_ALLOWED_INTERNAL_HOSTS: `${SHOP},${HUBSPOT}` },
 });
 
 async function waitReady() {
@@ -231,7 +293,8 @@ async function visibleTexts(page) {
 
 // Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
 const LANGUAGE_NEUTRAL = [
-  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/,
+  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/, /Sync contacts to HubSpot/,
+  /^[\w.+-]+@[\w.-]+$/, /^[\w.*-]+(, [\w.*-]+)+$/,
   // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
   /^(Map fields|Condition|Respond to webhook|Webhook)$/, /^[a-z][\w-]*: /, /at line \d+, column \d+/,
   /^(English|Webhook|API|JSON|HTTP|URL|HMAC|OAuth2|Cron|POST|GET|PUT|DELETE|true|false|null)$/i,
@@ -578,12 +641,81 @@ try {
   await closePanel();
   shopDenies = false;
 
+  // A CRM review, for real: a flow upserts a HubSpot contact under the conflict policy "review"; the stand-in's
+  // contact differs from what the webhook sends, so the run parks (waiting) with an open review. The run's page
+  // links to it, the menu counts it, and an operator picks a side per field in the drawer; a second page that
+  // had the same review open is then told it is closed. The run goes on and the stand-in gets the chosen values.
+  const hubspotCred = (await api('POST', '/api/v1/credentials', { name: 'E2E HubSpot', type: 'hubspot.private-app',
+    live: { accessToken: HUBSPOT_TOKEN } })).id;
+  const reviewFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'Sync contacts to HubSpot', nodes: [
+    { id: 'webhook', type: 'core.webhook', version: 1, name: 'Contact changed', params: { method: 'POST', businessKey: 'trigger.body.email' },
+      position: { x: 0, y: 100 } },
+    { id: 'upsert', type: 'hubspot.contact.upsert', version: 1, name: 'Upsert contact', credential: hubspotCred, position: { x: 300, y: 100 },
+      params: { idProperty: 'email', value: '{{ trigger.body.email }}', conflictPolicy: 'review',
+        properties: '{{ {"email": trigger.body.email, "firstname": trigger.body.firstname, "phone": trigger.body.phone, "city": trigger.body.city} }}' } },
+  ], edges: [{ source: 'webhook', sourcePort: 'main', target: 'upsert', targetPort: 'main' }] });
+  await api('POST', `/api/v1/flows/${reviewFlow.id}/publish`, { message: 'review conflicts' });
+  const contactHook = await fetch(`${base}/hooks/${reviewFlow.id}`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'wang.fang@example.com', firstname: 'Fang', phone: '+8613800138000', city: 'Shanghai' }) });
+  check(contactHook.ok, `the contact webhook answered ${contactHook.status}`);
+  const runOf = async (ok, what) => {
+    for (let i = 0; i < 150; i++) {
+      const r = (await api('GET', `/api/v1/runs?flow=${reviewFlow.id}`)).runs[0];
+      if (r && ok(r)) return r;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    throw new Error(`the contact run never ${what}: ${JSON.stringify((await api('GET', `/api/v1/runs?flow=${reviewFlow.id}`)).runs[0])}`);
+  };
+  const parked = await runOf((r) => r.status === 'waiting', 'parked for its review');
+  check(hubspotUpserts.length === 0, `the stand-in got an upsert before the review was decided: ${JSON.stringify(hubspotUpserts)}`);
+  await page.goto(`${base}/runs/${parked.id}`);
+  await page.getByText(/Waiting for review/).waitFor();
+  await page.locator('.ferry-header').getByText('Reviews').waitFor();
+  await page.locator('.ferry-header .ferry-nav-badge', { hasText: '1' }).waitFor();
+  await shot(page, 'run-waiting-for-review');
+  // A second operator's page opens the same review and waits there.
+  const late = await newPage({ width: 1280, height: 800 });
+  await signIn(late, ADMIN.email, ADMIN.password);
+  await page.getByRole('button', { name: 'Open the review' }).click();
+  await page.waitForURL(/\/reviews\/[^/?]+/);
+  const reviewPath = new URL(page.url()).pathname;
+  await late.goto(base + reviewPath);
+  await late.locator('.ant-drawer').getByRole('button', { name: 'All as in the CRM' }).waitFor();
+  const drawer = page.locator('.ant-drawer');
+  await drawer.getByText('+8613900139000').waitFor();
+  const submit = drawer.getByRole('button', { name: 'Submit decision' });
+  check(await submit.isDisabled(), 'Submit was enabled before every field was chosen');
+  // Everything from the flow, then the city back to what the CRM holds.
+  await drawer.getByRole('button', { name: 'All from the flow' }).click();
+  await drawer.locator('[aria-label="Value to keep for city"]').getByText('Target').click();
+  await shot(page, 'review-choices');
+  await submit.click();
+  await drawer.getByText(`Decided by ${ADMIN.email}`).waitFor();
+  await shot(page, 'review-decided');
+  // The late page still shows the form; its decision is refused as closed, and it shows the decided review.
+  const lateDrawer = late.locator('.ant-drawer');
+  await lateDrawer.getByRole('button', { name: 'All as in the CRM' }).click();
+  await lateDrawer.getByRole('button', { name: 'Submit decision' }).click();
+  await lateDrawer.getByText('This review is closed.').waitFor();
+  await lateDrawer.getByText(`Decided by ${ADMIN.email}`).waitFor();
+  await shot(late, 'review-closed');
+  await late.context().close();
+  await runOf((r) => r.status === 'succeeded', 'succeeded after the decision');
+  const sent = hubspotUpserts.at(-1)?.[0]?.properties ?? {};
+  check(hubspotUpserts.length === 1 && sent.phone === '+8613800138000' && (sent.city === undefined || sent.city === 'Suzhou') && sent.email === 'wang.fang@example.com',
+    `the stand-in got the upserts ${JSON.stringify(hubspotUpserts)}, want the flow's phone and the CRM's city`);
+  check(hubspotContacts.get('501').properties.city === 'Suzhou' && hubspotContacts.get('501').properties.phone === '+8613800138000',
+    `the contact ended as ${JSON.stringify(hubspotContacts.get('501'))}`);
+  await page.goto(`${base}/reviews?status=decided`);
+  await page.locator('.ant-table-row', { hasText: 'Sync contacts to HubSpot' }).waitFor();
+
   // Every other screen, at 1280×800 and at 1920×1080.
   const screens = [
     ['dashboard', '/dashboard', '.ferry-page'],
     ['flows', '/flows', '.ant-table-row'],
     ['templates', '/templates', '.ant-card'],
     ['runs', '/runs', '.ant-table-row'],
+    ['reviews', '/reviews?status=all', '.ant-table-row'],
     ['admin-credentials', '/admin/credentials', '.ferry-page'],
     ['admin-users', '/admin/users', '.ant-table-row'],
     ['admin-tokens', '/admin/tokens', '.ant-table-row'],
@@ -649,6 +781,7 @@ try {
     ['dashboard', '/dashboard', '.ferry-page'],
     ['runs', '/runs', '.ant-table-row'],
     ['dead-letters', '/dead-letters', '.ferry-page'],
+    ['reviews', '/reviews?status=all', '.ant-table-row'],
     ['templates', '/templates', '.ant-card'],
     ['admin-settings', '/admin/settings', '.ferry-page'],
     ['editor', `/flows/${flowID}`, '.react-flow__node'],
@@ -681,6 +814,7 @@ try {
   if (browser) await browser.close();
   server.kill('SIGTERM');
   shopServer.close();
+  hubspotServer.close();
   proxy.close();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(tlsDir, { recursive: true, force: true });
