@@ -4,6 +4,7 @@ package testnodes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -103,6 +104,28 @@ func (w wait) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
 	return nodes.Result{Output: x.Input, WaitUntil: time.Now().Add(w.d)}, nil
 }
 
+// AskKind is the kind of decision test.ask parks for: {"pick": "a" | "b"}.
+const AskKind = "test.choice"
+
+// ask parks the run for a person's pick between a and b, and outputs how the wait ended when it resumes.
+type ask struct{ timeout time.Duration }
+
+func (a ask) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
+	count(x.NodeID)
+	if x.Resume == nil {
+		return nodes.Result{Park: &nodes.Park{Kind: AskKind, Title: "Pick a or b", Timeout: a.timeout,
+			Request: map[string]any{"options": []string{"a", "b"}, "input": x.Input}}}, nil
+	}
+	var d map[string]any
+	if len(x.Resume.Decision) > 0 {
+		if err := json.Unmarshal(x.Resume.Decision, &d); err != nil {
+			return nodes.Result{}, nodes.NewPermanent("decision_unreadable", err)
+		}
+	}
+	return nodes.Result{Output: map[string]any{"pick": d["pick"], "by": x.Resume.DecidedBy, "timedOut": x.Resume.TimedOut,
+		"attempt": x.Attempt}}, nil
+}
+
 type effect struct{}
 
 func (effect) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
@@ -123,6 +146,16 @@ func (slow) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
 }
 
 func init() {
+	nodes.RegisterDecision(AskKind, func(_, decision json.RawMessage) error {
+		var d map[string]any
+		if err := json.Unmarshal(decision, &d); err != nil || (d["pick"] != "a" && d["pick"] != "b") {
+			return errors.New(`pick a or b: {"pick": "a"}`)
+		}
+		return nil
+	})
+	nodes.MustRegister(nodes.Spec{Type: "test.ask", Version: 1, Name: "Ask", Category: nodes.CategoryLogic, Inputs: main, Outputs: main,
+		Params: []nodes.Field{{Name: "timeout", Label: "Timeout", Type: nodes.TypeDuration, Default: "1h"}}},
+		func(cfg *nodes.Config) (nodes.Node, error) { return ask{timeout: cfg.Duration("timeout")}, cfg.Err() })
 	nodes.MustRegister(nodes.Spec{Type: "test.trigger", Version: 1, Name: "Test trigger", Category: nodes.CategoryTrigger,
 		Trigger: true, Outputs: main}, func(cfg *nodes.Config) (nodes.Node, error) { return passthrough{}, cfg.Err() })
 	nodes.MustRegister(nodes.Spec{Type: "test.pass", Version: 1, Name: "Pass", Category: nodes.CategoryUtilities,

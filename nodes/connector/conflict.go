@@ -63,7 +63,8 @@ type Conflict struct {
 
 // Write is the request an upsert is about to send, as a Conflict's Read and Key see it.
 type Write struct {
-	// Path is the request's path relative to the provider's base URL ("/sobjects/Account/Ext__c/42").
+	// Path is the request's path relative to the provider's base URL, escaped as sent
+	// ("/sobjects/Account/Ext__c/A%2F42"): a Read may send it again as it is.
 	Path string
 	// Body is the JSON body as shaped.
 	Body map[string]any
@@ -252,7 +253,7 @@ func (n *node) resolveConflict(ctx context.Context, x *nodes.Exec, fields map[st
 		}
 		return n.send(ctx, x, fields, q)
 	}
-	w := Write{Path: strings.TrimPrefix(r.url.Path, strings.TrimSuffix(base.Path, "/")), Body: copyMap(r.jsonBody)}
+	w := Write{Path: strings.TrimPrefix(r.url.EscapedPath(), strings.TrimSuffix(base.EscapedPath(), "/")), Body: copyMap(r.jsonBody)}
 	for name := range source {
 		w.Fields = append(w.Fields, name)
 	}

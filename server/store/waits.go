@@ -98,7 +98,9 @@ type waitRow struct {
 
 func (waitRow) TableName() string { return "waits" }
 
-func waitContext(runID, waitID, field string) string { return "wait/" + runID + "/" + waitID + "/" + field }
+func waitContext(runID, waitID, field string) string {
+	return "wait/" + runID + "/" + waitID + "/" + field
+}
 
 func (s *gormStore) newWaitRow(w *Wait) (waitRow, error) {
 	title := w.Title
