@@ -4,7 +4,7 @@
 // it from the input pane into the mapping table, test-runs again, publishes, sends webhooks, finds the run by its
 // business key, retries a dead letter, builds a Shopify fulfilment flow whose location dropdown is listed from a
 // stand-in store, builds a Stripe payment → HubSpot deal flow whose stage dropdown lists the stages of the pipeline
-// picked from a stand-in HubSpot account (listed again when the pipeline changes), and shows a polling trigger's state with its reset and backfill, visits every screen at 1280×800 and 1920×1080, checks what each role sees of the admin
+// picked from a stand-in HubSpot account (listed again when the pipeline changes), shows a polling trigger's state with its reset and backfill, resolves a CRM review parked by a HubSpot contact upsert in the Reviews screen, visits every screen at 1280×800 and 1920×1080, checks what each role sees of the admin
 // screens, and checks that the Chinese interface has no English left. Every page runs under the
 // server's Content-Security-Policy, and any violation fails the test. Screenshots of each screen go
 // to e2e/screenshots/ (not committed).
@@ -15,8 +15,8 @@
 // stand-in, whose certificate comes from a throwaway authority given to Ferry in SSL_CERT_FILE. The name
 // resolves to 127.0.0.1 through a hosts file bind-mounted for the ferry process alone (unshare --mount, so
 // root), and FERRY_ALLOWED_INTERNAL_HOSTS lets the egress guard reach it. The HubSpot stand-in answers
-// https://api.hubapi.com (the pipelines, the stages of one pipeline, the owners) the same way, with the same
-// authority.
+// https://api.hubapi.com (the pipelines, the stages of one pipeline, the owners; a contact's read and the batch
+// upsert) the same way, with the same authority and certificate.
 //
 //   FERRY_BIN=/path/to/ferry npm run e2e      (CHROMIUM defaults to /usr/bin/chromium; needs openssl, unshare)
 import { chromium } from 'playwright-core';
@@ -54,7 +54,8 @@ const LOCATIONS = [
   { id: 'gid://shopify/Location/71', name: 'Warehouse Berlin' },
   { id: 'gid://shopify/Location/72', name: 'Shop Shanghai' },
 ];
-// The HubSpot stand-in's account: two deal pipelines, each with its stages, and an owner.
+// The HubSpot stand-in answers on HubSpot's own API host, reached the same way as the store. Its account has two
+// deal pipelines, each with its stages, an owner, and one contact (below).
 const HUB = 'api.hubapi.com';
 const HUB_TOKEN = 'pat-na1-e2e-token';
 const HUB_STAGES = {
@@ -116,38 +117,86 @@ const shopServer = https.createServer({ key: readFileSync(join(tlsDir, 'shop.key
   });
 });
 const shopPort = await new Promise((resolve) => shopServer.listen(0, '127.0.0.1', () => resolve(shopServer.address().port)));
-// What the HubSpot stand-in was asked: each path with its query.
+
+// The HubSpot stand-in: the deal pipelines, the stages of one pipeline and the owners, listed as choices in the
+// editor; and one contact, read by its e-mail (GET /crm/v3/objects/contacts/{email}?idProperty=email) and written
+// by the batch upsert, as the HubSpot actions call them. hubCalls keeps each request as method, path and query;
+// hubspotUpserts keeps each upsert's inputs.
+const hubspotContacts = new Map([['501', {
+  id: '501', createdAt: '2026-10-01T08:00:00Z', updatedAt: '2026-11-30T08:00:00Z', archived: false,
+  properties: { hs_object_id: '501', email: 'wang.fang@example.com', firstname: 'Fang', phone: '+8613900139000', city: 'Suzhou',
+    createdate: '2026-10-01T08:00:00Z', lastmodifieddate: '2026-11-30T08:00:00Z' },
+}]]);
+const hubspotUpserts = [];
 const hubCalls = [];
 const hubServer = https.createServer({ key: readFileSync(join(tlsDir, 'shop.key')), cert: readFileSync(join(tlsDir, 'shop.pem')) }, (req, res) => {
-  const answer = (status, v) => { res.writeHead(status, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(v)); };
-  const fail = (status, category, message) => answer(status, { status: 'error', message, correlationId: 'e2e', category });
-  if (req.headers.authorization !== `Bearer ${HUB_TOKEN}`) return fail(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found.');
-  const url = new URL(req.url, `https://${HUB}`);
-  hubCalls.push(url.pathname + url.search);
-  if (req.method !== 'GET') return fail(405, 'VALIDATION_ERROR', 'the stand-in answers GET only');
-  if (url.pathname === '/crm/v3/pipelines/deals') {
-    return answer(200, { results: HUB_PIPELINES.map((p) => ({ ...p, stages: HUB_STAGES[p.id] })) });
-  }
-  const stages = /^\/crm\/v3\/pipelines\/deals\/([^/]+)\/stages$/.exec(url.pathname);
-  if (stages) {
-    const list = HUB_STAGES[decodeURIComponent(stages[1])];
-    return list ? answer(200, { results: list }) : fail(404, 'OBJECT_NOT_FOUND', `Unable to find pipeline ${stages[1]}`);
-  }
-  if (url.pathname === '/crm/v3/owners') return answer(200, { results: [{ id: '41', email: 'li.lei@example.com', archived: false }] });
-  return fail(404, 'OBJECT_NOT_FOUND', `the stand-in does not answer ${url.pathname}`);
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => {
+    const answer = (status, v) => { res.writeHead(status, { 'Content-Type': 'application/json;charset=utf-8' }); res.end(JSON.stringify(v)); };
+    const refuse = (status, category, message) => answer(status, { status: 'error', message, correlationId: '5c1e2f4a-0000-4000-8000-e2e000000000', category });
+    const url = new URL(req.url, `https://${HUB}`);
+    hubCalls.push(`${req.method} ${url.pathname}${url.search}`);
+    if (req.headers.authorization !== `Bearer ${HUB_TOKEN}`) {
+      return refuse(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication.');
+    }
+    if (req.method === 'GET' && url.pathname === '/crm/v3/pipelines/deals') {
+      return answer(200, { results: HUB_PIPELINES.map((p) => ({ ...p, stages: HUB_STAGES[p.id] })) });
+    }
+    const stages = /^\/crm\/v3\/pipelines\/deals\/([^/]+)\/stages$/.exec(url.pathname);
+    if (req.method === 'GET' && stages) {
+      const list = HUB_STAGES[decodeURIComponent(stages[1])];
+      return list ? answer(200, { results: list }) : refuse(404, 'OBJECT_NOT_FOUND', `Unable to find pipeline ${stages[1]}`);
+    }
+    if (req.method === 'GET' && url.pathname === '/crm/v3/owners') {
+      return answer(200, { results: [{ id: '41', email: 'li.lei@example.com', archived: false }] });
+    }
+    const byProperty = (name, value) => [...hubspotContacts.values()].find((c) => c.properties[name] === value);
+    const read = /^\/crm\/v3\/objects\/contacts\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && read) {
+      const key = decodeURIComponent(read[1]);
+      const idProperty = url.searchParams.get('idProperty');
+      const c = idProperty && idProperty !== 'hs_object_id' ? byProperty(idProperty, key) : hubspotContacts.get(key);
+      if (!c) return refuse(404, 'OBJECT_NOT_FOUND', 'Object not found.  objectId are usually numeric.');
+      const wanted = (url.searchParams.get('properties') ?? '').split(',').filter(Boolean);
+      const properties = Object.fromEntries(Object.entries(c.properties).filter(([k]) => wanted.length === 0 || wanted.includes(k) || k === 'hs_object_id'));
+      return answer(200, { ...c, properties });
+    }
+    if (req.method === 'POST' && url.pathname === '/crm/v3/objects/contacts/batch/upsert') {
+      let doc;
+      try { doc = JSON.parse(body); } catch { return refuse(400, 'VALIDATION_ERROR', 'Invalid input JSON on line 1'); }
+      hubspotUpserts.push(doc.inputs);
+      const now = new Date().toISOString();
+      const results = (doc.inputs ?? []).map((input) => {
+        let c = byProperty(input.idProperty, input.id);
+        const created = !c;
+        if (!c) {
+          const id = String(600 + hubspotContacts.size);
+          c = { id, createdAt: now, archived: false, properties: { hs_object_id: id, createdate: now } };
+          hubspotContacts.set(id, c);
+        }
+        Object.assign(c.properties, input.properties, { lastmodifieddate: now });
+        c.updatedAt = now;
+        return { ...c, new: created };
+      });
+      return answer(200, { status: 'COMPLETE', results, startedAt: now, completedAt: now });
+    }
+    return refuse(404, 'OBJECT_NOT_FOUND', `the stand-in does not answer ${req.method} ${url.pathname}`);
+  });
 });
 const hubPort = await new Promise((resolve) => hubServer.listen(0, '127.0.0.1', () => resolve(hubServer.address().port)));
-// The proxy Ferry is given: it tunnels CONNECTs to the store's and HubSpot's domains to the stand-ins, and
-// refuses the rest.
+
+// The proxy Ferry is given: it tunnels CONNECTs to the store's domain and to HubSpot's API to their stand-ins,
+// and refuses the rest.
 const tunnels = { [`${SHOP}:443`]: shopPort, [`${HUB}:443`]: hubPort };
 const proxy = http.createServer((req, res) => { res.writeHead(405); res.end(); });
 proxy.on('connect', (req, socket, head) => {
-  const port = tunnels[req.url];
-  if (!port) {
+  const to = tunnels[req.url];
+  if (!to) {
     socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
     return;
   }
-  const upstream = net.connect(port, '127.0.0.1', () => {
+  const upstream = net.connect(to, '127.0.0.1', () => {
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     upstream.write(head);
     upstream.pipe(socket);
@@ -266,8 +315,10 @@ async function visibleTexts(page) {
 
 // Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
 const LANGUAGE_NEUTRAL = [
-  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/, /Paid orders to HubSpot/,
-  /^[a-z][\w-]*(\.[\w-]+)+(, [a-z][\w-]*(\.[\w-]+)+)+$/, // the allowed internal hosts, as configured
+  /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/,
+  /Paid orders to HubSpot/, /Sync contacts to HubSpot/,
+  /^[\w.+-]+@[\w.-]+$/, // e-mail addresses: the review's decider and the contact's key
+  /^[\w.*-]+(, [\w.*-]+)+$/, // the allowed internal hosts, as configured
   // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
   /^(Map fields|Condition|Respond to webhook|Webhook)$/, /^[a-z][\w-]*: /, /at line \d+, column \d+/,
   /^(English|Webhook|API|JSON|HTTP|URL|HMAC|OAuth2|Cron|POST|GET|PUT|DELETE|true|false|null)$/i,
@@ -642,7 +693,7 @@ try {
   await stageChoices(['Renewal due', 'Renewed']);
   await page.locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: 'Renewal due' }).click();
   await stageSelect.locator('.ant-select-selection-item', { hasText: 'Renewal due' }).waitFor();
-  check(hubCalls.includes('/crm/v3/pipelines/deals/default/stages') && hubCalls.includes('/crm/v3/pipelines/deals/771/stages'),
+  check(hubCalls.includes('GET /crm/v3/pipelines/deals/default/stages') && hubCalls.includes('GET /crm/v3/pipelines/deals/771/stages'),
     `the HubSpot stand-in was asked ${JSON.stringify(hubCalls)}`);
   await shot(page, 'node-panel-hubspot');
   await closePanel();
@@ -699,12 +750,79 @@ try {
   await closePanel();
   shopDenies = false;
 
+  // A CRM review, for real: a flow upserts a HubSpot contact under the conflict policy "review"; the stand-in's
+  // contact differs from what the webhook sends, so the run parks (waiting) with an open review. The run's page
+  // links to it, the menu counts it, and an operator picks a side per field in the drawer; a second page that
+  // had the same review open is then told it is closed. The run goes on and the stand-in gets the chosen values.
+  // The flow writes with the HubSpot credential of the deal flow above.
+  const reviewFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'Sync contacts to HubSpot', nodes: [
+    { id: 'webhook', type: 'core.webhook', version: 1, name: 'Contact changed', params: { method: 'POST', businessKey: 'trigger.body.email' },
+      position: { x: 0, y: 100 } },
+    { id: 'upsert', type: 'hubspot.contact.upsert', version: 1, name: 'Upsert contact', credential: hubCred, position: { x: 300, y: 100 },
+      params: { idProperty: 'email', value: '{{ trigger.body.email }}', conflictPolicy: 'review',
+        properties: '{{ {"email": trigger.body.email, "firstname": trigger.body.firstname, "phone": trigger.body.phone, "city": trigger.body.city} }}' } },
+  ], edges: [{ source: 'webhook', sourcePort: 'main', target: 'upsert', targetPort: 'main' }] });
+  await api('POST', `/api/v1/flows/${reviewFlow.id}/publish`, { message: 'review conflicts' });
+  const contactHook = await fetch(`${base}/hooks/${reviewFlow.id}`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'wang.fang@example.com', firstname: 'Fang', phone: '+8613800138000', city: 'Shanghai' }) });
+  check(contactHook.ok, `the contact webhook answered ${contactHook.status}`);
+  const runOf = async (ok, what) => {
+    for (let i = 0; i < 150; i++) {
+      const r = (await api('GET', `/api/v1/runs?flow=${reviewFlow.id}`)).runs[0];
+      if (r && ok(r)) return r;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    throw new Error(`the contact run never ${what}: ${JSON.stringify((await api('GET', `/api/v1/runs?flow=${reviewFlow.id}`)).runs[0])}`);
+  };
+  const parked = await runOf((r) => r.status === 'waiting', 'parked for its review');
+  check(hubspotUpserts.length === 0, `the stand-in got an upsert before the review was decided: ${JSON.stringify(hubspotUpserts)}`);
+  await page.goto(`${base}/runs/${parked.id}`);
+  await page.getByText(/Waiting for review/).waitFor();
+  await page.locator('.ferry-header').getByText('Reviews').waitFor();
+  await page.locator('.ferry-header .ferry-nav-badge', { hasText: '1' }).waitFor();
+  await shot(page, 'run-waiting-for-review');
+  // A second operator's page opens the same review and waits there.
+  const late = await newPage({ width: 1280, height: 800 });
+  await signIn(late, ADMIN.email, ADMIN.password);
+  await page.getByRole('button', { name: 'Open the review' }).click();
+  await page.waitForURL(/\/reviews\/[^/?]+/);
+  const reviewPath = new URL(page.url()).pathname;
+  await late.goto(base + reviewPath);
+  await late.locator('.ant-drawer').getByRole('button', { name: 'All as in the CRM' }).waitFor();
+  await drawer.getByText('+8613900139000').waitFor();
+  const submit = drawer.getByRole('button', { name: 'Submit decision' });
+  check(await submit.isDisabled(), 'Submit was enabled before every field was chosen');
+  // Everything from the flow, then the city back to what the CRM holds.
+  await drawer.getByRole('button', { name: 'All from the flow' }).click();
+  await drawer.locator('[aria-label="Value to keep for city"]').getByText('Target').click();
+  await shot(page, 'review-choices');
+  await submit.click();
+  await drawer.getByText(`Decided by ${ADMIN.email}`).waitFor();
+  await shot(page, 'review-decided');
+  // The late page still shows the form; its decision is refused as closed, and it shows the decided review.
+  const lateDrawer = late.locator('.ant-drawer');
+  await lateDrawer.getByRole('button', { name: 'All as in the CRM' }).click();
+  await lateDrawer.getByRole('button', { name: 'Submit decision' }).click();
+  await lateDrawer.getByText('This review is closed.').waitFor();
+  await lateDrawer.getByText(`Decided by ${ADMIN.email}`).waitFor();
+  await shot(late, 'review-closed');
+  await late.context().close();
+  await runOf((r) => r.status === 'succeeded', 'succeeded after the decision');
+  const sent = hubspotUpserts.at(-1)?.[0]?.properties ?? {};
+  check(hubspotUpserts.length === 1 && sent.phone === '+8613800138000' && (sent.city === undefined || sent.city === 'Suzhou') && sent.email === 'wang.fang@example.com',
+    `the stand-in got the upserts ${JSON.stringify(hubspotUpserts)}, want the flow's phone and the CRM's city`);
+  check(hubspotContacts.get('501').properties.city === 'Suzhou' && hubspotContacts.get('501').properties.phone === '+8613800138000',
+    `the contact ended as ${JSON.stringify(hubspotContacts.get('501'))}`);
+  await page.goto(`${base}/reviews?status=decided`);
+  await page.locator('.ant-table-row', { hasText: 'Sync contacts to HubSpot' }).waitFor();
+
   // Every other screen, at 1280×800 and at 1920×1080.
   const screens = [
     ['dashboard', '/dashboard', '.ferry-page'],
     ['flows', '/flows', '.ant-table-row'],
     ['templates', '/templates', '.ant-card'],
     ['runs', '/runs', '.ant-table-row'],
+    ['reviews', '/reviews?status=all', '.ant-table-row'],
     ['admin-credentials', '/admin/credentials', '.ferry-page'],
     ['admin-users', '/admin/users', '.ant-table-row'],
     ['admin-tokens', '/admin/tokens', '.ant-table-row'],
@@ -770,6 +888,7 @@ try {
     ['dashboard', '/dashboard', '.ferry-page'],
     ['runs', '/runs', '.ant-table-row'],
     ['dead-letters', '/dead-letters', '.ferry-page'],
+    ['reviews', '/reviews?status=all', '.ant-table-row'],
     ['templates', '/templates', '.ant-card'],
     ['admin-settings', '/admin/settings', '.ferry-page'],
     ['editor', `/flows/${flowID}`, '.react-flow__node'],

@@ -1,7 +1,7 @@
 import { lazy, Suspense } from 'react';
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router-dom';
-import { useQueryClient } from '@tanstack/react-query';
-import { App as AntApp, Button, Layout, Menu, Space } from 'antd';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { App as AntApp, Badge, Button, Layout, Menu, Space } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api } from './api/client';
 import type { Me } from './api/types';
@@ -23,6 +23,7 @@ const SettingsPage = lazy(() => import('./pages/admin/SettingsPage'));
 const DashboardPage = lazy(() => import('./pages/DashboardPage'));
 const DeadLettersPage = lazy(() => import('./pages/DeadLettersPage'));
 const TemplatesPage = lazy(() => import('./pages/TemplatesPage'));
+const ReviewsPage = lazy(() => import('./pages/ReviewsPage'));
 
 /** ADMIN_PAGES are the admin screens with the permission each needs; the menu shows the caller's only. */
 const ADMIN_PAGES = [
@@ -36,7 +37,7 @@ const ADMIN_PAGES = [
 
 /** section names the menu entry a path belongs to. */
 function section(path: string): string {
-  for (const s of ['dashboard', 'templates', 'runs', 'dead-letters', 'admin']) if (path.startsWith('/' + s)) return s;
+  for (const s of ['dashboard', 'templates', 'runs', 'dead-letters', 'reviews', 'admin']) if (path.startsWith('/' + s)) return s;
   return 'flows';
 }
 
@@ -49,6 +50,7 @@ export default function Shell({ me }: { me: Me }) {
   const adminPages = ADMIN_PAGES.filter((p) => may(p.perm)).map((p) => p.page);
   const adminPage = adminPages.find((p) => location.pathname.startsWith(`/admin/${p}`));
   const current = section(location.pathname);
+  const openReviews = useOpenReviews(may('runs:read'));
 
   const signOut = async () => {
     try {
@@ -77,6 +79,14 @@ export default function Shell({ me }: { me: Me }) {
             { key: 'runs', label: <Link to="/runs">{t('nav.runs')}</Link> },
             { key: 'dead-letters', label: <Link to="/dead-letters">{t('nav.deadLetters')}</Link> },
             {
+              key: 'reviews',
+              label: (
+                <Link to="/reviews">
+                  {t('nav.reviews')} <Badge count={openReviews} size="small" overflowCount={99} className="ferry-nav-badge" />
+                </Link>
+              ),
+            },
+            {
               key: 'admin',
               label: t('nav.admin'),
               children: adminPages.map((p) => ({ key: `admin/${p}`, label: <Link to={`/admin/${p}`}>{t(`nav.adminPages.${p}`)}</Link> })),
@@ -101,6 +111,8 @@ export default function Shell({ me }: { me: Me }) {
               <Route path="/flows/:id" element={<EditorPage />} />
               <Route path="/runs" element={<RunsPage />} />
               <Route path="/runs/:id" element={<RunPage />} />
+              <Route path="/reviews" element={<ReviewsPage />} />
+              <Route path="/reviews/:id" element={<ReviewsPage />} />
               <Route path="/admin" element={<Navigate to={`/admin/${adminPages[0] ?? 'tokens'}`} replace />} />
               <Route path="/admin/credentials" element={<CredentialsPage />} />
               <Route path="/admin/users" element={<UsersPage />} />
@@ -116,4 +128,22 @@ export default function Shell({ me }: { me: Me }) {
     </Layout>
     </AntApp>
   );
+}
+
+/**
+ * useOpenReviews counts the reviews waiting for a decision, for the menu's badge: the list answers with the
+ * number of open reviews, so one request for a single item is enough. It is asked again every minute while the
+ * tab is shown, whenever the window regains focus, and after every decision (which invalidates ['reviews']).
+ */
+function useOpenReviews(enabled: boolean): number {
+  const open = useQuery({
+    queryKey: ['reviews', 'open-count'],
+    queryFn: () => api.get<{ open?: number }>('/api/v1/reviews?status=open&limit=1'),
+    enabled,
+    refetchInterval: 60_000,
+    refetchIntervalInBackground: false,
+    refetchOnWindowFocus: true,
+    retry: false,
+  });
+  return open.data?.open ?? 0;
 }

@@ -51,6 +51,7 @@ export function JsonView({ value }: { value: unknown }) {
 const statusColors: Record<string, string> = {
   succeeded: 'green', published: 'green', failed: 'red', cancelled: 'default', draft: 'blue',
   queued: 'gold', running: 'processing', waiting: 'gold', paused: 'orange', dry_run: 'purple', skipped: 'default',
+  open: 'gold', decided: 'green', timed_out: 'orange',
 };
 
 export function StatusTag({ status }: { status: string }) {

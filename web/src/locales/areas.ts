@@ -8,10 +8,11 @@ import expression from './areas/expression';
 import flowsList from './areas/flowsList';
 import mapping from './areas/mapping';
 import settings from './areas/settings';
+import reviews from './areas/reviews';
 import templates from './areas/templates';
 import versions from './areas/versions';
 
-const areas = { canvas, connectors, dashboard, deadLetters, expression, flowsList, mapping, settings, templates, versions };
+const areas = { canvas, connectors, dashboard, deadLetters, expression, flowsList, mapping, reviews, settings, templates, versions };
 
 /** areaMessages returns every area's strings in one language, each under its area's name. */
 export function areaMessages(lang: 'en' | 'zh'): Record<string, object> {

@@ -13,9 +13,11 @@ const en = {
     sign_in_busy: 'Too many people are signing in right now. Try again in a few seconds.',
     name_invalid: 'The name holds an invisible control character (such as a text-direction mark). Type it again without it.',
     setup_required: 'Ferry has no admin yet. Reload the page to set it up.',
+    review_closed: 'Someone else decided this review or it timed out.',
+    review_decision_invalid: 'The decision is incomplete or does not fit the review.',
   },
   nav: {
-    dashboard: 'Dashboard', flows: 'Flows', templates: 'Templates', runs: 'Runs', deadLetters: 'Dead letters', admin: 'Admin',
+    dashboard: 'Dashboard', flows: 'Flows', templates: 'Templates', runs: 'Runs', deadLetters: 'Dead letters', reviews: 'Reviews', admin: 'Admin',
     adminPages: {
       credentials: 'Credentials', users: 'Users', tokens: 'API tokens', audit: 'Audit log', rejections: 'Refused webhooks', settings: 'Settings',
     },
@@ -33,6 +35,7 @@ const en = {
   status: {
     draft: 'draft', published: 'published', paused: 'paused', queued: 'queued', running: 'running', waiting: 'waiting',
     succeeded: 'succeeded', failed: 'failed', cancelled: 'cancelled', dry_run: 'dry run', skipped: 'skipped',
+    open: 'open', decided: 'decided', timed_out: 'timed out',
   },
   categories: {
     trigger: 'Triggers', logic: 'Logic', data: 'Data', action: 'Actions', payments: 'Payments', shops: 'Shops', crm: 'CRM',

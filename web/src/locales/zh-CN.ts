@@ -15,9 +15,11 @@ const zhCN: Messages = {
     sign_in_busy: '当前登录的人太多，请几秒后再试。',
     name_invalid: '名称中含有不可见的控制字符（例如文字方向标记），请去掉后重新输入。',
     setup_required: 'Ferry 还没有管理员。请刷新页面完成初始设置。',
+    review_closed: '其他人已决定了此审核，或审核已超时。',
+    review_decision_invalid: '决定不完整，或与审核内容不符。',
   },
   nav: {
-    dashboard: '仪表盘', flows: '流程', templates: '模板', runs: '运行记录', deadLetters: '死信', admin: '管理',
+    dashboard: '仪表盘', flows: '流程', templates: '模板', runs: '运行记录', deadLetters: '死信', reviews: '人工审核', admin: '管理',
     adminPages: {
       credentials: '凭据', users: '用户', tokens: 'API 令牌', audit: '审计日志', rejections: '被拒绝的 Webhook', settings: '设置',
     },
@@ -35,6 +37,7 @@ const zhCN: Messages = {
   status: {
     draft: '草稿', published: '已发布', paused: '已暂停', queued: '排队中', running: '运行中', waiting: '等待中',
     succeeded: '成功', failed: '失败', cancelled: '已取消', dry_run: '试运行', skipped: '已跳过',
+    open: '待处理', decided: '已决定', timed_out: '已超时',
   },
   categories: {
     trigger: '触发器', logic: '逻辑', data: '数据', action: '动作', payments: '支付', shops: '商城', crm: 'CRM',

@@ -1,12 +1,13 @@
 import { lazy, Suspense } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App as AntApp, Button, Card, Descriptions, Popconfirm, Space, Table, Typography } from 'antd';
+import { Alert, App as AntApp, Button, Card, Descriptions, Popconfirm, Space, Table, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { api } from '../api/client';
+import { api, query } from '../api/client';
 import { useCan } from '../permissions';
 import type { Flow, Run, RunDetail, Step } from '../api/types';
 import { ErrorAlert, formatMicros, formatTime, JsonView, StatusTag } from '../ui';
+import { type ReviewList, reviewTitle } from './reviews';
 
 const ACTIVE = ['queued', 'running', 'waiting'];
 
@@ -67,6 +68,7 @@ export default function RunPage() {
         </Space>}
       </Space>
       <ErrorAlert error={act.error} style={{ marginBottom: 16 }} />
+      {r.status === 'waiting' && <WaitingReviews runId={r.id} />}
       <Card style={{ marginBottom: 16 }}>
         <Descriptions size="small" column={{ xs: 1, md: 3 }}>
           <Descriptions.Item label={t('runs.flow')}><Link to={`/flows/${r.flowId}`}>{flow.data?.name ?? r.flowId}</Link></Descriptions.Item>
@@ -86,6 +88,34 @@ export default function RunPage() {
       <Card size="small" title={t('run.trigger')} style={{ marginTop: 16 }}><JsonView value={r.trigger} /></Card>
       {r.response !== undefined && <Card size="small" title={t('run.response')} style={{ marginTop: 16 }}><JsonView value={r.response} /></Card>}
     </div>
+  );
+}
+
+/** WaitingReviews says which open reviews a waiting run waits for, each with a link to decide it. */
+function WaitingReviews({ runId }: { runId: string }) {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const reviews = useQuery({
+    queryKey: ['reviews', 'run', runId],
+    queryFn: () => api.get<ReviewList>('/api/v1/reviews' + query({ runId, status: 'open' })),
+    refetchInterval: 5000,
+  });
+  const items = reviews.data?.items ?? [];
+  return (
+    <>
+      {items.map((rv) => (
+        <Alert
+          key={rv.id}
+          type="warning"
+          showIcon
+          className="ferry-run-review"
+          style={{ marginBottom: 16 }}
+          message={t('reviews.waitingTitle', { title: reviewTitle(rv, t) })}
+          description={t('reviews.waitingHelp')}
+          action={<Button type="primary" size="small" onClick={() => navigate(`/reviews/${encodeURIComponent(rv.id)}`)}>{t('reviews.openReview')}</Button>}
+        />
+      ))}
+    </>
   );
 }
 
