@@ -101,8 +101,12 @@ func init() {
 					{Name: "away", Label: "Away", Type: nodes.TypeBoolean, Description: "On leave: skipped until this is cleared."},
 					{
 						Name: "awayUntil", Label: "Away until", Type: nodes.TypeString,
-						Description: "Skipped until this time; a date alone means the owner is back from the start of that day (UTC).",
-						Examples:    []nodes.Example{{Name: "Back on a date", Value: "2026-12-28"}},
+						Description: "Skipped until this time; a date alone means the owner is back from the start of that day " +
+							"in UTC, and a time may name its zone.",
+						Examples: []nodes.Example{
+							{Name: "Back on a date", Value: "2026-12-28"},
+							{Name: "Back at a time in Beijing", Value: "2026-12-28T09:00:00+08:00"},
+						},
 					},
 				},
 				Examples: []nodes.Example{{Name: "Sales team", Value: []any{
