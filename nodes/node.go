@@ -85,6 +85,9 @@ type Exec struct {
 	// never sends the request again. An error means it could not be recorded, and the request must not be sent.
 	// Nil when there is nothing to record it in (test runs).
 	Sending func(ctx context.Context, code, message string, details any) error
+	// Rotations are the durable turn counters of round-robin assignment (core.assign), shared by every run and
+	// every worker of the fleet; nil when the engine has none, and the node then keeps its turns in the process.
+	Rotations Rotations
 }
 
 // Client returns the step's HTTP client: HTTP, or the default guard's client when the step was given none, so a

@@ -107,6 +107,9 @@ type Engine struct {
 	RenewCredential func(ctx context.Context, credentialID string, mode nodes.Mode, refusedToken string) (*nodes.ResolvedCredential, error)
 	// Breakers, when set, are handed to every step so connectors fail fast on endpoints that are down (D15).
 	Breakers *nodes.Breakers
+	// Rotations, when set, keep the turns of round-robin assignment (core.assign) in the store, so they hold
+	// across runs, restarts and every worker; steps get them as nodes.Exec.Rotations.
+	Rotations nodes.Rotations
 	// Limiter, when set, paces the steps that have a rate limit: those naming a credential LimitFor knows, and
 	// nodes with a limit of their own (nodes.RateLimited).
 	Limiter Limiter
@@ -334,6 +337,7 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 			Input: p.Input, Env: env, RunID: run.ID, FlowID: run.FlowID, NodeID: node.Def.ID, Attempt: p.Attempt,
 			Mode: run.Mode, IdempotencyKey: IdempotencyKey(run.ID, node.Def.ID, p.Visit), HTTP: e.HTTP, Logger: e.Logger,
 			Credential: noCredential, Breakers: e.Breakers, Resume: p.Resume,
+			Rotations: e.Rotations,
 		}
 		if node.Def.Credential != "" {
 			cred := e.stepCredential(node, run.Mode)

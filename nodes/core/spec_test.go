@@ -35,8 +35,8 @@ func TestSpecs(t *testing.T) {
 			checkFields(t, &s, s.Params, "")
 		})
 	})
-	if count != 11 {
-		t.Fatalf("%d core nodes registered, want 11", count)
+	if count != 12 {
+		t.Fatalf("%d core nodes registered, want 12", count)
 	}
 }
 
@@ -51,6 +51,9 @@ func mustConstructible(t *testing.T, r *nodes.Registration) nodes.Node {
 	}
 	if r.Spec.Type == SwitchType {
 		params["value"] = json.RawMessage(`"trigger.body.status"`)
+	}
+	if r.Spec.Type == AssignType {
+		params["owners"] = json.RawMessage(`[{"id":"51234"}]`)
 	}
 	spec := r.Spec
 	n, err := r.New(nodes.NewConfig(&spec, "n1", params, ""))

@@ -159,6 +159,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		OnStep:          m.ObserveStep,
 		OnUsage:         m.ObserveUsage,
 		Breakers:        breakers,
+		// Rotations live in the store, the one place every worker of the fleet shares.
+		Rotations: nodes.RotationFunc(st.AdvanceRotation),
 		// Provider quotas hold across the fleet only if every process draws from one bucket: in Redis when it is
 		// shared, in memory when the process is alone.
 		Limiter: limits.NewMemory(),

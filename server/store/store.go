@@ -255,6 +255,7 @@ type Store interface {
 	TestSecretStore
 	PollStore
 	WaitStore
+	RotationStore
 }
 
 // DueQuery narrows DueRuns. The sweeper pages through every due run with After at start, and between full
