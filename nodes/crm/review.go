@@ -23,13 +23,14 @@ const (
 	AmbiguousReview = "review"
 )
 
-// MatchReview is what an operator is shown of an ambiguous match: the customer's keys and the candidates.
+// MatchReview is what an operator is shown of an ambiguous match: the customer's keys, by field, as searched,
+// and the candidates.
 type MatchReview struct {
-	Provider   string       `json:"provider"`
-	Object     string       `json:"object,omitempty"`
-	Customer   []FieldMatch `json:"customer"`
-	Candidates []Candidate  `json:"candidates"`
-	More       bool         `json:"more,omitempty"`
+	Provider   string            `json:"provider"`
+	Object     string            `json:"object,omitempty"`
+	Customer   map[string]string `json:"customer"`
+	Candidates []Candidate       `json:"candidates"`
+	More       bool              `json:"more,omitempty"`
 }
 
 // MatchDecision is an operator's answer to a MatchReview: a candidate's id, or "" for none of them (a new
@@ -83,9 +84,10 @@ func reviewParams() []nodes.Field {
 // review parks an ambiguous result for a person, or, on resume, turns their choice into the outcome.
 func (m *Matcher) review(res *Result) (nodes.Result, error) {
 	rv := MatchReview{Provider: m.provider, Object: m.object, Candidates: res.Candidates, More: res.More}
+	rv.Customer = map[string]string{}
 	for _, a := range res.Tried {
 		if a.Value != "" {
-			rv.Customer = append(rv.Customer, FieldMatch{Kind: a.Kind, Field: a.Field, Value: a.Value})
+			rv.Customer[a.Field] = a.Value
 		}
 	}
 	what := ""

@@ -29,7 +29,7 @@ func TestAmbiguousGoesToReview(t *testing.T) {
 	request, _ := json.Marshal(p.Request)
 	var rv MatchReview
 	_ = json.Unmarshal(request, &rv)
-	if len(rv.Candidates) != 2 || rv.Candidates[0].ID != "1" || len(rv.Customer) != 1 || rv.Customer[0].Value != "+8613800138000" {
+	if len(rv.Candidates) != 2 || rv.Candidates[0].ID != "1" || len(rv.Customer) != 1 || rv.Customer["phone"] != "+8613800138000" {
 		t.Fatalf("review request %s", request)
 	}
 	for _, bad := range []string{`{}`, `{"candidate": "3"}`, `{"candidate": 1}`} {

@@ -33,17 +33,17 @@ func TestReviewMasking(t *testing.T) {
 		t.Fatalf("decision masked: %s", dec)
 	}
 
-	match := json.RawMessage(`{"provider":"zoho","customer":[{"kind":"email","field":"Email","value":"ana@example.com"}],` +
+	match := json.RawMessage(`{"provider":"zoho","customer":{"Email":"ana@example.com"},` +
 		`"candidates":[{"id":"1","label":"Ana","fields":{"Email":"ana@example.com","City":"Hangzhou"}}]}`)
 	req, dec = a.maskReview("crm.match", match, json.RawMessage(`{"candidate":"1"}`))
 	var m struct {
-		Customer   []map[string]any `json:"customer"`
+		Customer   map[string]any `json:"customer"`
 		Candidates []struct {
 			Fields map[string]any `json:"fields"`
 		} `json:"candidates"`
 	}
 	_ = json.Unmarshal(req, &m)
-	if m.Customer[0]["value"] == "ana@example.com" || m.Candidates[0].Fields["Email"] == "ana@example.com" || m.Candidates[0].Fields["City"] != "Hangzhou" {
+	if m.Customer["Email"] == "ana@example.com" || m.Candidates[0].Fields["Email"] == "ana@example.com" || m.Candidates[0].Fields["City"] != "Hangzhou" {
 		t.Fatalf("match review: %s", req)
 	}
 	if string(dec) != `{"candidate":"1"}` {

@@ -65,9 +65,9 @@ func (a *API) reviewView(w *store.Wait, flowName string, reveal bool) ReviewResp
 }
 
 // maskReview masks personal data in what a review asks and what was decided. A CRM review holds values under
-// their field's name ({"name": "phone", "source": …, "target": …}; a match's customer {"field": "email",
-// "value": …}), so they are masked by that name; its decision names fields and sides, candidates' ids, and
-// holds no personal data. Other kinds are masked as run data is.
+// their field's name ({"name": "phone", "source": …, "target": …}), so they are masked by that name; a match's
+// values sit under their fields' names already. Their decisions name fields and sides, or a candidate's id, and
+// hold no personal data. Other kinds are masked as run data is.
 func (a *API) maskReview(kind string, request, decision json.RawMessage) (json.RawMessage, json.RawMessage) {
 	var byName func(doc map[string]any)
 	switch kind {
@@ -86,15 +86,9 @@ func (a *API) maskReview(kind string, request, decision json.RawMessage) (json.R
 			}
 		}
 	case crm.ReviewKind:
-		byName = func(doc map[string]any) {
-			customer, _ := doc["customer"].([]any)
-			for _, c := range customer {
-				if c, ok := c.(map[string]any); ok {
-					field, _ := c["field"].(string)
-					c["value"] = a.maskNamed(field, c["value"])
-				}
-			}
-		}
+		// The customer's keys and the candidates' fields sit under their fields' names: masked as run data;
+		// the decision is a candidate's id.
+		return a.maskRaw(request), decision
 	default:
 		return a.maskRaw(request), a.maskRaw(decision)
 	}
