@@ -789,6 +789,10 @@ try {
   const reviewPath = new URL(page.url()).pathname;
   await late.goto(base + reviewPath);
   await late.locator('.ant-drawer').getByRole('button', { name: 'All as in the CRM' }).waitFor();
+  // Phones are personal data: masked until an operator who may see them asks (and the reveal is audited).
+  await drawer.getByRole('button', { name: 'All from the flow' }).waitFor();
+  check(await drawer.getByText('+8613900139000').count() === 0, 'the review showed a phone unmasked before it was asked to');
+  await drawer.getByText('Show personal data unmasked').click();
   await drawer.getByText('+8613900139000').waitFor();
   const submit = drawer.getByRole('button', { name: 'Submit decision' });
   check(await submit.isDisabled(), 'Submit was enabled before every field was chosen');
