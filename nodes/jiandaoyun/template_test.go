@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-hq/ferry/flows"
 	"github.com/ferry-hq/ferry/flows/engine"
@@ -15,6 +16,7 @@ import (
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 	_ "github.com/ferry-hq/ferry/nodes/core"
+	"github.com/ferry-hq/ferry/nodes/crm"
 	"github.com/ferry-hq/ferry/nodes/egress"
 	"github.com/ferry-hq/ferry/nodes/youzan"
 )
@@ -51,7 +53,8 @@ func youzanPushes(t *testing.T) (paid, closed []byte, sign func([]byte) string, 
 // TestYouzanOrderTemplateRuns runs the "Youzan order → Jiandaoyun record" template on Youzan's signed pushes
 // against the Jiandaoyun stand-in: the paid trade creates one record with the mapped fields; its close updates
 // that record's status and keeps the rest; the paid push again (a later version) updates the same record, never
-// a second one; two records with the order number stop the run at review with nothing written.
+// a second one; two records with the order number make the run wait for a person, end it at review with nothing
+// written when nobody chooses, and update the record chosen when someone does.
 func TestYouzanOrderTemplateRuns(t *testing.T) {
 	s := newStandIn(t)
 	data, err := fs.ReadFile(templates.FS(), "youzan-jiandaoyun-order-record.json")
@@ -69,10 +72,18 @@ func TestYouzanOrderTemplateRuns(t *testing.T) {
 	}
 	defer c.Close()
 	paid, closed, sign, fields := youzanPushes(t)
+	// An operator's choices, by wait: what Engine.Resume reads from the store in the server.
+	decided := map[string]*nodes.Resume{}
 	eng := &engine.Engine{HTTP: testenv.LocalClient(), Credentials: engine.StaticCredentials(map[string]*nodes.ResolvedCredential{
 		"jiandaoyun": {Name: "Jiandaoyun", Type: CredentialType, Fields: map[string]string{FieldAPIKey: testKey}, Destinations: egress.MustDestinations(s.URL + APIPath)},
-	})}
-	push := func(runID string, body []byte, eventType string) *engine.Run {
+	}), Resume: func(_ context.Context, _, waitID string) (*nodes.Resume, time.Time, error) {
+		if r := decided[waitID]; r != nil {
+			return r, time.Time{}, nil
+		}
+		return nil, time.Now().Add(time.Hour), nil
+	}}
+	// choose is the operator's answer when the run waits for one: a record's _id, or nil for no answer in time.
+	pushChoosing := func(runID string, body []byte, eventType string, choose *string) *engine.Run {
 		t.Helper()
 		h := http.Header{}
 		h.Set("Event-Sign", sign(body))
@@ -89,10 +100,27 @@ func TestYouzanOrderTemplateRuns(t *testing.T) {
 		}
 		run := &engine.Run{ID: runID, FlowID: "flow1", Version: 1, Mode: nodes.ModeLive, Attempt: 1, Trigger: acc.Payload,
 			State: engine.NewState(c, c.Webhook.Def.ID, acc.Payload)}
-		if out := eng.Execute(context.Background(), c, run); out.Status != engine.StatusSucceeded {
+		out := eng.Execute(context.Background(), c, run)
+		if out.Status == engine.StatusWaiting && out.Park != nil && out.Park.NodeID == "match" && out.Park.Park.Kind == crm.ReviewKind {
+			request, _ := json.Marshal(out.Park.Park.Request)
+			r := &nodes.Resume{WaitID: out.Park.ID, Request: request, TimedOut: choose == nil}
+			if choose != nil {
+				r.Decision, _ = json.Marshal(map[string]string{"candidate": *choose})
+				if err := nodes.CheckDecision(crm.ReviewKind, request, r.Decision); err != nil {
+					t.Fatal(err)
+				}
+			}
+			decided[out.Park.ID] = r
+			out = eng.Execute(context.Background(), c, run)
+		}
+		if out.Status != engine.StatusSucceeded {
 			t.Fatalf("run %s: %s %+v", runID, out.Status, out.Error)
 		}
 		return run
+	}
+	push := func(runID string, body []byte, eventType string) *engine.Run {
+		t.Helper()
+		return pushChoosing(runID, body, eventType, nil)
 	}
 	writes := func(from int) []string {
 		var w []string

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-hq/ferry/flows"
 	"github.com/ferry-hq/ferry/flows/engine"
@@ -18,6 +19,7 @@ import (
 	"github.com/ferry-hq/ferry/nodes"
 	_ "github.com/ferry-hq/ferry/nodes/alipay"
 	_ "github.com/ferry-hq/ferry/nodes/core"
+	"github.com/ferry-hq/ferry/nodes/crm"
 	"github.com/ferry-hq/ferry/nodes/egress"
 	_ "github.com/ferry-hq/ferry/nodes/wechatpay"
 )
@@ -27,7 +29,8 @@ import (
 // tests' business) against the Salesforce stand-in: an opportunity found by order number with another amount goes
 // to review untouched; with the amount paid it moves to Closed Won with the payment's day in Beijing; an order
 // without an opportunity gets one through the upsert by Payment_Id__c, once however often the run is repeated;
-// several opportunities with one order number go to review; a refund writes nothing.
+// several opportunities with one order number wait for a person, go to review when nobody chooses and are
+// checked and won when someone does; a refund writes nothing.
 func TestPaymentOpportunityTemplatesRun(t *testing.T) {
 	for _, provider := range []string{"alipay", "wechatpay"} {
 		t.Run(provider, func(t *testing.T) { runPaymentOpportunityTemplate(t, provider) })
@@ -63,10 +66,18 @@ func runPaymentOpportunityTemplate(t *testing.T, provider string) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// An operator's choices, by wait: what Engine.Resume reads from the store in the server.
+	decided := map[string]*nodes.Resume{}
 	eng := &engine.Engine{HTTP: testenv.LocalClient(), Credentials: engine.StaticCredentials(map[string]*nodes.ResolvedCredential{
 		"salesforce": {Name: "Salesforce", Type: CredentialOAuth2, Fields: fields(), Destinations: egress.MustDestinations(s.URL)},
-	})}
-	pay := func(runID, typ, order, txn string, minor int64, decimal string) {
+	}), Resume: func(_ context.Context, _, waitID string) (*nodes.Resume, time.Time, error) {
+		if r := decided[waitID]; r != nil {
+			return r, time.Time{}, nil
+		}
+		return nil, time.Now().Add(time.Hour), nil
+	}}
+	// choose is the operator's answer when the run waits for one: a candidate's id, or nil for no answer in time.
+	payChoosing := func(runID, typ, order, txn string, minor int64, decimal string, choose *string) {
 		t.Helper()
 		trigger := map[string]any{"body": map[string]any{"provider": provider, "type": typ, "merchantOrderId": order,
 			"transactionId": txn, "time": "2026-12-07T17:30:00Z", "amount": map[string]any{"minor": minor, "currency": "CNY", "decimal": decimal}}}
@@ -75,9 +86,26 @@ func runPaymentOpportunityTemplate(t *testing.T, provider string) {
 		}
 		run := &engine.Run{ID: runID, FlowID: "flow1", Version: 1, Mode: nodes.ModeLive, Attempt: 1, Trigger: trigger,
 			State: engine.NewState(c, c.Triggers[0].Def.ID, trigger)}
-		if out := eng.Execute(context.Background(), c, run); out.Status != engine.StatusSucceeded {
+		out := eng.Execute(context.Background(), c, run)
+		if out.Status == engine.StatusWaiting && out.Park != nil && out.Park.NodeID == "opp" && out.Park.Park.Kind == crm.ReviewKind {
+			request, _ := json.Marshal(out.Park.Park.Request)
+			r := &nodes.Resume{WaitID: out.Park.ID, Request: request, TimedOut: choose == nil}
+			if choose != nil {
+				r.Decision, _ = json.Marshal(map[string]string{"candidate": *choose})
+				if err := nodes.CheckDecision(crm.ReviewKind, request, r.Decision); err != nil {
+					t.Fatal(err)
+				}
+			}
+			decided[out.Park.ID] = r
+			out = eng.Execute(context.Background(), c, run)
+		}
+		if out.Status != engine.StatusSucceeded {
 			t.Fatalf("run %s: %s %+v", runID, out.Status, out.Error)
 		}
+	}
+	pay := func(runID, typ, order, txn string, minor int64, decimal string) {
+		t.Helper()
+		payChoosing(runID, typ, order, txn, minor, decimal, nil)
 	}
 	writes := func(from int) []string {
 		var w []string
@@ -124,13 +152,20 @@ func runPaymentOpportunityTemplate(t *testing.T, provider string) {
 		t.Fatalf("created %v", created)
 	}
 
-	// Several opportunities with one order number: review with the candidates, nothing written.
-	s.insert("Opportunity", map[string]any{"Name": "Order 77 (copy)", "Order_Number__c": "ord_77", "Amount": 10.0})
-	s.insert("Opportunity", map[string]any{"Name": "Order 77", "Order_Number__c": "ord_77", "Amount": 10.0})
+	// Several opportunities with one order number: the run waits for a person; nobody chooses in time, and the
+	// payment goes to review with the candidates, nothing written.
+	copied := s.insert("Opportunity", map[string]any{"Name": "Order 77 (copy)", "Order_Number__c": "ord_77", "Amount": 10.0})
+	kept := s.insert("Opportunity", map[string]any{"Name": "Order 77", "Order_Number__c": "ord_77", "Amount": 10.0})
 	from = len(s.sent())
 	pay("run4", "paid", "ord_77", "2026120722001400077", 1000, "10.00")
 	if cands, _ := review[len(review)-1]["candidates"].([]any); len(review) != 2 || review[1]["reason"] != "several_opportunities" || len(cands) != 2 || len(writes(from)) != 0 {
 		t.Fatalf("ambiguous: review %v, writes %v", review, writes(from))
+	}
+	// The operator chooses one: its amount is checked, and it alone is Closed Won.
+	id := kept["Id"].(string)
+	payChoosing("run6", "paid", "ord_77", "2026120722001400077", 1000, "10.00", &id)
+	if kept["StageName"] != "Closed Won" || copied["StageName"] != nil || len(review) != 2 {
+		t.Fatalf("chosen: %v, the other %v, review %v", kept, copied, review)
 	}
 
 	// A refund is not a payment: nothing is looked up or written.
