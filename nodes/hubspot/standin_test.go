@@ -51,6 +51,9 @@ type standIn struct {
 	daily     int    // X-HubSpot-RateLimit-Daily-Remaining
 	tooMany   string // answer 429 with this policy
 	scopes    bool   // answer 403 MISSING_SCOPES
+	// unindexed holds ids of records the search does not find yet, as HubSpot's search index lags writes by
+	// a few seconds; reads by id or unique property find them.
+	unindexed map[string]bool
 }
 
 func newStandIn(t *testing.T) *standIn {
@@ -296,6 +299,9 @@ func (s *standIn) search(w http.ResponseWriter, typ string, body map[string]any)
 	}
 	var ids []int
 	for id, rec := range s.records[typ] {
+		if s.unindexed[id] {
+			continue
+		}
 		p := rec["properties"].(map[string]any)
 		ok := true
 		for _, g := range body["filterGroups"].([]any) {
