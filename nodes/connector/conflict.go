@@ -64,7 +64,27 @@ type Conflict struct {
 	// Plain, when set, is how a value written reads, for comparing it with the record's and for people: a
 	// provider that takes values wrapped ({"value": …}) gives the value inside. Record fields come plain.
 	Plain func(v any) any
+
+	// Records, set on a batch upsert, points at the list of records in the body ("/inputs"), so the policy is
+	// applied per record: Fields then points at the object of fields inside each record ("/properties"), Key is
+	// given each record as the Write's Body, and ReadMany replaces Read. A batch takes every policy but review,
+	// which is refused when the flow is saved: one run cannot wait for a person per record of a batch.
+	Records string
+	// ReadMany fetches, in as few requests as the provider allows, the records a batch would change: one entry
+	// per record of the list at Records in w.Body, in its order, nil for a record that does not exist (the
+	// upsert creates it). w.Fields names the fields of every record.
+	ReadMany func(ctx context.Context, call Call, w Write) ([]*Record, error)
+	// Results points at the list of records in the batch's answer ("/results"). The records the policy leaves
+	// alone are not sent; the step adds them to that list as read, with written: false, and marks those the
+	// answer lists written: true.
+	Results string
+	// Single names the node type that writes one record and takes review, for the message refusing review on
+	// a batch.
+	Single string
 }
+
+// batch reports whether the operation writes a list of records, each under the policy.
+func (c *Conflict) batch() bool { return c.Records != "" }
 
 // Write is the request an upsert is about to send, as a Conflict's Read and Key see it.
 type Write struct {
@@ -105,29 +125,51 @@ func (c *Conflict) object(w Write) string {
 	return c.Object
 }
 
+// single names the single-record upsert for people.
+func (c *Conflict) single() string {
+	if c.Single != "" {
+		return c.Single
+	}
+	return "the single-record upsert"
+}
+
 // conflictFields are the parameters every operation with a Conflict adds to its form.
 func (c *Conflict) fields() []nodes.Field {
 	review := map[string][]any{"conflictPolicy": {string(PolicyReview)}}
+	policy := nodes.Field{Name: "conflictPolicy", TextKey: "connector.conflict.policy", Label: "When the record exists", Type: nodes.TypeSelect,
+		Default: string(PolicySource),
+		Description: "What to do with a record edited on both sides: the CRM may hold changes the sales team made since " +
+			"the last sync. Every policy except the first reads the record before writing.",
+		Options: []nodes.Option{
+			{Value: string(PolicySource), Label: "Overwrite with these values (source wins)"},
+			{Value: string(PolicyTarget), Label: "Keep the record as it is (target wins)"},
+			{Value: string(PolicyNewer), Label: "The side changed last wins"},
+			{Value: string(PolicyFillEmpty), Label: "Fill only empty fields"},
+			{Value: string(PolicyReview), Label: "Ask a person about fields that differ"},
+		}}
+	sourceAt := nodes.Field{Name: "sourceUpdatedAt", TextKey: "connector.conflict.sourceUpdatedAt", Label: "Source changed at", Type: nodes.TypeString,
+		Expression: true, ShowIf: map[string][]any{"conflictPolicy": {string(PolicyNewer)}},
+		Description: "When the incoming data last changed (RFC 3339, or Unix seconds or milliseconds): the record is " +
+			"overwritten only when this is later than its own last change.",
+		Examples: []nodes.Example{{Name: "The order's update time", Value: "{{ trigger.body.updated_at }}"}}}
+	updated := nodes.Field{Name: "targetUpdatedField", TextKey: "connector.conflict.targetUpdatedField", Label: "Record's last-changed field",
+		Type: nodes.TypeString, Default: c.UpdatedField, Advanced: true, ShowIf: map[string][]any{"conflictPolicy": {string(PolicyNewer)}},
+		Description: "The record's field that holds when it last changed."}
+	if c.batch() {
+		// No review: one run cannot wait for a person per record of a batch.
+		policy.TextKey = "connector.conflict.batchPolicy"
+		policy.Description = "What to do with each record of the batch that exists and may have been edited in the CRM " +
+			"since the last sync, decided record by record. Every policy except the first reads all the records in one " +
+			"request before writing. To have a person decide, use the single-record upsert."
+		policy.Options = policy.Options[:4]
+		sourceAt.TextKey = "connector.conflict.batchSourceUpdatedAt"
+		sourceAt.Description = "When the incoming data last changed (RFC 3339, or Unix seconds or milliseconds), one time " +
+			"for the whole batch: each record is overwritten only when this is later than its own last change."
+		sourceAt.Examples = []nodes.Example{{Name: "When the export ran", Value: "{{ trigger.body.exported_at }}"}}
+		return []nodes.Field{policy, sourceAt, updated}
+	}
 	return []nodes.Field{
-		{Name: "conflictPolicy", TextKey: "connector.conflict.policy", Label: "When the record exists", Type: nodes.TypeSelect,
-			Default: string(PolicySource),
-			Description: "What to do with a record edited on both sides: the CRM may hold changes the sales team made since " +
-				"the last sync. Every policy except the first reads the record before writing.",
-			Options: []nodes.Option{
-				{Value: string(PolicySource), Label: "Overwrite with these values (source wins)"},
-				{Value: string(PolicyTarget), Label: "Keep the record as it is (target wins)"},
-				{Value: string(PolicyNewer), Label: "The side changed last wins"},
-				{Value: string(PolicyFillEmpty), Label: "Fill only empty fields"},
-				{Value: string(PolicyReview), Label: "Ask a person about fields that differ"},
-			}},
-		{Name: "sourceUpdatedAt", TextKey: "connector.conflict.sourceUpdatedAt", Label: "Source changed at", Type: nodes.TypeString,
-			Expression: true, ShowIf: map[string][]any{"conflictPolicy": {string(PolicyNewer)}},
-			Description: "When the incoming data last changed (RFC 3339, or Unix seconds or milliseconds): the record is " +
-				"overwritten only when this is later than its own last change.",
-			Examples: []nodes.Example{{Name: "The order's update time", Value: "{{ trigger.body.updated_at }}"}}},
-		{Name: "targetUpdatedField", TextKey: "connector.conflict.targetUpdatedField", Label: "Record's last-changed field",
-			Type: nodes.TypeString, Default: c.UpdatedField, Advanced: true, ShowIf: map[string][]any{"conflictPolicy": {string(PolicyNewer)}},
-			Description: "The record's field that holds when it last changed."},
+		policy, sourceAt, updated,
 		{Name: "reviewTimeout", TextKey: "connector.conflict.reviewTimeout", Label: "Review times out after", Type: nodes.TypeDuration,
 			Default: "72h", ShowIf: review,
 			Description: "How long the run waits for a decision; then the step fails with review_timed_out (its error port, " +
@@ -150,7 +192,12 @@ func (c *Conflict) configure(cfg *nodes.Config) conflictConfig {
 		cc.policy = PolicySource
 	}
 	switch cc.policy {
-	case PolicySource, PolicyTarget, PolicyFillEmpty, PolicyReview:
+	case PolicySource, PolicyTarget, PolicyFillEmpty:
+	case PolicyReview:
+		if c.batch() {
+			cfg.Fail("conflictPolicy", nodes.CodeParamInvalid, fmt.Sprintf("a batch cannot ask a person about conflicts: one run "+
+				"cannot wait for a decision per record. Use %s, which takes review, once per record (a loop over the list)", c.single()))
+		}
 	case PolicyNewer:
 		cc.sourceAt = cfg.Template("sourceUpdatedAt")
 		if !cfg.Has("sourceUpdatedAt") {
@@ -162,7 +209,7 @@ func (c *Conflict) configure(cfg *nodes.Config) conflictConfig {
 	default:
 		cfg.Fail("conflictPolicy", nodes.CodeParamInvalid, fmt.Sprintf("unknown conflict policy %q", cc.policy))
 	}
-	if cc.timeout < 0 || cc.timeout > nodes.MaxParkTimeout {
+	if !c.batch() && (cc.timeout < 0 || cc.timeout > nodes.MaxParkTimeout) {
 		cfg.Fail("reviewTimeout", nodes.CodeParamInvalid, fmt.Sprintf("a review times out after at most %s", nodes.MaxParkTimeout))
 	}
 	return cc
@@ -253,20 +300,9 @@ func (n *node) resolveConflict(ctx context.Context, x *nodes.Exec, fields map[st
 	if source == nil {
 		return nil, nil, n.invalid("the body has no fields at %s", cf.Fields)
 	}
-	base, err := n.c.p.BaseURL(fields)
+	base, call, err := n.readCall(x, fields, r)
 	if err != nil {
-		return nil, nil, n.credentialInvalid(err)
-	}
-	call := func(ctx context.Context, method, path string, query url.Values, body map[string]any) (*Answer, error) {
-		q := getRequest(r, base, path, query, n.c.op.IdempotencyHeader)
-		q.method = method
-		if body != nil {
-			q.jsonBody = body
-			if err := q.encodeJSON(); err != nil {
-				return nil, n.invalid("encode the read: %v", err)
-			}
-		}
-		return n.send(ctx, x, fields, q)
+		return nil, nil, err
 	}
 	w := Write{Path: strings.TrimPrefix(r.url.EscapedPath(), strings.TrimSuffix(base.EscapedPath(), "/")), Body: copyMap(r.jsonBody)}
 	for name := range source {
@@ -295,34 +331,7 @@ func (n *node) resolveConflict(ctx context.Context, x *nodes.Exec, fields map[st
 	if keyField != "" {
 		key[keyField] = true
 	}
-	keep := map[string]bool{} // fields of source the request still writes
-	var conflicts []FieldConflict
-	names := make([]string, 0, len(source))
-	for name := range source {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		sv, tv := source[name], target.Fields[name]
-		if cf.Plain != nil {
-			sv = cf.Plain(sv)
-		}
-		switch {
-		case key[name]:
-			keep[name] = true
-		case cc.policy == PolicyTarget:
-		case cc.policy == PolicyFillEmpty:
-			keep[name] = empty(tv)
-		case cc.policy == PolicyReview:
-			if empty(tv) || same(sv, tv) {
-				keep[name] = !same(sv, tv)
-			} else {
-				conflicts = append(conflicts, FieldConflict{Name: name, Source: sv, Target: tv})
-			}
-		case cc.policy == PolicyNewer:
-			keep[name] = true
-		}
-	}
+	keep, conflicts := cf.narrow(cc.policy, source, target, key)
 	if cc.policy == PolicyNewer {
 		newer, err := n.sourceNewer(x, target)
 		if err != nil {
@@ -371,6 +380,62 @@ func (n *node) resolveConflict(ctx context.Context, x *nodes.Exec, fields map[st
 		return nil, nil, n.invalid("encode the body: %v", err)
 	}
 	return out, nil, nil
+}
+
+// readCall is the base URL of the provider and the Call a Conflict's reads go through: r's headers, the
+// step's guarded client and credential.
+func (n *node) readCall(x *nodes.Exec, fields map[string]string, r *request) (*url.URL, Call, error) {
+	base, err := n.c.p.BaseURL(fields)
+	if err != nil {
+		return nil, nil, n.credentialInvalid(err)
+	}
+	call := func(ctx context.Context, method, path string, query url.Values, body map[string]any) (*Answer, error) {
+		q := getRequest(r, base, path, query, n.c.op.IdempotencyHeader)
+		q.method = method
+		if body != nil {
+			q.jsonBody = body
+			if err := q.encodeJSON(); err != nil {
+				return nil, n.invalid("encode the read: %v", err)
+			}
+		}
+		return n.send(ctx, x, fields, q)
+	}
+	return base, call, nil
+}
+
+// narrow applies policy to the fields of source a record that exists holds as target: it returns the fields
+// the write keeps (the key always; under newer every field, which the caller clears when the record is the
+// newer side) and, under review, the fields both sides hold different values for.
+func (c *Conflict) narrow(policy ConflictPolicy, source map[string]any, target *Record, key map[string]bool) (map[string]bool, []FieldConflict) {
+	keep := map[string]bool{} // fields of source the request still writes
+	var conflicts []FieldConflict
+	names := make([]string, 0, len(source))
+	for name := range source {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sv, tv := source[name], target.Fields[name]
+		if c.Plain != nil {
+			sv = c.Plain(sv)
+		}
+		switch {
+		case key[name]:
+			keep[name] = true
+		case policy == PolicyTarget:
+		case policy == PolicyFillEmpty:
+			keep[name] = empty(tv)
+		case policy == PolicyReview:
+			if empty(tv) || same(sv, tv) {
+				keep[name] = !same(sv, tv)
+			} else {
+				conflicts = append(conflicts, FieldConflict{Name: name, Source: sv, Target: tv})
+			}
+		case policy == PolicyNewer:
+			keep[name] = true
+		}
+	}
+	return keep, conflicts
 }
 
 // decide applies a person's decision to the fields in conflict, or parks the run to ask for one. On resume the

@@ -324,12 +324,18 @@ func (p *Provider) compile(op *Operation) (*compiled, error) {
 	if cf := op.Conflict; cf != nil {
 		switch {
 		case !op.SideEffect || op.Pagination != nil || op.GraphQL != "" || form:
-			return nil, fmt.Errorf("a conflict policy belongs to a write of one record with a JSON body")
-		case cf.Read == nil || cf.Object == "":
-			return nil, fmt.Errorf("a conflict policy needs a Read and an Object")
+			return nil, fmt.Errorf("a conflict policy belongs to a write of records with a JSON body")
+		case cf.Object == "":
+			return nil, fmt.Errorf("a conflict policy needs an Object")
+		case !cf.batch() && (cf.Read == nil || cf.ReadMany != nil || cf.Results != ""):
+			return nil, fmt.Errorf("a conflict policy of one record needs a Read, and no ReadMany or Results")
+		case cf.batch() && (cf.ReadMany == nil || cf.Read != nil || cf.Results == ""):
+			return nil, fmt.Errorf("a conflict policy of a batch needs a ReadMany and Results, and no Read")
 		}
-		if _, err := ParsePointer(cf.Fields); err != nil {
-			return nil, fmt.Errorf("conflict fields: %w", err)
+		for what, p := range map[string]string{"fields": cf.Fields, "records": cf.Records, "results": cf.Results} {
+			if _, err := ParsePointer(p); err != nil {
+				return nil, fmt.Errorf("conflict %s: %w", what, err)
+			}
 		}
 	}
 	if op.Pagination != nil {
@@ -490,6 +496,21 @@ func (n *node) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error)
 		if r, err = n.route(ctx, x, fields, r); err != nil {
 			return nodes.Result{}, err
 		}
+	}
+	if cf := n.c.op.Conflict; cf != nil && cf.batch() {
+		sent, left, instead, err := n.resolveBatchConflict(ctx, x, fields, r)
+		if err != nil || sent == nil {
+			return nodes.Result{Output: instead}, err
+		}
+		a, err := n.exchange(ctx, x, fields, sent, n.c.op.Unrepeatable)
+		if err != nil {
+			return nodes.Result{}, err
+		}
+		out, err := n.extract(a, sent)
+		if err != nil {
+			return nodes.Result{}, err
+		}
+		return nodes.Result{Output: n.withLeft(out, left)}, nil
 	}
 	if n.c.op.Conflict != nil {
 		var instead *nodes.Result
