@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/ferry-hq/ferry/flows/expression"
@@ -48,4 +49,79 @@ func firstInput(body map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return in
+}
+
+// batchConflict reads every record a batch upsert would change in one request, HubSpot's batch read by the
+// unique property (POST /crm/v3/objects/{type}/batch/read with idProperty), so the node's conflict policy is
+// applied record by record. HubSpot lists the records it found under results, and answers 207 with the values
+// it found no record for under errors (OBJECT_NOT_FOUND); a batch none of whose records exist may be answered
+// 404, which is read the same way.
+func batchConflict(o object, base string) *connector.Conflict {
+	return &connector.Conflict{
+		Object: o.singular, Records: "/inputs", Fields: "/properties", Results: "/results", UpdatedField: o.modified,
+		Single: "hubspot." + o.singular + ".upsert",
+		Key: func(w connector.Write) (string, any) {
+			name, _ := w.Body["idProperty"].(string)
+			return name, w.Body["id"]
+		},
+		ReadMany: func(ctx context.Context, call connector.Call, w connector.Write) ([]*connector.Record, error) {
+			inputs, _ := w.Body["inputs"].([]any)
+			idProperty, _ := firstInput(w.Body)["idProperty"].(string)
+			ids := make([]any, len(inputs))
+			for i, in := range inputs {
+				rec, _ := in.(map[string]any)
+				ids[i] = map[string]any{"id": expression.Stringify(rec["id"])}
+			}
+			props := append([]string{}, w.Fields...)
+			if !slices.Contains(props, idProperty) {
+				props = append(props, idProperty)
+			}
+			body := map[string]any{"inputs": ids, "properties": toAny(props), "propertiesWithHistory": []any{}}
+			byRecordID := idProperty == "hs_object_id" // HubSpot reads by record id without an idProperty
+			if !byRecordID {
+				body["idProperty"] = idProperty
+			}
+			a, err := call(ctx, http.MethodPost, base+"/batch/read", nil, body)
+			if connector.IsNotFound(err) {
+				return make([]*connector.Record, len(inputs)), nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			found, _ := a.Get("/results").([]any)
+			byValue := map[string]*connector.Record{}
+			for _, f := range found {
+				res, _ := f.(map[string]any)
+				p, _ := res["properties"].(map[string]any)
+				rec := &connector.Record{ID: expression.Stringify(res["id"]), Fields: p}
+				value := expression.Stringify(p[idProperty])
+				if byRecordID {
+					value = rec.ID
+				}
+				byValue[value] = rec
+			}
+			out := make([]*connector.Record, len(inputs))
+			for i, id := range ids {
+				value := id.(map[string]any)["id"].(string)
+				out[i] = byValue[value]
+				if out[i] == nil {
+					// HubSpot compares e-mail addresses without case.
+					for v, rec := range byValue {
+						if strings.EqualFold(v, value) {
+							out[i] = rec
+						}
+					}
+				}
+			}
+			return out, nil
+		},
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
 }

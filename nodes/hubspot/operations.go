@@ -277,11 +277,17 @@ func operations(o object) []connector.Operation {
 		{Type: "hubspot." + o.plural + ".upsert", Name: "HubSpot: create or update " + o.plural + " (batch)", Category: cat, SideEffect: true,
 			Description: fmt.Sprintf("Creates or updates up to %d %s in one request, by a unique property.", BatchSize, o.plural),
 			Method:      http.MethodPost, Path: base + "/batch/upsert", OutputLabel: "Results",
-			Params: []connector.Param{batchID, records}, Shape: shapeBatchUpsert,
+			Params: []connector.Param{batchID, records}, Shape: shapeBatchUpsert, Conflict: batchConflict(o, base),
 			Docs: fmt.Sprintf("`POST %s/batch/upsert` with every record as an input `{idProperty, id, properties}`. Outputs HubSpot's "+
 				"answer `{status, results: [{id, properties, new}…], errors}`; a batch where some records failed answers 207 and "+
 				"lists them under `errors`. More than %d records fail before sending with `hubspot_request_invalid`; a record "+
-				"repeating a unique value too.", base, BatchSize)},
+				"repeating a unique value too. *When the record exists* applies a conflict policy record by record: every "+
+				"policy but source reads all the records first in one request (`POST %s/batch/read` with `idProperty`, the "+
+				"properties written and the last-changed one), leaves out of the upsert the records it leaves nothing to "+
+				"write in, and lists them in `results` as read with `written: false` (those written have `written: true`; "+
+				"the output has the `policy`). When no record is left, no upsert is sent and the output is `{results, "+
+				"written: false, policy}`. Review is not offered: one run cannot wait for a person per record; use "+
+				"`hubspot.%s.upsert` for that.", base, BatchSize, base, o.singular)},
 		{Type: "hubspot." + o.plural + ".search", Name: "HubSpot: search " + o.plural, Category: cat,
 			Description: "Lists the " + o.plural + " matching filters or a text query, page by page.", Method: http.MethodPost, Path: base + "/search",
 			OutputLabel: titleCase(o.plural),

@@ -54,6 +54,10 @@ type standIn struct {
 	// unindexed holds ids of records the search does not find yet, as HubSpot's search index lags writes by
 	// a few seconds; reads by id or unique property find them.
 	unindexed map[string]bool
+	// batchReads counts the batch reads answered; readAllMissing404 answers one that finds no record 404, as
+	// HubSpot has been seen to.
+	batchReads        int
+	readAllMissing404 bool
 }
 
 func newStandIn(t *testing.T) *standIn {
@@ -209,6 +213,8 @@ func (s *standIn) objects(w http.ResponseWriter, r *http.Request, typ string, re
 		answer(w, 201, s.save(typ, "", props(body["properties"])))
 	case len(rest) == 1 && rest[0] == "search":
 		s.search(w, typ, body)
+	case len(rest) == 2 && rest[0] == "batch" && rest[1] == "read":
+		s.batchRead(w, typ, body)
 	case len(rest) == 2 && rest[0] == "batch" && rest[1] == "upsert":
 		var results []any
 		for _, in := range body["inputs"].([]any) {
@@ -243,6 +249,45 @@ func (s *standIn) objects(w http.ResponseWriter, r *http.Request, typ string, re
 		_ = store
 		hsError(w, 404, "OBJECT_NOT_FOUND", "not found")
 	}
+}
+
+// batchRead answers a batch read as HubSpot does: the records found under results, with the properties asked
+// for that they hold; when some values match no record, status 207 and those values in one OBJECT_NOT_FOUND
+// error's context.
+func (s *standIn) batchRead(w http.ResponseWriter, typ string, body map[string]any) {
+	s.batchReads++
+	idProperty, _ := body["idProperty"].(string)
+	results, missing := []any{}, []any{}
+	for _, in := range body["inputs"].([]any) {
+		id := in.(map[string]any)["id"].(string)
+		rec, _ := s.find(typ, id, idProperty)
+		if rec == nil {
+			missing = append(missing, id)
+			continue
+		}
+		p := map[string]any{}
+		for _, name := range body["properties"].([]any) {
+			if v, ok := rec["properties"].(map[string]any)[name.(string)]; ok {
+				p[name.(string)] = v
+			}
+		}
+		results = append(results, map[string]any{"id": rec["id"], "properties": p, "createdAt": rec["createdAt"],
+			"updatedAt": rec["updatedAt"], "archived": false})
+	}
+	out := map[string]any{"status": "COMPLETE", "results": results, "startedAt": "2026-12-07T10:00:00Z", "completedAt": "2026-12-07T10:00:01Z"}
+	if len(missing) == 0 {
+		answer(w, 200, out)
+		return
+	}
+	if s.readAllMissing404 && len(results) == 0 {
+		hsError(w, 404, "OBJECT_NOT_FOUND", "Could not get some objects, they may be deleted or not exist.")
+		return
+	}
+	out["numErrors"] = 1
+	out["errors"] = []any{map[string]any{"status": "error", "category": "OBJECT_NOT_FOUND",
+		"message": "Could not get some " + map[string]string{"contacts": "CONTACT", "companies": "COMPANY", "deals": "DEAL"}[typ] + " objects, they may be deleted or not exist. Check that ids are valid.",
+		"context": map[string]any{"ids": missing}, "errors": []any{}, "links": map[string]any{}}}
+	answer(w, 207, out)
 }
 
 func props(v any) map[string]any {
