@@ -276,6 +276,15 @@ func TestSpecDrivesTheCatalog(t *testing.T) {
 	}
 }
 
+// readNothing and readNone are conflict reads that find no record.
+func readNothing(context.Context, connector.Call, connector.Write) (*connector.Record, error) {
+	return nil, nil
+}
+
+func readNone(context.Context, connector.Call, connector.Write) ([]*connector.Record, error) {
+	return nil, nil
+}
+
 func TestBadOperationsStopTheProcess(t *testing.T) {
 	for name, op := range map[string]connector.Operation{
 		"path without parameter": {Type: "test.acme.bad.one", Name: "x", Path: "/orders/{id}"},
@@ -293,6 +302,13 @@ func TestBadOperationsStopTheProcess(t *testing.T) {
 			Next: "/next", CursorKey: "a", CursorIn: connector.InQuery, More: "/more"}},
 		"pages placed in a query": {Type: "test.acme.bad.eleven", Name: "x", Path: "/o", Pagination: &connector.Pagination{Style: connector.PageOffset,
 			Place: func(b map[string]any, _ connector.Position, _ int) (map[string]any, error) { return b, nil }}},
+		"a batch conflict without ReadMany": {Type: "test.acme.bad.twelve", Name: "x", Method: "POST", Path: "/b", SideEffect: true,
+			Params:   []connector.Param{str("a", connector.InBody)},
+			Conflict: &connector.Conflict{Object: "row", Records: "/rows", Results: "/rows", Read: readNothing}},
+		"a batch conflict without Results": {Type: "test.acme.bad.thirteen", Name: "x", Method: "POST", Path: "/b", SideEffect: true,
+			Params: []connector.Param{str("a", connector.InBody)}, Conflict: &connector.Conflict{Object: "row", Records: "/rows", ReadMany: readNone}},
+		"a single conflict with ReadMany": {Type: "test.acme.bad.fourteen", Name: "x", Method: "POST", Path: "/b", SideEffect: true,
+			Params: []connector.Param{str("a", connector.InBody)}, Conflict: &connector.Conflict{Object: "row", Read: readNothing, ReadMany: readNone}},
 	} {
 		func() {
 			defer func() {
