@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ferry-hq/ferry/internal/testnodes"
@@ -18,6 +19,9 @@ func TestReviews(t *testing.T) {
 		runID := h.expect(h.do("POST", "/api/v1/flows/"+flowID+"/run", `{"payload":{"email":"ana@example.com"}}`), 202)["id"].(string)
 		h.eventually("the run to park", func() bool { return h.runStatus(runID) == store.RunWaiting })
 
+		if m := h.do("GET", "/metrics", nil); m.status != 200 || !strings.Contains(string(m.body), "ferry_reviews_open 1") {
+			t.Fatalf("metrics: %d, ferry_reviews_open missing or not 1", m.status)
+		}
 		list := h.expect(h.do("GET", "/api/v1/reviews", nil), 200)
 		items := list["items"].([]any)
 		if len(items) != 1 || list["open"].(float64) != 1 {

@@ -144,6 +144,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 		return counts, nil
 	})
+	m.WatchReviews(func(ctx context.Context) (int64, error) { return st.CountWaits(ctx, store.WaitOpen) })
 	// Circuit breakers are per process: each worker notices a failing endpoint within a few calls of its own.
 	breakers := nodes.NewBreakers(nodes.BreakerSettings{
 		OnChange: func(endpoint string, from, to nodes.BreakerState) {

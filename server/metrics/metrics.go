@@ -99,6 +99,22 @@ func (c *credentialCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// WatchReviews exports how many runs wait for a person's decision (CRM reviews, ambiguous matches), read at every
+// scrape, so monitoring can alert when reviews pile up: ferry_reviews_open > 0 for an hour.
+func (m *Metrics) WatchReviews(open func(ctx context.Context) (int64, error)) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ferry_reviews_open", Help: "Reviews waiting for a person's decision (runs parked for a person); -1 when the store cannot say.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := open(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+}
+
 // ObserveUsage records what a provider said of a credential's API allowance.
 func (m *Metrics) ObserveUsage(credentialID, provider string, used, limit int64) {
 	m.APIUsage.WithLabelValues(provider, credentialID).Set(float64(used))
