@@ -21,8 +21,9 @@ const (
 // tsShape is a message's timestamp, its id within a channel ("1503435956.000247").
 var tsShape = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
 
-// channelShape is a channel, private channel, DM or user id (C…, G…, D…, U…, W…) or a channel's name (#alerts).
-var channelShape = regexp.MustCompile(`^([CGDUW][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._\-]{0,79})$`)
+// channelShape is a channel, private channel, DM or user id (C…, G…, D…, U…, W…) or a channel's name (#alerts,
+// #告警: Slack takes letters of any script, digits, hyphens and underscores, up to 80).
+var channelShape = regexp.MustCompile(`^([CGDUW][A-Z0-9]{2,}|#?[\p{Ll}\p{Lo}\p{N}_.\-]{1,80})$`)
 
 // checkBlocks takes Block Kit blocks as a list, as Block Kit Builder's {"blocks": […]}, or as the text of
 // either, and checks what Slack checks first: a list of at most 50 objects, each with a type.
@@ -80,7 +81,7 @@ func checkTS(v any) (any, error) {
 func checkChannel(v any) (any, error) {
 	s := strings.TrimSpace(fmt.Sprint(v))
 	if !channelShape.MatchString(s) {
-		return nil, fmt.Errorf("%q is not a Slack channel id (C0123456789) or name (#alerts)", s)
+		return nil, fmt.Errorf("%q is not a Slack channel id (C0123456789) or name (#alerts; names are lower case)", s)
 	}
 	return s, nil
 }

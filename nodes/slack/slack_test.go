@@ -123,6 +123,7 @@ func TestRefusedBeforeSending(t *testing.T) {
 		{"slack.webhook.send", map[string]any{"text": "x"}, hook("http://hooks.slack.com/services/T0/B0/abc"), "slack_credential_invalid"},
 		{"slack.message.post", map[string]any{"channel": alerts, "text": "x", "threadTs": "yesterday"}, bot(testToken), "slack_request_invalid"},
 		{"slack.message.post", map[string]any{"channel": "{{ 'no such/channel' }}", "text": "x"}, bot(testToken), "slack_request_invalid"},
+		{"slack.message.post", map[string]any{"channel": "#Alerts", "text": "x"}, bot(testToken), "slack_request_invalid"},
 		{"slack.message.post", map[string]any{"channel": alerts}, bot(testToken), "slack_request_invalid"},
 		{"slack.message.post", map[string]any{"channel": alerts, "text": "x"}, bot("xoxp-user-token"), "slack_credential_invalid"},
 	} {
@@ -204,7 +205,7 @@ func TestPostMessageErrors(t *testing.T) {
 			t.Fatalf("%s: %v", c.word, e)
 		}
 	}
-	if err := post(alerts, testToken); err != nil {
+	if err := post("#告警", testToken); err != nil {
 		t.Fatal(err)
 	}
 	e := failed(t, post(alerts, testToken), CodeRateLimited, nodes.RetryAfter)

@@ -43,7 +43,7 @@ const (
 )
 
 // channelNames resolves channel names as Slack does for chat.postMessage.
-var channelNames = map[string]string{"#alerts": alerts, "alerts": alerts, "#outside": outside}
+var channelNames = map[string]string{"#alerts": alerts, "alerts": alerts, "#告警": alerts, "#outside": outside}
 
 // blockTypes are the layout blocks Block Kit documents for messages.
 var blockTypes = map[string]bool{"section": true, "divider": true, "header": true, "context": true, "actions": true, "image": true,
