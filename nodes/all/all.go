@@ -21,6 +21,8 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/jiandaoyun"
 	_ "github.com/ferry-hq/ferry/nodes/salesforce"
 	_ "github.com/ferry-hq/ferry/nodes/zoho"
+	// Notifications: chat robots and app messages on the connector runtime.
+	_ "github.com/ferry-hq/ferry/nodes/dingtalk"
 )
 
 // Every package imported above has run its init functions by now, so every node and credential type is
