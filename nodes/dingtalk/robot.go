@@ -48,8 +48,6 @@ const (
 	CodeBusy = "dingtalk_busy"
 	// CodeAPIError: any other errcode DingTalk answered, quoted.
 	CodeAPIError = "dingtalk_api_error"
-	// CodeKeywordMissing: the message does not contain the robot's keyword, so DingTalk would refuse it.
-	CodeKeywordMissing = "dingtalk_keyword_missing"
 )
 
 // robotThrottle is how long DingTalk throttles a robot that sent over 20 messages in a minute: ten minutes.
@@ -226,7 +224,7 @@ var robotProvider = &connector.Provider{
 		"with a JSON message in UTF-8. In the 加签 mode the credential's secret signs each request: `timestamp` (ms) and " +
 		"`sign` = base64(HMAC-SHA256(secret, timestamp + \"\\n\" + secret)), URL-encoded; DingTalk refuses a timestamp more " +
 		"than an hour off. With a keyword (自定义关键词) on the credential, a message containing none of its keywords fails " +
-		"before it is sent (`" + CodeKeywordMissing + "` in the error text, code `dingtalk_credential_invalid`). " +
+		"before it is sent, with `dingtalk_credential_invalid` and the keywords named. " +
 		"**Failures:** DingTalk answers HTTP 200 with `{\"errcode\", \"errmsg\"}`, quoted verbatim: 130101 and 410100 (over 20 " +
 		"messages a minute; DingTalk then throttles the robot for ten minutes) wait ten minutes (`" + CodeRateLimited + "`); 310000 " +
 		"(signature, timestamp, keyword or IP address refused) fails with `" + CodeSecurityRefused + "`; 300001, 400101, 400102, " +

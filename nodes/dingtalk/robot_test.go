@@ -3,11 +3,13 @@ package dingtalk
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/connector"
 )
 
 func robotFields(secret, keyword string) map[string]string {
@@ -168,4 +170,38 @@ func TestRobotConnectionTest(t *testing.T) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestErrcodes maps DingTalk's documented errcodes, each quoted in the failure.
+func TestErrcodes(t *testing.T) {
+	cases := []struct {
+		check func(*connector.Answer) error
+		code  int64
+		want  string
+		kind  nodes.Kind
+	}{
+		{checkRobot, 130101, CodeRateLimited, nodes.RetryAfter},
+		{checkRobot, 410100, CodeRateLimited, nodes.RetryAfter},
+		{checkRobot, 310000, CodeSecurityRefused, nodes.Permanent},
+		{checkRobot, 400102, CodeRobotUnavailable, nodes.Permanent},
+		{checkRobot, 300001, CodeRobotUnavailable, nodes.Permanent},
+		{checkRobot, 430102, CodeContentRefused, nodes.Permanent},
+		{checkRobot, -1, CodeBusy, nodes.Retryable},
+		{checkRobot, 400105, CodeAPIError, nodes.Permanent},
+		{checkApp, 143103, CodeRateLimited, nodes.RetryAfter},
+		{checkApp, 143104, CodeRateLimited, nodes.RetryAfter},
+		{checkApp, 42001, CodeTokenInvalid, nodes.Permanent},
+		{checkApp, -1, CodeBusy, nodes.Retryable},
+		{checkApp, 33012, CodeAPIError, nodes.Permanent},
+	}
+	for _, c := range cases {
+		a := &connector.Answer{Status: 200, JSON: map[string]any{"errcode": float64(c.code), "errmsg": "消息 " + fmt.Sprint(c.code)}}
+		e := nodes.Classify(c.check(a))
+		if e == nil || e.Code != c.want || e.Kind != c.kind || !strings.Contains(e.Error(), "消息 "+fmt.Sprint(c.code)) {
+			t.Errorf("errcode %d: %v, want %s %s", c.code, e, c.want, c.kind)
+		}
+	}
+	if err := checkRobot(&connector.Answer{Status: 200, JSON: map[string]any{"errcode": float64(0), "errmsg": "ok"}}); err != nil {
+		t.Errorf("ok: %v", err)
+	}
 }

@@ -51,6 +51,10 @@ var appOrigin = func() *url.URL { u, _ := url.Parse(APIHost); return u }
 // tokenCodes are the errcodes of an access token DingTalk does not accept: 40014 invalid, 42001 expired.
 var tokenCodes = map[int64]bool{40014: true, 42001: true}
 
+// rateCodes are the errcodes of work notifications over DingTalk's per-minute quotas of recipients: 143103 for
+// one app, 143104 for the organisation (企业单应用/企业每分钟发送人次QPM超限).
+var rateCodes = map[int64]bool{143103: true, 143104: true}
+
 // agentID is the credential's AgentId.
 func agentID(fields map[string]string) (int64, error) {
 	v := strings.TrimSpace(fields[FieldAgentID])
@@ -184,7 +188,7 @@ func checkApp(a *connector.Answer) error {
 		return nodes.NewPermanent(CodeTokenInvalid, fmt.Errorf("%w (a renewed token was refused too)", err))
 	case code == -1:
 		return nodes.NewRetryable(CodeBusy, err)
-	case code == 130101 || strings.Contains(msg, "限流") || strings.Contains(strings.ToLower(msg), "too fast"):
+	case rateCodes[code]:
 		return nodes.NewRateLimited(CodeRateLimited, err, time.Minute)
 	}
 	return nodes.NewPermanent(CodeAPIError, err)
@@ -206,7 +210,8 @@ var appProvider = &connector.Provider{
 		"and secret (`GET https://oapi.dingtalk.com/gettoken?appkey=…&appsecret=…`, valid 7200 s); it is kept per credential " +
 		"and renewed five minutes before it expires, and once more when DingTalk refuses it (40014, 42001). **Failures:** " +
 		"DingTalk answers HTTP 200 with `{\"errcode\", \"errmsg\"}`, quoted verbatim: -1 (busy) is retried (`" + CodeBusy + "`), " +
-		"a refused key or secret fails with `" + CodeAuthFailed + "`, a throttled call waits a minute (`" + CodeRateLimited + "`), " +
+		"a refused key or secret fails with `" + CodeAuthFailed + "`, 143103 and 143104 (over the app's or the organisation's " +
+		"recipients a minute) wait a minute (`" + CodeRateLimited + "`), " +
 		"any other code `" + CodeAPIError + "`.",
 }
 
@@ -294,8 +299,8 @@ func init() {
 		Shape: workShape,
 		Docs: "`POST /topapi/message/corpconversation/asyncsend_v2?access_token=…` with `{\"agent_id\", \"userid_list\", " +
 			"\"dept_id_list\", \"to_all_user\", \"msg\"}`; the agent id is the credential's. DingTalk queues the notification " +
-			"and answers `{\"errcode\": 0, \"task_id\": …}`, which the node outputs. DingTalk delivers the same content to the " +
-			"same user once a day, and an app sends each user at most 500 notifications a day.",
+			"and answers `{\"errcode\": 0, \"task_id\": …}`, which the node outputs; whether each user received it is DingTalk's " +
+			"send result for that task, not part of this answer.",
 	})
 }
 
