@@ -108,12 +108,17 @@ func containsKeyword(body []byte, kws []string) bool {
 	if len(kws) == 0 {
 		return true
 	}
-	var msg any
+	var msg map[string]any
 	if err := json.Unmarshal(body, &msg); err != nil {
 		return false
 	}
+	// The message's own texts: not its type, nor the numbers and ids it @mentions.
 	var texts strings.Builder
-	collectTexts(msg, &texts)
+	for k, v := range msg {
+		if k != "msgtype" && k != "at" {
+			collectTexts(v, &texts)
+		}
+	}
 	for _, k := range kws {
 		if strings.Contains(texts.String(), k) {
 			return true

@@ -104,6 +104,10 @@ func TestRobotKeyword(t *testing.T) {
 	if e := failure(t, err, CodeSecurityRefused, nodes.Permanent); !strings.Contains(e.Error(), "keywords not in content") {
 		t.Errorf("%v", e)
 	}
+	// The keyword counts in the message's texts, not in its type or the numbers it @mentions.
+	_, err = build(t, "dingtalk.robot.text", map[string]any{"content": "hi", "atMobiles": "13800138000"}).
+		Execute(context.Background(), s.exec(robotFields("", "text\n138")))
+	failure(t, err, "dingtalk_credential_invalid", nodes.Permanent)
 	ok := build(t, "dingtalk.robot.text", map[string]any{"content": "【告警】订单 {{ trigger.body.merchantOrderId }}"})
 	if _, err := ok.Execute(context.Background(), s.exec(robotFields("", "告警"))); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package dingtalk
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +75,8 @@ func TestWorkTokenExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		tok, err := ts.Get(context.Background(), x.Client(), appFields())
 		if err != nil {
@@ -87,7 +88,7 @@ func TestWorkTokenExpiry(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the 2 s token was not renewed")
 		}
-		runtime.Gosched()
+		<-tick.C
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,5 +116,22 @@ func TestWorkTokenExchange(t *testing.T) {
 	}
 	if _, err := testApp(context.Background(), map[string]string{FieldAppKey: testKey, FieldAppSecret: testAppSec, FieldAgentID: "x"}, x.Client()); err == nil {
 		t.Error("agent id x accepted")
+	}
+}
+
+// TestWorkDryRun shows the shaped notification and sends nothing, not even the token request.
+func TestWorkDryRun(t *testing.T) {
+	s := newStandIn(t)
+	dr := build(t, "dingtalk.work.notify", map[string]any{"userIds": "u1", "text": "订单 {{ trigger.body.merchantOrderId }}"}).(nodes.DryRunner)
+	res, err := dr.DryRun(context.Background(), s.exec(appFields()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := toJSON(res.Output)
+	if !strings.Contains(shown, `"content":"订单 A1024"`) || !strings.Contains(shown, `"msgtype":"text"`) || strings.Contains(shown, testAppSec) {
+		t.Errorf("dry run %s", shown)
+	}
+	if len(s.queries) != 0 {
+		t.Errorf("the dry run made %d requests", len(s.queries))
 	}
 }
