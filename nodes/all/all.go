@@ -21,7 +21,8 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/jiandaoyun"
 	_ "github.com/ferry-hq/ferry/nodes/salesforce"
 	_ "github.com/ferry-hq/ferry/nodes/zoho"
-	// Notifications: chat channels on the connector runtime.
+	// Notifications: chat robots, app messages, e-mail and SMS on the connector runtime.
+	_ "github.com/ferry-hq/ferry/nodes/dingtalk"
 	_ "github.com/ferry-hq/ferry/nodes/slack"
 )
 
