@@ -21,6 +21,8 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/jiandaoyun"
 	_ "github.com/ferry-hq/ferry/nodes/salesforce"
 	_ "github.com/ferry-hq/ferry/nodes/zoho"
+	// Notifications: e-mail over SMTP.
+	_ "github.com/ferry-hq/ferry/nodes/email"
 )
 
 // Every package imported above has run its init functions by now, so every node and credential type is
