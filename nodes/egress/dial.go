@@ -38,6 +38,30 @@ func (ds Destinations) AllowsAddress(host, port string) bool {
 // client has none), so internal addresses stay refused unless an admin allowed them. It is how a node that
 // speaks another protocol leaves the process by the one guarded path.
 func Dial(ctx context.Context, client *http.Client, network, addr string) (net.Conn, error) {
+	g, err := guardFor(ctx, client, addr)
+	if err != nil {
+		return nil, err
+	}
+	return g.DialContext(ctx, network, addr)
+}
+
+// CheckAddress returns the refusal a connection to addr through client would meet (Dial), from the credential
+// binding and from the address rules, without connecting: a test run shows the refusal a live run would meet. A
+// host that does not resolve is not a refusal: the live run will say.
+func CheckAddress(ctx context.Context, client *http.Client, addr string) error {
+	g, err := guardFor(ctx, client, addr)
+	if err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	if _, err := g.Check(ctx, host); Refused(err) != nil {
+		return err
+	}
+	return nil
+}
+
+// guardFor checks addr against the destinations client is bound to and returns the guard behind client.
+func guardFor(ctx context.Context, client *http.Client, addr string) (*Guard, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("egress: %w", err)
@@ -56,11 +80,10 @@ func Dial(ctx context.Context, client *http.Client, network, addr string) (net.C
 		}
 		t = b.next
 	}
-	g := Default()
 	if gt, ok := t.(*guardTransport); ok {
-		g = gt.g
+		return gt.g, nil
 	}
-	return g.DialContext(ctx, network, addr)
+	return Default(), nil
 }
 
 func refusedAddressDestination(name, addr string, ds Destinations) *Error {

@@ -30,6 +30,7 @@ func TestDialFollowsGuardAndBinding(t *testing.T) {
 	strict := New(Options{Proxy: noProxy})
 	_, err = Dial(ctx, strict.Client(), "tcp", addr)
 	wantCode(t, err, CodeAddressRefused)
+	wantCode(t, CheckAddress(ctx, strict.Client(), addr), CodeAddressRefused)
 
 	open := New(Options{Proxy: noProxy, Allow: MustAllowList("127.0.0.0/8")})
 	c, err := Dial(ctx, open.Client(), "tcp", addr)
@@ -46,8 +47,12 @@ func TestDialFollowsGuardAndBinding(t *testing.T) {
 		t.Fatalf("bound to its own destination: %v", err)
 	}
 	_ = c.Close()
+	if err := CheckAddress(ctx, bound, addr); err != nil {
+		t.Fatalf("check of an allowed address: %v", err)
+	}
 	_, err = Dial(ctx, bound, "tcp", "127.0.0.1:1")
 	wantCode(t, err, CodeDestinationRefused)
+	wantCode(t, CheckAddress(ctx, bound, "127.0.0.1:1"), CodeDestinationRefused)
 
 	pattern := MustDestinations("*.mail.example.com:465")
 	if !pattern.AllowsAddress("smtp.mail.example.com", "465") || pattern.AllowsAddress("smtp.mail.example.com", "25") ||

@@ -505,6 +505,12 @@ func TestDryRunShowsMessage(t *testing.T) {
 	if m["subject"] != "支付失败：订单 A-1001" || m["messageId"] != "<run1=3Amail@ferry.example>" || len(s.messages()) != 0 {
 		t.Fatalf("dry run: %v", m)
 	}
+	x := exec(f, input())
+	x.HTTP = egress.New(egress.Options{Proxy: egress.NoProxy}).Client()
+	_, err = n.(nodes.DryRunner).DryRun(context.Background(), x)
+	if e := kind(t, err); e.Code != egress.CodeAddressRefused {
+		t.Fatalf("dry run to a refused address: %s %v", e.Code, err)
+	}
 	bad := fullParams()
 	bad["attachments"] = `[{name: "x.bin", content: "not base64!"}]`
 	_, err = build(t, bad).Execute(context.Background(), exec(f, input()))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-hq/ferry/flows/expression"
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/egress"
 )
 
 // SendType is the node that sends one e-mail through the step's SMTP credential.
@@ -330,7 +331,8 @@ func (n *sendNode) account(ctx context.Context, x *nodes.Exec) (*account, error)
 	return a, nil
 }
 
-// DryRun shows the message a live run would send, with its text and HTML bodies, without connecting.
+// DryRun shows the message a live run would send, with its text and HTML bodies, without connecting; a server
+// the live run could not reach through the guard is refused as it would be.
 func (n *sendNode) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
 	m, err := n.render(x)
 	if err != nil {
@@ -343,6 +345,11 @@ func (n *sendNode) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, err
 	id := messageID(x.IdempotencyKey, a.domain())
 	if _, err := m.build(a, id); err != nil {
 		return nodes.Result{}, err
+	}
+	// A test run shows the refusal the live run would meet (an internal address, another server), not a message
+	// that could not be sent.
+	if err := egress.CheckAddress(ctx, x.Client(), a.address()); err != nil {
+		return nodes.Result{}, nodes.WithDetails(fmt.Errorf("email: %w", err), map[string]any{"server": a.address()})
 	}
 	s := m.summary(a, id)
 	s["text"], s["html"] = m.text, m.html
