@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/big"
 	"mime"
@@ -516,5 +517,51 @@ func TestDryRunShowsMessage(t *testing.T) {
 	_, err = build(t, bad).Execute(context.Background(), exec(f, input()))
 	if e := kind(t, err); e.Code != CodeInvalid || e.Kind != nodes.Permanent {
 		t.Fatalf("got %s %s: %v", e.Kind, e.Code, err)
+	}
+}
+
+// TestConfigChecks: a static address that is not one, or a message without a body, is refused when the flow is
+// saved, with the parameter named.
+func TestConfigChecks(t *testing.T) {
+	r, _ := nodes.Lookup(SendType, 1)
+	for _, c := range []struct {
+		params map[string]string
+		field  string
+	}{
+		{map[string]string{"to": "not an address", "subject": "s", "text": "t"}, "to"},
+		{map[string]string{"to": "a@b.example", "replyTo": "x@b.example, y@b.example", "subject": "s", "text": "t"}, "replyTo"},
+		{map[string]string{"to": "a@b.example", "subject": "s"}, "text"},
+	} {
+		raw := map[string]json.RawMessage{}
+		for k, v := range c.params {
+			raw[k], _ = json.Marshal(v)
+		}
+		_, err := r.New(nodes.NewConfig(&r.Spec, "mail", raw, "smtp"))
+		var ce *nodes.ConfigError
+		if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Field != c.field {
+			t.Errorf("%v: want one problem on %s, got %v", c.params, c.field, err)
+		}
+	}
+	// An address from an expression is checked when the step runs.
+	raw := map[string]json.RawMessage{"to": json.RawMessage(`"{{ prev.to }}"`), "subject": json.RawMessage(`"s"`),
+		"text": json.RawMessage(`"t"`)}
+	if _, err := r.New(nodes.NewConfig(&r.Spec, "mail", raw, "smtp")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStoppedBeforeSending: a step stopped before the message left is handed back as it is, nothing recorded.
+func TestStoppedBeforeSending(t *testing.T) {
+	s := startServer(t, "starttls")
+	x := exec(s.fields(SecurityStartTLS), input())
+	x.Sending = func(context.Context, string, string, any) error {
+		t.Error("recorded a send that never started")
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := build(t, fullParams()).Execute(ctx, x)
+	if !errors.Is(err, context.Canceled) || len(s.messages()) != 0 {
+		t.Fatalf("got %v, %d messages", err, len(s.messages()))
 	}
 }

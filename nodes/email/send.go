@@ -51,7 +51,7 @@ func init() {
 				Description: "The HTML body. Values put in it with {{ }} are inserted as they are: escape text that comes from outside."},
 			{Name: "attachments", Label: "Attachments", Type: nodes.TypeExpr, ExprResult: "any", Advanced: true,
 				Description: "An expression giving a list of files, each {name, contentType, content} with content in base64, " +
-					"such as a previous step's output: [{name: \"report.csv\", contentType: \"text/csv\", content: nodes.export.output.csv}]."},
+					"such as a previous step's output: [{name: \"report.csv\", contentType: \"text/csv\", content: toBase64(nodes.export.output.csv)}]."},
 		},
 		Docs: "Sends one message through the SMTP server of the step's `email.smtp` credential, over implicit TLS or " +
 			"STARTTLS (the login never crosses an unencrypted connection unless an admin allowed it on the credential). " +
@@ -78,8 +78,24 @@ func newSend(cfg *nodes.Config) (nodes.Node, error) {
 	n := &sendNode{to: cfg.Template("to"), cc: cfg.Template("cc"), bcc: cfg.Template("bcc"),
 		replyTo: cfg.Template("replyTo"), subject: cfg.Template("subject"), text: cfg.Template("text"),
 		html: cfg.Template("html"), attachments: cfg.Expr("attachments", expression.ResultAny)}
-	if cfg.Has("to") && n.text == nil && n.html == nil && strings.TrimSpace(cfg.String("text")) == "" {
+	if strings.TrimSpace(cfg.String("text")) == "" && strings.TrimSpace(cfg.String("html")) == "" {
 		cfg.Fail("text", nodes.CodeParamRequired, "Give a text body, an HTML body, or both")
+	}
+	// Addresses without {{ }} are checked when the flow is saved, not when a run first tries them.
+	for _, f := range []struct {
+		name string
+		t    *expression.Template
+	}{{"to", n.to}, {"cc", n.cc}, {"bcc", n.bcc}, {"replyTo", n.replyTo}} {
+		if f.t == nil || !f.t.Static() || strings.TrimSpace(f.t.Source()) == "" {
+			continue
+		}
+		list, err := mail.ParseAddressList(f.t.Source())
+		switch {
+		case err != nil:
+			cfg.Fail(f.name, nodes.CodeParamInvalid, fmt.Sprintf("%q is not a list of e-mail addresses: %v", f.t.Source(), err))
+		case f.name == "replyTo" && len(list) > 1:
+			cfg.Fail(f.name, nodes.CodeParamInvalid, "one reply-to address")
+		}
 	}
 	return n, cfg.Err()
 }
@@ -375,6 +391,10 @@ func (n *sendNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, er
 	c, err := newClient(a, x.Client())
 	if err != nil {
 		return nodes.Result{}, err
+	}
+	if ctx.Err() != nil {
+		// The step is being stopped before anything was sent: hand it back as it is, to run later.
+		return nodes.Result{}, ctx.Err()
 	}
 	if x.Sending != nil {
 		unknown := nodes.Classify(nodes.WithDetails(nodes.NewPermanent(CodeOutcomeUnknown, fmt.Errorf("email: %s: the run "+

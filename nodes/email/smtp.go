@@ -155,6 +155,10 @@ func failure(a *account, err error, stage string) error {
 		}
 		return wrap(CodeConnection, false, se.Error())
 	}
+	if errors.Is(err, context.Canceled) {
+		// The step is being stopped, not failing: handed back with the cause kept, to run later.
+		return fmt.Errorf("email: %s %s: %w", stage, a.address(), err)
+	}
 	var te *textproto.Error
 	if errors.As(err, &te) {
 		details["reply"] = fmt.Sprintf("%d %s", te.Code, te.Msg)
