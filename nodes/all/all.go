@@ -24,6 +24,7 @@ import (
 	// Notifications: chat robots, app messages, e-mail and SMS on the connector runtime.
 	_ "github.com/ferry-hq/ferry/nodes/dingtalk"
 	_ "github.com/ferry-hq/ferry/nodes/email"
+	_ "github.com/ferry-hq/ferry/nodes/feishu"
 	_ "github.com/ferry-hq/ferry/nodes/slack"
 	_ "github.com/ferry-hq/ferry/nodes/wecom"
 )
