@@ -3,6 +3,7 @@ package wecom
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -162,20 +163,46 @@ func TestAppMessage(t *testing.T) {
 	}
 }
 
-// TestTokenExpiry: the token's expiry is WeCom's expires_in from now, which the cache renews five minutes before.
+// TestTokenExpiry: the token's expiry is WeCom's expires_in from now, and the cache replaces a token before it
+// expires: a token issued for two seconds is renewed after about one, while the first is still valid.
 func TestTokenExpiry(t *testing.T) {
 	s := newStandIn(t)
-	x := s.exec(nil, nil)
+	client := s.exec(nil, nil).Client()
 	start := time.Now()
-	tok, err := tokens.Fetch(context.Background(), x.Client(), connector.TokenRequest{Fields: appFields(testSecret)})
+	tok, err := tokens.Fetch(context.Background(), client, connector.TokenRequest{Fields: appFields(testSecret)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := start.Add(7200 * time.Second); tok.Value != "token-1" || tok.Expiry.Before(want) || tok.Expiry.After(time.Now().Add(7200*time.Second)) {
 		t.Fatalf("token %v expiring %v, want about %v", tok.Value, tok.Expiry, want)
 	}
-	if tokens.Early != 5*time.Minute {
-		t.Fatalf("renewed %v before expiry", tokens.Early)
+	s.mu.Lock()
+	s.tokenTTL = 2
+	s.mu.Unlock()
+	fields := appFields(testSecret)
+	fields["run"] = fmt.Sprint(time.Now().UnixNano())
+	first, err := tokens.Get(context.Background(), client, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuedAt := time.Now()
+	deadline := issuedAt.Add(5 * time.Second)
+	next := first
+	for next == first && time.Now().Before(deadline) {
+		if next, err = tokens.Get(context.Background(), client, fields); err != nil {
+			t.Fatal(err)
+		}
+		runtime.Gosched()
+	}
+	renewedAfter := time.Since(issuedAt)
+	if next == first || renewedAfter >= 2*time.Second {
+		t.Fatalf("token %s not renewed before its expiry (after %v)", first, renewedAfter)
+	}
+	s.mu.Lock()
+	issued := len(s.issued)
+	s.mu.Unlock()
+	if issued != 3 {
+		t.Fatalf("%d tokens issued, want 3 (one fetch, the first of the cache, its renewal)", issued)
 	}
 }
 
@@ -205,5 +232,19 @@ func TestConnectionTests(t *testing.T) {
 	bad[FieldAgentID] = "abc"
 	if _, err := testApp(ctx, bad, client); err == nil {
 		t.Fatal("an agent id that is not a number passed")
+	}
+}
+
+// TestAppDryRun: a test run of an app message shows it without obtaining a token or sending anything.
+func TestAppDryRun(t *testing.T) {
+	s := newStandIn(t)
+	n := build(t, "wecom.app.send", map[string]any{"toUser": "zhangsan", "content": "gap {{ trigger.id }}"})
+	res, err := n.(nodes.DryRunner).DryRun(context.Background(), s.exec(map[string]any{"id": "r1"}, appFields(testSecret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := fmt.Sprint(res.Output)
+	if !strings.Contains(shown, "gap r1") || !strings.Contains(shown, "zhangsan") || strings.Contains(shown, testSecret) || s.requests() != 0 {
+		t.Fatalf("dry run %s, %d requests", shown, s.requests())
 	}
 }
