@@ -112,7 +112,7 @@ func init() {
 	unrepeatable := "A custom bot honours no idempotency key: a message whose outcome is unknown (no answer, a 5xx) is not sent " +
 		"again (`feishu_outcome_unknown`); look in the group before running the step again."
 	provider.MustRegister(
-		connector.Operation{Type: "feishu.bot.text", Name: "Feishu bot: send text", Category: nodes.CategoryAction,
+		connector.Operation{Type: "feishu.bot.text", Name: "Feishu bot: send text", Category: nodes.CategoryNotifications,
 			Description: "Posts a text message to the bot's group.",
 			Method:      http.MethodPost, Path: "/", SideEffect: true, Unrepeatable: true, OutputLabel: "Answer",
 			Params: []connector.Param{{Field: nodes.Field{Name: "text", Label: "Text", Type: nodes.TypeText, Expression: true, Required: true,
@@ -121,7 +121,7 @@ func init() {
 				In: connector.InBody, Key: "/content/text"}},
 			Shape: shapeText,
 			Docs:  "Sends `{\"msg_type\": \"text\", \"content\": {\"text\"}}`. " + unrepeatable},
-		connector.Operation{Type: "feishu.bot.post", Name: "Feishu bot: send rich text", Category: nodes.CategoryAction,
+		connector.Operation{Type: "feishu.bot.post", Name: "Feishu bot: send rich text", Category: nodes.CategoryNotifications,
 			Description: "Posts a rich text message (post) with a title to the bot's group.",
 			Method:      http.MethodPost, Path: "/", SideEffect: true, Unrepeatable: true, OutputLabel: "Answer",
 			Params: []connector.Param{
@@ -140,7 +140,7 @@ func init() {
 					In: connector.InBody, Key: "/lang"}},
 			Shape: shapePost,
 			Docs:  "Sends `{\"msg_type\": \"post\", \"content\": {\"post\": {\"zh_cn\": {\"title\", \"content\": [[…]]}}}}`. " + unrepeatable},
-		connector.Operation{Type: "feishu.bot.card", Name: "Feishu bot: send card", Category: nodes.CategoryAction,
+		connector.Operation{Type: "feishu.bot.card", Name: "Feishu bot: send card", Category: nodes.CategoryNotifications,
 			Description: "Posts an interactive message card to the bot's group.",
 			Method:      http.MethodPost, Path: "/", SideEffect: true, Unrepeatable: true, OutputLabel: "Answer",
 			Params: []connector.Param{{Field: nodes.Field{Name: "card", Label: "Card", Type: nodes.TypeJSON, Expression: true, Required: true,

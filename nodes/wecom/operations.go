@@ -147,7 +147,7 @@ func init() {
 		"(`wecom_outcome_unknown`); look in the group before running the step again."
 
 	robotProvider.MustRegister(
-		connector.Operation{Type: "wecom.robot.text", Name: "WeCom robot: send text", Category: nodes.CategoryAction,
+		connector.Operation{Type: "wecom.robot.text", Name: "WeCom robot: send text", Category: nodes.CategoryNotifications,
 			Description: "Posts a text message to the robot's group, with @mentions.",
 			Method:      http.MethodPost, Path: webhookPath, SideEffect: true, Unrepeatable: true, OutputLabel: "Answer",
 			Params: []connector.Param{
@@ -158,7 +158,7 @@ func init() {
 				mentions, mobiles},
 			Shape: shapeText,
 			Docs:  "Sends `{\"msgtype\": \"text\", \"text\": {\"content\", \"mentioned_list\", \"mentioned_mobile_list\"}}`. " + unrepeatable},
-		connector.Operation{Type: "wecom.robot.markdown", Name: "WeCom robot: send markdown", Category: nodes.CategoryAction,
+		connector.Operation{Type: "wecom.robot.markdown", Name: "WeCom robot: send markdown", Category: nodes.CategoryNotifications,
 			Description: "Posts a markdown message to the robot's group.",
 			Method:      http.MethodPost, Path: webhookPath, SideEffect: true, Unrepeatable: true, OutputLabel: "Answer",
 			Params: []connector.Param{
@@ -167,7 +167,7 @@ func init() {
 					In: connector.InBody, Key: "/markdown/content"}},
 			Shape: shapeMarkdown,
 			Docs:  "Sends `{\"msgtype\": \"markdown\", \"markdown\": {\"content\"}}`. " + unrepeatable},
-		connector.Operation{Type: "wecom.robot.news", Name: "WeCom robot: send news", Category: nodes.CategoryAction,
+		connector.Operation{Type: "wecom.robot.news", Name: "WeCom robot: send news", Category: nodes.CategoryNotifications,
 			Description: "Posts one to eight linked articles (图文) to the robot's group.",
 			Method:      http.MethodPost, Path: webhookPath, SideEffect: true, Unrepeatable: true, OutputLabel: "Answer",
 			Params: []connector.Param{
@@ -185,7 +185,7 @@ func init() {
 			In: connector.InBody, Key: key, Transform: recipients}
 	}
 	appProvider.MustRegister(
-		connector.Operation{Type: "wecom.app.send", Name: "WeCom app: send message", Category: nodes.CategoryAction,
+		connector.Operation{Type: "wecom.app.send", Name: "WeCom app: send message", Category: nodes.CategoryNotifications,
 			Description: "Sends an application message to members, departments or tags.",
 			Method:      http.MethodPost, Path: sendPath, SideEffect: true, OutputLabel: "Answer",
 			Params: []connector.Param{
