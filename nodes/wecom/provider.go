@@ -67,6 +67,8 @@ func classifyCode(code int64, err error) error {
 		return nodes.NewPermanent(CodeWebhookInvalid, fmt.Errorf("%w (the robot's key is not valid: was the robot removed from its group?)", err))
 	case tokenCodes[code]:
 		return nodes.NewPermanent(CodeTokenInvalid, fmt.Errorf("%w (a renewed access token was refused too)", err))
+	case code == 60020:
+		return nodes.NewPermanent(CodeCredentialInvalid, fmt.Errorf("%w (add Ferry's outbound IP to the app's trusted IPs, 企业可信IP)", err))
 	case credentialCodes[code]:
 		return nodes.NewPermanent(CodeCredentialInvalid, err)
 	case code == 81013:
