@@ -30,8 +30,15 @@ func content(body map[string]any, kind string, limit int) (map[string]any, error
 }
 
 func shapeText(body map[string]any) (map[string]any, error) {
-	if _, err := content(body, "text", maxText); err != nil {
+	part, err := content(body, "text", maxText)
+	if err != nil {
 		return nil, err
+	}
+	// A mention list that rendered empty is left out rather than sent as null.
+	for _, k := range []string{"mentioned_list", "mentioned_mobile_list"} {
+		if l, ok := part[k].([]any); !ok || len(l) == 0 {
+			delete(part, k)
+		}
 	}
 	body["msgtype"] = "text"
 	return body, nil

@@ -48,6 +48,12 @@ func TestRobotMessages(t *testing.T) {
 	if b := s.lastBody(); b["msgtype"] != "news" || fmt.Sprint(b["news"]) != "map[articles:[map[picurl:https://example.com/p.png title:日报 pay_1 url:https://example.com/r]]]" {
 		t.Fatalf("sent %v", b)
 	}
+	if _, err := build(t, "wecom.robot.text", map[string]any{"content": "x", "mentions": "{{ '' }}"}).Execute(ctx, s.exec(input, robotFields(testKey))); err != nil {
+		t.Fatal(err)
+	}
+	if b := s.lastBody(); fmt.Sprint(b["text"]) != "map[content:x]" {
+		t.Fatalf("sent %v", b)
+	}
 	before := s.requests()
 	_, err = build(t, "wecom.robot.news", map[string]any{"articles": `[{"title": "no link"}]`}).Execute(ctx, s.exec(input, robotFields(testKey)))
 	failure(t, err, "wecom_request_invalid", nodes.Permanent)
