@@ -26,6 +26,7 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/dingtalk"
 	_ "github.com/ferry-hq/ferry/nodes/email"
 	_ "github.com/ferry-hq/ferry/nodes/slack"
+	_ "github.com/ferry-hq/ferry/nodes/tencentsms"
 )
 
 // Every package imported above has run its init functions by now, so every node and credential type is
