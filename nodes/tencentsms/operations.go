@@ -84,6 +84,7 @@ func init() {
 			"with their codes (sending again would repeat the message to the numbers taken); it fails only when none was: " +
 			"with `" + CodeRateLimited + "` when every number hit its limit (`LimitExceeded.PhoneNumberThirtySecondLimit` 30 s, " +
 			"`…OneHourLimit` an hour, `…DailyLimit` until midnight China time), with `" + CodeNumberInvalid + "` when every " +
-			"number was refused as incorrect, else with `" + CodeRejected + "`. Numbers are checked as E.164 before anything " +
+			"number was refused as incorrect, with `tencentsms_outcome_unknown` when a number's status is an internal error, " +
+			"else with `" + CodeRejected + "`. Numbers are checked as E.164 before anything " +
 			"is sent. SendSms takes no idempotency key, so a send whose outcome is unknown is not sent again."})
 }

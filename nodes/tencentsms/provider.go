@@ -122,7 +122,8 @@ func authorize(req *http.Request, fields map[string]string) error {
 // check turns Tencent Cloud's answer into the engine's outcome. A refused call (Response.Error) is classified by
 // its code. A send reports each number in SendStatusSet: it succeeds when at least one number was taken (sending
 // again would repeat the message to those), with the refused numbers counted in the output; when none was taken
-// it fails: rate limited when every number hit its limit (waiting for the longest window), else permanently.
+// it fails: rate limited when every number hit its limit (waiting for the longest window), with the outcome unknown
+// when a number's status is an internal error, else permanently.
 func check(a *connector.Answer) error {
 	top, _ := a.JSON.(map[string]any)
 	resp, _ := top["Response"].(map[string]any)
@@ -177,11 +178,18 @@ func check(a *connector.Answer) error {
 	if allLimited {
 		return nodes.NewRateLimited(CodeRateLimited, err, longest)
 	}
+	incorrect := true
 	for _, item := range set {
 		st, _ := item.(map[string]any)
-		if code, _ := st["Code"].(string); !strings.HasPrefix(code, "InvalidParameterValue.IncorrectPhoneNumber") {
-			return nodes.NewPermanent(CodeRejected, err)
+		code, _ := st["Code"].(string)
+		if strings.HasPrefix(code, "InternalError") {
+			return nodes.NewPermanent(Provider+"_outcome_unknown", fmt.Errorf("%w. Tencent Cloud may have sent the message: "+
+				"check the send records (发送记录) before running this step again", err))
 		}
+		incorrect = incorrect && strings.HasPrefix(code, "InvalidParameterValue.IncorrectPhoneNumber")
 	}
-	return nodes.NewPermanent(CodeNumberInvalid, err)
+	if incorrect {
+		return nodes.NewPermanent(CodeNumberInvalid, err)
+	}
+	return nodes.NewPermanent(CodeRejected, err)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/connector"
 )
 
 var trigger = map[string]any{"phone": "+86 137-1111-2222", "order": "A-1001", "amount": 99.5}
@@ -144,4 +145,33 @@ func TestConnection(t *testing.T) {
 	f[FieldSdkAppID] = "1400"
 	_, err = testConnection(context.Background(), f, s.client())
 	failure(t, err, "tencentsms_credential_invalid", nodes.Permanent)
+}
+
+// TestStatusSetOutcomes: how a send none of whose numbers was taken fails, from its SendStatusSet alone.
+func TestStatusSetOutcomes(t *testing.T) {
+	answer := func(codes ...string) *connector.Answer {
+		var set []any
+		for i, c := range codes {
+			set = append(set, map[string]any{"PhoneNumber": fmt.Sprintf("+861371111222%d", i), "Code": c, "Message": c})
+		}
+		return &connector.Answer{Status: 200, JSON: map[string]any{"Response": map[string]any{"SendStatusSet": set, "RequestId": "r"}}}
+	}
+	for _, c := range []struct {
+		codes []string
+		code  string
+		after time.Duration
+	}{
+		{[]string{"LimitExceeded.PhoneNumberThirtySecondLimit", "LimitExceeded.PhoneNumberOneHourLimit"}, CodeRateLimited, time.Hour},
+		{[]string{"InvalidParameterValue.IncorrectPhoneNumber"}, CodeNumberInvalid, 0},
+		{[]string{"InvalidParameterValue.IncorrectPhoneNumber", "LimitExceeded.PhoneNumberThirtySecondLimit"}, CodeRejected, 0},
+		{[]string{"InternalError.SendAndRecvFail", "LimitExceeded.PhoneNumberThirtySecondLimit"}, "tencentsms_outcome_unknown", 0},
+	} {
+		e := nodes.Classify(check(answer(c.codes...)))
+		if e == nil || e.Code != c.code || e.After != c.after {
+			t.Fatalf("%v: %+v, want %s after %s", c.codes, e, c.code, c.after)
+		}
+	}
+	if err := check(answer("Ok", "InternalError.SendAndRecvFail")); err != nil {
+		t.Fatalf("a send with one number taken failed: %v", err)
+	}
 }
