@@ -22,10 +22,12 @@ import (
 	_ "github.com/ferry-hq/ferry/nodes/salesforce"
 	_ "github.com/ferry-hq/ferry/nodes/zoho"
 	// Notifications: chat robots, app messages, e-mail and SMS on the connector runtime.
+	_ "github.com/ferry-hq/ferry/nodes/aliyunsms"
 	_ "github.com/ferry-hq/ferry/nodes/dingtalk"
 	_ "github.com/ferry-hq/ferry/nodes/email"
 	_ "github.com/ferry-hq/ferry/nodes/feishu"
 	_ "github.com/ferry-hq/ferry/nodes/slack"
+	_ "github.com/ferry-hq/ferry/nodes/tencentsms"
 	_ "github.com/ferry-hq/ferry/nodes/wecom"
 )
 
