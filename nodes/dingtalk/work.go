@@ -1,7 +1,6 @@
 package dingtalk
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -155,25 +154,7 @@ func authorizeApp(req *http.Request, fields map[string]string) error {
 	if err != nil {
 		return err
 	}
-	rc, err := req.GetBody()
-	if err != nil {
-		return err
-	}
-	raw, _ := io.ReadAll(rc)
-	rc.Close()
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		return fmt.Errorf("the message is not a JSON object: %v", err)
-	}
-	body["agent_id"] = id
-	out, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req.Body = io.NopCloser(bytes.NewReader(out))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out)), nil }
-	req.ContentLength = int64(len(out))
-	return nil
+	return connector.SetBodyFields(req, map[string]any{"agent_id": id})
 }
 
 // checkApp maps a work notification's errcode (answered with HTTP 200) to the engine's outcome, quoted.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/nodes/connector"
 )
 
 // CredentialType is a custom bot: its host, webhook and signing secret.
@@ -93,7 +94,7 @@ func authorize(req *http.Request, fields map[string]string) error {
 		return nil
 	}
 	ts := now().Unix()
-	return setBodyFields(req, map[string]any{"timestamp": strconv.FormatInt(ts, 10), "sign": Sign(ts, secret)})
+	return connector.SetBodyFields(req, map[string]any{"timestamp": strconv.FormatInt(ts, 10), "sign": Sign(ts, secret)})
 }
 
 const testMessage = "Ferry: connection test of this bot (飞书机器人连接测试)."

@@ -96,7 +96,7 @@ func authorizeApp(req *http.Request, fields map[string]string) error {
 	q.Set("access_token", tok)
 	req.URL.RawQuery = q.Encode()
 	if req.Method == http.MethodPost {
-		return setBodyFields(req, map[string]any{"agentid": agent})
+		return connector.SetBodyFields(req, map[string]any{"agentid": agent})
 	}
 	return nil
 }

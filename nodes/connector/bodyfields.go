@@ -1,4 +1,4 @@
-package wecom
+package connector
 
 import (
 	"bytes"
@@ -8,9 +8,10 @@ import (
 	"net/http"
 )
 
-// setBodyFields sets top-level fields of a request's JSON object body: what a credential adds to the body (an
-// app's agentid), applied last as any credential is.
-func setBodyFields(req *http.Request, fields map[string]any) error {
+// SetBodyFields sets top-level fields of a request's JSON object body. Providers that take part of the credential
+// in the body (WeCom's agentid, DingTalk's agent_id, Feishu's signature) add it in Authorize with this, so it is
+// applied last, as any credential is, and never shown in run data.
+func SetBodyFields(req *http.Request, fields map[string]any) error {
 	var raw []byte
 	if req.Body != nil && req.Body != http.NoBody {
 		var err error
