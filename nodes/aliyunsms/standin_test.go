@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/nodetest"
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/egress"
@@ -214,23 +215,10 @@ func (s *standIn) count() int {
 	return len(s.queries)
 }
 
-// build constructs a node the way the engine does, from its registered spec.
+// build constructs the aliyunsms.send node the way the engine does, from its registered spec.
 func build(t testing.TB, params map[string]any) nodes.Node {
 	t.Helper()
-	reg, ok := nodes.Lookup("aliyunsms.send", 1)
-	if !ok {
-		t.Fatal("aliyunsms.send is not registered")
-	}
-	raw := map[string]json.RawMessage{}
-	for k, v := range params {
-		b, _ := json.Marshal(v)
-		raw[k] = b
-	}
-	n, err := reg.New(nodes.NewConfig(&reg.Spec, "n1", raw, "cred-1"))
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	return n
+	return nodetest.Build(t, "aliyunsms.send", 1, params, "cred-1")
 }
 
 func (s *standIn) client() *http.Client {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/nodetest"
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/egress"
@@ -549,20 +550,7 @@ func testOrder(id int, status, modified string) map[string]any {
 // build constructs a node the way the engine does, from its registered spec.
 func build(t testing.TB, typ string, params map[string]any) nodes.Node {
 	t.Helper()
-	reg, ok := nodes.Lookup(typ, 1)
-	if !ok {
-		t.Fatalf("%s is not registered", typ)
-	}
-	raw := map[string]json.RawMessage{}
-	for k, v := range params {
-		b, _ := json.Marshal(v)
-		raw[k] = b
-	}
-	n, err := reg.New(nodes.NewConfig(&reg.Spec, "n1", raw, "cred-1"))
-	if err != nil {
-		t.Fatalf("build %s: %v", typ, err)
-	}
-	return n
+	return nodetest.Build(t, typ, 1, params, "cred-1")
 }
 
 func fields() map[string]string {
