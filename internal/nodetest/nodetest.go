@@ -12,13 +12,9 @@ import (
 
 // Build constructs the node of type typ at version from its registered spec with params (each marshalled to
 // JSON) and the credential id given, as node "n1". It fails the test if the type is not registered or the
-// node refuses its parameters; tests that expect a refusal call the registration's New themselves.
+// node refuses its parameters; tests that expect a refusal use New.
 func Build(t testing.TB, typ string, version int, params map[string]any, credential string) nodes.Node {
 	t.Helper()
-	reg, ok := nodes.Lookup(typ, version)
-	if !ok {
-		t.Fatalf("%s is not registered", typ)
-	}
 	raw := map[string]json.RawMessage{}
 	for k, v := range params {
 		b, err := json.Marshal(v)
@@ -27,9 +23,33 @@ func Build(t testing.TB, typ string, version int, params map[string]any, credent
 		}
 		raw[k] = b
 	}
-	n, err := reg.New(nodes.NewConfig(&reg.Spec, "n1", raw, credential))
+	n, err := construct(t, typ, version, raw, credential)
 	if err != nil {
 		t.Fatalf("build %s: %v", typ, err)
 	}
 	return n
+}
+
+// New constructs the node of type typ at version like Build, from params written as one JSON object, and
+// returns what the registered constructor returns, so a test can check the problems a node finds in its
+// parameters. It fails the test if the type is not registered or params is not a JSON object.
+func New(t testing.TB, typ string, version int, params, credential string) (nodes.Node, error) {
+	t.Helper()
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(params), &raw); err != nil {
+		t.Fatalf("params %s: %v", params, err)
+	}
+	return construct(t, typ, version, raw, credential)
+}
+
+// construct is the engine's path from saved parameters to a node: NewConfig over a copy of the registered
+// spec, then the registered constructor.
+func construct(t testing.TB, typ string, version int, raw map[string]json.RawMessage, credential string) (nodes.Node, error) {
+	t.Helper()
+	reg, ok := nodes.Lookup(typ, version)
+	if !ok {
+		t.Fatalf("%s is not registered", typ)
+	}
+	spec := reg.Spec
+	return reg.New(nodes.NewConfig(&spec, "n1", raw, credential))
 }

@@ -22,6 +22,7 @@ import (
 	sdk "github.com/smartwalle/alipay/v3"
 	"github.com/smartwalle/nsign"
 
+	"github.com/ferry-hq/ferry/internal/nodetest"
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 )
@@ -146,16 +147,7 @@ func notification(now time.Time) url.Values {
 // registered constructor.
 func build(t testing.TB, typ, params, credential string) (nodes.Node, error) {
 	t.Helper()
-	reg, ok := nodes.Lookup(typ, 1)
-	if !ok {
-		t.Fatalf("%s is not registered", typ)
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(params), &raw); err != nil {
-		t.Fatalf("params %s: %v", params, err)
-	}
-	spec := reg.Spec
-	return reg.New(nodes.NewConfig(&spec, "n1", raw, credential))
+	return nodetest.New(t, typ, 1, params, credential)
 }
 
 func mustBuild(t testing.TB, typ, params string) nodes.Node {

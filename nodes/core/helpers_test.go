@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/nodetest"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
@@ -14,16 +15,7 @@ import (
 // registered constructor.
 func build(t testing.TB, typ, params, credential string) (nodes.Node, error) {
 	t.Helper()
-	reg, ok := nodes.Lookup(typ, 1)
-	if !ok {
-		t.Fatalf("%s is not registered", typ)
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(params), &raw); err != nil {
-		t.Fatalf("params %s: %v", params, err)
-	}
-	spec := reg.Spec
-	return reg.New(nodes.NewConfig(&spec, "n1", raw, credential))
+	return nodetest.New(t, typ, 1, params, credential)
 }
 
 func mustBuild(t testing.TB, typ, params string) nodes.Node {

@@ -23,22 +23,15 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
 	"github.com/wechatpay-apiv3/wechatpay-go/utils"
 
+	"github.com/ferry-hq/ferry/internal/nodetest"
 	"github.com/ferry-hq/ferry/nodes"
 )
 
-// build constructs a node as the engine does: registered spec, NewConfig over JSON params, constructor.
+// build constructs a node the way the engine does: the registered spec, NewConfig over JSON params, then the
+// registered constructor.
 func build(t testing.TB, typ, params, credential string) (nodes.Node, error) {
 	t.Helper()
-	reg, ok := nodes.Lookup(typ, 1)
-	if !ok {
-		t.Fatalf("%s is not registered", typ)
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(params), &raw); err != nil {
-		t.Fatalf("params %s: %v", params, err)
-	}
-	spec := reg.Spec
-	return reg.New(nodes.NewConfig(&spec, "n1", raw, credential))
+	return nodetest.New(t, typ, 1, params, credential)
 }
 
 func mustBuild(t testing.TB, typ, params string) nodes.Node {
