@@ -2,7 +2,7 @@
 // CRM's local stand-in, so every CRM is held to the same behaviour: what each policy writes to a record edited
 // on both sides, and a review's park, decision, re-park on a changed record and timeout. A CRM's tests call Run
 // with a Harness, which says how to drive its stand-in and step, and a fixture of what to expect of them. Only
-// tests import it.
+// tests import it, as internal/nodetest's TestOnlyTestsImport checks.
 package conflicttest
 
 import (
