@@ -53,3 +53,17 @@ func construct(t testing.TB, typ string, version int, raw map[string]json.RawMes
 	spec := reg.Spec
 	return reg.New(nodes.NewConfig(&spec, "n1", raw, credential))
 }
+
+// Failure checks that err is a step failure that nodes.Classify reads as code and kind, the two things the
+// engine acts on, failing the test otherwise, and returns the classified error for further checks.
+func Failure(t testing.TB, err error, code string, kind nodes.Kind) *nodes.Error {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no failure, want %s", code)
+	}
+	e := nodes.Classify(err)
+	if e.Code != code || e.Kind != kind {
+		t.Fatalf("failure %s %s (%v), want %s %s", e.Code, e.Kind, err, code, kind)
+	}
+	return e
+}

@@ -171,14 +171,8 @@ func botFields(secret string) map[string]string {
 	return map[string]string{FieldWebhook: FeishuHost + HookPath + "/" + testToken, FieldSecret: secret}
 }
 
+// failure checks that err is a step failure of code and kind.
 func failure(t *testing.T, err error, code string, kind nodes.Kind) *nodes.Error {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no failure, want %s", code)
-	}
-	e := nodes.Classify(err)
-	if e.Code != code || e.Kind != kind {
-		t.Fatalf("failure %s %s (%v), want %s %s", e.Code, e.Kind, err, code, kind)
-	}
-	return e
+	return nodetest.Failure(t, err, code, kind)
 }

@@ -441,14 +441,8 @@ func (s *standIn) exec(input any, fields map[string]string) *nodes.Exec {
 func hook(u string) map[string]string  { return map[string]string{FieldWebhookURL: u} }
 func bot(tok string) map[string]string { return map[string]string{FieldBotToken: tok} }
 
+// failed checks that err is a step failure of code and kind.
 func failed(t *testing.T, err error, code string, kind nodes.Kind) *nodes.Error {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no failure, want %s", code)
-	}
-	e := nodes.Classify(err)
-	if e.Code != code || e.Kind != kind {
-		t.Fatalf("failure %s %s (%v), want %s %s", e.Code, e.Kind, err, code, kind)
-	}
-	return e
+	return nodetest.Failure(t, err, code, kind)
 }

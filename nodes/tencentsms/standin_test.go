@@ -238,14 +238,8 @@ func (s *standIn) exec(input any, key string) *nodes.Exec {
 		Credential: func(context.Context) (map[string]string, error) { return f, nil }}
 }
 
+// failure checks that err is a step failure of code and kind.
 func failure(t *testing.T, err error, code string, kind nodes.Kind) *nodes.Error {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no failure, want %s", code)
-	}
-	e := nodes.Classify(err)
-	if e.Code != code || e.Kind != kind {
-		t.Fatalf("failure %s %s (%v), want %s %s", e.Code, e.Kind, err, code, kind)
-	}
-	return e
+	return nodetest.Failure(t, err, code, kind)
 }

@@ -330,14 +330,8 @@ func (s *standIn) exec(input any, fields map[string]string) *nodes.Exec {
 		Credential: func(context.Context) (map[string]string, error) { return fields, nil }}
 }
 
+// outcome checks that err is a step failure of code and kind.
 func outcome(t *testing.T, err error, code string, kind nodes.Kind) *nodes.Error {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no failure, want %s", code)
-	}
-	e := nodes.Classify(err)
-	if e.Code != code || e.Kind != kind {
-		t.Fatalf("failure %s %s (%v), want %s %s", e.Code, e.Kind, err, code, kind)
-	}
-	return e
+	return nodetest.Failure(t, err, code, kind)
 }
