@@ -42,6 +42,17 @@ func New(t testing.TB, typ string, version int, params, credential string) (node
 	return construct(t, typ, version, raw, credential)
 }
 
+// MustNew is New for parameters the node must accept: it fails the test, naming the type and params, if the
+// constructor refuses them.
+func MustNew(t testing.TB, typ string, version int, params, credential string) nodes.Node {
+	t.Helper()
+	n, err := New(t, typ, version, params, credential)
+	if err != nil {
+		t.Fatalf("build %s %s: %v", typ, params, err)
+	}
+	return n
+}
+
 // construct is the engine's path from saved parameters to a node: NewConfig over a copy of the registered
 // spec, then the registered constructor.
 func construct(t testing.TB, typ string, version int, raw map[string]json.RawMessage, credential string) (nodes.Node, error) {

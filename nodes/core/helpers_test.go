@@ -18,13 +18,10 @@ func build(t testing.TB, typ, params, credential string) (nodes.Node, error) {
 	return nodetest.New(t, typ, 1, params, credential)
 }
 
+// mustBuild builds a node whose parameters must be accepted.
 func mustBuild(t testing.TB, typ, params string) nodes.Node {
 	t.Helper()
-	n, err := build(t, typ, params, "")
-	if err != nil {
-		t.Fatalf("build %s %s: %v", typ, params, err)
-	}
-	return n
+	return nodetest.MustNew(t, typ, 1, params, "")
 }
 
 // wantProblem checks that building failed with a problem of code at field.
