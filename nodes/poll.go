@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -72,3 +73,31 @@ type PolledRecord struct {
 	DedupKey    string
 	BusinessKey string
 }
+
+// PollSettings are the parameters every connector's polling trigger has: how long it waits after a poll that
+// reached the end (interval), how far before the newest change seen each poll starts (overlap), and how many
+// records each request asks for (pageSize). A trigger embeds them, which also gives it PollInterval.
+type PollSettings struct {
+	Interval, Overlap time.Duration
+	PageSize          int
+}
+
+// ReadPollSettings reads a polling trigger's interval, overlap and pageSize parameters and reports each one out
+// of its bounds where it is: an interval under minInterval, an overlap outside 0 to 24h, a page size outside 1 to
+// maxPage (pageLabel names it in the message: "orders per page").
+func ReadPollSettings(cfg *Config, minInterval time.Duration, maxPage int, pageLabel string) PollSettings {
+	s := PollSettings{Interval: cfg.Duration("interval"), Overlap: cfg.Duration("overlap"), PageSize: cfg.Int("pageSize")}
+	if s.Interval < minInterval {
+		cfg.Fail("interval", CodeParamInvalid, fmt.Sprintf("the interval must be at least %s", minInterval))
+	}
+	if s.Overlap < 0 || s.Overlap > 24*time.Hour {
+		cfg.Fail("overlap", CodeParamInvalid, "the overlap must be between 0 and 24h")
+	}
+	if s.PageSize < 1 || s.PageSize > maxPage {
+		cfg.Fail("pageSize", CodeParamInvalid, fmt.Sprintf("%s must be between 1 and %d", pageLabel, maxPage))
+	}
+	return s
+}
+
+// PollInterval is the interval parameter.
+func (s PollSettings) PollInterval() time.Duration { return s.Interval }

@@ -299,6 +299,20 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 	}
 	// Most runs execute each node once: room for that many steps spares the slice its regrowths.
 	out := Outcome{Steps: make([]Step, 0, min(len(c.Nodes), c.MaxSteps))}
+	// sending saves the run before the current step (Pending[0]) sends a request it cannot repeat; made once per
+	// call, not per step, since the step loop is the hot path.
+	var sending func(ctx context.Context, code, message string, details any) error
+	if run.Mode == nodes.ModeLive && run.Persist != nil {
+		sending = func(ctx context.Context, code, message string, details any) error {
+			st.Pending[0].Sending = &Unknown{Code: code, Message: message, Details: details}
+			if err := run.Persist(ctx, st, out.Steps[*persisted:]); err != nil {
+				st.Pending[0].Sending = nil
+				return nodes.NewRetryable("run_not_saved", fmt.Errorf("the step's request was not sent: the run could not be saved first: %w", err))
+			}
+			*persisted = len(out.Steps)
+			return nil
+		}
+	}
 	for len(st.Pending) > 0 {
 		if err := ctx.Err(); err != nil {
 			out.Status, out.AvailableAt = StatusQueued, e.now()
@@ -354,17 +368,7 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 		if rateKey != "" {
 			x.ReportQuota = func(ctx context.Context, wait time.Duration) { e.hold(ctx, rateKey, wait) }
 		}
-		if run.Mode == nodes.ModeLive && run.Persist != nil {
-			x.Sending = func(ctx context.Context, code, message string, details any) error {
-				st.Pending[0].Sending = &Unknown{Code: code, Message: message, Details: details}
-				if err := run.Persist(ctx, st, out.Steps[*persisted:]); err != nil {
-					st.Pending[0].Sending = nil
-					return nodes.NewRetryable("run_not_saved", fmt.Errorf("the step's request was not sent: the run could not be saved first: %w", err))
-				}
-				*persisted = len(out.Steps)
-				return nil
-			}
-		}
+		x.Sending = sending
 		var paceErr error
 		if p.Sending != nil {
 			// The process stopped while this step sent a request it cannot repeat: it may have been applied.

@@ -72,13 +72,12 @@ func init() {
 
 type pollNode struct {
 	sObject, fields, where string
-	interval, overlap      time.Duration
-	pageSize               int
+	nodes.PollSettings
 }
 
 func newPoll(cfg *nodes.Config) (nodes.Node, error) {
 	n := &pollNode{sObject: strings.TrimSpace(cfg.String("sObject")), where: strings.TrimSpace(cfg.String("where")),
-		interval: cfg.Duration("interval"), overlap: cfg.Duration("overlap"), pageSize: cfg.Int("pageSize")}
+		PollSettings: nodes.ReadPollSettings(cfg, minPollInterval, maxPollPage, "records per poll")}
 	if !apiName.MatchString(n.sObject) {
 		cfg.Fail("sObject", nodes.CodeParamInvalid, fmt.Sprintf("%q is not an sObject's API name (Account, Invoice__c)", n.sObject))
 	}
@@ -97,15 +96,6 @@ func newPoll(cfg *nodes.Config) (nodes.Node, error) {
 		fields = append(fields, f)
 	}
 	n.fields = strings.Join(fields, ", ")
-	if n.interval < minPollInterval {
-		cfg.Fail("interval", nodes.CodeParamInvalid, fmt.Sprintf("the interval must be at least %s", minPollInterval))
-	}
-	if n.overlap < 0 || n.overlap > 24*time.Hour {
-		cfg.Fail("overlap", nodes.CodeParamInvalid, "the overlap must be between 0 and 24h")
-	}
-	if n.pageSize < 1 || n.pageSize > maxPollPage {
-		cfg.Fail("pageSize", nodes.CodeParamInvalid, fmt.Sprintf("records per poll must be between 1 and %d", maxPollPage))
-	}
 	return n, cfg.Err()
 }
 
@@ -113,9 +103,6 @@ func newPoll(cfg *nodes.Config) (nodes.Node, error) {
 func (n *pollNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
 	return nodes.Result{Output: x.Input}, nil
 }
-
-// PollInterval is the interval parameter.
-func (n *pollNode) PollInterval() time.Duration { return n.interval }
 
 // Query is the SOQL a poll sends: records changed at or after from, or, continuing a walk, after the record
 // (from, afterID) in SystemModstamp and Id order.
@@ -127,7 +114,7 @@ func (n *pollNode) Query(from time.Time, afterID string) string {
 	if n.where != "" {
 		cond += " AND (" + n.where + ")"
 	}
-	return fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY SystemModstamp, Id LIMIT %d", n.fields, n.sObject, cond, n.pageSize)
+	return fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY SystemModstamp, Id LIMIT %d", n.fields, n.sObject, cond, n.PageSize)
 }
 
 // Poll fetches the records changed after the cursor, one page.
@@ -135,7 +122,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 	cur := req.Cursor
 	from, after := cur.From, cur.Token
 	if from.IsZero() {
-		from, after = cur.Time.Add(-n.overlap), ""
+		from, after = cur.Time.Add(-n.Overlap), ""
 	}
 	if after != "" && !recordID.MatchString(after) {
 		return nil, nodes.NewPermanent("salesforce_cursor_invalid", fmt.Errorf("salesforce: the cursor's record id %q is not an id", after))
@@ -177,7 +164,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 		last, lastID = t, id
 	}
 	page.Next = nodes.PollCursor{Time: newest, ID: newestID}
-	if len(list) == n.pageSize {
+	if len(list) == n.PageSize {
 		// A full page: more may wait at once. The walk goes on after the last record, by keyset.
 		page.Next.From, page.Next.Token, page.More = last, lastID, true
 	}

@@ -45,21 +45,11 @@ func init() {
 }
 
 type pollNode struct {
-	interval, overlap time.Duration
-	pageSize          int
+	nodes.PollSettings
 }
 
 func newPoll(cfg *nodes.Config) (nodes.Node, error) {
-	n := &pollNode{interval: cfg.Duration("interval"), overlap: cfg.Duration("overlap"), pageSize: cfg.Int("pageSize")}
-	if n.interval < minPollInterval {
-		cfg.Fail("interval", nodes.CodeParamInvalid, fmt.Sprintf("the interval must be at least %s", minPollInterval))
-	}
-	if n.overlap < 0 || n.overlap > 24*time.Hour {
-		cfg.Fail("overlap", nodes.CodeParamInvalid, "the overlap must be between 0 and 24h")
-	}
-	if n.pageSize < 1 || n.pageSize > maxPollPage {
-		cfg.Fail("pageSize", nodes.CodeParamInvalid, fmt.Sprintf("orders per page must be between 1 and %d", maxPollPage))
-	}
+	n := &pollNode{PollSettings: nodes.ReadPollSettings(cfg, minPollInterval, maxPollPage, "orders per page")}
 	return n, cfg.Err()
 }
 
@@ -68,18 +58,15 @@ func (n *pollNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, erro
 	return nodes.Result{Output: x.Input}, nil
 }
 
-// PollInterval is the interval parameter.
-func (n *pollNode) PollInterval() time.Duration { return n.interval }
-
 // Poll fetches the page of changed orders after the cursor.
 func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.PollPage, error) {
 	cur := req.Cursor
 	from := cur.From
 	if from.IsZero() {
-		from = cur.Time.Add(-n.overlap)
+		from = cur.Time.Add(-n.Overlap)
 	}
 	x := &nodes.Exec{Mode: req.Mode, HTTP: req.HTTP, Breakers: req.Breakers, Credential: req.Credential}
-	a, err := provider.Query(ctx, x, graphQLPath, OrdersChangedQuery, ChangedSinceVariables(from, cur.Token, n.pageSize))
+	a, err := provider.Query(ctx, x, graphQLPath, OrdersChangedQuery, ChangedSinceVariables(from, cur.Token, n.PageSize))
 	if err != nil {
 		return nil, err
 	}

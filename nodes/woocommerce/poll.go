@@ -59,21 +59,11 @@ func init() {
 }
 
 type pollNode struct {
-	interval, overlap time.Duration
-	pageSize          int
+	nodes.PollSettings
 }
 
 func newPoll(cfg *nodes.Config) (nodes.Node, error) {
-	n := &pollNode{interval: cfg.Duration("interval"), overlap: cfg.Duration("overlap"), pageSize: cfg.Int("pageSize")}
-	if n.interval < minPollInterval {
-		cfg.Fail("interval", nodes.CodeParamInvalid, fmt.Sprintf("the interval must be at least %s", minPollInterval))
-	}
-	if n.overlap < 0 || n.overlap > 24*time.Hour {
-		cfg.Fail("overlap", nodes.CodeParamInvalid, "the overlap must be between 0 and 24h")
-	}
-	if n.pageSize < 1 || n.pageSize > maxPollPage {
-		cfg.Fail("pageSize", nodes.CodeParamInvalid, fmt.Sprintf("orders per page must be between 1 and %d", maxPollPage))
-	}
+	n := &pollNode{PollSettings: nodes.ReadPollSettings(cfg, minPollInterval, maxPollPage, "orders per page")}
 	return n, cfg.Err()
 }
 
@@ -81,9 +71,6 @@ func newPoll(cfg *nodes.Config) (nodes.Node, error) {
 func (n *pollNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
 	return nodes.Result{Output: x.Input}, nil
 }
-
-// PollInterval is the interval parameter.
-func (n *pollNode) PollInterval() time.Duration { return n.interval }
 
 // ChangedQuery is the orders list query for the page of size orders modified after since, oldest change first.
 func ChangedQuery(since time.Time, page, size int) url.Values {
@@ -99,7 +86,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 	if from.IsZero() {
 		// modified_after is exclusive and counts whole seconds: a second more, so an order changed in the
 		// second of the newest one seen, after it was read, is in the walk even without an overlap.
-		from = cur.Time.Add(-n.overlap - time.Second)
+		from = cur.Time.Add(-n.Overlap - time.Second)
 	}
 	page := 1
 	if cur.Token != "" {
@@ -109,12 +96,12 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 		}
 		page = p
 	}
-	pager, err := connector.NewPager(ordersPages, n.pageSize, Provider)
+	pager, err := connector.NewPager(ordersPages, n.PageSize, Provider)
 	if err != nil {
 		return nil, err
 	}
 	x := &nodes.Exec{Mode: req.Mode, HTTP: req.HTTP, Breakers: req.Breakers, Credential: req.Credential}
-	a, err := provider.Call(ctx, x, http.MethodGet, "/orders", ChangedQuery(from, page, n.pageSize), nil)
+	a, err := provider.Call(ctx, x, http.MethodGet, "/orders", ChangedQuery(from, page, n.PageSize), nil)
 	if page > 1 && pastTheEnd(err) {
 		// Orders left the list while the walk counted pages (trashed, changed again): the page asked for is past
 		// the end, so the walk is over. Whatever moved is found by the next walk, from the newest change seen.

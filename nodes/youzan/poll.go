@@ -54,21 +54,11 @@ func init() {
 }
 
 type pollNode struct {
-	interval, overlap time.Duration
-	pageSize          int
+	nodes.PollSettings
 }
 
 func newPoll(cfg *nodes.Config) (nodes.Node, error) {
-	n := &pollNode{interval: cfg.Duration("interval"), overlap: cfg.Duration("overlap"), pageSize: cfg.Int("pageSize")}
-	if n.interval < minPollInterval {
-		cfg.Fail("interval", nodes.CodeParamInvalid, fmt.Sprintf("the interval must be at least %s", minPollInterval))
-	}
-	if n.overlap < 0 || n.overlap > 24*time.Hour {
-		cfg.Fail("overlap", nodes.CodeParamInvalid, "the overlap must be between 0 and 24h")
-	}
-	if n.pageSize < 1 || n.pageSize > maxPollPage {
-		cfg.Fail("pageSize", nodes.CodeParamInvalid, fmt.Sprintf("trades per page must be between 1 and %d", maxPollPage))
-	}
+	n := &pollNode{PollSettings: nodes.ReadPollSettings(cfg, minPollInterval, maxPollPage, "trades per page")}
 	return n, cfg.Err()
 }
 
@@ -76,9 +66,6 @@ func newPoll(cfg *nodes.Config) (nodes.Node, error) {
 func (n *pollNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, error) {
 	return nodes.Result{Output: x.Input}, nil
 }
-
-// PollInterval is the interval parameter.
-func (n *pollNode) PollInterval() time.Duration { return n.interval }
 
 // walk is a walk in progress, kept in the cursor's token: the window's end, the page to read next, the total the
 // first page gave and how often the window was read again.
@@ -99,7 +86,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 	}
 	w := walk{Page: 1, Total: -1}
 	if from.IsZero() || cur.Token == "" {
-		from = cur.Time.Add(-n.overlap).Truncate(time.Second)
+		from = cur.Time.Add(-n.Overlap).Truncate(time.Second)
 		w.End = clock.Truncate(time.Second)
 		if w.End.Sub(from) > maxWindow {
 			w.End = from.Add(maxWindow)
@@ -113,7 +100,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 	}
 	x := &nodes.Exec{Mode: req.Mode, HTTP: req.HTTP, Breakers: req.Breakers, Credential: req.Credential}
 	a, err := provider.Call(ctx, x, http.MethodPost, apiPath(APITradesSold, VersionTrades), nil, map[string]any{
-		"start_update": FormatTime(from), "end_update": FormatTime(w.End), "page_no": int64(w.Page), "page_size": int64(n.pageSize)})
+		"start_update": FormatTime(from), "end_update": FormatTime(w.End), "page_no": int64(w.Page), "page_size": int64(n.PageSize)})
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +110,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 		tok, _ := json.Marshal(w)
 		return &nodes.PollPage{Next: nodes.PollCursor{Time: cur.Time, ID: cur.ID, From: from, Token: string(tok)}, More: true}, nil
 	}
-	if limit := int64(min(maxPageNo*n.pageSize, 10000)); total > limit {
+	if limit := int64(min(maxPageNo*n.PageSize, 10000)); total > limit {
 		// More trades than Youzan lists in one window: halve it (the second half is the next walk's).
 		half := w.End.Sub(from) / 2
 		if half < time.Second {
@@ -153,7 +140,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 			newestTime, newestID = t, e.OrderID
 		}
 	}
-	if len(list) == n.pageSize && w.Page < maxPageNo && (total == 0 || int64(w.Page*n.pageSize) < total) {
+	if len(list) == n.PageSize && w.Page < maxPageNo && (total == 0 || int64(w.Page*n.PageSize) < total) {
 		// A full page of a window Youzan counts as larger (or does not count) has a page after it.
 		next := walk{End: w.End, Page: w.Page + 1, Total: total, Restarts: w.Restarts}
 		tok, _ := json.Marshal(next)
@@ -166,7 +153,7 @@ func (n *pollNode) Poll(ctx context.Context, req *nodes.PollRequest) (*nodes.Pol
 	if newestTime.Equal(w.End) {
 		page.Next.ID = newestID
 	}
-	if clock.Sub(w.End) > n.overlap {
+	if clock.Sub(w.End) > n.Overlap {
 		// A window cut to three months, or halved, ended before now: the rest follows at once.
 		page.More = true
 	}
