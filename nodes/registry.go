@@ -217,3 +217,12 @@ type ScheduleTrigger interface {
 	Node
 	Next(after time.Time) time.Time
 }
+
+// DeadLetterTrigger is implemented by trigger nodes that start a run when a live run of another flow fails for
+// good (a dead letter): the runner asks each published flow's dead-letter triggers whether they watch the failed
+// run, and starts their runs in the transaction that records the failure.
+type DeadLetterTrigger interface {
+	Node
+	// Watches reports whether a failure of flowID with the error code code starts a run of this trigger.
+	Watches(flowID, code string) bool
+}

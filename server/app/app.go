@@ -181,6 +181,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Runner.Lease = cfg.Lease
 	}
 	a.Runner.SetTestRunsKept(cfg.TestRunsKept)
+	a.Runner.PublicURL, _ = cfg.publicURL() // checked by Validate
 	a.Cron = scheduler.NewCron(a.Runner, logger)
 	a.Poller = &scheduler.Poller{Runner: a.Runner, Logger: logger, MaxBacklog: cfg.PollMaxBacklog}
 	a.Sweeper = &scheduler.Sweeper{Runner: a.Runner}

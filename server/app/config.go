@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"runtime"
 	"strconv"
@@ -22,6 +24,9 @@ import (
 type Config struct {
 	// Addr is where the HTTP server listens.
 	Addr string
+	// PublicURL is the address people open Ferry at (behind a proxy, the proxy's), for links that leave Ferry,
+	// such as a dead letter's link to its run; empty: http:// and Addr.
+	PublicURL string
 	// DataDir holds the SQLite database and the generated secret key in embedded mode.
 	DataDir string
 	// DatabaseURL switches the store to Postgres when it is a postgres:// URL; empty means SQLite in DataDir.
@@ -116,6 +121,7 @@ type Setting struct {
 func Settings() []Setting {
 	return []Setting{
 		{"addr", "FERRY_ADDR", "127.0.0.1:8080", "address the HTTP server listens on", func(c *Config) any { return &c.Addr }},
+		{"public-url", "FERRY_PUBLIC_URL", "", "the address people open Ferry at, such as https://ferry.example.com, for links in messages (a dead letter's link to its run); empty: http:// and the listen address", func(c *Config) any { return &c.PublicURL }},
 		{"data-dir", "FERRY_DATA_DIR", "./ferry-data", "directory for the SQLite database and the generated secret key", func(c *Config) any { return &c.DataDir }},
 		{"database-url", "FERRY_DATABASE_URL", "", "postgres://… to use Postgres; empty for SQLite in the data directory", func(c *Config) any { return &c.DatabaseURL }},
 		{"redis-url", "FERRY_REDIS_URL", "", "redis://… for distributed mode; /readyz checks it answers", func(c *Config) any { return &c.RedisURL }},
@@ -236,6 +242,9 @@ func (c *Config) Validate() error {
 	if c.SessionIdleTimeout < 0 {
 		return fmt.Errorf("session-idle-timeout must not be negative")
 	}
+	if _, err := c.publicURL(); err != nil {
+		return err
+	}
 	if _, err := api.ParseTrustedProxies(splitList(c.TrustedProxies)); err != nil {
 		return fmt.Errorf("trusted-proxies: %w", err)
 	}
@@ -246,6 +255,25 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("allowed-internal-hosts: %w", err)
 	}
 	return nil
+}
+
+// publicURL is PublicURL checked, or the listen address as a URL, with a wildcard host read as loopback.
+func (c *Config) publicURL() (string, error) {
+	if c.PublicURL == "" {
+		host, port, err := net.SplitHostPort(c.Addr)
+		if err != nil {
+			return "", fmt.Errorf("addr %q is not host:port: %w", c.Addr, err)
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		return "http://" + net.JoinHostPort(host, port), nil
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("public-url %q must be an http:// or https:// address such as https://ferry.example.com", c.PublicURL)
+	}
+	return strings.TrimRight(c.PublicURL, "/"), nil
 }
 
 func (c *Config) level() (slog.Level, error) {

@@ -91,3 +91,24 @@ func TestWorkerRoleWithSharedServers(t *testing.T) {
 		t.Fatalf("worker with Postgres and Redis refused: %v", err)
 	}
 }
+
+func TestPublicURL(t *testing.T) {
+	for _, c := range []struct{ addr, public, want string }{
+		{"127.0.0.1:8080", "", "http://127.0.0.1:8080"},
+		{"0.0.0.0:8080", "", "http://127.0.0.1:8080"},
+		{":9000", "", "http://127.0.0.1:9000"},
+		{"127.0.0.1:8080", "https://ferry.example.com/", "https://ferry.example.com"},
+		{"127.0.0.1:8080", "https://example.com/ferry", "https://example.com/ferry"},
+	} {
+		cfg := Config{Addr: c.addr, PublicURL: c.public}
+		if got, err := cfg.publicURL(); err != nil || got != c.want {
+			t.Errorf("publicURL(%q, %q) = %q, %v; want %q", c.addr, c.public, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"ferry.example.com", "ftp://ferry.example.com", "https://", "https://x.example/?a=1"} {
+		cfg := Config{Addr: "127.0.0.1:8080", PublicURL: bad}
+		if _, err := cfg.publicURL(); err == nil {
+			t.Errorf("public URL %q accepted", bad)
+		}
+	}
+}

@@ -47,9 +47,13 @@ type Runner struct {
 	TestTimeout time.Duration
 	// ShutdownGrace is how long runs in progress may go on after Work is told to stop (graceful shutdown).
 	ShutdownGrace time.Duration
+	// PublicURL is the address people open Ferry at, for the links that leave it (a dead letter's runUrl);
+	// empty: no links.
+	PublicURL string
 
 	cache     versionCache
 	published publishedCache
+	watchers  watcherCache
 	// testRunsKept bounds the test runs each flow keeps; see SetTestRunsKept.
 	testRunsKept atomic.Int64
 }
@@ -193,6 +197,7 @@ func (r *Runner) ForgetFlows() {
 	r.published.mu.Lock()
 	r.published.entries = nil
 	r.published.mu.Unlock()
+	r.watchers.forget()
 }
 
 // Published returns the flow and its published version, or ErrNotPublished. Answers are remembered for
@@ -413,12 +418,12 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		if run.Status == store.RunRunning {
 			run.Status = store.RunQueued
 		}
-		run.Wait = prog.Wait
+		run.Wait, run.Starts = prog.Wait, prog.Starts
 		if err := r.Store.CreateRun(context.WithoutCancel(ctx), run, prog.Steps); err != nil {
 			return nil, err
 		}
 	}
-	r.finish(run, out)
+	r.finish(run, out, prog.Starts)
 	if t.Mode == nodes.ModeTest {
 		// Anyone allowed to test may do it often: each flow keeps only its newest test runs.
 		if _, err := r.PruneTestRuns(context.WithoutCancel(ctx), run.FlowID); err != nil {
@@ -480,6 +485,9 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 	}
 	p.Steps = r.steps(run.ID, c, out.Steps)
 	p.Wait = parkedWait(run, out.Park)
+	if p.Status == store.RunFailed {
+		p.Starts = r.deadLetterStarts(run, c, out.Error)
+	}
 	return p
 }
 
@@ -572,9 +580,9 @@ func (r *Runner) wake(ctx context.Context, run *store.Run) {
 	}
 }
 
-// finish reports a run's new status, hands a run that continues later back to the queue, and wakes the runs it
-// held back.
-func (r *Runner) finish(run *store.Run, out engine.Outcome) {
+// finish reports a run's new status, hands a run that continues later back to the queue, wakes the runs it held
+// back and enqueues the runs committed with it (starts).
+func (r *Runner) finish(run *store.Run, out engine.Outcome, starts []*store.Run) {
 	r.countRun(run.FlowID, run.Status)
 	if run.Status == store.RunQueued || run.Status == store.RunWaiting {
 		if err := r.Queue.Enqueue(context.Background(), run.ID, run.AvailableAt); err != nil {
@@ -582,6 +590,7 @@ func (r *Runner) finish(run *store.Run, out engine.Outcome) {
 		}
 	}
 	r.wake(context.Background(), run)
+	r.enqueueStarts(starts)
 	if out.Error != nil && run.Status == store.RunFailed {
 		r.Logger.Info("run failed", "run", run.ID, "flow", run.FlowID, "node", out.Error.NodeID, "code", out.Error.Code)
 	}

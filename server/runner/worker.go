@@ -148,7 +148,7 @@ func (r *Runner) Process(ctx context.Context, runID string) error {
 		return fmt.Errorf("save run %s: %w", run.ID, err)
 	}
 	applyProgress(run, prog)
-	r.finish(run, out)
+	r.finish(run, out, prog.Starts)
 	return nil
 }
 
@@ -157,10 +157,15 @@ func (r *Runner) failUnloadable(ctx context.Context, run *store.Run, cause error
 	se := &engine.StepError{Code: "run_unloadable", Message: cause.Error()}
 	prog := store.Progress{RunID: run.ID, LeaseOwner: r.Owner, Status: store.RunFailed, Attempt: run.Attempt,
 		Checkpoint: run.Checkpoint, Error: mustJSON(se), FinishedAt: time.Now().UTC()}
-	if err := r.Store.SaveProgress(context.WithoutCancel(ctx), prog); err != nil && !errors.Is(err, store.ErrConflict) {
+	prog.Starts = r.deadLetterStarts(run, nil, se)
+	if err := r.Store.SaveProgress(context.WithoutCancel(ctx), prog); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return cause
+		}
 		return fmt.Errorf("fail run %s: %w", run.ID, err)
 	}
 	r.countRun(run.FlowID, store.RunFailed)
+	r.enqueueStarts(prog.Starts)
 	return cause
 }
 

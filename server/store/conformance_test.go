@@ -1116,12 +1116,15 @@ func testSaveProgress(t *testing.T, s Store) {
 		t.Errorf("after checkpoint: %+v", got)
 	}
 
-	// A stale owner writes nothing at all.
+	// A stale owner writes nothing at all, and starts nothing.
 	before := getRun(t, s, r.ID)
+	alerts := newFlow(t, s, "alerts")
+	staleStart := queuedRun(t, alerts.ID)
 	err = s.SaveProgress(ctx, Progress{
-		RunID: r.ID, LeaseOwner: "w-old", Status: RunSucceeded, Attempt: 9,
+		RunID: r.ID, LeaseOwner: "w-old", Status: RunFailed, Attempt: 9,
 		Checkpoint: json.RawMessage(`{"stale":true}`),
 		Steps:      []Step{{Seq: 2, NodeID: "stale", Status: StepSucceeded}},
+		Starts:     []*Run{staleStart},
 	})
 	mustErr(t, err, ErrConflict, "stale lease owner")
 	if after := getRun(t, s, r.ID); !reflect.DeepEqual(after, before) {
@@ -1129,6 +1132,9 @@ func testSaveProgress(t *testing.T, s Store) {
 	}
 	if steps, _ := s.ListSteps(ctx, r.ID); len(steps) != 1 {
 		t.Errorf("stale save added steps: %d", len(steps))
+	}
+	if _, err := s.GetRun(ctx, staleStart.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("stale save started a run: %v", err)
 	}
 
 	// A retry goes back to the queue: the lease is released and the run is due at AvailableAt.
@@ -1189,10 +1195,22 @@ func testSaveProgress(t *testing.T, s Store) {
 	}
 	_, err = s.ClaimRun(ctx, w.ID, "w1", time.Now().Add(time.Minute))
 	mustOK(t, err, "resume waiting run")
+	// Failing starts the runs given, in the same commit; one whose dedup key is taken is skipped.
+	taken := queuedRun(t, alerts.ID)
+	taken.DedupKey = "deadletter:taken"
+	createRun(t, s, taken)
+	start, dup := queuedRun(t, alerts.ID), queuedRun(t, alerts.ID)
+	start.DedupKey, dup.DedupKey = "deadletter:"+w.ID, "deadletter:taken"
 	mustOK(t, s.SaveProgress(ctx, Progress{RunID: w.ID, LeaseOwner: "w1", Status: RunFailed,
-		Error: json.RawMessage(`{"code":"rejected"}`)}), "fail")
+		Error: json.RawMessage(`{"code":"rejected"}`), Starts: []*Run{start, dup}}), "fail")
 	if got = getRun(t, s, w.ID); got.FinishedAt.IsZero() || got.Status != RunFailed {
 		t.Errorf("failed run: %+v", got)
+	}
+	if got := getRun(t, s, start.ID); got.Status != RunQueued || got.DedupKey != start.DedupKey {
+		t.Errorf("started run: %+v", got)
+	}
+	if _, err := s.GetRun(ctx, dup.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a start whose dedup key was taken was created: %v", err)
 	}
 	if err := s.SaveProgress(ctx, Progress{RunID: w.ID, LeaseOwner: "w1", Status: "bogus"}); err == nil {
 		t.Error("unknown status accepted")

@@ -199,6 +199,9 @@ func (g *groupCommitter) run(ops []*groupOp) error {
 		if steps, err = g.s.saveProgresses(tx, saves, steps); err != nil {
 			return err
 		}
+		if steps, err = g.s.createStarts(tx, append(creates, saves...), steps); err != nil {
+			return err
+		}
 		if len(steps) > 0 {
 			if err := tx.CreateInBatches(steps, stepBatch).Error; err != nil {
 				return insertError(err, "insert steps")
@@ -300,6 +303,34 @@ func (s *gormStore) createRuns(tx *gorm.DB, ops []*groupOp, steps []stepRow) ([]
 		}
 	}
 	return steps, nil
+}
+
+// createStarts inserts the runs that the applied creates and saves of ops start (Run.Starts, Progress.Starts),
+// skipping those whose dedup key is taken, and returns steps with theirs appended.
+func (s *gormStore) createStarts(tx *gorm.DB, ops []*groupOp, steps []stepRow) ([]stepRow, error) {
+	var starts []*groupOp
+	for _, op := range ops {
+		if op.err != nil {
+			continue
+		}
+		var runs []*Run
+		if op.create != nil {
+			runs = op.create.Starts
+		} else if op.save != nil {
+			runs = op.save.Starts
+		}
+		for _, r := range runs {
+			if r.ID == "" || r.FlowID == "" || r.Status != RunQueued {
+				return nil, fmt.Errorf("store: start run %q of flow %q: a queued run with an id and a flow is required", r.ID, r.FlowID)
+			}
+			if r.CreatedAt.IsZero() {
+				r.CreatedAt = time.Now()
+			}
+			r.CreatedAt = dbTime(r.CreatedAt)
+			starts = append(starts, &groupOp{ctx: op.ctx, create: r})
+		}
+	}
+	return s.createRuns(tx, starts, steps)
 }
 
 // insertWait inserts the wait a run parked on, in the transaction that stores the run as waiting.

@@ -110,6 +110,9 @@ type Run struct {
 	// Wait, for CreateRun only, is the wait a run that executed before it was first stored (a synchronous
 	// webhook's run) parked on; it is inserted with the run. Reading a run leaves it nil.
 	Wait *Wait
+	// Starts, for CreateRun only, are queued runs the run starts as it is stored (the dead-letter triggers of
+	// a run that failed before it was first stored), inserted in the same transaction; see Progress.Starts.
+	Starts []*Run
 }
 
 // Terminal reports whether the run has finished for good.
@@ -179,6 +182,10 @@ type Progress struct {
 	// Wait, with Status waiting, is the wait a step parked the run on (a person's decision), inserted in the
 	// same transaction, so a parked run always has its wait and a wait always its parked run.
 	Wait *Wait
+	// Starts are queued runs this progress starts, inserted in the same transaction only if the progress is
+	// applied: the runs of the dead-letter triggers watching a run that failed for good, so a failure is never
+	// recorded without them. A start whose dedup key is taken is skipped. Saving does not enqueue them.
+	Starts []*Run
 }
 
 // Store is the persistence Ferry needs. Both implementations (SQLite, Postgres) pass one conformance suite.
