@@ -129,3 +129,25 @@ func init() {
 		new(func(string, ...string) string),
 	)
 }
+
+// e164Separators are what people put inside a number written in E.164 form and a parser can drop safely.
+var e164Separators = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "")
+
+// ParseE164 parses a number written in E.164 form (+ and the country code; spaces, dashes and parentheses
+// allowed) and checks that it is a valid number of its country. Unlike phone, it reads no number as a number of
+// a default region: the SMS connectors send to what it accepts and core.validate checks for it, so they agree
+// on what a number in E.164 form is. The error quotes s and says what is wrong.
+func ParseE164(s string) (*phonenumbers.PhoneNumber, error) {
+	if len(s) > maxPhoneLength {
+		return nil, fmt.Errorf("%s is too long to be a phone number", quoteValue(s))
+	}
+	clean := e164Separators.Replace(strings.TrimSpace(s))
+	if !strings.HasPrefix(clean, "+") {
+		return nil, fmt.Errorf("%q is not in E.164 form: write it with + and the country code (+8613800138000)", s)
+	}
+	n, err := phonenumbers.Parse(clean, "")
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return nil, fmt.Errorf("%q is not a valid phone number (E.164, such as +8613800138000)", s)
+	}
+	return n, nil
+}

@@ -2,6 +2,7 @@ package expression
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -51,4 +52,24 @@ func TestPhone(t *testing.T) {
 		{src: `phoneRegion(trigger.body)`, body: "000", err: `phoneRegion: "000" is not a valid phone number`},
 	}...)
 	runEvalCases(t, cases)
+}
+
+func TestParseE164(t *testing.T) {
+	for _, s := range []string{"+8613800138000", "+86 138 0013 8000", "+86-138-0013-8000", "+1 (415) 555-2671", " +85291234567 "} {
+		if _, err := ParseE164(s); err != nil {
+			t.Errorf("ParseE164(%q): %v", s, err)
+		}
+	}
+	for s, want := range map[string]string{
+		"13800138000":                 "not in E.164 form",
+		"008613800138000":             "not in E.164 form",
+		"+8612345":                    "not a valid phone number",
+		"+86 138 0013 8000 ext":       "not a valid phone number",
+		"":                            "not in E.164 form",
+		"+" + strings.Repeat("1", 80): "too long",
+	} {
+		if _, err := ParseE164(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseE164(%q) = %v, want %q", s, err, want)
+		}
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/ferry-hq/ferry/flows/expression"
 )
 
 // maxNumbers is the most numbers one SendSms takes (PhoneNumbers, comma-separated).
@@ -32,22 +34,9 @@ func numbersOf(v any) []string {
 	return out
 }
 
-// e164 parses a number written in E.164 (+ and the country code, spaces and dashes allowed) and checks that it
-// is a valid number of its country.
-func e164(s string) (*phonenumbers.PhoneNumber, error) {
-	clean := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(s)
-	if !strings.HasPrefix(clean, "+") {
-		return nil, fmt.Errorf("%q is not in E.164 form: write it with + and the country code (+8613800138000)", s)
-	}
-	n, err := phonenumbers.Parse(clean, "")
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return nil, fmt.Errorf("%q is not a valid phone number (E.164, such as +8613800138000)", s)
-	}
-	return n, nil
-}
-
-// checkNumbers validates every number as E.164 and writes them as SendSms takes them: a Chinese mainland number
-// as its 11 digits, any other as country code and number without + (国际/港澳台: 国际区号+号码), comma-separated.
+// checkNumbers validates every number as E.164 (expression.ParseE164) and writes them as SendSms takes them: a
+// Chinese mainland number as its 11 digits, any other as country code and number without + (国际/港澳台:
+// 国际区号+号码), comma-separated.
 func checkNumbers(v any) (any, error) {
 	list := numbersOf(v)
 	if len(list) == 0 {
@@ -58,7 +47,7 @@ func checkNumbers(v any) (any, error) {
 	}
 	out := make([]string, 0, len(list))
 	for _, s := range list {
-		n, err := e164(s)
+		n, err := expression.ParseE164(s)
 		if err != nil {
 			return nil, err
 		}

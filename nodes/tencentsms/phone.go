@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/ferry-hq/ferry/flows/expression"
 )
 
 // maxNumbers is the most numbers one SendSms takes (PhoneNumberSet).
@@ -30,8 +32,8 @@ func numbersOf(v any) []string {
 	return out
 }
 
-// checkNumbers validates every number as E.164 (+ and the country code; spaces and dashes allowed) and writes
-// each as PhoneNumberSet takes it: E.164 without spaces (+8613711112222).
+// checkNumbers validates every number as E.164 (expression.ParseE164: + and the country code; spaces, dashes and
+// parentheses allowed) and writes each as PhoneNumberSet takes it: E.164 without spaces (+8613711112222).
 func checkNumbers(v any) (any, error) {
 	list := numbersOf(v)
 	if len(list) == 0 {
@@ -42,13 +44,9 @@ func checkNumbers(v any) (any, error) {
 	}
 	out := make([]any, 0, len(list))
 	for _, s := range list {
-		clean := strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(s)
-		if !strings.HasPrefix(clean, "+") {
-			return nil, fmt.Errorf("%q is not in E.164 form: write it with + and the country code (+8613711112222)", s)
-		}
-		n, err := phonenumbers.Parse(clean, "")
-		if err != nil || !phonenumbers.IsValidNumber(n) {
-			return nil, fmt.Errorf("%q is not a valid phone number (E.164, such as +8613711112222)", s)
+		n, err := expression.ParseE164(s)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, phonenumbers.Format(n, phonenumbers.E164))
 	}
