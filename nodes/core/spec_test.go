@@ -35,8 +35,8 @@ func TestSpecs(t *testing.T) {
 			checkFields(t, &s, s.Params, "")
 		})
 	})
-	if count != 12 {
-		t.Fatalf("%d core nodes registered, want 12", count)
+	if count != 13 {
+		t.Fatalf("%d core nodes registered, want 13", count)
 	}
 }
 
