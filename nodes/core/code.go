@@ -135,7 +135,8 @@ func init() {
 			"`debug`) is captured: the first 50 lines (500 bytes each) are kept in the step's error details when the " +
 			"script fails, and dropped when it succeeds, so the output is exactly what the script returns.\n\n" +
 			"**Limits:** a syntax error is refused when the flow is saved (`code_syntax`, with line and column). A " +
-			"script that throws fails the step with `code_failed` and the line and column of the throw. The time " +
+			"script that throws fails the step with `code_failed` and the line and column of the throw (in mode " +
+			"*each*, and the index of the item). The time " +
 			"limit (1s by default, at most 10s) stops the script between two instructions (`code_timeout`); one " +
 			"call of a built-in, once started, runs to its end. Calls nest at most 1,000 deep and repeat, padStart " +
 			"and padEnd build at most 4 Mi characters (`code_memory_exceeded`); the result is at most 1 MiB as JSON " +
@@ -283,7 +284,7 @@ func (n *codeNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, er
 
 	fnValue, err := s.rt.RunProgram(n.prog)
 	if err != nil {
-		return nodes.Result{}, s.failure(ctx, err)
+		return nodes.Result{}, s.failure(ctx, err, -1)
 	}
 	fn, ok := goja.AssertFunction(fnValue)
 	if !ok {
@@ -293,11 +294,11 @@ func (n *codeNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, er
 	if !n.each {
 		res, err := fn(goja.Undefined())
 		if err != nil {
-			return nodes.Result{}, s.failure(ctx, err)
+			return nodes.Result{}, s.failure(ctx, err, -1)
 		}
 		v, _, err := s.export(out, res)
 		if err != nil {
-			return nodes.Result{}, s.failure(ctx, err)
+			return nodes.Result{}, s.failure(ctx, err, -1)
 		}
 		return nodes.Result{Output: v}, nil
 	}
@@ -306,11 +307,11 @@ func (n *codeNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, er
 	for i, item := range items {
 		res, err := fn(goja.Undefined(), s.toJS(item, 0), s.rt.ToValue(i))
 		if err != nil {
-			return nodes.Result{}, s.failure(ctx, err)
+			return nodes.Result{}, s.failure(ctx, err, i)
 		}
 		v, keep, err := s.export(out, res)
 		if err != nil {
-			return nodes.Result{}, s.failure(ctx, fmt.Errorf("item %d: %w", i, err))
+			return nodes.Result{}, s.failure(ctx, err, i)
 		}
 		if keep && v != nil {
 			result = append(result, v)
@@ -321,9 +322,12 @@ func (n *codeNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, er
 }
 
 // failure turns what stopped a script into the step's failure, with the line and column and the captured
-// console lines in the details. A cancelled context is returned as it is, for the engine to handle.
-func (s *sandbox) failure(ctx context.Context, err error) error {
+// console lines in the details, and the index of the item in mode each (item is -1 otherwise). A cancelled context is returned as it is, for the engine to handle.
+func (s *sandbox) failure(ctx context.Context, err error, item int) error {
 	details := map[string]any{}
+	if item >= 0 {
+		details["item"] = item
+	}
 	if len(s.logs) > 0 {
 		logs := s.logs
 		if s.dropped > 0 {
@@ -369,6 +373,9 @@ func (s *sandbox) failure(ctx context.Context, err error) error {
 			msg = fmt.Sprintf("%s at line %d, column %d", msg, pos.Line-1, pos.Column)
 		}
 		break
+	}
+	if item >= 0 {
+		msg = fmt.Sprintf("item %d: %s", item, msg)
 	}
 	return nodes.WithDetails(nodes.NewPermanent(code, fmt.Errorf("code: %s", msg)), details)
 }

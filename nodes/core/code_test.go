@@ -103,6 +103,12 @@ return { sku: $item.id, pos: $index + 1 };`))
 		t.Fatalf("output = %#v, want %#v", res.Output, want)
 	}
 
+	_, err = run(t, mustBuild(t, CodeType, codeParams(t, "each", "if ($index === 1) {\n  return $item.x.y;\n}\nreturn $item;")),
+		[]any{map[string]any{}, map[string]any{}})
+	e := wantFailure(t, err, nodes.Permanent, CodeCodeFailed)
+	if d := e.Details.(map[string]any); d["item"] != 1 || d["line"] != 2 || !strings.Contains(err.Error(), "item 1: TypeError") {
+		t.Fatalf("details = %v, error %q", d, err)
+	}
 	_, err = run(t, mustBuild(t, CodeType, codeParams(t, "each", `return $item;`)), map[string]any{"a": 1})
 	wantFailure(t, err, nodes.Permanent, CodeCodeItemsInvalid)
 	_, err = run(t, mustBuild(t, CodeType, codeParams(t, "each", `return $item;`, "items", "prev.a.b")), map[string]any{})
