@@ -252,7 +252,7 @@ var (
 )
 
 // Execute runs the script in a fresh interpreter: a pooled one would let a script's globals and changed
-// prototypes reach the next run, and a new one costs about 20 µs.
+// prototypes reach the next run, and a new one costs some 20 µs more (see README).
 func (n *codeNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
 	if n.prog == nil {
 		return nodes.Result{}, nodes.NewPermanent(nodes.CodeParamRequired, errors.New("code: no script"))
@@ -322,7 +322,8 @@ func (n *codeNode) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, er
 }
 
 // failure turns what stopped a script into the step's failure, with the line and column and the captured
-// console lines in the details, and the index of the item in mode each (item is -1 otherwise). A cancelled context is returned as it is, for the engine to handle.
+// console lines in the details, and the index of the item in mode each (item is -1 otherwise). A cancelled
+// context is returned as it is, for the engine to handle.
 func (s *sandbox) failure(ctx context.Context, err error, item int) error {
 	details := map[string]any{}
 	if item >= 0 {
