@@ -239,6 +239,54 @@ type Outcome struct {
 	Steps       []Step
 	// Park is set when the run parked for a person (Status waiting): what the store keeps of the wait.
 	Park *Parked
+	// Split is set when the run parked for child runs (Status waiting): the caller starts them with the
+	// run's progress, each from ChildState.
+	Split *Splitting
+}
+
+// Splitting is a split a step started: the node, the children to start, and the wait the step resumes from.
+type Splitting struct {
+	NodeID string
+	WaitID string
+	nodes.Split
+}
+
+// ChildWaitPrefix starts the wait id of a step waiting for its child runs; the caller's Resume hook tells such
+// a wait from a person's by it.
+const ChildWaitPrefix = "children:"
+
+// split records step as waiting for its children and parks the run until they end (the caller's Resume hook
+// says when), leaving the step pending to run again then.
+func (e *Engine) split(out Outcome, st *State, node *flows.CompiledNode, step Step, sp *nodes.Split) Outcome {
+	id := ChildWaitPrefix + node.Def.ID + ":" + strconv.Itoa(max(st.Pending[0].Visit, 1))
+	step.Status = StepWaiting
+	step.Output = map[string]any{"children": len(sp.Items), "parallel": sp.Parallel, "port": sp.Port}
+	out.Steps = append(out.Steps, step)
+	e.observe(step)
+	st.Pending[0].Wait, st.Pending[0].Resume = id, nil
+	out.Status, out.AvailableAt = StatusWaiting, e.now().Add(nodes.MaxParkTimeout)
+	out.Split = &Splitting{NodeID: node.Def.ID, WaitID: id, Split: *sp}
+	return out
+}
+
+// ChildState is where a child run of a split starts: the parent's variables and node outputs as they were when
+// it split (so expressions read nodes.<id> and vars as the parent did), the split node's output being the item,
+// and the nodes of the split's port pending with the item as input.
+func ChildState(c *flows.Compiled, parent *State, nodeID, port string, item any) *State {
+	st := &State{Vars: make(map[string]any, len(parent.Vars)), Outputs: make(map[string]any, len(parent.Outputs)+1)}
+	for k, v := range parent.Vars {
+		st.Vars[k] = v
+	}
+	for k, v := range parent.Outputs {
+		st.Outputs[k] = v
+	}
+	st.Outputs[nodeID] = item
+	if n := c.Nodes[nodeID]; n != nil {
+		for _, t := range n.Next[port] {
+			st.push(t.Def.ID, item)
+		}
+	}
+	return st
 }
 
 // Parked is a wait a step started: its id, the node, and what the node asked (nodes.Park). Deadline is when
@@ -458,6 +506,9 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 		}
 		if res.Park != nil {
 			return e.park(out, run, st, node, step, res.Park)
+		}
+		if res.Split != nil && run.Mode == nodes.ModeLive {
+			return e.split(out, st, node, step, res.Split)
 		}
 		step.Status = StepSucceeded
 		if dry {

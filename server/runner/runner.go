@@ -418,12 +418,12 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		if run.Status == store.RunRunning {
 			run.Status = store.RunQueued
 		}
-		run.Wait, run.Starts = prog.Wait, prog.Starts
+		run.Wait, run.Starts, run.ChildrenOpen = prog.Wait, prog.Starts, prog.ChildrenOpen
 		if err := r.Store.CreateRun(context.WithoutCancel(ctx), run, prog.Steps); err != nil {
 			return nil, err
 		}
 	}
-	r.finish(run, out, prog.Starts)
+	r.finish(run, out, prog)
 	if t.Mode == nodes.ModeTest {
 		// Anyone allowed to test may do it often: each flow keeps only its newest test runs.
 		if _, err := r.PruneTestRuns(context.WithoutCancel(ctx), run.FlowID); err != nil {
@@ -488,6 +488,11 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 	if p.Status == store.RunFailed {
 		p.Starts = r.deadLetterStarts(run, c, out.Error)
 	}
+	if out.Split != nil {
+		p.Starts = append(p.Starts, r.children(run, c, st, out.Split)...)
+		p.ChildrenOpen = len(out.Split.Items)
+	}
+	p.ParentRunID, p.Woken = run.ParentRunID, new([]string)
 	return p
 }
 
@@ -581,8 +586,8 @@ func (r *Runner) wake(ctx context.Context, run *store.Run) {
 }
 
 // finish reports a run's new status, hands a run that continues later back to the queue, wakes the runs it held
-// back and enqueues the runs committed with it (starts).
-func (r *Runner) finish(run *store.Run, out engine.Outcome, starts []*store.Run) {
+// back, and enqueues the runs committed with it (prog's starts) and those its save made claimable.
+func (r *Runner) finish(run *store.Run, out engine.Outcome, prog store.Progress) {
 	r.countRun(run.FlowID, run.Status)
 	if run.Status == store.RunQueued || run.Status == store.RunWaiting {
 		if err := r.Queue.Enqueue(context.Background(), run.ID, run.AvailableAt); err != nil {
@@ -590,7 +595,10 @@ func (r *Runner) finish(run *store.Run, out engine.Outcome, starts []*store.Run)
 		}
 	}
 	r.wake(context.Background(), run)
-	r.enqueueStarts(starts)
+	r.enqueueStarts(prog.Starts)
+	if prog.Woken != nil {
+		r.enqueueIDs(*prog.Woken)
+	}
 	if out.Error != nil && run.Status == store.RunFailed {
 		r.Logger.Info("run failed", "run", run.ID, "flow", run.FlowID, "node", out.Error.NodeID, "code", out.Error.Code)
 	}

@@ -148,7 +148,7 @@ func (r *Runner) Process(ctx context.Context, runID string) error {
 		return fmt.Errorf("save run %s: %w", run.ID, err)
 	}
 	applyProgress(run, prog)
-	r.finish(run, out, prog.Starts)
+	r.finish(run, out, prog)
 	return nil
 }
 
@@ -158,6 +158,7 @@ func (r *Runner) failUnloadable(ctx context.Context, run *store.Run, cause error
 	prog := store.Progress{RunID: run.ID, LeaseOwner: r.Owner, Status: store.RunFailed, Attempt: run.Attempt,
 		Checkpoint: run.Checkpoint, Error: mustJSON(se), FinishedAt: time.Now().UTC()}
 	prog.Starts = r.deadLetterStarts(run, nil, se)
+	prog.ParentRunID, prog.Woken = run.ParentRunID, new([]string)
 	if err := r.Store.SaveProgress(context.WithoutCancel(ctx), prog); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return cause
@@ -166,6 +167,7 @@ func (r *Runner) failUnloadable(ctx context.Context, run *store.Run, cause error
 	}
 	r.countRun(run.FlowID, store.RunFailed)
 	r.enqueueStarts(prog.Starts)
+	r.enqueueIDs(*prog.Woken)
 	return cause
 }
 
@@ -262,5 +264,28 @@ func (r *Runner) Cancel(ctx context.Context, runID string) (*store.Run, error) {
 	}
 	r.countRun(run.FlowID, store.RunCancelled)
 	r.wake(ctx, run)
+	r.cancelChildren(ctx, runID)
 	return run, nil
+}
+
+// cancelChildren cancels the children of a split whose parent was cancelled, so none of them goes on alone; a
+// child that ended meanwhile is left as it is.
+func (r *Runner) cancelChildren(ctx context.Context, parentID string) {
+	f := store.RunFilter{ParentRunID: parentID, Status: []string{store.RunQueued, store.RunWaiting, store.RunRunning}, Limit: 500}
+	for {
+		page, err := r.Store.ListRuns(ctx, f)
+		if err != nil {
+			r.Logger.Warn("cancelling the children of a cancelled run failed", "run", parentID, "err", err)
+			return
+		}
+		for _, c := range page.Runs {
+			if _, err := r.Cancel(ctx, c.ID); err != nil && !errors.Is(err, ErrNotRetryable) {
+				r.Logger.Warn("cancelling a child run failed", "run", c.ID, "err", err)
+			}
+		}
+		if page.NextCursor == "" {
+			return
+		}
+		f.Cursor = page.NextCursor
+	}
 }

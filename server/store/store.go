@@ -107,6 +107,14 @@ type Run struct {
 	CreatedAt   time.Time
 	StartedAt   time.Time
 	FinishedAt  time.Time
+	// ParentRunID names the run whose core.split started this one as a child (one run per item); ChildIndex is
+	// the item's place. Held children are not claimable until a sibling ends and the store releases them, so
+	// no more of a parent's children execute at once than its split allows.
+	ParentRunID string
+	ChildIndex  int
+	Held        bool
+	// ChildrenOpen, on a parent, counts its children that have not ended; the last to end queues the parent.
+	ChildrenOpen int
 	// Wait, for CreateRun only, is the wait a run that executed before it was first stored (a synchronous
 	// webhook's run) parked on; it is inserted with the run. Reading a run leaves it nil.
 	Wait *Wait
@@ -151,6 +159,8 @@ type Step struct {
 // RunFilter narrows ListRuns. Results are newest first; Cursor continues after the last run of a page.
 type RunFilter struct {
 	FlowID      string
+	// ParentRunID lists the children of that run (core.split).
+	ParentRunID string
 	Status      []string
 	Mode        string
 	BusinessKey string
@@ -182,6 +192,16 @@ type Progress struct {
 	// Wait, with Status waiting, is the wait a step parked the run on (a person's decision), inserted in the
 	// same transaction, so a parked run always has its wait and a wait always its parked run.
 	Wait *Wait
+	// ChildrenOpen, with Status waiting and Starts holding the children of a split, is how many children the
+	// run waits for.
+	ChildrenOpen int
+	// ParentRunID, for a child run reaching a terminal status, names its parent: the save counts the child as
+	// ended on the parent, releases the next held sibling and, when it was the last, queues the parent, all in
+	// the same transaction.
+	ParentRunID string
+	// Woken, when set, receives the runs the save made claimable (the released sibling, the parent), which the
+	// caller enqueues.
+	Woken *[]string
 	// Starts are queued runs this progress starts, inserted in the same transaction only if the progress is
 	// applied: the runs of the dead-letter triggers watching a run that failed for good, so a failure is never
 	// recorded without them. A start whose dedup key is taken is skipped. Saving does not enqueue them.
