@@ -139,6 +139,8 @@ type State struct {
 	Response *nodes.Response `json:"response,omitempty"`
 	// Visits counts, per node, how often the run reached it, to number repeated visits.
 	Visits map[string]int `json:"visits,omitempty"`
+	// inherited names the outputs a child run borrowed from its parent (Inherit), left out of its checkpoint.
+	inherited map[string]bool
 }
 
 // Pending is a step waiting to execute: a node and the input it receives.
@@ -269,24 +271,61 @@ func (e *Engine) split(out Outcome, st *State, node *flows.CompiledNode, step St
 	return out
 }
 
-// ChildState is where a child run of a split starts: the parent's variables and node outputs as they were when
-// it split (so expressions read nodes.<id> and vars as the parent did), the split node's output being the item,
-// and the nodes of the split's port pending with the item as input.
-func ChildState(c *flows.Compiled, parent *State, nodeID, port string, item any) *State {
-	st := &State{Vars: make(map[string]any, len(parent.Vars)), Outputs: make(map[string]any, len(parent.Outputs)+1)}
-	for k, v := range parent.Vars {
-		st.Vars[k] = v
-	}
-	for k, v := range parent.Outputs {
-		st.Outputs[k] = v
-	}
-	st.Outputs[nodeID] = item
+// ChildState is where a child run of a split starts: the split node's output being the item, and the nodes of
+// the split's port pending with the item as input. The parent's variables and outputs are not copied into it:
+// the caller lends them to the child when it executes (Inherit), so ten thousand children do not store ten
+// thousand copies of the parent's data.
+func ChildState(c *flows.Compiled, nodeID, port string, item any) *State {
+	st := &State{Outputs: map[string]any{nodeID: item}}
 	if n := c.Nodes[nodeID]; n != nil {
 		for _, t := range n.Next[port] {
 			st.push(t.Def.ID, item)
 		}
 	}
 	return st
+}
+
+// Inherit lends a child run the variables and node outputs of its parent as they were when it split (so
+// expressions read nodes.<id> and vars as the parent did): parent values under the child's own. The maps are
+// new, the values shared and only read. Inherited reports which outputs came from the parent, so the child's
+// checkpoint can leave them out (Own).
+func (st *State) Inherit(vars, outputs map[string]any) {
+	v := make(map[string]any, len(vars)+len(st.Vars))
+	for k, x := range vars {
+		v[k] = x
+	}
+	for k, x := range st.Vars {
+		v[k] = x
+	}
+	o := make(map[string]any, len(outputs)+len(st.Outputs))
+	inherited := make(map[string]bool, len(outputs))
+	for k, x := range outputs {
+		if _, own := st.Outputs[k]; !own {
+			o[k] = x
+			inherited[k] = true
+		}
+	}
+	for k, x := range st.Outputs {
+		o[k] = x
+	}
+	st.Vars, st.Outputs, st.inherited = v, o, inherited
+}
+
+// Own is the state as a child run keeps it: without the outputs it inherited from its parent. A state that
+// inherited nothing is returned as it is.
+func (st *State) Own() *State {
+	if len(st.inherited) == 0 {
+		return st
+	}
+	own := *st
+	own.Outputs = make(map[string]any, len(st.Outputs))
+	for k, x := range st.Outputs {
+		if !st.inherited[k] {
+			own.Outputs[k] = x
+		}
+	}
+	own.inherited = nil
+	return &own
 }
 
 // Parked is a wait a step started: its id, the node, and what the node asked (nodes.Park). Deadline is when

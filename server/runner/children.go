@@ -3,8 +3,10 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,9 +19,10 @@ import (
 )
 
 // children are the child runs of a split (core.split), committed with the parent's progress as it parks: each a
-// live run of the same flow version starting at the split's port with its item, under the parent's trigger.
-// Children beyond the split's parallel bound are held until a sibling ends.
-func (r *Runner) children(run *store.Run, c *flows.Compiled, st *engine.State, sp *engine.Splitting) []*store.Run {
+// live run of the same flow version starting at the split's port with its item. A child stores only its item:
+// the parent's trigger, variables and outputs are lent to it when it executes (parentContext). Children beyond
+// the split's parallel bound are held until a sibling ends.
+func (r *Runner) children(run *store.Run, c *flows.Compiled, sp *engine.Splitting) []*store.Run {
 	now := time.Now().UTC()
 	out := make([]*store.Run, len(sp.Items))
 	for i, item := range sp.Items {
@@ -30,10 +33,10 @@ func (r *Runner) children(run *store.Run, c *flows.Compiled, st *engine.State, s
 		}
 		out[i] = &store.Run{
 			ID: uuid.Must(uuid.NewV7()).String(), FlowID: run.FlowID, FlowVersion: run.FlowVersion, Doc: run.Doc,
-			Mode: run.Mode, Status: store.RunQueued, TriggerNode: run.TriggerNode, Trigger: run.Trigger,
+			Mode: run.Mode, Status: store.RunQueued, TriggerNode: run.TriggerNode,
 			DedupKey: childKeyPrefix + run.ID + ":" + sp.NodeID + ":" + key, BusinessKey: bk, Attempt: 1,
 			AvailableAt: now, CreatedAt: now, ParentRunID: run.ID, ChildIndex: i, Held: i >= max(sp.Parallel, 1),
-			Checkpoint: mustJSON(engine.ChildState(c, st, sp.NodeID, sp.Port, item)),
+			Checkpoint: mustJSON(engine.ChildState(c, sp.NodeID, sp.Port, item)),
 		}
 	}
 	return out
@@ -171,4 +174,55 @@ func (r *Runner) enqueueIDs(ids []string) {
 	if err := r.Queue.EnqueueBatch(context.Background(), entries); err != nil {
 		r.Logger.Warn("enqueue failed; the sweeper will pick the runs up", "runs", len(ids), "err", err)
 	}
+}
+
+// parentContext is what a child run borrows from its parent: the trigger payload, and the variables and node
+// outputs the parent had when it split (its checkpoint, which does not change while it waits). Decoded once per
+// parent and shared, read-only, by its children.
+type parentContext struct {
+	trigger any
+	vars    map[string]any
+	outputs map[string]any
+}
+
+// maxCachedParents bounds the parents whose context is kept decoded; a parent dropped is read again.
+const maxCachedParents = 256
+
+type parentCache struct {
+	mu      sync.Mutex
+	entries map[string]*parentContext
+}
+
+// parentOf returns the context a child of parentID borrows.
+func (r *Runner) parentOf(ctx context.Context, parentID string) (*parentContext, error) {
+	r.parents.mu.Lock()
+	pc := r.parents.entries[parentID]
+	r.parents.mu.Unlock()
+	if pc != nil {
+		return pc, nil
+	}
+	parent, err := r.Store.GetRun(ctx, parentID)
+	if err != nil {
+		return nil, fmt.Errorf("read parent run %s: %w", parentID, err)
+	}
+	pc = &parentContext{}
+	if len(parent.Trigger) > 0 {
+		if err := json.Unmarshal(parent.Trigger, &pc.trigger); err != nil {
+			return nil, fmt.Errorf("decode the trigger of parent run %s: %w", parentID, err)
+		}
+	}
+	if len(parent.Checkpoint) > 0 {
+		var st engine.State
+		if err := json.Unmarshal(parent.Checkpoint, &st); err != nil {
+			return nil, fmt.Errorf("decode the checkpoint of parent run %s: %w", parentID, err)
+		}
+		pc.vars, pc.outputs = st.Vars, st.Outputs
+	}
+	r.parents.mu.Lock()
+	if r.parents.entries == nil || len(r.parents.entries) >= maxCachedParents {
+		r.parents.entries = map[string]*parentContext{}
+	}
+	r.parents.entries[parentID] = pc
+	r.parents.mu.Unlock()
+	return pc, nil
 }

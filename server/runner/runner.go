@@ -54,6 +54,7 @@ type Runner struct {
 	cache     versionCache
 	published publishedCache
 	watchers  watcherCache
+	parents   parentCache
 	// testRunsKept bounds the test runs each flow keeps; see SetTestRunsKept.
 	testRunsKept atomic.Int64
 }
@@ -455,7 +456,7 @@ func (r *Runner) engineRun(run *store.Run, trigger any, st *engine.State) *engin
 // running is what the store keeps of a run saved while it goes on: its state and the steps since the last save.
 func (r *Runner) running(run *store.Run, c *flows.Compiled, st *engine.State, steps []engine.Step) store.Progress {
 	return store.Progress{RunID: run.ID, LeaseOwner: r.Owner, Status: store.RunRunning, Attempt: run.Attempt,
-		Checkpoint: mustJSON(st), Steps: r.steps(run.ID, c, steps)}
+		Checkpoint: mustJSON(st.Own()), Steps: r.steps(run.ID, c, steps)}
 }
 
 // progress turns an engine outcome into what the store keeps.
@@ -475,7 +476,7 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 		p.Status, p.AvailableAt = store.RunQueued, out.AvailableAt.UTC()
 	}
 	if p.Status != store.RunSucceeded && p.Status != store.RunCancelled {
-		p.Checkpoint = mustJSON(st)
+		p.Checkpoint = mustJSON(st.Own())
 	}
 	if out.Error != nil {
 		p.Error = mustJSON(out.Error)
@@ -489,7 +490,7 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 		p.Starts = r.deadLetterStarts(run, c, out.Error)
 	}
 	if out.Split != nil {
-		p.Starts = append(p.Starts, r.children(run, c, st, out.Split)...)
+		p.Starts = append(p.Starts, r.children(run, c, out.Split)...)
 		p.ChildrenOpen = len(out.Split.Items)
 	}
 	p.ParentRunID, p.Woken = run.ParentRunID, new([]string)

@@ -102,6 +102,18 @@ func (r *Runner) Process(ctx context.Context, runID string) error {
 	} else {
 		state = engine.NewState(loaded.Compiled, run.TriggerNode, trigger)
 	}
+	if run.ParentRunID != "" {
+		// A child of a split borrows its parent's trigger, variables and outputs.
+		pc, err := r.parentOf(ctx, run.ParentRunID)
+		if errors.Is(err, store.ErrNotFound) {
+			return r.failUnloadable(ctx, run, err)
+		}
+		if err != nil {
+			return err // the store did not answer: the lease expires and the run is taken up again
+		}
+		trigger = pc.trigger
+		state.Inherit(pc.vars, pc.outputs)
+	}
 
 	// Keep the lease while executing; losing it (the run was cancelled, or we stalled past it and another
 	// worker took over) stops this execution between steps.

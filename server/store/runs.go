@@ -641,16 +641,17 @@ func (s *gormStore) childEnded(tx *gorm.DB, parent string) ([]string, error) {
 		return nil, nil // the parent no longer waits for its children (it went on, or was cancelled)
 	}
 	var woken []string
-	q := "SELECT id FROM runs WHERE parent_run_id = ? AND held ORDER BY child_index LIMIT 1"
+	// held = ? (not a bare held), so both databases walk the (parent_run_id, held, child_index) index.
+	q := "SELECT id FROM runs WHERE parent_run_id = ? AND held = ? ORDER BY child_index LIMIT 1"
 	if s.dialect == DialectPostgres {
 		q += " FOR UPDATE SKIP LOCKED"
 	}
 	var next []string
-	if err := tx.Raw(q, parent).Scan(&next).Error; err != nil {
+	if err := tx.Raw(q, parent, true).Scan(&next).Error; err != nil {
 		return nil, fmt.Errorf("store: next held child of run %s: %w", parent, err)
 	}
 	if len(next) > 0 {
-		res := tx.Model(&runRow{}).Where("id = ? AND held", next[0]).Updates(map[string]any{"held": false, "available_at": now})
+		res := tx.Model(&runRow{}).Where("id = ? AND held = ?", next[0], true).Updates(map[string]any{"held": false, "available_at": now})
 		if res.Error != nil {
 			return nil, fmt.Errorf("store: release child %s: %w", next[0], res.Error)
 		}

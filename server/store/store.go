@@ -158,7 +158,7 @@ type Step struct {
 
 // RunFilter narrows ListRuns. Results are newest first; Cursor continues after the last run of a page.
 type RunFilter struct {
-	FlowID      string
+	FlowID string
 	// ParentRunID lists the children of that run (core.split).
 	ParentRunID string
 	Status      []string
