@@ -37,6 +37,8 @@ const (
 	CodeSplitTooMany = "split_too_many_items"
 	// CodeSplitKey: an item's key is empty or repeats another's.
 	CodeSplitKey = "split_key_invalid"
+	// CodeSplitChildrenFailed: children failed or were cancelled, and the split was told to fail then.
+	CodeSplitChildrenFailed = "split_children_failed"
 )
 
 func init() {
@@ -77,6 +79,13 @@ func init() {
 					"than expected; at most %d.", CodeSplitTooMany, MaxSplitItems),
 			},
 			{
+				Name: "onChildFailure", Label: "When a child fails", Type: nodes.TypeSelect, Default: "continue",
+				Options: []nodes.Option{
+					{Value: "continue", Label: "Go on with the summary", Description: "Done follows once every child ended; the summary lists the failed ones."},
+					{Value: "fail", Label: "Fail the step", Description: "The step fails (" + CodeSplitChildrenFailed + ") once every child ended; retrying the run retries only the children that failed."},
+				},
+			},
+			{
 				Name: "collect", Label: "Collect outputs", Type: nodes.TypeBoolean,
 				Description: fmt.Sprintf("Put each child's last output in the summary (at most %d items then).", maxCollected),
 			},
@@ -89,21 +98,24 @@ func init() {
 			"item's branch runs, in the test run itself.\n\n" +
 			"**Output:** on **Done**, `{\"total\", \"succeeded\", \"failed\", \"cancelled\", \"children\": [{\"index\", " +
 			"\"key\", \"runId\", \"status\", \"error\", \"output\"}]}`; children lists the failed and cancelled ones, " +
-			"and every child with **Collect outputs**.\n\n" +
+			"and every child with **Collect outputs**. With **When a child fails** set to fail, the step fails instead when " +
+			"any child did not succeed, and retrying the run starts again only those children.\n\n" +
 			"**Example:** with items `trigger.body.line_items` and key `prev.id`, an order of 3 lines starts 3 runs, " +
 			"each creating one CRM line item; the flow then goes on with `{\"total\": 3, \"succeeded\": 3, …}`.",
 	}, newSplit)
 }
 
 type splitNode struct {
-	items, key *expression.Program
-	parallel   int
-	maxItems   int
-	collect    bool
+	items, key  *expression.Program
+	parallel    int
+	maxItems    int
+	collect     bool
+	failOnChild bool
 }
 
 func newSplit(cfg *nodes.Config) (nodes.Node, error) {
-	n := &splitNode{items: cfg.Expr("items", expression.ResultAny), parallel: 10, maxItems: 1000, collect: cfg.Bool("collect")}
+	n := &splitNode{items: cfg.Expr("items", expression.ResultAny), parallel: 10, maxItems: 1000, collect: cfg.Bool("collect"),
+		failOnChild: cfg.String("onChildFailure") == "fail"}
 	if cfg.Has("key") {
 		n.key = cfg.Expr("key", expression.ResultAny)
 	}
@@ -135,6 +147,10 @@ func (n *splitNode) Execute(_ context.Context, x *nodes.Exec) (nodes.Result, err
 		}
 		if x.Resume.TimedOut {
 			summary["timedOut"] = true
+		}
+		if bad := count(summary["failed"]) + count(summary["cancelled"]); n.failOnChild && bad > 0 {
+			return nodes.Result{}, nodes.WithDetails(nodes.NewPermanent(CodeSplitChildrenFailed,
+				fmt.Errorf("%s: %d of %d children did not succeed; retrying the run retries them", SplitType, bad, count(summary["total"]))), summary)
 		}
 		return nodes.Result{Output: summary, Port: PortDone}, nil
 	}
@@ -191,6 +207,17 @@ func (n *splitNode) keys(env map[string]any, items []any) ([]string, error) {
 		keys[i] = k
 	}
 	return keys, nil
+}
+
+// count reads a number of the summary.
+func count(v any) int {
+	switch n := v.(type) {
+	case float64:
+		return int(n)
+	case int:
+		return n
+	}
+	return 0
 }
 
 // keyText is a key value as text: a string or a number, not empty.

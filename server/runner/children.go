@@ -20,8 +20,8 @@ import (
 
 // children are the child runs of a split (core.split), committed with the parent's progress as it parks: each a
 // live run of the same flow version starting at the split's port with its item. A child stores only its item:
-// the parent's trigger, variables and outputs are lent to it when it executes (parentContext). Children beyond
-// the split's parallel bound are held until a sibling ends.
+// the parent's trigger, variables and outputs are lent to it when it executes (parentContext). The store decides
+// which are new, which are retried and which are held (Progress.Children).
 func (r *Runner) children(run *store.Run, c *flows.Compiled, sp *engine.Splitting) []*store.Run {
 	now := time.Now().UTC()
 	out := make([]*store.Run, len(sp.Items))
@@ -35,7 +35,7 @@ func (r *Runner) children(run *store.Run, c *flows.Compiled, sp *engine.Splittin
 			ID: uuid.Must(uuid.NewV7()).String(), FlowID: run.FlowID, FlowVersion: run.FlowVersion, Doc: run.Doc,
 			Mode: run.Mode, Status: store.RunQueued, TriggerNode: run.TriggerNode,
 			DedupKey: childKeyPrefix + run.ID + ":" + sp.NodeID + ":" + key, BusinessKey: bk, Attempt: 1,
-			AvailableAt: now, CreatedAt: now, ParentRunID: run.ID, ChildIndex: i, Held: i >= max(sp.Parallel, 1),
+			AvailableAt: now, CreatedAt: now, ParentRunID: run.ID, ChildIndex: i,
 			Checkpoint: mustJSON(engine.ChildState(c, sp.NodeID, sp.Port, item)),
 		}
 	}

@@ -139,3 +139,60 @@ func childrenOf(t *testing.T, r *runner.Runner, parentID string) []store.Run {
 	}
 	return out
 }
+
+// failingSplitFlow fails its split when a child failed; the item BAD fails on its first attempt only.
+const failingSplitFlow = `{"schema":1,"name":"lines","nodes":[{"id":"in","type":"test.trigger"},` +
+	`{"id":"split","type":"core.split","params":{"items":"trigger.items","key":"prev.sku","parallel":1,"onChildFailure":"fail"}},` +
+	`{"id":"line","type":"test.value","params":{"expr":"run.attempt > 1 || prev.sku != \"BAD\" ? prev : prev.nope.x"}}],` +
+	`"edges":[{"source":"in","target":"split"},{"source":"split","sourcePort":"each","target":"line"}]}`
+
+// TestSplitRetryRetriesFailedChildren: a split told to fail when a child fails fails its run once every child
+// ended; retrying the run starts again only the failed child, and the run then succeeds. On SQLite and Postgres.
+func TestSplitRetryRetriesFailedChildren(t *testing.T) {
+	for _, backend := range storetest.Backends(t) {
+		t.Run("", func(t *testing.T) {
+			ctx := context.Background()
+			r, done := openRunner(t, backend(t))
+			defer done()
+			l := publish(t, r, failingSplitFlow)
+			items := []any{map[string]any{"sku": "A"}, map[string]any{"sku": "BAD"}, map[string]any{"sku": "C"}}
+			parent, err := r.Accept(ctx, runner.Trigger{Flow: l, Node: "in", Payload: map[string]any{"items": items}, Mode: nodes.ModeLive})
+			if err != nil {
+				t.Fatal(err)
+			}
+			drain(t, r)
+			got, _ := r.Store.GetRun(ctx, parent.ID)
+			var e map[string]any
+			_ = json.Unmarshal(got.Error, &e)
+			if got.Status != store.RunFailed || e["code"] != "split_children_failed" {
+				t.Fatalf("parent: %s %s", got.Status, got.Error)
+			}
+			kids := childrenOf(t, r, parent.ID)
+			if kids[0].Status != store.RunSucceeded || kids[1].Status != store.RunFailed || kids[2].Status != store.RunSucceeded {
+				t.Fatalf("children: %s %s %s", kids[0].Status, kids[1].Status, kids[2].Status)
+			}
+			if _, err := r.RetryFailed(ctx, parent.ID); err != nil {
+				t.Fatal(err)
+			}
+			drain(t, r)
+			got, _ = r.Store.GetRun(ctx, parent.ID)
+			if got.Status != store.RunSucceeded {
+				t.Fatalf("parent after the retry: %s %s", got.Status, got.Error)
+			}
+			kids = childrenOf(t, r, parent.ID)
+			if len(kids) != 3 {
+				t.Fatalf("%d children after the retry", len(kids))
+			}
+			for i, k := range kids {
+				steps, _ := r.Store.ListSteps(ctx, k.ID)
+				want := 1 // the succeeded children were not run again
+				if i == 1 {
+					want = 2
+				}
+				if k.Status != store.RunSucceeded || len(steps) != want {
+					t.Errorf("child %d: %s with %d steps, want succeeded with %d", i, k.Status, len(steps), want)
+				}
+			}
+		})
+	}
+}

@@ -407,6 +407,15 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		out.Error = &engine.StepError{Code: "test_run_timeout", Message: fmt.Sprintf("the test run did not finish within %s", timeout)}
 	}
 	prog := r.progress(run, t.Flow.Compiled, state, out)
+	if !committedFirst && len(prog.Children) > 0 {
+		// Children are started by saving the parent's progress: store the run first, running under this lease.
+		pending := *run
+		pending.Status, pending.LeaseOwner, pending.LeaseUntil, pending.StartedAt = store.RunRunning, r.Owner, leaseUntil, run.CreatedAt
+		if err := r.Store.CreateRun(context.WithoutCancel(ctx), &pending, nil); err != nil {
+			return nil, err
+		}
+		committedFirst = true
+	}
 	if committedFirst {
 		// Detach from the caller: once executed, the outcome must be saved even if the caller went away.
 		if err := r.Store.SaveProgress(context.WithoutCancel(ctx), prog); err != nil {
@@ -419,7 +428,7 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		if run.Status == store.RunRunning {
 			run.Status = store.RunQueued
 		}
-		run.Wait, run.Starts, run.ChildrenOpen = prog.Wait, prog.Starts, prog.ChildrenOpen
+		run.Wait, run.Starts = prog.Wait, prog.Starts
 		if err := r.Store.CreateRun(context.WithoutCancel(ctx), run, prog.Steps); err != nil {
 			return nil, err
 		}
@@ -490,8 +499,7 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 		p.Starts = r.deadLetterStarts(run, c, out.Error)
 	}
 	if out.Split != nil {
-		p.Starts = append(p.Starts, r.children(run, c, out.Split)...)
-		p.ChildrenOpen = len(out.Split.Items)
+		p.Children, p.ChildParallel = r.children(run, c, out.Split), out.Split.Parallel
 	}
 	p.ParentRunID, p.Woken = run.ParentRunID, new([]string)
 	return p

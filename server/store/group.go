@@ -420,6 +420,15 @@ func (s *gormStore) saveProgresses(tx *gorm.DB, ops []*groupOp, steps []stepRow)
 				return nil, err
 			}
 		}
+		if len(p.Children) > 0 && p.Status == RunWaiting {
+			woken, err := s.startChildren(tx, p)
+			if err != nil {
+				return nil, err
+			}
+			if p.Woken != nil {
+				*p.Woken = append(*p.Woken, woken...)
+			}
+		}
 		if p.ParentRunID != "" && (p.Status == RunSucceeded || p.Status == RunFailed || p.Status == RunCancelled) {
 			woken, err := s.childEnded(tx, p.ParentRunID)
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -406,9 +407,6 @@ func progressUpdates(p Progress) (map[string]any, error) {
 	case RunRunning:
 	case RunQueued, RunWaiting:
 		set["available_at"] = timeArg(p.AvailableAt)
-		if p.ChildrenOpen > 0 {
-			set["children_open"] = p.ChildrenOpen
-		}
 		set["lease_owner"] = nil
 		set["lease_until"] = nil
 	case RunSucceeded, RunFailed, RunCancelled:
@@ -668,4 +666,91 @@ func (s *gormStore) childEnded(tx *gorm.DB, parent string) ([]string, error) {
 		woken = append(woken, parent)
 	}
 	return woken, nil
+}
+
+// startChildren opens the children of a split inside tx, the transaction that parks their parent (see
+// Progress.Children), and returns the ones it made claimable, and the parent if it has none to wait for.
+func (s *gormStore) startChildren(tx *gorm.DB, p *Progress) ([]string, error) {
+	var existing []runRow
+	if err := tx.Select("id", "dedup_key", "status", "attempt").Where("parent_run_id = ?", p.RunID).Find(&existing).Error; err != nil {
+		return nil, fmt.Errorf("store: children of run %s: %w", p.RunID, err)
+	}
+	byKey := make(map[string]runRow, len(existing))
+	for _, e := range existing {
+		byKey[fromNullString(e.DedupKey)] = e
+	}
+	now := dbTime(time.Now())
+	parallel := max(p.ChildParallel, 1)
+	opened := 0
+	var woken []string
+	var create []*groupOp
+	for _, c := range p.Children {
+		held := opened >= parallel
+		old, seen := byKey[c.DedupKey]
+		switch {
+		case !seen:
+			c.Held, c.ParentRunID, c.Status = held, p.RunID, RunQueued
+			if c.CreatedAt.IsZero() {
+				c.CreatedAt = now
+			}
+			c.CreatedAt = dbTime(c.CreatedAt)
+			create = append(create, &groupOp{create: c})
+		case old.Status == RunFailed || old.Status == RunCancelled:
+			raw, err := continueSteps(tx, old.ID, c.Checkpoint)
+			if err != nil {
+				return nil, err
+			}
+			cp, err := s.sealedArg(old.ID, "checkpoint", raw)
+			if err != nil {
+				return nil, err
+			}
+			res := tx.Model(&runRow{}).Where("id = ? AND status = ?", old.ID, old.Status).Updates(map[string]any{
+				"status": RunQueued, "held": held, "attempt": old.Attempt + 1, "checkpoint": cp, "error": nil,
+				"available_at": now, "finished_at": nil, "lease_owner": nil, "lease_until": nil,
+			})
+			if res.Error != nil {
+				return nil, fmt.Errorf("store: reopen child %s: %w", old.ID, res.Error)
+			}
+			c.ID, c.Held = old.ID, held
+		case old.Status == RunSucceeded:
+			continue
+		default: // still open: it counts, as it is
+			c.ID, c.Held = old.ID, true
+		}
+		opened++
+		if !c.Held {
+			woken = append(woken, c.ID)
+		}
+	}
+	if _, err := s.createRuns(tx, create, nil); err != nil {
+		return nil, err
+	}
+	for _, op := range create {
+		if op.err != nil {
+			return nil, fmt.Errorf("store: create child of run %s: %w", p.RunID, op.err)
+		}
+	}
+	if opened > 0 {
+		return woken, tx.Model(&runRow{}).Where("id = ?", p.RunID).Update("children_open", opened).Error
+	}
+	res := tx.Model(&runRow{}).Where("id = ? AND status = ?", p.RunID, RunWaiting).Updates(map[string]any{"status": RunQueued, "available_at": now})
+	if res.Error != nil {
+		return nil, fmt.Errorf("store: queue run %s: %w", p.RunID, res.Error)
+	}
+	return []string{p.RunID}, nil
+}
+
+// continueSteps sets the step count of checkpoint (a child's fresh start) to the steps run already has, so the
+// steps of its new attempt are numbered after those of the one that failed.
+func continueSteps(tx *gorm.DB, runID string, checkpoint json.RawMessage) (json.RawMessage, error) {
+	var last int
+	if err := tx.Raw("SELECT COALESCE(MAX(seq), 0) FROM steps WHERE run_id = ?", runID).Scan(&last).Error; err != nil {
+		return nil, fmt.Errorf("store: steps of run %s: %w", runID, err)
+	}
+	var st map[string]json.RawMessage
+	if err := json.Unmarshal(checkpoint, &st); err != nil {
+		return nil, fmt.Errorf("store: checkpoint of run %s: %w", runID, err)
+	}
+	st["seq"] = json.RawMessage(strconv.Itoa(last))
+	return json.Marshal(st)
 }

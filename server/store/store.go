@@ -192,15 +192,19 @@ type Progress struct {
 	// Wait, with Status waiting, is the wait a step parked the run on (a person's decision), inserted in the
 	// same transaction, so a parked run always has its wait and a wait always its parked run.
 	Wait *Wait
-	// ChildrenOpen, with Status waiting and Starts holding the children of a split, is how many children the
-	// run waits for.
-	ChildrenOpen int
+	// Children, with Status waiting, are the child runs of a split (core.split), one per item in item order,
+	// started in the same transaction: a child whose dedup key an earlier child of the run holds is not created
+	// again, and one that failed or was cancelled is queued again instead (retrying the parent retries only its
+	// failed children). ChildParallel children at most are claimable; the others are held until siblings end.
+	// The run waits for the children so opened; with none (every item succeeded before) it is queued at once.
+	Children      []*Run
+	ChildParallel int
 	// ParentRunID, for a child run reaching a terminal status, names its parent: the save counts the child as
 	// ended on the parent, releases the next held sibling and, when it was the last, queues the parent, all in
 	// the same transaction.
 	ParentRunID string
-	// Woken, when set, receives the runs the save made claimable (the released sibling, the parent), which the
-	// caller enqueues.
+	// Woken, when set, receives the runs the save made claimable (children it opened, a released sibling, the
+	// parent), which the caller enqueues.
 	Woken *[]string
 	// Starts are queued runs this progress starts, inserted in the same transaction only if the progress is
 	// applied: the runs of the dead-letter triggers watching a run that failed for good, so a failure is never
