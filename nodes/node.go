@@ -117,6 +117,19 @@ type Result struct {
 	// Park, when set, parks the run until a person decides or the park times out; Output and Port are ignored
 	// and the step runs again on resume (see Park).
 	Park *Park
+	// Split, when set in a live run, starts one child run per item (core.split) and parks the run until every
+	// child has ended; the step runs again then, with Exec.Resume.Decision holding the children's summary.
+	Split *Split
+}
+
+// Split asks the engine for child runs: each executes the branch of Port with its item as input, at most
+// Parallel at once. Keys name the items, one each and all different: a child's dedup key is its parent's run and
+// node with its key, and its business key the parent's with the key.
+type Split struct {
+	Port     string
+	Items    []any
+	Keys     []string
+	Parallel int
 }
 
 // Response is an HTTP answer a flow gives to the caller of a synchronous webhook.

@@ -139,6 +139,8 @@ type State struct {
 	Response *nodes.Response `json:"response,omitempty"`
 	// Visits counts, per node, how often the run reached it, to number repeated visits.
 	Visits map[string]int `json:"visits,omitempty"`
+	// inherited names the outputs a child run borrowed from its parent (Inherit), left out of its checkpoint.
+	inherited map[string]bool
 }
 
 // Pending is a step waiting to execute: a node and the input it receives.
@@ -239,6 +241,91 @@ type Outcome struct {
 	Steps       []Step
 	// Park is set when the run parked for a person (Status waiting): what the store keeps of the wait.
 	Park *Parked
+	// Split is set when the run parked for child runs (Status waiting): the caller starts them with the
+	// run's progress, each from ChildState.
+	Split *Splitting
+}
+
+// Splitting is a split a step started: the node, the children to start, and the wait the step resumes from.
+type Splitting struct {
+	NodeID string
+	WaitID string
+	nodes.Split
+}
+
+// ChildWaitPrefix starts the wait id of a step waiting for its child runs; the caller's Resume hook tells such
+// a wait from a person's by it.
+const ChildWaitPrefix = "children:"
+
+// split records step as waiting for its children and parks the run until they end (the caller's Resume hook
+// says when), leaving the step pending to run again then.
+func (e *Engine) split(out Outcome, st *State, node *flows.CompiledNode, step Step, sp *nodes.Split) Outcome {
+	id := ChildWaitPrefix + node.Def.ID + ":" + strconv.Itoa(max(st.Pending[0].Visit, 1))
+	step.Status = StepWaiting
+	step.Output = map[string]any{"children": len(sp.Items), "parallel": sp.Parallel, "port": sp.Port}
+	out.Steps = append(out.Steps, step)
+	e.observe(step)
+	st.Pending[0].Wait, st.Pending[0].Resume = id, nil
+	out.Status, out.AvailableAt = StatusWaiting, e.now().Add(nodes.MaxParkTimeout)
+	out.Split = &Splitting{NodeID: node.Def.ID, WaitID: id, Split: *sp}
+	return out
+}
+
+// ChildState is where a child run of a split starts: the split node's output being the item, and the nodes of
+// the split's port pending with the item as input. The parent's variables and outputs are not copied into it:
+// the caller lends them to the child when it executes (Inherit), so ten thousand children do not store ten
+// thousand copies of the parent's data.
+func ChildState(c *flows.Compiled, nodeID, port string, item any) *State {
+	st := &State{Outputs: map[string]any{nodeID: item}}
+	if n := c.Nodes[nodeID]; n != nil {
+		for _, t := range n.Next[port] {
+			st.push(t.Def.ID, item)
+		}
+	}
+	return st
+}
+
+// Inherit lends a child run the variables and node outputs of its parent as they were when it split (so
+// expressions read nodes.<id> and vars as the parent did): parent values under the child's own. The maps are
+// new, the values shared and only read. Inherited reports which outputs came from the parent, so the child's
+// checkpoint can leave them out (Own).
+func (st *State) Inherit(vars, outputs map[string]any) {
+	v := make(map[string]any, len(vars)+len(st.Vars))
+	for k, x := range vars {
+		v[k] = x
+	}
+	for k, x := range st.Vars {
+		v[k] = x
+	}
+	o := make(map[string]any, len(outputs)+len(st.Outputs))
+	inherited := make(map[string]bool, len(outputs))
+	for k, x := range outputs {
+		if _, own := st.Outputs[k]; !own {
+			o[k] = x
+			inherited[k] = true
+		}
+	}
+	for k, x := range st.Outputs {
+		o[k] = x
+	}
+	st.Vars, st.Outputs, st.inherited = v, o, inherited
+}
+
+// Own is the state as a child run keeps it: without the outputs it inherited from its parent. A state that
+// inherited nothing is returned as it is.
+func (st *State) Own() *State {
+	if len(st.inherited) == 0 {
+		return st
+	}
+	own := *st
+	own.Outputs = make(map[string]any, len(st.Outputs))
+	for k, x := range st.Outputs {
+		if !st.inherited[k] {
+			own.Outputs[k] = x
+		}
+	}
+	own.inherited = nil
+	return &own
 }
 
 // Parked is a wait a step started: its id, the node, and what the node asked (nodes.Park). Deadline is when
@@ -458,6 +545,9 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 		}
 		if res.Park != nil {
 			return e.park(out, run, st, node, step, res.Park)
+		}
+		if res.Split != nil && run.Mode == nodes.ModeLive {
+			return e.split(out, st, node, step, res.Split)
 		}
 		step.Status = StepSucceeded
 		if dry {

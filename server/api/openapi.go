@@ -124,7 +124,8 @@ func schemas() map[string]any {
 		run := obj(map[string]any{"id": str, "flowId": str, "flowVersion": integer, "mode": map[string]any{"enum": []string{"live", "test"}},
 			"status":      map[string]any{"enum": []string{"queued", "running", "waiting", "succeeded", "failed", "cancelled"}},
 			"triggerNode": str, "trigger": anyJSON, "businessKey": str, "dedupKey": str, "attempt": integer, "error": anyJSON,
-			"response": anyJSON, "replayOf": str, "availableAt": when, "createdAt": when, "startedAt": when, "finishedAt": when, "durationMs": integer},
+			"response": anyJSON, "replayOf": str, "availableAt": when, "createdAt": when, "startedAt": when, "finishedAt": when, "durationMs": integer,
+			"parentRunId": str, "childIndex": integer, "childrenOpen": integer},
 			"id", "flowId", "status", "mode")
 		step := obj(map[string]any{"seq": integer, "nodeId": str, "nodeType": str, "attempt": integer, "status": str, "port": str,
 			"input": anyJSON, "output": anyJSON, "error": anyJSON, "startedAt": when, "durationUs": integer}, "seq", "nodeId", "status")

@@ -107,7 +107,7 @@ type API struct {
 // Routes is the route table.
 func (a *API) Routes() []Route {
 	flowQuery := []QueryParam{{"search", "substring of the flow name"}, {"status", "draft, published or paused"}}
-	runQuery := []QueryParam{{"flow", "flow id"}, {"status", "comma-separated statuses"}, {"mode", "live or test"},
+	runQuery := []QueryParam{{"flow", "flow id"}, {"parent", "a run id: list the child runs its split started"}, {"status", "comma-separated statuses"}, {"mode", "live or test"},
 		{"businessKey", "exact business key, such as an order number"}, {"since", "RFC 3339 time, inclusive"},
 		{"until", "RFC 3339 time, exclusive"}, {"cursor", "nextCursor of the previous page"}, {"limit", "page size, at most 500"}}
 	routes := []Route{

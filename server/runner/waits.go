@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ferry-hq/ferry/flows/engine"
@@ -24,6 +25,9 @@ var (
 // decision; an open one whose timeout has passed is closed as timed out here, by the worker holding the run's
 // lease, so a late decision is refused (I11); an open one not yet due parks the run again until its timeout.
 func (r *Runner) resumeWait(ctx context.Context, runID, waitID string) (*nodes.Resume, time.Time, error) {
+	if strings.HasPrefix(waitID, engine.ChildWaitPrefix) {
+		return r.childrenEnded(ctx, runID, waitID)
+	}
 	w, err := r.Store.GetWait(ctx, waitID)
 	if errors.Is(err, store.ErrNotFound) {
 		// The wait is gone (its row never written by an older build, or removed by hand): nobody can decide it.

@@ -316,7 +316,7 @@ async function visibleTexts(page) {
 // Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
 const LANGUAGE_NEUTRAL = [
   /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/,
-  /Paid orders to HubSpot/, /Sync contacts to HubSpot/, /Failed payments to Slack/,
+  /Paid orders to HubSpot/, /Sync contacts to HubSpot/, /Order lines one by one/, /Failed payments to Slack/,
   /^[\w.+-]+@[\w.-]+$/, // e-mail addresses: the review's decider and the contact's key
   /^[\w.*-]+(, [\w.*-]+)+$/, // the allowed internal hosts, as configured
   // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
@@ -855,6 +855,33 @@ try {
   await blocksItem.getByRole('button', { name: 'Build it with an expression' }).click();
   await blocksItem.locator('.ferry-expr-value', { hasText: 'divider' }).waitFor();
   await closePanel();
+
+  // One run per item: a live run splits an order's three lines into child runs; the parent goes on once all of
+  // them ended, and its page lists the children, each linking to its own run.
+  const splitFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'Order lines one by one', nodes: [
+    { id: 'in', type: 'core.manual', position: { x: 0, y: 0 } },
+    { id: 'lines', type: 'core.split', position: { x: 260, y: 0 }, params: { items: 'trigger.lines', key: 'prev.sku', parallel: 2 } },
+    { id: 'check', type: 'core.condition', position: { x: 520, y: -80 }, params: { condition: 'prev.qty > 0' } },
+    { id: 'total', type: 'core.set-vars', position: { x: 520, y: 80 }, params: { vars: [{ name: 'lines', expression: 'prev.total' }] } }],
+    edges: [{ source: 'in', target: 'lines' }, { source: 'lines', sourcePort: 'each', target: 'check' }, { source: 'lines', sourcePort: 'done', target: 'total' }] });
+  await api('POST', `/api/v1/flows/${splitFlow.id}/publish`, { message: 'split' });
+  const started = await api('POST', `/api/v1/flows/${splitFlow.id}/run`, { payload: { order: 'E2E-3003',
+    lines: [{ sku: 'E2E-A', qty: 1 }, { sku: 'E2E-B', qty: 2 }, { sku: 'E2E-C', qty: 3 }] } });
+  const parentId = started.id ?? started.run?.id;
+  for (let i = 0; ; i++) {
+    const r = await api('GET', `/api/v1/runs/${parentId}`);
+    if (r.status === 'succeeded') break;
+    if (i > 150 || ['failed', 'cancelled'].includes(r.status)) throw new Error(`the split's parent run ended ${r.status}: ${JSON.stringify(r.error)}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  await page.goto(`${base}/runs/${parentId}`);
+  const childCard = page.locator('.ferry-child-runs');
+  await childCard.getByText('3 child runs').waitFor();
+  await childCard.locator('.ant-table-row').nth(2).waitFor();
+  check(await childCard.locator('.ant-table-row', { hasText: 'succeeded' }).count() === 3, 'the parent does not list three succeeded children');
+  await shot(page, 'run-split-children');
+  await childCard.locator('.ant-table-row').first().getByRole('link').click();
+  await page.getByText('Child of').waitFor();
 
   // Every other screen, at 1280×800 and at 1920×1080.
   const screens = [

@@ -60,7 +60,7 @@ const zhCN: Messages = {
     title: '运行', retry: '重试', replay: '重放', cancel: '取消运行',
     retryConfirm: '从失败的步骤继续这次运行？', replayConfirm: '用相同的数据开始一次新的运行？',
     cancelConfirm: '取消这次运行？', retryDone: '已开始重试。', replayDone: '已开始重放。', cancelDone: '运行已取消。',
-    attempt: '尝试次数', finished: '结束时间', replayOf: '重放自', error: '错误', trigger: '触发数据', response: '响应',
+    attempt: '尝试次数', finished: '结束时间', replayOf: '重放自', childOf: '所属父运行', item: '第 {{index}} 项', children_one: '{{count}} 个子运行', children_other: '{{count}} 个子运行', error: '错误', trigger: '触发数据', response: '响应',
     noSteps: '还没有步骤。', input: '输入', output: '输出', node: '节点', port: '端口', started: '开始时间',
   },
   admin: {
