@@ -35,8 +35,8 @@ func TestSpecs(t *testing.T) {
 			checkFields(t, &s, s.Params, "")
 		})
 	})
-	if count != 14 {
-		t.Fatalf("%d core nodes registered, want 14", count)
+	if count != 15 {
+		t.Fatalf("%d core nodes registered, want 15", count)
 	}
 }
 
