@@ -82,7 +82,7 @@ func (c *Config) checkAgainstSpec() {
 			c.Fail(f.Name, CodeParamInvalid, msg)
 			continue
 		}
-		if f.Required && c.visible(f) && (f.Type == TypeString || f.Type == TypeText || f.Type == TypeExpr) {
+		if f.Required && c.visible(f) && (f.Type == TypeString || f.Type == TypeText || f.Type == TypeExpr || f.Type == TypeCode) {
 			var s string
 			_ = json.Unmarshal(raw, &s)
 			if strings.TrimSpace(s) == "" {
@@ -141,7 +141,7 @@ func typeMismatch(f Field, raw json.RawMessage) string {
 		return ""
 	}
 	switch f.Type {
-	case TypeString, TypeText, TypeExpr, TypeDuration, TypeCron:
+	case TypeString, TypeText, TypeExpr, TypeCode, TypeDuration, TypeCron:
 		if _, ok := v.(string); !ok {
 			return fmt.Sprintf("%s must be text", f.Label)
 		}
@@ -212,6 +212,13 @@ func (c *Config) path(name string) string {
 // Fail records a problem with the parameter name.
 func (c *Config) Fail(name, code, message string) {
 	*c.problems = append(*c.problems, Problem{Code: code, Message: message, NodeID: c.NodeID, Field: c.path(name)})
+}
+
+// FailAt records a problem at a line and column of the parameter's text (a script that does not compile), so the
+// editor can point at it; line and column are 1-based.
+func (c *Config) FailAt(name, code, message string, line, column int) {
+	*c.problems = append(*c.problems, Problem{Code: code, Message: message, NodeID: c.NodeID, Field: c.path(name),
+		Line: line, Column: column})
 }
 
 // FailExpr records an expression error with its line and column.

@@ -128,6 +128,22 @@ func TestConfigReportsEveryProblemWithItsPath(t *testing.T) {
 	}
 }
 
+func TestConfigCodeFields(t *testing.T) {
+	spec := Spec{Type: "test.code", Version: 1, Params: []Field{
+		{Name: "code", Label: "Code", Type: TypeCode, Language: "javascript", Required: true},
+		{Name: "more", Label: "More", Type: TypeCode},
+	}}
+	c := NewConfig(&spec, "n", params(t, `{"code":"  ","more":42}`), "")
+	if got := problemFields(c); got["code"] != CodeParamRequired || got["more"] != CodeParamInvalid {
+		t.Fatalf("problems = %v", got)
+	}
+	c = NewConfig(&spec, "n", params(t, `{"code":"return 1;"}`), "")
+	c.FailAt("code", "code_syntax", "SyntaxError: unexpected token", 3, 7)
+	if p := c.Problems(); len(p) != 1 || p[0].Line != 3 || p[0].Column != 7 || p[0].Field != "code" || p[0].NodeID != "n" {
+		t.Fatalf("problems = %+v", p)
+	}
+}
+
 func TestDynamicPorts(t *testing.T) {
 	s := Spec{Outputs: nil, Dynamic: &DynamicPorts{Param: "cases", PortField: "port", LabelField: "label", Fixed: []Port{{ID: "default"}}}}
 	ports := s.OutputPorts(params(t, `{"cases":[{"port":"paid","label":"Paid"},{"port":"refunded"}]}`))

@@ -39,6 +39,9 @@ const (
 	TypeJSON     FieldType = "json"       // any JSON value
 	TypeKeyValue FieldType = "keyvalue"   // an object of string keys to string values (headers, query)
 	TypeList     FieldType = "list"       // an array of rows, each an object described by Fields
+	// TypeCode is program source in the language Field.Language names (core.code's JavaScript), edited in a
+	// code editor; validation treats it as text and the node compiles it when the flow is saved.
+	TypeCode FieldType = "code"
 )
 
 // Option is one choice of a select field.
@@ -91,6 +94,8 @@ type Field struct {
 	Examples []Example        `json:"examples,omitempty"`
 	// Fields describes the columns of each row of a TypeList field.
 	Fields []Field `json:"fields,omitempty"`
+	// Language names the language of a TypeCode field ("javascript"), so the editor can highlight it.
+	Language string `json:"language,omitempty"`
 	// Display asks the editor for a particular presentation of the field, so a node gets a richer form without
 	// a special case in the editor; empty means the widget of the field's type.
 	Display Display `json:"display,omitempty"`

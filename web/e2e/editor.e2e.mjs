@@ -316,7 +316,7 @@ async function visibleTexts(page) {
 // Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
 const LANGUAGE_NEUTRAL = [
   /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/,
-  /Paid orders to HubSpot/, /Sync contacts to HubSpot/,
+  /Paid orders to HubSpot/, /Sync contacts to HubSpot/, /Failed payments to Slack/,
   /^[\w.+-]+@[\w.-]+$/, // e-mail addresses: the review's decider and the contact's key
   /^[\w.*-]+(, [\w.*-]+)+$/, // the allowed internal hosts, as configured
   // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
@@ -872,6 +872,42 @@ try {
       ap.by === ADMIN.email && typeof ap.at === 'string' && ap.at !== '' && (finished.steps ?? []).some((s) => s.nodeId === 'done'),
       `the approval run ended as ${JSON.stringify(finished)}`);
   }
+
+  // A Slack message built with expressions: after a test run, the node panel previews the text and the blocks on
+  // the sample; plain JSON blocks can become an expression and back without losing what was written.
+  const slackCred = (await api('POST', '/api/v1/credentials', { name: 'E2E Slack', type: 'slack.webhook',
+    live: { webhookUrl: 'https://hooks.slack.com/services/T0E2E0001/B0E2E0001/e2eSecretE2eSecretE2eSe' },
+    test: { webhookUrl: 'https://hooks.slack.com/services/T0E2E0001/B0E2E0002/e2eTestE2eTestE2eTestE2' } })).id;
+  const slackFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'Failed payments to Slack', nodes: [
+    { id: 'in', type: 'core.manual', position: { x: 0, y: 0 } },
+    { id: 'slack', type: 'slack.webhook.send', credential: slackCred, position: { x: 280, y: 0 }, params: {
+      text: 'Payment failed: {{ trigger.order }}',
+      blocks: '{{ [{"type": "section", "text": {"type": "mrkdwn", "text": "*Order* " + trigger.order} } ] }}' } }],
+    edges: [{ source: 'in', target: 'slack' }] });
+  await page.goto(`${base}/flows/${slackFlow.id}`);
+  await page.locator('.react-flow__node[data-id="slack"]').waitFor();
+  await page.getByRole('button', { name: /Test run/ }).click();
+  const slackDialog = page.getByRole('dialog', { name: 'Test run' });
+  await slackDialog.locator('textarea').first().fill(JSON.stringify({ order: 'E2E-2002' }));
+  await slackDialog.locator('.ant-modal-footer .ant-btn-primary').click();
+  await slackDialog.waitFor({ state: 'hidden' });
+  await page.locator('.react-flow__node[data-id="slack"]', { hasText: /dry run/i }).waitFor();
+  await openNode('slack');
+  const item = (label) => page.locator('.ant-form-item').filter({ has: page.locator('label', { hasText: new RegExp(`^${label}$`) }) }).first();
+  const textItem = item('Text');
+  await textItem.locator('.ferry-expr-value', { hasText: 'Payment failed: E2E-2002' }).waitFor();
+  const blocksItem = item('Blocks');
+  await blocksItem.locator('.ferry-expr-value', { hasText: '*Order* E2E-2002' }).waitFor();
+  await shot(page, 'node-panel-message-preview');
+  // Blocks that refer to the run cannot turn into plain JSON; a divider typed as JSON can become an expression.
+  check(await blocksItem.getByRole('button', { name: 'Write plain JSON' }).isDisabled(), 'blocks with an expression offered to become plain JSON');
+  await blocksItem.locator('.cm-content').first().fill('{{ [{"type": "divider"} ] }}');
+  await blocksItem.getByRole('button', { name: 'Write plain JSON' }).click();
+  await blocksItem.locator('textarea').waitFor();
+  check((await blocksItem.locator('textarea').inputValue()).includes('"divider"'), 'the divider was lost switching to plain JSON');
+  await blocksItem.getByRole('button', { name: 'Build it with an expression' }).click();
+  await blocksItem.locator('.ferry-expr-value', { hasText: 'divider' }).waitFor();
+  await closePanel();
 
   // Every other screen, at 1280×800 and at 1920×1080.
   const screens = [

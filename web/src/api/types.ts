@@ -2,7 +2,7 @@
 
 export type FieldType =
   | 'string' | 'text' | 'number' | 'integer' | 'boolean' | 'select' | 'expression'
-  | 'duration' | 'cron' | 'json' | 'keyvalue' | 'list';
+  | 'duration' | 'cron' | 'json' | 'keyvalue' | 'list' | 'code';
 
 export interface Option { value: string; label: string; description?: string }
 export interface Example { name: string; value: unknown }
@@ -22,6 +22,8 @@ export interface Field {
   showIf?: Record<string, unknown[]> | null;
   examples?: Example[] | null;
   fields?: Field[] | null;
+  /** language names the language of a 'code' field ("javascript"), for highlighting. */
+  language?: string;
   /** display asks for a presentation beyond the type's widget: 'table' shows a list as a table (MappingTable). */
   display?: string;
   /**

@@ -141,6 +141,9 @@ function FieldInput({ view, sample, params, fields, source, onChange }: FieldPro
         />
       );
     case 'json':
+      if (field.expression) {
+        return <JsonOrTemplateInput field={field} value={value} sample={sample} invalid={view.problems.length > 0} onChange={onChange} />;
+      }
       return <JsonInput value={value} onChange={onChange} />;
     case 'keyvalue':
       return <KeyValueInput value={value} onChange={onChange} template={!!field.expression} sample={sample} />;
@@ -151,6 +154,43 @@ function FieldInput({ view, sample, params, fields, source, onChange }: FieldPro
       }
       return <ListInput field={field} value={value} problems={view.problems} sample={sample} onChange={onChange} />;
   }
+}
+
+/**
+ * JsonOrTemplateInput edits a JSON field that may also be built by an expression (a Slack message's blocks, a
+ * Feishu card): a string value is a {{ }} template edited with the expression editor, whose preview shows the
+ * value on the sample; anything else is plain JSON. A link switches between the two, keeping the content.
+ */
+function JsonOrTemplateInput({ field, value, sample, invalid, onChange }: {
+  field: Field; value: unknown; sample: unknown; invalid: boolean; onChange: (v: unknown) => void;
+}) {
+  const { t } = useTranslation();
+  if (typeof value === 'string') {
+    // Back to plain JSON only when the expression is itself JSON (no reference to the run's data), so nothing is lost.
+    let literal: unknown;
+    try {
+      literal = JSON.parse(value.trim().replace(/^\{\{/, '').replace(/\}\}$/, '').trim() || 'null');
+    } catch {
+      literal = undefined;
+    }
+    const toJson = () => onChange(literal === null ? undefined : literal);
+    return (
+      <>
+        <ExpressionInput value={value} onChange={(v) => onChange(v === '' ? undefined : v)} template sample={sample}
+          ariaLabel={field.label || field.name} status={invalid ? 'error' : undefined}
+          placeholder={t('expression.templatePlaceholder', { example: '{{ [{"type": "section"} ] }}' })} />
+        <Button type="link" size="small" style={{ padding: 0 }} disabled={literal === undefined} onClick={toJson}>{t('editor.jsonAsLiteral')}</Button>
+      </>
+    );
+  }
+  // Indented, so nested objects never close with }} and end the template early.
+  const toTemplate = () => onChange(`{{ ${value === undefined ? '' : JSON.stringify(value, null, 2)} }}`);
+  return (
+    <>
+      <JsonInput value={value} onChange={onChange} />
+      <Button type="link" size="small" style={{ padding: 0 }} onClick={toTemplate}>{t('editor.jsonAsExpression')}</Button>
+    </>
+  );
 }
 
 /** JsonInput edits any JSON value as text, and only passes on text that parses. */

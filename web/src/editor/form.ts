@@ -7,7 +7,7 @@ export type Widget =
 
 /**
  * widgetFor picks a parameter's input from its type: expressions get the expression editor, and text that may
- * interpolate {{ }} (expression: true) gets it in template mode.
+ * interpolate {{ }} (expression: true) gets it in template mode. Code and unknown types get a plain textarea.
  */
 export function widgetFor(field: Field): Widget {
   switch (field.type) {
@@ -23,7 +23,10 @@ export function widgetFor(field: Field): Widget {
     case 'json': return 'json';
     case 'keyvalue': return 'keyvalue';
     case 'list': return 'list';
-    default: return 'input';
+    // Program source (core.code's JavaScript; field.language names the language) is edited as multi-line text
+    // until the editor has a code editor; so is a type this build does not know, which may hold several lines.
+    case 'code': return 'textarea';
+    default: return 'textarea';
   }
 }
 

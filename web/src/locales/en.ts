@@ -131,7 +131,7 @@ const en = {
     conflictTitle: 'Someone else saved this flow', conflict: 'Another save happened after you opened this flow. Reload the page to see it (your changes here are not saved).',
     publishTitle: 'Publish the draft', publishMessage: 'What changed (optional)', publishSavesFirst: 'Your unsaved changes are saved first.',
     testTitle: 'Test run', testHelp: 'Runs the canvas as it is now, in test mode: side-effecting steps only report what they would send. Type the sample payload as JSON.',
-    runTest: 'Run', testResult: 'Test run:', openRun: 'Open run', invalidJson: 'Not valid JSON',
+    runTest: 'Run', testResult: 'Test run:', openRun: 'Open run', invalidJson: 'Not valid JSON', jsonAsExpression: 'Build it with an expression', jsonAsLiteral: 'Write plain JSON',
     inputData: 'Input', outputData: 'Output', settings: 'Settings', runTestHint: 'Run a test to see data here.',
     nodeName: 'Name', credential: 'Credential', credentialTypes: 'Accepts: {{types}}', noCredentials: 'No credential of a matching type.',
     noParams: 'This node has no settings.', required: 'Required', advanced: 'advanced', examples: 'Examples',

@@ -133,7 +133,7 @@ const zhCN: Messages = {
     conflictTitle: '其他人已保存了这个流程', conflict: '你打开此流程后，有人保存了新的修改。请刷新页面查看（你在这里的更改尚未保存）。',
     publishTitle: '发布草稿', publishMessage: '更改说明（可选）', publishSavesFirst: '会先保存你未保存的更改。',
     testTitle: '测试运行', testHelp: '以测试模式运行当前画布：有副作用的步骤只报告将要发送的内容。请以 JSON 输入示例数据。',
-    runTest: '运行', testResult: '测试运行：', openRun: '查看运行', invalidJson: '不是有效的 JSON',
+    runTest: '运行', testResult: '测试运行：', openRun: '查看运行', invalidJson: '不是有效的 JSON', jsonAsExpression: '用表达式生成', jsonAsLiteral: '改写为普通 JSON',
     inputData: '输入', outputData: '输出', settings: '设置', runTestHint: '运行一次测试后在这里查看数据。',
     nodeName: '名称', credential: '凭据', credentialTypes: '可用类型：{{types}}', noCredentials: '没有匹配类型的凭据。',
     noParams: '此节点没有设置项。', required: '必填', advanced: '高级', examples: '示例',

@@ -34,6 +34,11 @@ describe('formView', () => {
     expect(widgetFor({ name: 'm', label: 'M', type: 'text' })).toBe('textarea');
   });
 
+  it('edits code, and types it does not know, as multi-line text', () => {
+    expect(widgetFor({ name: 'code', label: 'JavaScript', type: 'code', language: 'javascript' })).toBe('textarea');
+    expect(widgetFor({ name: 'x', label: 'X', type: 'future' as unknown as Field['type'] })).toBe('textarea');
+  });
+
   it('hides fields whose showIf does not hold, using sibling defaults', () => {
     const names = formView(http, {}).map((v) => v.field.name);
     expect(names).not.toContain('body');
