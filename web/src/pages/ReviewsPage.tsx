@@ -49,14 +49,12 @@ export default function ReviewsPage() {
     })),
   });
   const open = (reviewId: string) => navigate(`/reviews/${encodeURIComponent(reviewId)}${location.search}`);
-  // A link to one run's reviews opens its review at once when there is exactly one; once, so closing the drawer
-  // leaves the list.
-  const autoOpened = useRef('');
-  const only = runId && !id && list.data?.items.length === 1 ? list.data.items[0].id : '';
+  // A link to one run's reviews opens its review at once when there is exactly one. Closing the drawer says so in
+  // the history entry's state, since the list is mounted afresh and would open it again.
+  const stay = (location.state as { stay?: boolean } | null)?.stay === true;
+  const only = runId && !id && !stay && list.data?.items.length === 1 ? list.data.items[0].id : '';
   useEffect(() => {
-    if (!only || autoOpened.current === runId) return;
-    autoOpened.current = runId;
-    navigate(`/reviews/${encodeURIComponent(only)}${location.search}`, { replace: true });
+    if (only) navigate(`/reviews/${encodeURIComponent(only)}${location.search}`, { replace: true });
   }, [only]); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
@@ -129,7 +127,7 @@ export default function ReviewsPage() {
         open={id !== ''}
         width={920}
         title={t('reviews.drawerTitle')}
-        onClose={() => navigate(`/reviews${location.search}`)}
+        onClose={() => navigate(`/reviews${location.search}`, { state: { stay: true } })}
         destroyOnHidden
       >
         {id && <ReviewDetail key={id} id={id} />}
