@@ -165,13 +165,14 @@ func schemas() map[string]any {
 			"RunDetail":        map[string]any{"allOf": []any{ref("Run"), obj(map[string]any{"steps": list(ref("Step")), "flow": ref("FlowDocument")}, "steps")}},
 			"RunList":          obj(map[string]any{"runs": list(ref("Run")), "nextCursor": str}, "runs"),
 			"Review": obj(map[string]any{"id": str, "runId": str, "flowId": str, "flowName": str, "nodeId": str, "nodeType": str,
-				"kind":  map[string]any{"type": "string", "description": "what is asked: crm.conflict (pick source or target per field), crm.match (pick a candidate or none)"},
+				"kind":  map[string]any{"type": "string", "description": "what is asked: approval (approve or reject, with a comment; request.assignee says who may), crm.conflict (pick source or target per field), crm.match (pick a candidate or none)"},
 				"title": str, "status": map[string]any{"enum": []string{"open", "decided", "timed_out", "cancelled"}},
 				"createdAt": when, "timeoutAt": when, "decidedAt": when, "decidedBy": str, "request": anyJSON, "decision": anyJSON},
 				"id", "runId", "kind", "status", "request"),
 			"ReviewList": obj(map[string]any{"items": list(ref("Review")), "nextCursor": str, "open": integer}, "items"),
 			"ReviewDecision": map[string]any{"type": "object", "description": "crm.conflict: {\"fields\": {\"<field>\": \"source\" | \"target\"}}, one choice per field listed; " +
-				"crm.match: {\"candidate\": \"<id>\"}, or \"\" for none of them"},
+				"crm.match: {\"candidate\": \"<id>\"}, or \"\" for none of them; " +
+				"approval: {\"approve\": true | false, \"comment\": \"why\"}"},
 			"WebhookAccepted": obj(map[string]any{"runId": str, "status": str, "duplicate": boolean,
 				"runs": list(obj(map[string]any{"runId": str, "status": str, "duplicate": boolean}, "runId"))}, "runId"),
 			"NodeCatalog": obj(map[string]any{"nodes": list(map[string]any{"type": "object", "description": "A node spec: type, version, name, category, description, inputs, outputs, dynamicOutputs, params (name, label, type, default, required, secret, advanced, expression, display, options, showIf, examples, fields), credentials, docs."})}, "nodes"),

@@ -820,6 +820,59 @@ try {
   await page.goto(`${base}/reviews?status=decided`);
   await page.locator('.ant-table-row', { hasText: 'Sync contacts to HubSpot' }).waitFor();
 
+  // An approval: a live run parks on core.approval, the menu counts it, and it is approved with a comment from the
+  // Reviews & approvals screen; the run then follows approved.
+  {
+    const approvalFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'E2E-approve refunds', nodes: [
+      { id: 'manual', type: 'core.manual', version: 1, name: 'Refund request', position: { x: 0, y: 100 } },
+      { id: 'approve', type: 'core.approval', version: 1, name: 'Finance approves', position: { x: 300, y: 100 },
+        params: { title: 'E2E-refund {{ trigger.amount }} for order {{ trigger.order }}', details: 'Order **{{ trigger.order }}**\n\n- reason: {{ trigger.reason }}', role: 'operator', timeout: '1h' } },
+      { id: 'done', type: 'core.set-vars', version: 1, name: 'Note it', position: { x: 600, y: 100 },
+        params: { vars: [{ name: 'refunded', expression: 'trigger.order' }] } },
+    ], edges: [{ source: 'manual', sourcePort: 'main', target: 'approve', targetPort: 'main' },
+      { source: 'approve', sourcePort: 'approved', target: 'done', targetPort: 'main' }] });
+    await api('POST', `/api/v1/flows/${approvalFlow.id}/publish`, { message: 'approve refunds' });
+    const started = await api('POST', `/api/v1/flows/${approvalFlow.id}/run`, { payload: { amount: '900.00', order: 'A-1001', reason: 'damaged' } });
+    const runState = async (ok, what) => {
+      for (let i = 0; i < 150; i++) {
+        const r = await api('GET', `/api/v1/runs/${started.id}`);
+        if (ok(r)) return r;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      throw new Error(`the approval run never ${what}: ${JSON.stringify(await api('GET', `/api/v1/runs/${started.id}`))}`);
+    };
+    await runState((r) => r.status === 'waiting', 'parked for its approval');
+    // The link a notification carries opens the run's approval; closed, it stays closed.
+    await page.goto(`${base}/reviews?run=${started.id}`);
+    await page.waitForURL(/\/reviews\/[^/?]+\?run=/);
+    await page.locator('.ant-drawer .ferry-markdown').waitFor();
+    await page.locator('.ant-drawer .ant-drawer-close').click();
+    await page.waitForURL(/\/reviews\?run=/);
+    await page.locator('.ant-drawer-open').waitFor({ state: 'detached' });
+    check(/\/reviews\?run=/.test(new URL(page.url()).pathname + new URL(page.url()).search), `closing the linked approval went to ${page.url()}`);
+    await page.goto(`${base}/reviews?kind=approval`);
+    await page.locator('.ferry-header').getByText('Reviews & approvals').waitFor();
+    await page.locator('.ferry-header .ferry-nav-badge', { hasText: '1' }).waitFor();
+    await page.locator('.ant-table-row').getByRole('link', { name: 'E2E-refund 900.00 for order A-1001' }).click();
+    await page.waitForURL(/\/reviews\/[^/?]+/);
+    const approvalDrawer = page.locator('.ant-drawer');
+    await approvalDrawer.locator('.ferry-markdown b', { hasText: 'A-1001' }).waitFor();
+    await approvalDrawer.getByText('role operator, and admins').waitFor();
+    check(await approvalDrawer.getByRole('button', { name: 'Reject' }).isDisabled(), 'Reject was enabled without the comment a rejection needs');
+    await approvalDrawer.getByLabel('Comment').fill('within policy');
+    await shot(page, 'approval-open');
+    await approvalDrawer.getByRole('button', { name: 'Approve' }).click();
+    await approvalDrawer.getByText(`Decided by ${ADMIN.email}`).waitFor();
+    await approvalDrawer.getByText('within policy').waitFor();
+    await shot(page, 'approval-decided');
+    const finished = await runState((r) => r.status === 'succeeded' || r.status === 'failed', 'finished after the approval');
+    const approved = (finished.steps ?? []).find((s) => s.nodeId === 'approve' && s.status === 'succeeded');
+    const ap = approved?.output?.approval ?? {};
+    check(finished.status === 'succeeded' && approved?.port === 'approved' && ap.decision === 'approved' && ap.comment === 'within policy' &&
+      ap.by === ADMIN.email && typeof ap.at === 'string' && ap.at !== '' && (finished.steps ?? []).some((s) => s.nodeId === 'done'),
+      `the approval run ended as ${JSON.stringify(finished)}`);
+  }
+
   // A Slack message built with expressions: after a test run, the node panel previews the text and the blocks on
   // the sample; plain JSON blocks can become an expression and back without losing what was written.
   const slackCred = (await api('POST', '/api/v1/credentials', { name: 'E2E Slack', type: 'slack.webhook',

@@ -17,7 +17,7 @@ const en = {
     review_decision_invalid: 'The decision is incomplete or does not fit the review.',
   },
   nav: {
-    dashboard: 'Dashboard', flows: 'Flows', templates: 'Templates', runs: 'Runs', deadLetters: 'Dead letters', reviews: 'Reviews', admin: 'Admin',
+    dashboard: 'Dashboard', flows: 'Flows', templates: 'Templates', runs: 'Runs', deadLetters: 'Dead letters', reviews: 'Reviews & approvals', admin: 'Admin',
     adminPages: {
       credentials: 'Credentials', users: 'Users', tokens: 'API tokens', audit: 'Audit log', rejections: 'Refused webhooks', settings: 'Settings',
     },

@@ -19,7 +19,7 @@ const zhCN: Messages = {
     review_decision_invalid: '决定不完整，或与审核内容不符。',
   },
   nav: {
-    dashboard: '仪表盘', flows: '流程', templates: '模板', runs: '运行记录', deadLetters: '死信', reviews: '人工审核', admin: '管理',
+    dashboard: '仪表盘', flows: '流程', templates: '模板', runs: '运行记录', deadLetters: '死信', reviews: '审核与审批', admin: '管理',
     adminPages: {
       credentials: '凭据', users: '用户', tokens: 'API 令牌', audit: '审计日志', rejections: '被拒绝的 Webhook', settings: '设置',
     },
