@@ -122,6 +122,17 @@ type Result struct {
 	Split *Split
 }
 
+// Bounds of child runs, whatever a node's parameters say: the children one step may start, and how many of them
+// may execute at once.
+const (
+	MaxChildRuns     = 10_000
+	MaxChildParallel = 100
+)
+
+// PortEnd is the port of a result that follows no edge: the branch ends at the step (a node that handed its items
+// to child runs, one per item, ends there once they have ended).
+const PortEnd = "end"
+
 // Split asks the engine for child runs: each executes the branch of Port with its item as input, at most
 // Parallel at once. Keys name the items, one each and all different: a child's dedup key is its parent's run and
 // node with its key, and its business key the parent's with the key.

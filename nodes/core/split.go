@@ -23,8 +23,8 @@ const (
 // Bounds of a split, whatever its parameters say: the items one split may start, and the children it may
 // execute at once.
 const (
-	MaxSplitItems    = 10_000
-	MaxSplitParallel = 100
+	MaxSplitItems    = nodes.MaxChildRuns
+	MaxSplitParallel = nodes.MaxChildParallel
 	// maxCollected bounds the children whose outputs a summary carries (Collect outputs).
 	maxCollected = 1_000
 )

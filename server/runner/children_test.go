@@ -3,9 +3,17 @@ package runner_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/ferry-hq/ferry/flows/engine"
+	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
+	"github.com/ferry-hq/ferry/server/queue/memq"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/store"
 	"github.com/ferry-hq/ferry/server/store/storetest"
@@ -194,5 +202,54 @@ func TestSplitRetryRetriesFailedChildren(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestListOneRunPerRecord: a list read with one run per record (here core.http's offset paging) starts a child
+// run per record on the node's output, and the run ends at the node once they ended.
+func TestListOneRunPerRecord(t *testing.T) {
+	ctx := context.Background()
+	records := []any{map[string]any{"id": 1}, map[string]any{"id": 2}, map[string]any{"id": 3}, map[string]any{"id": 4}, map[string]any{"id": 5}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		skip, _ := strconv.Atoi(r.URL.Query().Get("skip"))
+		size, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(records[min(skip, len(records)):min(skip+size, len(records))])
+	}))
+	defer srv.Close()
+	st, err := store.Open(ctx, "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := runner.New(st, memq.New(), &engine.Engine{HTTP: testenv.LocalClient()}, nil, nil)
+	doc := fmt.Sprintf(`{"schema":1,"name":"records","nodes":[{"id":"in","type":"test.trigger"},`+
+		`{"id":"list","type":"core.http","params":{"url":"%s/records","pagination":"offset","offsetParam":"skip","sizeParam":"limit","pageSize":2,"pages":"each","parallel":2}},`+
+		`{"id":"each","type":"test.value","params":{"expr":"{\"id\": prev.id * 10}"}}],`+
+		`"edges":[{"source":"in","target":"list"},{"source":"list","target":"each"}]}`, srv.URL)
+	l := publish(t, r, doc)
+	run, err := r.Accept(ctx, runner.Trigger{Flow: l, Node: "in", Payload: map[string]any{}, Mode: nodes.ModeLive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, r)
+	got, _ := r.Store.GetRun(ctx, run.ID)
+	if got.Status != store.RunSucceeded {
+		t.Fatalf("run: %s %s", got.Status, got.Error)
+	}
+	kids := childrenOf(t, r, run.ID)
+	if len(kids) != 5 {
+		t.Fatalf("%d children", len(kids))
+	}
+	for i, k := range kids {
+		steps, _ := r.Store.ListSteps(ctx, k.ID)
+		if k.Status != store.RunSucceeded || len(steps) != 1 || string(steps[0].Output) != fmt.Sprintf(`{"id":%d}`, (i+1)*10) {
+			t.Errorf("child %d: %s %+v", i, k.Status, steps)
+		}
+	}
+	steps, _ := r.Store.ListSteps(ctx, run.ID)
+	last := steps[len(steps)-1]
+	if last.NodeID != "list" || last.Port != nodes.PortEnd || !strings.Contains(string(last.Output), `"succeeded":5`) {
+		t.Fatalf("the run's last step: %+v", last)
 	}
 }
