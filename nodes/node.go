@@ -122,6 +122,15 @@ type Result struct {
 	Split *Split
 }
 
+// Joiner is implemented by nodes that join branches (core.merge). The engine runs such a node once per run, when
+// every connected input has arrived, or when no branch that has not arrived can still reach it (a condition took
+// the other way), or, when JoinFirst says so, on the first arrival; later arrivals are dropped. Its Exec.Input is
+// then an object of the inputs that arrived, by input port id.
+type Joiner interface {
+	Node
+	JoinFirst() bool
+}
+
 // Bounds of child runs, whatever a node's parameters say: the children one step may start, and how many of them
 // may execute at once.
 const (

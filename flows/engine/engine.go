@@ -139,14 +139,19 @@ type State struct {
 	Response *nodes.Response `json:"response,omitempty"`
 	// Visits counts, per node, how often the run reached it, to number repeated visits.
 	Visits map[string]int `json:"visits,omitempty"`
+	// Joins holds, per joining node (core.merge), the inputs that arrived and whether it has run.
+	Joins map[string]*JoinState `json:"joins,omitempty"`
 	// inherited names the outputs a child run borrowed from its parent (Inherit), left out of its checkpoint.
 	inherited map[string]bool
 }
 
 // Pending is a step waiting to execute: a node and the input it receives.
 type Pending struct {
-	Node    string `json:"node"`
-	Input   any    `json:"input,omitempty"`
+	Node  string `json:"node"`
+	Input any    `json:"input,omitempty"`
+	// Port is the input port the step's input arrives at, for a node that joins branches: joinedPort once the
+	// arrivals are joined into its input, empty for a check that no other branch can reach it any more.
+	Port    string `json:"port,omitempty"`
 	Attempt int    `json:"attempt,omitempty"`
 	// Visit numbers the times the run reached this node (0 or 1 for the first), so a node reached by two
 	// paths sends a different idempotency key on each visit and the same one on every retry of a visit (I4).
@@ -170,13 +175,100 @@ type Unknown struct {
 	Details any    `json:"details,omitempty"`
 }
 
-// push queues node to run with input, numbering the visit.
-func (st *State) push(node string, input any) {
+// JoinState is what a joining node has received: the inputs that arrived, by port, and whether it has run.
+type JoinState struct {
+	Inputs map[string]any `json:"inputs,omitempty"`
+	Done   bool           `json:"done,omitempty"`
+}
+
+// joinedPort marks the pending step of a joining node whose arrivals are joined into its input.
+const joinedPort = "*"
+
+// push queues node to run with input arriving at port, numbering the visit.
+func (st *State) push(node, port string, input any) {
 	if st.Visits == nil {
 		st.Visits = map[string]int{}
 	}
 	st.Visits[node]++
-	st.Pending = append(st.Pending, Pending{Node: node, Input: input, Attempt: 1, Visit: st.Visits[node]})
+	st.Pending = append(st.Pending, Pending{Node: node, Port: port, Input: input, Attempt: 1, Visit: st.Visits[node]})
+}
+
+// follow queues the nodes n's port leads to, each with value arriving at its input port.
+func (st *State) follow(n *flows.CompiledNode, port string, value any) {
+	for i, t := range n.Next[port] {
+		in := nodes.DefaultPort
+		if i < len(n.NextPort[port]) {
+			in = n.NextPort[port][i]
+		}
+		st.push(t.Def.ID, in, value)
+	}
+}
+
+// join records the arrival p brings to joining node n, and reports whether n runs now: every connected input
+// arrived, it runs on its first arrival, or no pending step other than p can still reach it. When it runs, p's
+// input becomes the arrivals by port.
+func (st *State) join(n *flows.CompiledNode, p *Pending, first bool) bool {
+	if st.Joins == nil {
+		st.Joins = map[string]*JoinState{}
+	}
+	js := st.Joins[n.Def.ID]
+	if js == nil {
+		js = &JoinState{Inputs: map[string]any{}}
+		st.Joins[n.Def.ID] = js
+	}
+	if js.Done {
+		return false
+	}
+	if p.Port != "" {
+		js.Inputs[p.Port] = p.Input
+	}
+	ready := first && len(js.Inputs) > 0
+	if !ready {
+		ready = true
+		for _, port := range n.Join.Ports {
+			if _, ok := js.Inputs[port]; !ok {
+				ready = false
+				break
+			}
+		}
+	}
+	if !ready {
+		ready = true
+		for _, q := range st.Pending[1:] {
+			if q.Node == n.Def.ID || n.Join.Ancestors[q.Node] {
+				ready = false
+				break
+			}
+		}
+	}
+	if !ready || len(js.Inputs) == 0 {
+		return false
+	}
+	js.Done = true
+	inputs := make(map[string]any, len(js.Inputs))
+	for k, v := range js.Inputs {
+		inputs[k] = v
+	}
+	p.Input, p.Port = inputs, joinedPort
+	return true
+}
+
+// unjoined queues a check of every joining node that some input reached but that has not run: with nothing
+// else pending, no other branch can reach it, so it runs with what arrived. It reports whether it queued any.
+func (st *State) unjoined(c *flows.Compiled) bool {
+	queued := false
+	ids := make([]string, 0, len(st.Joins))
+	for id := range st.Joins {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if js := st.Joins[id]; !js.Done && len(js.Inputs) > 0 && c.Nodes[id] != nil {
+			st.Pending = append(st.Pending, Pending{Node: id, Attempt: 1, Visit: max(st.Visits[id], 1)})
+			queued = true
+		}
+	}
+	return queued
 }
 
 // IdempotencyKey is the key a step sends to providers: the same for every attempt of one visit of a node in a
@@ -278,9 +370,7 @@ func (e *Engine) split(out Outcome, st *State, node *flows.CompiledNode, step St
 func ChildState(c *flows.Compiled, nodeID, port string, item any) *State {
 	st := &State{Outputs: map[string]any{nodeID: item}}
 	if n := c.Nodes[nodeID]; n != nil {
-		for _, t := range n.Next[port] {
-			st.push(t.Def.ID, item)
-		}
+		st.follow(n, port, item)
 	}
 	return st
 }
@@ -400,7 +490,7 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 			return nil
 		}
 	}
-	for len(st.Pending) > 0 {
+	for len(st.Pending) > 0 || st.unjoined(c) {
 		if err := ctx.Err(); err != nil {
 			out.Status, out.AvailableAt = StatusQueued, e.now()
 			return out
@@ -412,6 +502,14 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 		}
 		if st.Seq >= c.MaxSteps {
 			return e.fail(out, &StepError{Code: CodeTooManySteps, Message: fmt.Sprintf("the run reached its limit of %d steps", c.MaxSteps), NodeID: p.Node})
+		}
+		if node.Join != nil && p.Port != joinedPort {
+			// A joining node runs once, with what its branches brought: this arrival is kept until then.
+			if !st.join(node, &st.Pending[0], node.Impl.(nodes.Joiner).JoinFirst()) {
+				st.Pending = st.Pending[1:]
+				continue
+			}
+			p = st.Pending[0]
 		}
 		if p.Attempt == 0 {
 			p.Attempt = 1
@@ -531,9 +629,7 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 				payload := map[string]any{"error": step.Error.data(), "input": p.Input}
 				st.Outputs[node.Def.ID] = payload
 				st.Pending = st.Pending[1:]
-				for _, t := range errTargets {
-					st.push(t.Def.ID, payload)
-				}
+				st.follow(node, nodes.ErrorPort, payload)
 				continue
 			}
 			// Leave the failed step pending so "retry from the failed step" resumes exactly here, asking afresh
@@ -568,9 +664,7 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 			st.Response = res.Response
 		}
 		st.Pending = st.Pending[1:]
-		for _, t := range node.Next[port] {
-			st.push(t.Def.ID, res.Output)
-		}
+		st.follow(node, port, res.Output)
 		if !res.WaitUntil.IsZero() && run.Mode == nodes.ModeLive && res.WaitUntil.After(e.now()) {
 			out.Status, out.AvailableAt = StatusWaiting, res.WaitUntil
 			return out
