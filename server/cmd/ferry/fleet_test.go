@@ -805,3 +805,83 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitAcrossWorkers: one run splits into 1,000 child runs that two worker processes execute, and one worker
+// is killed mid-way. Every child succeeds, each child's side effect reaches the provider under its own idempotency
+// key (a child the killed worker held repeats its key, never a new one), and the parent goes on once.
+func TestSplitAcrossWorkers(t *testing.T) {
+	tg := newTarget(t, 10*time.Millisecond)
+	f := startFleet(t, 2)
+	flowID := f.importFlow(fmt.Sprintf(`{"schema":1,"name":"split","nodes":[
+{"id":"webhook","type":"core.webhook","params":{"method":"POST","respond":"immediately"}},
+{"id":"lines","type":"core.split","params":{"items":"trigger.body.lines","key":"prev.sku","parallel":50,"maxItems":1000}},
+{"id":"charge","type":"core.http","params":{"method":"POST","url":%q,"bodyType":"json","body":"{{ prev }}","idempotencyKey":true}},
+{"id":"after","type":"core.set-vars","params":{"vars":[{"name":"done","expression":"prev.succeeded"}]}}],
+"edges":[{"source":"webhook","target":"lines"},{"source":"lines","sourcePort":"each","target":"charge"},
+{"source":"lines","sourcePort":"done","target":"after"}]}`, tg.srv.URL))
+	lines := make([]any, 1000)
+	for i := range lines {
+		lines[i] = map[string]any{"sku": fmt.Sprintf("L-%04d", i), "qty": i%5 + 1}
+	}
+	body, _ := json.Marshal(map[string]any{"order_id": "SO-SPLIT", "lines": lines})
+	answers := f.deliver(flowID, [][]byte{body}, 1)
+	if answers[0].err != nil || answers[0].status != http.StatusAccepted || answers[0].runID == "" {
+		t.Fatalf("delivery: %+v", answers[0])
+	}
+	parentID := answers[0].runID
+	testenv.WaitFor(t, "children to start", 30*time.Second, func() bool { return len(tg.counts()) >= 100 })
+	f.procs[1].kill()
+	runs := f.settle(flowID, 180*time.Second)
+	if p := runs[parentID]; p.Status != "succeeded" {
+		t.Fatalf("parent ended %s: %s", p.Status, p.Error)
+	}
+	if len(runs) != 1001 {
+		t.Fatalf("%d runs, want the parent and 1,000 children", len(runs))
+	}
+	counts := tg.counts()
+	replays := 0
+	for id, r := range runs {
+		if id == parentID {
+			continue
+		}
+		if r.Status != "succeeded" {
+			t.Fatalf("child %s ended %s: %s", id, r.Status, r.Error)
+		}
+		n := counts[id+":charge"]
+		if n == 0 {
+			t.Fatalf("child %s succeeded but its side effect never reached the provider", id)
+		}
+		replays += n - 1
+	}
+	if len(counts) != 1000 {
+		t.Fatalf("the provider saw %d idempotency keys for 1,000 children", len(counts))
+	}
+	res, err := f.apiRequest(http.MethodGet, "/api/v1/runs/"+parentID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var detail struct {
+		Steps []struct {
+			NodeID string          `json:"nodeId"`
+			Status string          `json:"status"`
+			Output json.RawMessage `json:"output"`
+		} `json:"steps"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&detail); err != nil {
+		t.Fatal(err)
+	}
+	after := 0
+	for _, s := range detail.Steps {
+		if s.NodeID == "after" {
+			after++
+		}
+		if s.NodeID == "lines" && s.Status == "succeeded" && !strings.Contains(string(s.Output), `"succeeded":1000`) {
+			t.Fatalf("summary %s", s.Output)
+		}
+	}
+	if after != 1 {
+		t.Fatalf("the parent went on %d times", after)
+	}
+	t.Logf("1,000 children on two workers, one killed: each side effect under its own key; %d requests repeated a key", replays)
+}
