@@ -35,8 +35,8 @@ func TestSpecs(t *testing.T) {
 			checkFields(t, &s, s.Params, "")
 		})
 	})
-	if count != 15 {
-		t.Fatalf("%d core nodes registered, want 15", count)
+	if count != 16 {
+		t.Fatalf("%d core nodes registered, want 16", count)
 	}
 }
 

@@ -61,8 +61,12 @@ func parkedWait(run *store.Run, p *engine.Parked) *store.Wait {
 	if p == nil {
 		return nil
 	}
-	return &store.Wait{ID: p.ID, FlowID: run.FlowID, NodeID: p.NodeID, NodeType: p.NodeType, Kind: p.Park.Kind,
+	w := &store.Wait{ID: p.ID, FlowID: run.FlowID, NodeID: p.NodeID, NodeType: p.NodeType, Kind: p.Park.Kind,
 		Title: p.Park.Title, Request: mustJSON(p.Park.Request), CreatedAt: time.Now().UTC(), TimeoutAt: p.Deadline.UTC()}
+	if ev := p.Park.Event; ev != nil {
+		w.EventName, w.EventKey, w.EventSince = ev.Name, ev.Key, w.CreatedAt.Add(-max(ev.Lookback, 0))
+	}
+	return w
 }
 
 // Decide records a person's decision on an open wait and queues its run to resume with it. The decision is

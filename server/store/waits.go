@@ -37,6 +37,12 @@ type Wait struct {
 	CreatedAt time.Time
 	TimeoutAt time.Time
 	DecidedAt time.Time
+	// EventName and EventKey, for a wait of core.wait-event, name the event that decides it (DeliverEvent).
+	EventName string
+	EventKey  string
+	// EventSince, when set on a new event wait, lets an event received at or after it, before the wait was
+	// inserted, decide the wait at once: an event that raced ahead of its wait is not lost.
+	EventSince time.Time
 }
 
 // WaitFilter narrows ListWaits; empty fields do not filter.
@@ -94,6 +100,8 @@ type waitRow struct {
 	CreatedAt time.Time  `gorm:"column:created_at"`
 	TimeoutAt time.Time  `gorm:"column:timeout_at"`
 	DecidedAt *time.Time `gorm:"column:decided_at"`
+	EventName string     `gorm:"column:event_name"`
+	EventKey  string     `gorm:"column:event_key"`
 }
 
 func (waitRow) TableName() string { return "waits" }
@@ -109,7 +117,7 @@ func (s *gormStore) newWaitRow(w *Wait) (waitRow, error) {
 	}
 	row := waitRow{ID: w.ID, RunID: w.RunID, FlowID: w.FlowID, NodeID: w.NodeID, NodeType: w.NodeType, Kind: w.Kind,
 		Title: title, Status: WaitOpen, Request: nullString(string(w.Request)), CreatedAt: dbTime(w.CreatedAt),
-		TimeoutAt: dbTime(w.TimeoutAt)}
+		TimeoutAt: dbTime(w.TimeoutAt), EventName: w.EventName, EventKey: w.EventKey}
 	if w.ID == "" || w.RunID == "" || w.Kind == "" {
 		return row, fmt.Errorf("store: wait of run %s: id, run and kind are required", w.RunID)
 	}
@@ -130,7 +138,7 @@ func (s *gormStore) openWaitRow(row *waitRow) (*Wait, error) {
 	}
 	w := &Wait{ID: row.ID, RunID: row.RunID, FlowID: row.FlowID, NodeID: row.NodeID, NodeType: row.NodeType,
 		Kind: row.Kind, Title: row.Title, Status: row.Status, DecidedBy: row.DecidedBy,
-		CreatedAt: row.CreatedAt.UTC(), TimeoutAt: row.TimeoutAt.UTC()}
+		CreatedAt: row.CreatedAt.UTC(), TimeoutAt: row.TimeoutAt.UTC(), EventName: row.EventName, EventKey: row.EventKey}
 	if row.Request != nil {
 		w.Request = json.RawMessage(*row.Request)
 	}
