@@ -76,7 +76,7 @@ func (s *gormStore) lockEventKey(tx *gorm.DB, name, key string) error {
 	if s.dialect != DialectPostgres {
 		return nil
 	}
-	if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", name+"\x00"+key).Error; err != nil {
+	if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", fmt.Sprintf("%d:%s:%s", len(name), name, key)).Error; err != nil {
 		return fmt.Errorf("store: lock event key: %w", err)
 	}
 	return nil
