@@ -124,6 +124,21 @@ func testEvents(t *testing.T, s Store) {
 	if got := getRun(t, s, rl.ID); got.Status != RunWaiting {
 		t.Fatalf("late event moved the run: %s", got.Status)
 	}
+	// An event in the very instant of the timeout is late too: at that instant the worker closes the wait as
+	// timed out (it times out when now is not before the timeout), so exactly one path is taken.
+	at := micro(time.Now().Add(time.Minute))
+	_, ws := parkOnEvent(t, s, f.ID, "payment.paid", "S-1", at, time.Time{})
+	d, err = s.DeliverEvent(ctx, Event{ID: "e5", Name: "payment.paid", Key: "S-1", ReceivedAt: at})
+	mustOK(t, err, "deliver e5")
+	if len(d.Resumed) != 0 {
+		t.Fatalf("an event at the timeout resumed %+v", d)
+	}
+	d, err = s.DeliverEvent(ctx, Event{ID: "e6", Name: "payment.paid", Key: "S-1", ReceivedAt: at.Add(-time.Microsecond)})
+	mustOK(t, err, "deliver e6")
+	if len(d.Resumed) != 1 {
+		t.Fatalf("an event just before the timeout resumed %+v", d)
+	}
+	wantWait(t, s, ws, WaitDecided)
 	// A run that is no longer waiting (claimed by the worker timing it out) is left to that worker.
 	rc, wc := parkOnEvent(t, s, f.ID, "payment.paid", "C-1", hour, time.Time{})
 	mustOK(t, s.Transition(ctx, rc.ID, []string{RunWaiting}, RunRunning, RunUpdate{}), "take the run")
