@@ -161,7 +161,7 @@ func TestWaitEventRacesTimeout(t *testing.T) {
 			for i := range 16 {
 				order := fmt.Sprint("R-", i)
 				run := parkOrder(t, r, l, order)
-				waits, _ := r.Store.ListWaits(ctx, store.WaitFilter{RunID: run.ID})
+				waits, _ := r.Store.ListWaits(ctx, store.WaitFilter{RunID: run.ID, Events: true})
 				if len(waits) != 1 {
 					t.Fatalf("waits: %+v", waits)
 				}

@@ -149,6 +149,18 @@ func testEvents(t *testing.T, s Store) {
 	}
 	wantWait(t, s, wc, WaitOpen)
 
+	// Waits for events are listed apart from the reviews people decide, and not counted with them.
+	evWaits, err := s.ListWaits(ctx, WaitFilter{Events: true, Limit: 200})
+	mustOK(t, err, "list event waits")
+	reviews, err := s.ListWaits(ctx, WaitFilter{})
+	mustOK(t, err, "list reviews")
+	if len(evWaits) != 10 || len(reviews) != 0 || evWaits[0].EventName != "payment.paid" || evWaits[0].EventKey != "C-1" {
+		t.Fatalf("%d event waits (first %+v), %d reviews", len(evWaits), evWaits[0], len(reviews))
+	}
+	if n, _ := s.CountWaits(ctx, ""); n != 0 {
+		t.Fatalf("event waits counted as reviews: %d", n)
+	}
+
 	// Bad events change nothing.
 	for _, e := range []Event{{ID: "", Name: "n", Key: "k"}, {ID: "x", Name: "", Key: "k"}, {ID: "x", Name: "n", Key: ""},
 		{ID: "x", Name: "n", Key: "k", Data: json.RawMessage(`{`)}, {ID: "x", Name: strings.Repeat("n", MaxEventName+1), Key: "k"}} {

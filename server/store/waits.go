@@ -53,6 +53,8 @@ type WaitFilter struct {
 	// After continues a listing after this wait id (ids grow with time, newest first: before it).
 	After string
 	Limit int
+	// Events lists the waits for an event (core.wait-event) instead of the waits for a person (reviews).
+	Events bool
 }
 
 // Decision is a person's answer to an open wait.
@@ -70,7 +72,8 @@ type WaitStore interface {
 	GetWait(ctx context.Context, id string) (*Wait, error)
 	// ListWaits returns waits newest first.
 	ListWaits(ctx context.Context, f WaitFilter) ([]Wait, error)
-	// CountWaits counts waits with the status (all when empty), for the app's badge.
+	// CountWaits counts waits for a person with the status (all when empty), for the app's badge; waits for an
+	// event are nobody's to decide and are not counted.
 	CountWaits(ctx context.Context, status string) (int64, error)
 	// DecideWait records the decision and queues the wait's run, due at once, in one transaction, only while the
 	// wait is open and its run waiting: ErrConflict otherwise (decided already, timed out, run cancelled), and
@@ -181,6 +184,11 @@ func (s *gormStore) ListWaits(ctx context.Context, f WaitFilter) ([]Wait, error)
 	if f.After != "" {
 		q = q.Where("id < ?", f.After)
 	}
+	if f.Events {
+		q = q.Where("event_name <> ''")
+	} else {
+		q = q.Where("event_name = ''")
+	}
 	var rows []waitRow
 	if err := q.Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: list waits: %w", err)
@@ -197,7 +205,7 @@ func (s *gormStore) ListWaits(ctx context.Context, f WaitFilter) ([]Wait, error)
 }
 
 func (s *gormStore) CountWaits(ctx context.Context, status string) (int64, error) {
-	q := s.r.WithContext(ctx).Model(&waitRow{})
+	q := s.r.WithContext(ctx).Model(&waitRow{}).Where("event_name = ''")
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
