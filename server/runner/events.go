@@ -145,6 +145,8 @@ func (r *Runner) listened(ctx context.Context, name string) (bool, error) {
 // (core.wait-event). It runs after the runs' commit; the event id is the run id, so it is delivered once however
 // often this is repeated. A failure is logged: the waiting run then follows its timeout port.
 func (r *Runner) emitFlowEvents(ctx context.Context, runs ...*store.Run) {
+	// The runs are committed: their events are due even if the caller has gone away.
+	ctx = context.WithoutCancel(ctx)
 	for _, run := range runs {
 		if run == nil || run.BusinessKey == "" || run.Mode != string(nodes.ModeLive) {
 			continue
@@ -158,7 +160,7 @@ func (r *Runner) emitFlowEvents(ctx context.Context, runs ...*store.Run) {
 		if !ok {
 			continue
 		}
-		_, err = r.DeliverEvent(context.WithoutCancel(ctx), Event{ID: run.ID, Name: name, Key: run.BusinessKey, Data: run.Trigger})
+		_, err = r.DeliverEvent(ctx, Event{ID: run.ID, Name: name, Key: run.BusinessKey, Data: run.Trigger})
 		if err != nil {
 			r.Logger.Warn("emitting the run's event failed", "run", run.ID, "event", name, "err", err)
 		}
