@@ -23,6 +23,11 @@ func TestWaitEventParksOnItsKey(t *testing.T) {
 	if got, _ := json.Marshal(p.Request); string(got) != `{"event":"payment.paid","key":"A-17"}` {
 		t.Fatalf("request = %s", got)
 	}
+	// A numeric order number is the key as people write it, as a posted event carries it.
+	res, err = run(t, n, map[string]any{"order_id": float64(1000000)})
+	if err != nil || res.Park == nil || res.Park.Event.Key != "1000000" {
+		t.Fatalf("numeric key: %+v %v", res.Park, err)
+	}
 	if err := nodes.CheckDecision(WaitEventKind, nil, json.RawMessage(`{}`)); err == nil {
 		t.Fatal("a person could decide a wait for an event")
 	}

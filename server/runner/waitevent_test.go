@@ -203,44 +203,49 @@ func TestWaitEventRacesTimeout(t *testing.T) {
 // TestFlowRunEmitsEvent: a live run of one flow accepted with a business key resumes the run of another flow
 // waiting for flow:<its id> with that key, with the trigger payload as the event's data.
 func TestFlowRunEmitsEvent(t *testing.T) {
-	r := newRunner(t)
-	ctx := context.Background()
-	payments := publish(t, r, `{"schema":1,"name":"payments","nodes":[{"id":"in","type":"test.trigger"}],"edges":[]}`)
-	orders := publish(t, r, fmt.Sprintf(waitEventFlow, "flow:"+payments.FlowID, "1h"))
-	waiting := parkOrder(t, r, orders, "O-7")
-	other := parkOrder(t, r, orders, "O-8")
+	for _, backend := range storetest.Backends(t) {
+		t.Run("", func(t *testing.T) {
+			r, closeR := openRunner(t, backend(t))
+			defer closeR()
+			ctx := context.Background()
+			payments := publish(t, r, `{"schema":1,"name":"payments","nodes":[{"id":"in","type":"test.trigger"}],"edges":[]}`)
+			orders := publish(t, r, fmt.Sprintf(waitEventFlow, "flow:"+payments.FlowID, "1h"))
+			waiting := parkOrder(t, r, orders, "O-7")
+			other := parkOrder(t, r, orders, "O-8")
 
-	// Without a business key, or in a test run, nothing is emitted.
-	if _, err := r.Accept(ctx, runner.Trigger{Flow: payments, Node: "in", Payload: map[string]any{"order": "O-7"}, Mode: nodes.ModeLive}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.RunNow(ctx, runner.Trigger{Flow: payments, Node: "in", Payload: map[string]any{}, BusinessKey: "O-7", Mode: nodes.ModeTest}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := r.Store.GetRun(ctx, waiting.ID); got.Status != store.RunWaiting {
-		t.Fatalf("resumed without a matching run: %s", got.Status)
-	}
-	paid, err := r.Accept(ctx, runner.Trigger{Flow: payments, Node: "in", Payload: map[string]any{"paid": true}, BusinessKey: "O-7", Mode: nodes.ModeLive})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := r.Store.GetRun(ctx, waiting.ID); got.Status != store.RunQueued {
-		t.Fatalf("the payment run did not resume the order: %s", got.Status)
-	}
-	if got, _ := r.Store.GetRun(ctx, other.ID); got.Status != store.RunWaiting {
-		t.Fatalf("another order was resumed: %s", got.Status)
-	}
-	if err := r.Process(ctx, waiting.ID); err != nil {
-		t.Fatal(err)
-	}
-	wait := finishedVia(t, r, waiting.ID, "received")
-	if !strings.Contains(string(wait.Output), `"id":"`+paid.ID+`"`) || !strings.Contains(string(wait.Output), `"data":{"paid":true}`) {
-		t.Fatalf("event from the run: %s", wait.Output)
-	}
-	// The same run's event delivered again (a retried emit) is a duplicate.
-	d, err := r.DeliverEvent(ctx, runner.Event{ID: paid.ID, Name: "flow:" + payments.FlowID, Key: "O-7"})
-	if err != nil || !d.Duplicate {
-		t.Fatalf("redelivered: %+v %v", d, err)
+			// Without a business key, or in a test run, nothing is emitted.
+			if _, err := r.Accept(ctx, runner.Trigger{Flow: payments, Node: "in", Payload: map[string]any{"order": "O-7"}, Mode: nodes.ModeLive}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.RunNow(ctx, runner.Trigger{Flow: payments, Node: "in", Payload: map[string]any{}, BusinessKey: "O-7", Mode: nodes.ModeTest}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := r.Store.GetRun(ctx, waiting.ID); got.Status != store.RunWaiting {
+				t.Fatalf("resumed without a matching run: %s", got.Status)
+			}
+			paid, err := r.Accept(ctx, runner.Trigger{Flow: payments, Node: "in", Payload: map[string]any{"paid": true}, BusinessKey: "O-7", Mode: nodes.ModeLive})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := r.Store.GetRun(ctx, waiting.ID); got.Status != store.RunQueued {
+				t.Fatalf("the payment run did not resume the order: %s", got.Status)
+			}
+			if got, _ := r.Store.GetRun(ctx, other.ID); got.Status != store.RunWaiting {
+				t.Fatalf("another order was resumed: %s", got.Status)
+			}
+			if err := r.Process(ctx, waiting.ID); err != nil {
+				t.Fatal(err)
+			}
+			wait := finishedVia(t, r, waiting.ID, "received")
+			if !strings.Contains(string(wait.Output), `"id":"`+paid.ID+`"`) || !strings.Contains(string(wait.Output), `"data":{"paid":true}`) {
+				t.Fatalf("event from the run: %s", wait.Output)
+			}
+			// The same run's event delivered again (a retried emit) is a duplicate.
+			d, err := r.DeliverEvent(ctx, runner.Event{ID: paid.ID, Name: "flow:" + payments.FlowID, Key: "O-7"})
+			if err != nil || !d.Duplicate {
+				t.Fatalf("redelivered: %+v %v", d, err)
+			}
+		})
 	}
 }
 
