@@ -143,7 +143,8 @@ func (r *Runner) listened(ctx context.Context, name string) (bool, error) {
 // emitFlowEvents delivers the event "flow:<flowId>" of each live run just committed with a business key, when a
 // published flow waits for it: runs of one flow resume the runs of another that wait for the same business key
 // (core.wait-event). It runs after the runs' commit; the event id is the run id, so it is delivered once however
-// often this is repeated. A failure is logged: the waiting run then follows its timeout port.
+// often this is repeated. A failure is logged: the waiting run takes the run as its event when its wait falls due
+// (undeliveredFlowEvent), late but through received.
 func (r *Runner) emitFlowEvents(ctx context.Context, runs ...*store.Run) {
 	// The runs are committed: their events are due even if the caller has gone away.
 	ctx = context.WithoutCancel(ctx)
@@ -181,4 +182,38 @@ func (r *Runner) takenAtOnce(run *store.Run, out engine.Outcome) {
 	if err := r.Queue.Enqueue(ctx, run.ID, time.Now()); err != nil {
 		r.Logger.Warn("enqueue failed; the sweeper will pick the run up", "run", run.ID, "err", err)
 	}
+}
+
+// undeliveredFlowEvent is the last look of a due wait for a flow's run before it times out. Such a wait's events
+// are runs of that flow, which the store keeps anyway: a run accepted with the wait's key after the wait started
+// and before its timeout is its event even if the event was never delivered (the process stopped between the
+// run's commit and the delivery, or it had not yet seen that a flow waits for these runs). The wait then takes
+// that run as its event, under the run's lease, instead of timing out; nil when there is none.
+func (r *Runner) undeliveredFlowEvent(ctx context.Context, w *store.Wait) (*nodes.Resume, error) {
+	flowID, ok := strings.CutPrefix(w.EventName, core.FlowEventPrefix)
+	if !ok || flowID == "" || w.EventKey == "" {
+		return nil, nil
+	}
+	page, err := r.Store.ListRuns(ctx, store.RunFilter{FlowID: flowID, BusinessKey: w.EventKey, Mode: string(nodes.ModeLive),
+		Since: w.CreatedAt, Until: w.TimeoutAt, Limit: 1})
+	if err != nil || len(page.Runs) == 0 {
+		return nil, err
+	}
+	run, err := r.Store.GetRun(ctx, page.Runs[0].ID)
+	if err != nil {
+		return nil, err
+	}
+	e := store.Event{ID: run.ID, Name: w.EventName, Key: w.EventKey, Data: run.Trigger, ReceivedAt: run.CreatedAt}
+	err = r.Store.TakeEvent(ctx, w.ID, e)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, nil // decided in the meantime: the caller reads the wait again
+	}
+	if err != nil {
+		return nil, err
+	}
+	got, err := r.Store.GetWait(ctx, w.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &nodes.Resume{WaitID: got.ID, Request: got.Request, Decision: got.Decision, DecidedBy: got.DecidedBy}, nil
 }

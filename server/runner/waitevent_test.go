@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ferry-hq/ferry/internal/testnodes"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/server/runner"
@@ -285,5 +287,56 @@ func TestDeliverEventRefusesBadInput(t *testing.T) {
 		if _, err := r.DeliverEvent(context.Background(), e); err == nil || !strings.Contains(err.Error(), "invalid event") {
 			t.Fatalf("event %.60v: %v", e, err)
 		}
+	}
+}
+
+// TestUndeliveredFlowEventIsTakenAtTimeout: a run of the awaited flow that was committed but whose event never
+// went out (the process stopped in between) is found when the wait falls due, and the wait takes it instead of
+// timing out; a run of another key, or one accepted after the timeout, is not taken, on SQLite and on Postgres.
+func TestUndeliveredFlowEventIsTakenAtTimeout(t *testing.T) {
+	for _, backend := range storetest.Backends(t) {
+		t.Run("", func(t *testing.T) {
+			r, closeR := openRunner(t, backend(t))
+			defer closeR()
+			ctx := context.Background()
+			payments := publish(t, r, `{"schema":1,"name":"payments","nodes":[{"id":"in","type":"test.trigger"}],"edges":[]}`)
+			orders := publish(t, r, fmt.Sprintf(waitEventFlow, "flow:"+payments.FlowID, "300ms"))
+			paidOrder := parkOrder(t, r, orders, "U-1")
+			lateOrder := parkOrder(t, r, orders, "U-2")
+			waits, _ := r.Store.ListWaits(ctx, store.WaitFilter{RunID: lateOrder.ID, Events: true})
+			if len(waits) != 1 {
+				t.Fatalf("waits: %+v", waits)
+			}
+			// Committed without their events, as if the process had stopped right after the commit.
+			committed := func(key string, at time.Time) *store.Run {
+				id, _ := uuid.NewV7()
+				run := &store.Run{ID: id.String(), FlowID: payments.FlowID, FlowVersion: 1, Mode: string(nodes.ModeLive),
+					Status: store.RunQueued, TriggerNode: "in", Trigger: json.RawMessage(`{"paid":"` + key + `"}`), BusinessKey: key,
+					Attempt: 1, CreatedAt: at, AvailableAt: at}
+				if err := r.Store.CreateRun(ctx, run, nil); err != nil {
+					t.Fatal(err)
+				}
+				return run
+			}
+			paid := committed("U-1", time.Now())
+			committed("U-3", time.Now())
+			committed("U-2", waits[0].TimeoutAt.Add(time.Second))
+			for _, order := range []*store.Run{paidOrder, lateOrder} {
+				untilDue(t, r, order.ID)
+				if err := r.Process(ctx, order.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wait := finishedVia(t, r, paidOrder.ID, "received")
+			if !strings.Contains(string(wait.Output), `"id":"`+paid.ID+`"`) || !strings.Contains(string(wait.Output), `"data":{"paid":"U-1"}`) {
+				t.Fatalf("taken event: %s", wait.Output)
+			}
+			finishedVia(t, r, lateOrder.ID, "timeout")
+			// The run's event, delivered after all, is a duplicate.
+			d, err := r.DeliverEvent(ctx, runner.Event{ID: paid.ID, Name: "flow:" + payments.FlowID, Key: "U-1"})
+			if err != nil || !d.Duplicate || len(d.Resumed) != 0 {
+				t.Fatalf("late delivery: %+v %v", d, err)
+			}
+		})
 	}
 }

@@ -43,6 +43,9 @@ func (r *Runner) resumeWait(ctx context.Context, runID, waitID string) (*nodes.R
 		if now.Before(w.TimeoutAt) {
 			return nil, w.TimeoutAt, nil
 		}
+		if res, err := r.undeliveredFlowEvent(ctx, w); res != nil || err != nil {
+			return res, time.Time{}, err
+		}
 		err := r.Store.EndWait(ctx, waitID, store.WaitTimedOut, now)
 		if errors.Is(err, store.ErrConflict) {
 			return r.resumeWait(ctx, runID, waitID) // decided in the meantime: read it again

@@ -46,6 +46,11 @@ type EventStore interface {
 	// already delivered (same name and id) changes nothing and is reported as a duplicate. The event is kept
 	// even when no wait took it, so a wait that starts soon after may (Wait.EventSince).
 	DeliverEvent(ctx context.Context, e Event) (*EventDelivery, error)
+	// TakeEvent stores e (unless an event with its name and id is stored already) and decides the open wait
+	// waitID with it, leaving the wait's run as it is: the worker holding the run's lease resumes it at once. It
+	// is how a due wait takes an event that was due to it but not delivered (see Runner.resumeWait).
+	// ErrConflict when the wait is no longer open.
+	TakeEvent(ctx context.Context, waitID string, e Event) error
 	// PruneEvents deletes up to limit events received before before, and returns how many it deleted.
 	PruneEvents(ctx context.Context, before time.Time, limit int) (int64, error)
 }
@@ -214,6 +219,46 @@ func (s *gormStore) takeEarlierEvent(tx *gorm.DB, w *waitRow, since time.Time) e
 		return fmt.Errorf("store: wait %s: its run is not waiting", w.ID)
 	}
 	return nil
+}
+
+func (s *gormStore) TakeEvent(ctx context.Context, waitID string, e Event) error {
+	if e.ID == "" || e.Name == "" || e.Key == "" {
+		return errors.New("store: take event: id, name and key are required")
+	}
+	e.ReceivedAt = dbTime(e.ReceivedAt)
+	row := eventRow{ID: e.ID, Name: e.Name, Key: e.Key, Data: nullString(string(e.Data)), ReceivedAt: e.ReceivedAt}
+	if err := s.sealValue(row.Data, eventContext(e.Name, e.ID)); err != nil {
+		return err
+	}
+	return s.w.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.lockEventKey(tx, e.Name, e.Key); err != nil {
+			return err
+		}
+		var w waitRow
+		if err := tx.Take(&w, "id = ?", waitID).Error; err != nil {
+			return notFound(err, "wait "+waitID)
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+			return insertError(err, "insert event")
+		}
+		decision, err := eventDecision(&e)
+		if err != nil {
+			return err
+		}
+		if err := s.sealValue(&decision, waitContext(w.RunID, w.ID, "decision")); err != nil {
+			return err
+		}
+		res := tx.Model(&waitRow{}).Where("id = ? AND status = ?", waitID, WaitOpen).
+			Updates(map[string]any{"status": WaitDecided, "decision": decision, "decided_by": "event:" + e.ID,
+				"decided_at": dbTime(time.Now())})
+		if res.Error != nil {
+			return fmt.Errorf("store: take event for wait %s: %w", waitID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("store: take event for wait %s: no longer open: %w", waitID, ErrConflict)
+		}
+		return nil
+	})
 }
 
 func (s *gormStore) PruneEvents(ctx context.Context, before time.Time, limit int) (int64, error) {

@@ -149,12 +149,27 @@ func testEvents(t *testing.T, s Store) {
 	}
 	wantWait(t, s, wc, WaitOpen)
 
+	// A due wait takes an event that was never delivered, under its run's lease: the run is left as it is.
+	rt, wt := parkOnEvent(t, s, f.ID, "flow:payments", "T-1", hour, time.Time{})
+	mustOK(t, s.TakeEvent(ctx, wt, Event{ID: "run-9", Name: "flow:payments", Key: "T-1", Data: json.RawMessage(`{"paid":true}`), ReceivedAt: time.Now()}), "take event")
+	w = wantWait(t, s, wt, WaitDecided)
+	if !strings.Contains(string(w.Decision), `"id":"run-9"`) || !strings.Contains(string(w.Decision), `"data":{"paid":true}`) {
+		t.Fatalf("taken: %s", w.Decision)
+	}
+	if got := getRun(t, s, rt.ID); got.Status != RunWaiting {
+		t.Fatalf("taking an event moved the run: %s", got.Status)
+	}
+	mustErr(t, s.TakeEvent(ctx, wt, Event{ID: "run-10", Name: "flow:payments", Key: "T-1"}), ErrConflict, "take for a closed wait")
+	if d, err := s.DeliverEvent(ctx, Event{ID: "run-9", Name: "flow:payments", Key: "T-1"}); err != nil || !d.Duplicate {
+		t.Fatalf("the taken event was not stored: %+v %v", d, err)
+	}
+
 	// Waits for events are listed apart from the reviews people decide, and not counted with them.
 	evWaits, err := s.ListWaits(ctx, WaitFilter{Events: true, Limit: 200})
 	mustOK(t, err, "list event waits")
 	reviews, err := s.ListWaits(ctx, WaitFilter{})
 	mustOK(t, err, "list reviews")
-	if len(evWaits) != 10 || len(reviews) != 0 || evWaits[0].EventName != "payment.paid" || evWaits[0].EventKey != "C-1" {
+	if len(evWaits) != 11 || len(reviews) != 0 || evWaits[0].EventName != "flow:payments" || evWaits[0].EventKey != "T-1" {
 		t.Fatalf("%d event waits (first %+v), %d reviews", len(evWaits), evWaits[0], len(reviews))
 	}
 	if n, _ := s.CountWaits(ctx, ""); n != 0 {
