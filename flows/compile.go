@@ -95,8 +95,13 @@ type CompiledNode struct {
 	Spec  *nodes.Spec
 	Impl  nodes.Node
 	Retry RetryPolicy
-	// Next lists, per output port, the nodes that port leads to, in edge order.
-	Next map[string][]*CompiledNode
+	// Next lists, per output port, the nodes that port leads to, in edge order; NextPort the input port each
+	// edge arrives at (same order).
+	Next     map[string][]*CompiledNode
+	NextPort map[string][]string
+	// Join is set on a node that joins branches (nodes.Joiner): which of its inputs are connected, and which
+	// nodes can still lead to it, so the engine knows when no other branch can arrive.
+	Join *Join
 	// SecretParams names the parameters whose values are redacted in stored run data.
 	SecretParams []string
 }
@@ -305,9 +310,15 @@ func Compile(f *Flow) (*Compiled, error) {
 			continue
 		}
 		src.Next[e.SourcePort] = append(src.Next[e.SourcePort], tgt)
+		if src.NextPort == nil {
+			src.NextPort = map[string][]string{}
+		}
+		src.NextPort[e.SourcePort] = append(src.NextPort[e.SourcePort], e.TargetPort)
 	}
 	if cycle := findCycle(f, c); cycle != nil {
 		add(Problem{Code: CodeCycle, NodeID: cycle[0], Message: "the flow loops back on itself: " + strings.Join(cycle, " → ")})
+	} else {
+		joins(f, c)
 	}
 	if len(problems) > 0 {
 		c.Close()
@@ -385,4 +396,80 @@ func findCycle(f *Flow, c *Compiled) []string {
 		}
 	}
 	return nil
+}
+
+// Join describes a node that joins branches (nodes.Joiner).
+type Join struct {
+	// Ports are the node's connected input ports, in the order of its spec.
+	Ports []string
+	// Ancestors are the nodes from which a path leads to the join.
+	Ancestors map[string]bool
+}
+
+// joins fills in Join for every joining node of an acyclic flow.
+func joins(f *Flow, c *Compiled) {
+	into := map[string][]string{} // node → nodes with an edge into it
+	connected := map[string]map[string]bool{}
+	for _, n := range c.Nodes {
+		for port, targets := range n.Next {
+			for i, t := range targets {
+				into[t.Def.ID] = append(into[t.Def.ID], n.Def.ID)
+				if connected[t.Def.ID] == nil {
+					connected[t.Def.ID] = map[string]bool{}
+				}
+				connected[t.Def.ID][n.NextPort[port][i]] = true
+			}
+		}
+	}
+	for _, def := range f.Nodes {
+		n := c.Nodes[def.ID]
+		if n == nil {
+			continue
+		}
+		if _, ok := n.Impl.(nodes.Joiner); !ok {
+			continue
+		}
+		j := &Join{Ancestors: map[string]bool{}}
+		for _, in := range n.Spec.Inputs {
+			if connected[def.ID][in.ID] {
+				j.Ports = append(j.Ports, in.ID)
+			}
+		}
+		stack := append([]string(nil), into[def.ID]...)
+		for len(stack) > 0 {
+			id := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if j.Ancestors[id] {
+				continue
+			}
+			j.Ancestors[id] = true
+			stack = append(stack, into[id]...)
+		}
+		n.Join = j
+	}
+}
+
+// WaitsFor says, per joining node (core.merge) of a compiled flow, which nodes it waits for on each connected
+// input: the nodes with an edge into that input. The editor and the validation answer show it.
+func (c *Compiled) WaitsFor() map[string]map[string][]string {
+	out := map[string]map[string][]string{}
+	for _, def := range c.Flow.Nodes {
+		n := c.Nodes[def.ID]
+		if n == nil {
+			continue
+		}
+		for port, targets := range n.Next {
+			for i, t := range targets {
+				if t.Join == nil {
+					continue
+				}
+				if out[t.Def.ID] == nil {
+					out[t.Def.ID] = map[string][]string{}
+				}
+				in := n.NextPort[port][i]
+				out[t.Def.ID][in] = append(out[t.Def.ID][in], def.ID)
+			}
+		}
+	}
+	return out
 }

@@ -117,6 +117,39 @@ type Result struct {
 	// Park, when set, parks the run until a person decides or the park times out; Output and Port are ignored
 	// and the step runs again on resume (see Park).
 	Park *Park
+	// Split, when set in a live run, starts one child run per item (core.split) and parks the run until every
+	// child has ended; the step runs again then, with Exec.Resume.Decision holding the children's summary.
+	Split *Split
+}
+
+// Joiner is implemented by nodes that join branches (core.merge). The engine runs such a node once per run, when
+// every connected input has arrived, or when no branch that has not arrived can still reach it (a condition took
+// the other way), or, when JoinFirst says so, on the first arrival; later arrivals are dropped. Its Exec.Input is
+// then an object of the inputs that arrived, by input port id.
+type Joiner interface {
+	Node
+	JoinFirst() bool
+}
+
+// Bounds of child runs, whatever a node's parameters say: the children one step may start, and how many of them
+// may execute at once.
+const (
+	MaxChildRuns     = 10_000
+	MaxChildParallel = 100
+)
+
+// PortEnd is the port of a result that follows no edge: the branch ends at the step (a node that handed its items
+// to child runs, one per item, ends there once they have ended).
+const PortEnd = "end"
+
+// Split asks the engine for child runs: each executes the branch of Port with its item as input, at most
+// Parallel at once. Keys name the items, one each and all different: a child's dedup key is its parent's run and
+// node with its key, and its business key the parent's with the key.
+type Split struct {
+	Port     string
+	Items    []any
+	Keys     []string
+	Parallel int
 }
 
 // Response is an HTTP answer a flow gives to the caller of a synchronous webhook.

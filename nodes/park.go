@@ -3,7 +3,9 @@ package nodes
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -64,8 +66,66 @@ type Resume struct {
 	Decision json.RawMessage `json:"decision,omitempty"`
 	// DecidedBy names who decided (the user's e-mail, or the API token's name).
 	DecidedBy string `json:"decidedBy,omitempty"`
+	// DecidedAt is when the decision was recorded (zero when the wait timed out), so the run can say when.
+	DecidedAt time.Time `json:"decidedAt,omitzero"`
 	// TimedOut is set when nobody decided before the timeout.
 	TimedOut bool `json:"timedOut,omitempty"`
+}
+
+// Assignee names who may decide a park, for asks meant for someone in particular (an approval): people with
+// Role, or listed by e-mail in Users; admins may always decide. A request restricts its deciders by holding one
+// under its top-level "assignee" key (AssigneeOf); a request without one is decided by anyone allowed to operate
+// runs, as CRM reviews are.
+type Assignee struct {
+	// Role is a Ferry role (admin, editor, operator); empty when only the listed users may decide.
+	Role string `json:"role,omitempty"`
+	// Users are e-mail addresses of people who may decide whatever their role.
+	Users []string `json:"users,omitempty"`
+}
+
+// AdminRole is the role that may decide any park, whoever it is assigned to; it is the name server/auth gives
+// its administrators (a test there keeps the two equal).
+const AdminRole = "admin"
+
+// Allows reports whether a person with this e-mail and Ferry role may decide. E-mails compare without case.
+func (a *Assignee) Allows(email, role string) bool {
+	if a == nil || role == AdminRole {
+		return true
+	}
+	if a.Role != "" && role == a.Role {
+		return true
+	}
+	email = strings.TrimSpace(email)
+	return email != "" && slices.ContainsFunc(a.Users, func(u string) bool { return strings.EqualFold(u, email) })
+}
+
+// String says who may decide, for an error message ("operator or ana@example.com").
+func (a *Assignee) String() string {
+	var who []string
+	if a.Role != "" {
+		who = append(who, "role "+a.Role)
+	}
+	who = append(who, a.Users...)
+	who = append(who, "an admin")
+	return strings.Join(who, ", ")
+}
+
+// AssigneeOf reads the assignee a park's request names (nil when it names none: anyone allowed to operate runs
+// may decide). A request that is not a JSON object, or whose assignee cannot be read, names none only when the
+// key is absent: an unreadable assignee admits nobody but admins, so a malformed request never opens a decision
+// to everyone.
+func AssigneeOf(request json.RawMessage) *Assignee {
+	var doc struct {
+		Assignee json.RawMessage `json:"assignee"`
+	}
+	if len(request) == 0 || json.Unmarshal(request, &doc) != nil || len(doc.Assignee) == 0 || string(doc.Assignee) == "null" {
+		return nil
+	}
+	var a Assignee
+	if err := json.Unmarshal(doc.Assignee, &a); err != nil {
+		return &Assignee{}
+	}
+	return &a
 }
 
 // DecisionCheck checks a decision against the request it answers, so a malformed decision is refused when it

@@ -139,12 +139,19 @@ type State struct {
 	Response *nodes.Response `json:"response,omitempty"`
 	// Visits counts, per node, how often the run reached it, to number repeated visits.
 	Visits map[string]int `json:"visits,omitempty"`
+	// Joins holds, per joining node (core.merge), the inputs that arrived and whether it has run.
+	Joins map[string]*JoinState `json:"joins,omitempty"`
+	// inherited names the outputs a child run borrowed from its parent (Inherit), left out of its checkpoint.
+	inherited map[string]bool
 }
 
 // Pending is a step waiting to execute: a node and the input it receives.
 type Pending struct {
-	Node    string `json:"node"`
-	Input   any    `json:"input,omitempty"`
+	Node  string `json:"node"`
+	Input any    `json:"input,omitempty"`
+	// Port is the input port the step's input arrives at, for a node that joins branches: joinedPort once the
+	// arrivals are joined into its input, empty for a check that no other branch can reach it any more.
+	Port    string `json:"port,omitempty"`
 	Attempt int    `json:"attempt,omitempty"`
 	// Visit numbers the times the run reached this node (0 or 1 for the first), so a node reached by two
 	// paths sends a different idempotency key on each visit and the same one on every retry of a visit (I4).
@@ -168,13 +175,100 @@ type Unknown struct {
 	Details any    `json:"details,omitempty"`
 }
 
-// push queues node to run with input, numbering the visit.
-func (st *State) push(node string, input any) {
+// JoinState is what a joining node has received: the inputs that arrived, by port, and whether it has run.
+type JoinState struct {
+	Inputs map[string]any `json:"inputs,omitempty"`
+	Done   bool           `json:"done,omitempty"`
+}
+
+// joinedPort marks the pending step of a joining node whose arrivals are joined into its input.
+const joinedPort = "*"
+
+// push queues node to run with input arriving at port, numbering the visit.
+func (st *State) push(node, port string, input any) {
 	if st.Visits == nil {
 		st.Visits = map[string]int{}
 	}
 	st.Visits[node]++
-	st.Pending = append(st.Pending, Pending{Node: node, Input: input, Attempt: 1, Visit: st.Visits[node]})
+	st.Pending = append(st.Pending, Pending{Node: node, Port: port, Input: input, Attempt: 1, Visit: st.Visits[node]})
+}
+
+// follow queues the nodes n's port leads to, each with value arriving at its input port.
+func (st *State) follow(n *flows.CompiledNode, port string, value any) {
+	for i, t := range n.Next[port] {
+		in := nodes.DefaultPort
+		if i < len(n.NextPort[port]) {
+			in = n.NextPort[port][i]
+		}
+		st.push(t.Def.ID, in, value)
+	}
+}
+
+// join records the arrival p brings to joining node n, and reports whether n runs now: every connected input
+// arrived, it runs on its first arrival, or no pending step other than p can still reach it. When it runs, p's
+// input becomes the arrivals by port.
+func (st *State) join(n *flows.CompiledNode, p *Pending, first bool) bool {
+	if st.Joins == nil {
+		st.Joins = map[string]*JoinState{}
+	}
+	js := st.Joins[n.Def.ID]
+	if js == nil {
+		js = &JoinState{Inputs: map[string]any{}}
+		st.Joins[n.Def.ID] = js
+	}
+	if js.Done {
+		return false
+	}
+	if p.Port != "" {
+		js.Inputs[p.Port] = p.Input
+	}
+	ready := first && len(js.Inputs) > 0
+	if !ready {
+		ready = true
+		for _, port := range n.Join.Ports {
+			if _, ok := js.Inputs[port]; !ok {
+				ready = false
+				break
+			}
+		}
+	}
+	if !ready {
+		ready = true
+		for _, q := range st.Pending[1:] {
+			if q.Node == n.Def.ID || n.Join.Ancestors[q.Node] {
+				ready = false
+				break
+			}
+		}
+	}
+	if !ready || len(js.Inputs) == 0 {
+		return false
+	}
+	js.Done = true
+	inputs := make(map[string]any, len(js.Inputs))
+	for k, v := range js.Inputs {
+		inputs[k] = v
+	}
+	p.Input, p.Port = inputs, joinedPort
+	return true
+}
+
+// unjoined queues a check of every joining node that some input reached but that has not run: with nothing
+// else pending, no other branch can reach it, so it runs with what arrived. It reports whether it queued any.
+func (st *State) unjoined(c *flows.Compiled) bool {
+	queued := false
+	ids := make([]string, 0, len(st.Joins))
+	for id := range st.Joins {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if js := st.Joins[id]; !js.Done && len(js.Inputs) > 0 && c.Nodes[id] != nil {
+			st.Pending = append(st.Pending, Pending{Node: id, Attempt: 1, Visit: max(st.Visits[id], 1)})
+			queued = true
+		}
+	}
+	return queued
 }
 
 // IdempotencyKey is the key a step sends to providers: the same for every attempt of one visit of a node in a
@@ -239,6 +333,89 @@ type Outcome struct {
 	Steps       []Step
 	// Park is set when the run parked for a person (Status waiting): what the store keeps of the wait.
 	Park *Parked
+	// Split is set when the run parked for child runs (Status waiting): the caller starts them with the
+	// run's progress, each from ChildState.
+	Split *Splitting
+}
+
+// Splitting is a split a step started: the node, the children to start, and the wait the step resumes from.
+type Splitting struct {
+	NodeID string
+	WaitID string
+	nodes.Split
+}
+
+// ChildWaitPrefix starts the wait id of a step waiting for its child runs; the caller's Resume hook tells such
+// a wait from a person's by it.
+const ChildWaitPrefix = "children:"
+
+// split records step as waiting for its children and parks the run until they end (the caller's Resume hook
+// says when), leaving the step pending to run again then.
+func (e *Engine) split(out Outcome, st *State, node *flows.CompiledNode, step Step, sp *nodes.Split) Outcome {
+	id := ChildWaitPrefix + node.Def.ID + ":" + strconv.Itoa(max(st.Pending[0].Visit, 1))
+	step.Status = StepWaiting
+	step.Output = map[string]any{"children": len(sp.Items), "parallel": sp.Parallel, "port": sp.Port}
+	out.Steps = append(out.Steps, step)
+	e.observe(step)
+	st.Pending[0].Wait, st.Pending[0].Resume = id, nil
+	out.Status, out.AvailableAt = StatusWaiting, e.now().Add(nodes.MaxParkTimeout)
+	out.Split = &Splitting{NodeID: node.Def.ID, WaitID: id, Split: *sp}
+	return out
+}
+
+// ChildState is where a child run of a split starts: the split node's output being the item, and the nodes of
+// the split's port pending with the item as input. The parent's variables and outputs are not copied into it:
+// the caller lends them to the child when it executes (Inherit), so ten thousand children do not store ten
+// thousand copies of the parent's data.
+func ChildState(c *flows.Compiled, nodeID, port string, item any) *State {
+	st := &State{Outputs: map[string]any{nodeID: item}}
+	if n := c.Nodes[nodeID]; n != nil {
+		st.follow(n, port, item)
+	}
+	return st
+}
+
+// Inherit lends a child run the variables and node outputs of its parent as they were when it split (so
+// expressions read nodes.<id> and vars as the parent did): parent values under the child's own. The maps are
+// new, the values shared and only read. Inherited reports which outputs came from the parent, so the child's
+// checkpoint can leave them out (Own).
+func (st *State) Inherit(vars, outputs map[string]any) {
+	v := make(map[string]any, len(vars)+len(st.Vars))
+	for k, x := range vars {
+		v[k] = x
+	}
+	for k, x := range st.Vars {
+		v[k] = x
+	}
+	o := make(map[string]any, len(outputs)+len(st.Outputs))
+	inherited := make(map[string]bool, len(outputs))
+	for k, x := range outputs {
+		if _, own := st.Outputs[k]; !own {
+			o[k] = x
+			inherited[k] = true
+		}
+	}
+	for k, x := range st.Outputs {
+		o[k] = x
+	}
+	st.Vars, st.Outputs, st.inherited = v, o, inherited
+}
+
+// Own is the state as a child run keeps it: without the outputs it inherited from its parent. A state that
+// inherited nothing is returned as it is.
+func (st *State) Own() *State {
+	if len(st.inherited) == 0 {
+		return st
+	}
+	own := *st
+	own.Outputs = make(map[string]any, len(st.Outputs))
+	for k, x := range st.Outputs {
+		if !st.inherited[k] {
+			own.Outputs[k] = x
+		}
+	}
+	own.inherited = nil
+	return &own
 }
 
 // Parked is a wait a step started: its id, the node, and what the node asked (nodes.Park). Deadline is when
@@ -313,7 +490,7 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 			return nil
 		}
 	}
-	for len(st.Pending) > 0 {
+	for len(st.Pending) > 0 || st.unjoined(c) {
 		if err := ctx.Err(); err != nil {
 			out.Status, out.AvailableAt = StatusQueued, e.now()
 			return out
@@ -325,6 +502,14 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 		}
 		if st.Seq >= c.MaxSteps {
 			return e.fail(out, &StepError{Code: CodeTooManySteps, Message: fmt.Sprintf("the run reached its limit of %d steps", c.MaxSteps), NodeID: p.Node})
+		}
+		if node.Join != nil && p.Port != joinedPort {
+			// A joining node runs once, with what its branches brought: this arrival is kept until then.
+			if !st.join(node, &st.Pending[0], node.Impl.(nodes.Joiner).JoinFirst()) {
+				st.Pending = st.Pending[1:]
+				continue
+			}
+			p = st.Pending[0]
 		}
 		if p.Attempt == 0 {
 			p.Attempt = 1
@@ -444,9 +629,7 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 				payload := map[string]any{"error": step.Error.data(), "input": p.Input}
 				st.Outputs[node.Def.ID] = payload
 				st.Pending = st.Pending[1:]
-				for _, t := range errTargets {
-					st.push(t.Def.ID, payload)
-				}
+				st.follow(node, nodes.ErrorPort, payload)
 				continue
 			}
 			// Leave the failed step pending so "retry from the failed step" resumes exactly here, asking afresh
@@ -458,6 +641,9 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 		}
 		if res.Park != nil {
 			return e.park(out, run, st, node, step, res.Park)
+		}
+		if res.Split != nil && run.Mode == nodes.ModeLive {
+			return e.split(out, st, node, step, res.Split)
 		}
 		step.Status = StepSucceeded
 		if dry {
@@ -478,9 +664,7 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 			st.Response = res.Response
 		}
 		st.Pending = st.Pending[1:]
-		for _, t := range node.Next[port] {
-			st.push(t.Def.ID, res.Output)
-		}
+		st.follow(node, port, res.Output)
 		if !res.WaitUntil.IsZero() && run.Mode == nodes.ModeLive && res.WaitUntil.After(e.now()) {
 			out.Status, out.AvailableAt = StatusWaiting, res.WaitUntil
 			return out

@@ -326,3 +326,52 @@ func hasHan(s string) bool {
 	}
 	return false
 }
+
+// TestRefundApprovalThreshold evaluates the refund approval template's threshold in minor units (a decimal amount
+// just over 500 needs approval, 500.00 does not, whatever the currency's digits) and the message customer service
+// gets for a rejection and for a timeout.
+func TestRefundApprovalThreshold(t *testing.T) {
+	tpl, _, _ := templates.Get("refund-approval-stripe")
+	f, err := flows.Parse(tpl.Document)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cond string
+	json.Unmarshal(f.Node("large").Params["condition"], &cond)
+	p, err := expression.Compile(cond, expression.ResultBool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		amount, currency string
+		want             bool
+	}{
+		{"500.01", "cny", true}, {"500.00", "cny", false}, {"500", "CNY", false}, {"12.5", "usd", false},
+		{"501", "jpy", true}, {"500", "jpy", false}, {"1200.00", "eur", true},
+	} {
+		env := map[string]any{"trigger": map[string]any{"body": map[string]any{"amount": tc.amount, "currency": tc.currency}}}
+		got, err := p.Eval(env)
+		if err != nil || got != tc.want {
+			t.Errorf("%s %s: %v %v, want %v", tc.amount, tc.currency, got, err, tc.want)
+		}
+	}
+	var text string
+	json.Unmarshal(f.Node("declined").Params["text"], &text)
+	msg, err := expression.CompileTemplate(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trigger := map[string]any{"body": map[string]any{"order_id": "A-1", "amount": "900.00", "currency": "cny"}}
+	for _, tc := range []struct {
+		approval map[string]any
+		want     string
+	}{
+		{map[string]any{"decision": "rejected", "by": "fin@shop.cn", "comment": "超出政策"}, "由 fin@shop.cn 驳回"},
+		{map[string]any{"decision": "timeout", "by": "", "comment": ""}, "期限内无人审批"},
+	} {
+		s, err := msg.EvalString(map[string]any{"trigger": trigger, "prev": map[string]any{"approval": tc.approval}})
+		if err != nil || !strings.Contains(s, tc.want) || !strings.Contains(s, "900.00 CNY") {
+			t.Errorf("declined message %q %v, want %q", s, err, tc.want)
+		}
+	}
+}

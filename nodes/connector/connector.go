@@ -475,6 +475,11 @@ var (
 
 // Execute makes the operation's request (every page of it, when asked) and outputs the result.
 func (n *node) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error) {
+	if n.c.page != nil {
+		if res, ok := (&Paging{cfg: n.paging}).Resumed(x); ok {
+			return res, nil
+		}
+	}
 	fields, err := n.credential(ctx, x)
 	if err != nil {
 		return nodes.Result{}, err
@@ -484,8 +489,7 @@ func (n *node) Execute(ctx context.Context, x *nodes.Exec) (nodes.Result, error)
 		return nodes.Result{}, err
 	}
 	if n.c.page != nil {
-		out, err := n.paginate(ctx, x, fields, r)
-		return nodes.Result{Output: out}, err
+		return n.paginate(ctx, x, fields, r)
 	}
 	if n.c.op.Prepare != nil {
 		if r, err = n.prepare(ctx, x, fields, r); err != nil {

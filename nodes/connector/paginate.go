@@ -192,7 +192,8 @@ func PagingParams(showIf map[string][]any, style PageStyle, size, maxSize int) [
 		}
 		return out
 	}
-	all := map[string][]any{"pages": {"all"}}
+	all := map[string][]any{"pages": {"all", "each"}}
+	each := map[string][]any{"pages": {"each"}}
 	startLabel := map[PageStyle]string{PageCursor: "Start at cursor", PageGraphQL: "Start at cursor", PageLink: "Start at URL", PageNextURL: "Start at URL",
 		PageNumber: "Start at page", PageOffset: "Start at record"}[style]
 	if startLabel == "" {
@@ -200,11 +201,16 @@ func PagingParams(showIf map[string][]any, style PageStyle, size, maxSize int) [
 	}
 	return []nodes.Field{
 		{Name: "pages", TextKey: "connector.paging.pages", Label: "Pages", Type: nodes.TypeSelect, Default: "one", ShowIf: with(nil),
-			Description: "One page, or every page up to the limits below. The output's next continues where it stopped.",
+			Description: "One page, or every page up to the limits below. The output's next continues where it stopped. " +
+				"One run per record reads every page up to the limits and runs the nodes after this one once per record, each " +
+				"as a run of its own (like core.split); the run then ends here.",
 			Options: []nodes.Option{
 				{Value: "one", Label: "One page"},
 				{Value: "all", Label: "All pages, up to the limits"},
+				{Value: "each", Label: "One run per record, up to the limits"},
 			}},
+		{Name: "parallel", TextKey: "connector.paging.parallel", Label: "Runs at once", Type: nodes.TypeInteger, Default: 10, ShowIf: with(each),
+			Description: fmt.Sprintf("With one run per record: how many of the records' runs execute at the same time (1 to %d).", nodes.MaxChildParallel)},
 		{Name: "maxItems", TextKey: "connector.paging.maxItems", Label: "At most this many records", Type: nodes.TypeInteger, Default: 1000, ShowIf: with(all),
 			Description: fmt.Sprintf("Stop once this many records are read (1 to %d).", maxItemsBound)},
 		{Name: "maxPages", TextKey: "connector.paging.maxPages", Label: "At most this many pages", Type: nodes.TypeInteger, Default: 50, ShowIf: with(all),
@@ -229,12 +235,16 @@ func (c *compiledPagination) docs() string {
 	return "**Pages:** the list comes in pages (" + how + "). The node reads one page, or every page up to " +
 		"*At most this many records* and *At most this many pages*, and outputs `{\"items\": […], \"count\": n, " +
 		"\"pages\": n, \"complete\": true|false, \"next\": …}`: `complete` is true when the list ended, and `next`, " +
-		"given to *Start at* of a later step, continues where this one stopped."
+		"given to *Start at* of a later step, continues where this one stopped. With *One run per record*, the nodes " +
+		"after this one run once per record, each as a run of its own (*Runs at once* at a time, like `core.split`), " +
+		"and the run ends at this node with their summary once they ended."
 }
 
 // pagingConfig is a node's paging parameters.
 type pagingConfig struct {
 	all      bool
+	each     bool // one run per record
+	parallel int
 	maxItems int
 	maxPages int
 	size     int
@@ -242,9 +252,17 @@ type pagingConfig struct {
 }
 
 func (c *compiledPagination) configure(cfg *nodes.Config) pagingConfig {
-	p := pagingConfig{all: cfg.String("pages") == "all", maxItems: cfg.Int("maxItems"), maxPages: cfg.Int("maxPages"), size: cfg.Int("pageSize")}
+	mode := cfg.String("pages")
+	p := pagingConfig{all: mode == "all" || mode == "each", each: mode == "each", maxItems: cfg.Int("maxItems"), maxPages: cfg.Int("maxPages"),
+		size: cfg.Int("pageSize"), parallel: cfg.Int("parallel")}
 	if p.maxItems < 1 || p.maxItems > maxItemsBound {
 		cfg.Fail("maxItems", nodes.CodeParamInvalid, fmt.Sprintf("at most this many records must be between 1 and %d", maxItemsBound))
+	}
+	if p.each && p.maxItems > nodes.MaxChildRuns {
+		cfg.Fail("maxItems", nodes.CodeParamInvalid, fmt.Sprintf("with one run per record, at most %d records", nodes.MaxChildRuns))
+	}
+	if p.each && (p.parallel < 1 || p.parallel > nodes.MaxChildParallel) {
+		cfg.Fail("parallel", nodes.CodeParamInvalid, fmt.Sprintf("runs at once must be between 1 and %d", nodes.MaxChildParallel))
 	}
 	if p.maxPages < 1 || p.maxPages > maxPagesBound {
 		cfg.Fail("maxPages", nodes.CodeParamInvalid, fmt.Sprintf("at most this many pages must be between 1 and %d", maxPagesBound))
@@ -343,6 +361,43 @@ func (pg *Paging) Run(ctx context.Context, env map[string]any, fetch Fetch) (map
 	return out, nil
 }
 
+// Resumed is the result of a node that gave its records to one run each, once those runs have ended: their
+// summary, following no edge (the run ends at the node). It is false when the node's step did not wait for them.
+func (pg *Paging) Resumed(x *nodes.Exec) (nodes.Result, bool) {
+	if pg == nil || !pg.cfg.each || x.Resume == nil {
+		return nodes.Result{}, false
+	}
+	summary := map[string]any{}
+	if len(x.Resume.Decision) > 0 && json.Unmarshal(x.Resume.Decision, &summary) != nil {
+		summary = map[string]any{}
+	}
+	if x.Resume.TimedOut {
+		summary["timedOut"] = true
+	}
+	return nodes.Result{Output: summary, Port: nodes.PortEnd}, true
+}
+
+// Result is what a node outputs for the pages Run read: the list, or, with one run per record, child runs for
+// the records (in a test run, which cannot start runs, the first record goes on in the run itself).
+func (pg *Paging) Result(x *nodes.Exec, out map[string]any, err error) (nodes.Result, error) {
+	if err != nil || !pg.cfg.each {
+		return nodes.Result{Output: out}, err
+	}
+	items, _ := out["items"].([]any)
+	if len(items) == 0 {
+		return nodes.Result{Output: map[string]any{"total": 0, "succeeded": 0, "failed": 0, "cancelled": 0, "children": []any{}},
+			Port: nodes.PortEnd}, nil
+	}
+	if x.Mode != nodes.ModeLive {
+		return nodes.Result{Output: items[0]}, nil
+	}
+	keys := make([]string, len(items))
+	for i := range items {
+		keys[i] = strconv.Itoa(i)
+	}
+	return nodes.Result{Split: &nodes.Split{Port: nodes.DefaultPort, Items: items, Keys: keys, Parallel: pg.cfg.parallel}}, nil
+}
+
 // Query moves a request URL to pos, asking for size records, for paging styles that live in the query: the next
 // URL of a Link header as it is, else the page, offset, cursor and size parameters set.
 func (pg *Paging) Query(u *url.URL, pos Position, size int) *url.URL {
@@ -427,9 +482,9 @@ func (pg *Paging) startPosition(env map[string]any) (Position, error) {
 }
 
 // paginate reads an operation's pages.
-func (n *node) paginate(ctx context.Context, x *nodes.Exec, fields map[string]string, first *request) (map[string]any, error) {
+func (n *node) paginate(ctx context.Context, x *nodes.Exec, fields map[string]string, first *request) (nodes.Result, error) {
 	pg := &Paging{p: n.c.page, cfg: n.paging, code: n.c.p.Name}
-	return pg.Run(ctx, envOf(x), func(ctx context.Context, pos Position, size int) (*Answer, map[string]any, error) {
+	out, err := pg.Run(ctx, envOf(x), func(ctx context.Context, pos Position, size int) (*Answer, map[string]any, error) {
 		r, err := n.pageRequest(first, pos, size)
 		if err != nil {
 			return nil, nil, err
@@ -440,6 +495,7 @@ func (n *node) paginate(ctx context.Context, x *nodes.Exec, fields map[string]st
 		}
 		return a, r.shown(), nil
 	})
+	return pg.Result(x, out, err)
 }
 
 // pageRequest is the first request moved to pos, asking for size records.

@@ -711,6 +711,9 @@ func (n *httpNode) DryRun(ctx context.Context, x *nodes.Exec) (nodes.Result, err
 // retried, everything else fails for good, each with the provider's answer in the error details. A call to an
 // endpoint whose circuit is open is not sent.
 func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result, error) {
+	if res, ok := n.paging.Resumed(x); ok {
+		return res, nil
+	}
 	r, err := n.render(runCtx, x)
 	if err != nil {
 		return nodes.Result{}, err
@@ -724,7 +727,7 @@ func (n *httpNode) Execute(runCtx context.Context, x *nodes.Exec) (nodes.Result,
 			}
 			return &connector.Answer{Status: a.status, Header: a.header, Body: a.raw, JSON: a.parsed}, page.summary(), nil
 		})
-		return nodes.Result{Output: out}, err
+		return n.paging.Result(x, out, err)
 	}
 	a, err := n.exchange(runCtx, x, r)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ferry-hq/ferry/nodes"
 )
 
 // pagedAPI serves 23 records under every paging style the HTTP node knows, checks the API key on every page,
@@ -130,5 +132,41 @@ func TestHTTPPagingParametersAreChecked(t *testing.T) {
 		if _, err := build(t, HTTPType, mustJSON(t, params), ""); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestHTTPOneRunPerRecord: with one run per record, the node reads every page up to its bounds and asks for a
+// child run per record on its output (a test run goes on with the first record), and once they ended it ends
+// the branch with their summary.
+func TestHTTPOneRunPerRecord(t *testing.T) {
+	srv, _ := pagedAPI(t)
+	key := map[string]string{"name": "api_key", "value": "k-123", "in": "query"}
+	params := map[string]any{"url": srv.URL + "/offset", "pagination": "offset", "offsetParam": "skip", "sizeParam": "limit",
+		"pageSize": 10, "pages": "each", "maxItems": 15, "parallel": 4}
+	res, err := newHTTPNode(t, params).Execute(t.Context(), httpExec(nil, key, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := res.Split
+	if sp == nil || len(sp.Items) != 15 || sp.Port != nodes.DefaultPort || sp.Parallel != 4 || sp.Keys[14] != "14" ||
+		sp.Items[14].(map[string]any)["n"] != int64(14) {
+		t.Fatalf("split %+v", sp)
+	}
+	x := httpExec(nil, key, nil)
+	x.Mode = nodes.ModeTest
+	res, err = newHTTPNode(t, params).Execute(t.Context(), x)
+	if err != nil || res.Split != nil || res.Output.(map[string]any)["n"] != int64(0) {
+		t.Fatalf("test run: %+v %v", res, err)
+	}
+	x = httpExec(nil, key, nil)
+	x.Resume = &nodes.Resume{WaitID: "children:http:1", Decision: json.RawMessage(`{"total": 15, "succeeded": 15, "failed": 0}`)}
+	res, err = newHTTPNode(t, params).Execute(t.Context(), x)
+	if err != nil || res.Port != nodes.PortEnd || res.Output.(map[string]any)["succeeded"] != 15.0 {
+		t.Fatalf("resumed: %+v %v", res, err)
+	}
+	for p, field := range map[string]string{`"parallel": 0`: "parallel", `"maxItems": 20000`: "maxItems"} {
+		raw := `{"url": "` + srv.URL + `/offset", "pagination": "offset", "offsetParam": "skip", "sizeParam": "limit", "pages": "each", ` + p + `}`
+		_, err := build(t, HTTPType, raw, "")
+		wantProblem(t, err, field, nodes.CodeParamInvalid)
 	}
 }

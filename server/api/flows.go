@@ -258,6 +258,8 @@ func (a *API) exportFlow(c fiber.Ctx) error {
 type ValidationResponse struct {
 	Valid    bool            `json:"valid"`
 	Problems []nodes.Problem `json:"problems"`
+	// WaitsFor says, for each merge of a valid flow, which nodes it waits for on each input.
+	WaitsFor map[string]map[string][]string `json:"waitsFor,omitempty"`
 }
 
 func (a *API) validate(c fiber.Ctx) error {
@@ -269,7 +271,16 @@ func (a *API) validate(c fiber.Ctx) error {
 	if problems == nil {
 		problems = []nodes.Problem{}
 	}
-	return ok(c, http.StatusOK, ValidationResponse{Valid: len(problems) == 0, Problems: problems})
+	out := ValidationResponse{Valid: len(problems) == 0, Problems: problems}
+	if out.Valid {
+		if compiled, err := flows.Compile(f); err == nil {
+			if w := compiled.WaitsFor(); len(w) > 0 {
+				out.WaitsFor = w
+			}
+			compiled.Close()
+		}
+	}
+	return ok(c, http.StatusOK, out)
 }
 
 // TestRequest is the body of a test run.

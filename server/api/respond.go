@@ -165,6 +165,11 @@ type RunResponse struct {
 	StartedAt   *time.Time      `json:"startedAt,omitempty"`
 	FinishedAt  *time.Time      `json:"finishedAt,omitempty"`
 	DurationMS  *int64          `json:"durationMs,omitempty"`
+	// ParentRunID names the run whose split started this one, ChildIndex its item; ChildrenOpen, on a parent
+	// waiting for its children, how many have not ended.
+	ParentRunID  string `json:"parentRunId,omitempty"`
+	ChildIndex   *int   `json:"childIndex,omitempty"`
+	ChildrenOpen int    `json:"childrenOpen,omitempty"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -181,6 +186,12 @@ func runResponse(r *store.Run) RunResponse {
 		StartedAt: optTime(r.StartedAt), FinishedAt: optTime(r.FinishedAt)}
 	if r.Status == store.RunQueued || r.Status == store.RunWaiting {
 		out.AvailableAt = optTime(r.AvailableAt)
+	}
+	if r.ParentRunID != "" {
+		out.ParentRunID, out.ChildIndex = r.ParentRunID, &r.ChildIndex
+	}
+	if r.Status == store.RunWaiting {
+		out.ChildrenOpen = r.ChildrenOpen
 	}
 	if !r.FinishedAt.IsZero() {
 		d := r.FinishedAt.Sub(r.CreatedAt).Milliseconds()

@@ -6,12 +6,16 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/connector"
+	"github.com/ferry-hq/ferry/nodes/core"
 	"github.com/ferry-hq/ferry/nodes/crm"
+	"github.com/ferry-hq/ferry/server/auth"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/store"
 )
@@ -25,6 +29,9 @@ const (
 	CodeReviewClosed = "review_closed"
 	// CodeReviewDecisionInvalid refuses a decision that does not answer what the review asks.
 	CodeReviewDecisionInvalid = "review_decision_invalid"
+	// CodeApprovalNotAssignee refuses a decision from someone the review is not assigned to (an approval names
+	// a role and people who may decide; admins always may).
+	CodeApprovalNotAssignee = "approval_not_assignee"
 )
 
 // ReviewResponse is a review as the API shows it.
@@ -153,7 +160,15 @@ func (a *API) flowNames(c fiber.Ctx, waits []store.Wait) map[string]string {
 
 func (a *API) listReviews(c fiber.Ctx) error {
 	f := store.WaitFilter{Status: c.Query("status", store.WaitOpen), FlowID: c.Query("flowId"), RunID: c.Query("runId"),
-		After: c.Query("cursor")}
+		Kind: c.Query("kind"), After: c.Query("cursor")}
+	mine := false
+	switch c.Query("assignee") {
+	case "":
+	case "me":
+		mine = true
+	default:
+		return errBadRequest(CodeBadRequest, "assignee may only be me: the reviews the caller may decide")
+	}
 	if f.Status == "all" {
 		f.Status = ""
 	} else if !reviewStatuses[f.Status] {
@@ -175,14 +190,25 @@ func (a *API) listReviews(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	next := ""
+	if len(waits) == f.Limit {
+		next = waits[len(waits)-1].ID
+	}
+	if mine {
+		// Filtered after the page is read, so a page may hold fewer than limit items; nextCursor still pages on.
+		p := principal(c)
+		kept := waits[:0]
+		for _, w := range waits {
+			if mayDecide(p, &w) {
+				kept = append(kept, w)
+			}
+		}
+		waits = kept
+	}
 	names := a.flowNames(c, waits)
 	items := make([]ReviewResponse, len(waits))
 	for i := range waits {
 		items[i] = a.reviewView(&waits[i], names[waits[i].FlowID], reveal)
-	}
-	next := ""
-	if len(waits) == f.Limit {
-		next = waits[len(waits)-1].ID
 	}
 	open, err := a.Store.CountWaits(c.Context(), store.WaitOpen)
 	if err != nil {
@@ -212,15 +238,30 @@ func (a *API) decideReview(c fiber.Ctx) error {
 	if err := json.Unmarshal(body, &decision); err != nil || decision == nil {
 		return errBadRequest(CodeInvalidJSON, "the decision must be a JSON object")
 	}
-	by := ""
-	if p := principal(c); p != nil {
-		by = p.Email
-		if by == "" && p.TokenID != "" {
-			by = "token " + p.TokenID
+	var by runner.Decider
+	p := principal(c)
+	if p != nil {
+		by = runner.Decider{Name: p.Email, Email: p.Email, Role: string(p.Role)}
+		if by.Name == "" && p.TokenID != "" {
+			by.Name = "token " + p.TokenID
 		}
+	}
+	// The route admits every reader, so that the people an approval names may decide it whatever their role;
+	// a review that names nobody is decided by those who operate runs, as before.
+	if w, err := a.Store.GetWait(c.Context(), c.Params("id")); err == nil && nodes.AssigneeOf(w.Request) == nil &&
+		(p == nil || !auth.Allowed(p.Role, string(PermRunsOperate))) {
+		role := ""
+		if p != nil {
+			role = string(p.Role)
+		}
+		return &Error{Status: http.StatusForbidden, Code: CodeForbidden,
+			Message: "the " + role + " role may not decide this review (needs " + string(PermRunsOperate) + ")"}
 	}
 	w, err := a.Runner.Decide(c.Context(), c.Params("id"), json.RawMessage(body), by)
 	switch {
+	case errors.Is(err, runner.ErrNotAssignee):
+		return &Error{Status: http.StatusForbidden, Code: CodeApprovalNotAssignee,
+			Message: strings.TrimPrefix(err.Error(), "runner: ")}
 	case errors.Is(err, runner.ErrWaitClosed):
 		return &Error{Status: http.StatusConflict, Code: CodeReviewClosed,
 			Message: "this review is no longer open: someone else decided it, it timed out, or its run was cancelled"}
@@ -229,6 +270,32 @@ func (a *API) decideReview(c fiber.Ctx) error {
 	case err != nil:
 		return fromStore(err, "review")
 	}
-	a.audit(c, "review.decide", "run", w.RunID, map[string]any{"review": w.ID, "kind": w.Kind})
+	a.audit(c, "review.decide", "run", w.RunID, reviewAudit(w))
 	return ok(c, http.StatusOK, a.reviewView(w, a.flowNames(c, []store.Wait{*w})[w.FlowID], false))
+}
+
+// mayDecide reports whether the caller may decide the wait: the people it is assigned to, or, when it names
+// nobody, those who operate runs.
+func mayDecide(p *auth.Principal, w *store.Wait) bool {
+	if p == nil {
+		return false
+	}
+	if as := nodes.AssigneeOf(w.Request); as != nil {
+		return as.Allows(p.Email, string(p.Role))
+	}
+	return auth.Allowed(p.Role, string(PermRunsOperate))
+}
+
+// reviewAudit is what the audit log keeps of a decision: which review, what was decided, by whom and when (the
+// entry names its actor too), and, for an approval, the verdict and its comment.
+func reviewAudit(w *store.Wait) map[string]any {
+	out := map[string]any{"review": w.ID, "kind": w.Kind, "node": w.NodeID, "decidedBy": w.DecidedBy, "decidedAt": w.DecidedAt}
+	if w.Kind == core.ApprovalKind {
+		var d core.ApprovalDecision
+		if json.Unmarshal(w.Decision, &d) == nil && d.Approve != nil {
+			out["decision"] = map[bool]string{true: "approved", false: "rejected"}[*d.Approve]
+			out["comment"] = d.Comment
+		}
+	}
+	return out
 }

@@ -12,7 +12,7 @@ var runStatuses = map[string]bool{store.RunQueued: true, store.RunRunning: true,
 	store.RunSucceeded: true, store.RunFailed: true, store.RunCancelled: true}
 
 func (a *API) listRuns(c fiber.Ctx) error {
-	f := store.RunFilter{FlowID: c.Query("flow"), Status: splitList(c.Query("status")), Mode: c.Query("mode"),
+	f := store.RunFilter{FlowID: c.Query("flow"), ParentRunID: c.Query("parent"), Status: splitList(c.Query("status")), Mode: c.Query("mode"),
 		BusinessKey: c.Query("businessKey"), Cursor: c.Query("cursor")}
 	for _, s := range f.Status {
 		if !runStatuses[s] {

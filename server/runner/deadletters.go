@@ -138,16 +138,21 @@ func (r *Runner) deadLetterPayload(ctx context.Context, run *store.Run, c *flows
 	return p
 }
 
-// enqueueStarts hands the runs committed with a failure to the queue; a lost enqueue only delays them until the
-// sweeper.
+// enqueueStarts hands the runs committed with a run's progress (dead-letter alerts, a split's children) to the
+// queue; a lost enqueue only delays them until the sweeper.
 func (r *Runner) enqueueStarts(starts []*store.Run) {
 	if len(starts) == 0 {
 		return
 	}
-	entries := make([]queue.Entry, len(starts))
-	for i, s := range starts {
-		entries[i] = queue.Entry{RunID: s.ID, At: s.AvailableAt}
+	entries := make([]queue.Entry, 0, len(starts))
+	for _, s := range starts {
 		r.countRun(s.FlowID, store.RunQueued)
+		if !s.Held { // a held child is enqueued when the store releases it
+			entries = append(entries, queue.Entry{RunID: s.ID, At: s.AvailableAt})
+		}
+	}
+	if len(entries) == 0 {
+		return
 	}
 	if err := r.Queue.EnqueueBatch(context.Background(), entries); err != nil {
 		r.Logger.Warn("enqueue failed; the sweeper will pick the runs up", "runs", len(entries), "err", err)

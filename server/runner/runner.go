@@ -54,6 +54,7 @@ type Runner struct {
 	cache     versionCache
 	published publishedCache
 	watchers  watcherCache
+	parents   parentCache
 	listeners listenerCache
 	// testRunsKept bounds the test runs each flow keeps; see SetTestRunsKept.
 	testRunsKept atomic.Int64
@@ -413,6 +414,15 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		out.Error = &engine.StepError{Code: "test_run_timeout", Message: fmt.Sprintf("the test run did not finish within %s", timeout)}
 	}
 	prog := r.progress(run, t.Flow.Compiled, state, out)
+	if !committedFirst && len(prog.Children) > 0 {
+		// Children are started by saving the parent's progress: store the run first, running under this lease.
+		pending := *run
+		pending.Status, pending.LeaseOwner, pending.LeaseUntil, pending.StartedAt = store.RunRunning, r.Owner, leaseUntil, run.CreatedAt
+		if err := r.Store.CreateRun(context.WithoutCancel(ctx), &pending, nil); err != nil {
+			return nil, err
+		}
+		committedFirst = true
+	}
 	if committedFirst {
 		// Detach from the caller: once executed, the outcome must be saved even if the caller went away.
 		if err := r.Store.SaveProgress(context.WithoutCancel(ctx), prog); err != nil {
@@ -430,7 +440,7 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 			return nil, err
 		}
 	}
-	r.finish(run, out, prog.Starts)
+	r.finish(run, out, prog)
 	r.emitFlowEvents(ctx, run)
 	if t.Mode == nodes.ModeTest {
 		// Anyone allowed to test may do it often: each flow keeps only its newest test runs.
@@ -463,7 +473,7 @@ func (r *Runner) engineRun(run *store.Run, trigger any, st *engine.State) *engin
 // running is what the store keeps of a run saved while it goes on: its state and the steps since the last save.
 func (r *Runner) running(run *store.Run, c *flows.Compiled, st *engine.State, steps []engine.Step) store.Progress {
 	return store.Progress{RunID: run.ID, LeaseOwner: r.Owner, Status: store.RunRunning, Attempt: run.Attempt,
-		Checkpoint: mustJSON(st), Steps: r.steps(run.ID, c, steps)}
+		Checkpoint: mustJSON(st.Own()), Steps: r.steps(run.ID, c, steps)}
 }
 
 // progress turns an engine outcome into what the store keeps.
@@ -483,7 +493,7 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 		p.Status, p.AvailableAt = store.RunQueued, out.AvailableAt.UTC()
 	}
 	if p.Status != store.RunSucceeded && p.Status != store.RunCancelled {
-		p.Checkpoint = mustJSON(st)
+		p.Checkpoint = mustJSON(st.Own())
 	}
 	if out.Error != nil {
 		p.Error = mustJSON(out.Error)
@@ -496,6 +506,10 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 	if p.Status == store.RunFailed {
 		p.Starts = r.deadLetterStarts(run, c, out.Error)
 	}
+	if out.Split != nil {
+		p.Children, p.ChildParallel = r.children(run, c, out.Split), out.Split.Parallel
+	}
+	p.ParentRunID, p.Woken = run.ParentRunID, new([]string)
 	return p
 }
 
@@ -589,8 +603,8 @@ func (r *Runner) wake(ctx context.Context, run *store.Run) {
 }
 
 // finish reports a run's new status, hands a run that continues later back to the queue, wakes the runs it held
-// back and enqueues the runs committed with it (starts).
-func (r *Runner) finish(run *store.Run, out engine.Outcome, starts []*store.Run) {
+// back, and enqueues the runs committed with it (prog's starts) and those its save made claimable.
+func (r *Runner) finish(run *store.Run, out engine.Outcome, prog store.Progress) {
 	r.countRun(run.FlowID, run.Status)
 	if run.Status == store.RunQueued || run.Status == store.RunWaiting {
 		if err := r.Queue.Enqueue(context.Background(), run.ID, run.AvailableAt); err != nil {
@@ -598,7 +612,10 @@ func (r *Runner) finish(run *store.Run, out engine.Outcome, starts []*store.Run)
 		}
 	}
 	r.wake(context.Background(), run)
-	r.enqueueStarts(starts)
+	r.enqueueStarts(prog.Starts)
+	if prog.Woken != nil {
+		r.enqueueIDs(*prog.Woken)
+	}
 	r.takenAtOnce(run, out)
 	if out.Error != nil && run.Status == store.RunFailed {
 		r.Logger.Info("run failed", "run", run.ID, "flow", run.FlowID, "node", out.Error.NodeID, "code", out.Error.Code)

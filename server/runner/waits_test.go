@@ -73,15 +73,15 @@ func TestParkedRunSurvivesRestart(t *testing.T) {
 			if got, _ := r2.Store.GetRun(ctx, run.ID); got.Status != store.RunWaiting {
 				t.Fatalf("an early wake-up resumed the run: %s", got.Status)
 			}
-			_, err = r2.Decide(ctx, waits[0].ID, json.RawMessage(`{"pick":"c"}`), "ops@example.com")
+			_, err = r2.Decide(ctx, waits[0].ID, json.RawMessage(`{"pick":"c"}`), runner.Decider{Name: "ops@example.com", Email: "ops@example.com", Role: "operator"})
 			if !errors.Is(err, runner.ErrDecisionInvalid) {
 				t.Fatalf("invalid decision: %v", err)
 			}
-			w, err := r2.Decide(ctx, waits[0].ID, json.RawMessage(`{"pick":"b"}`), "ops@example.com")
+			w, err := r2.Decide(ctx, waits[0].ID, json.RawMessage(`{"pick":"b"}`), runner.Decider{Name: "ops@example.com", Email: "ops@example.com", Role: "operator"})
 			if err != nil || w.Status != store.WaitDecided {
 				t.Fatalf("decide: %+v %v", w, err)
 			}
-			if _, err := r2.Decide(ctx, waits[0].ID, json.RawMessage(`{"pick":"a"}`), "late@example.com"); !errors.Is(err, runner.ErrWaitClosed) {
+			if _, err := r2.Decide(ctx, waits[0].ID, json.RawMessage(`{"pick":"a"}`), runner.Decider{Name: "late@example.com", Email: "late@example.com", Role: "operator"}); !errors.Is(err, runner.ErrWaitClosed) {
 				t.Fatalf("second decision: %v", err)
 			}
 			// The decision queued the run; a worker takes it from the queue.
@@ -143,7 +143,7 @@ func TestParkedRunTimesOut(t *testing.T) {
 	if w, _ := r.Store.GetWait(ctx, waits[0].ID); w.Status != store.WaitTimedOut {
 		t.Fatalf("wait after its timeout: %+v", w)
 	}
-	if _, err := r.Decide(ctx, waits[0].ID, json.RawMessage(`{"pick":"a"}`), "ops"); !errors.Is(err, runner.ErrWaitClosed) {
+	if _, err := r.Decide(ctx, waits[0].ID, json.RawMessage(`{"pick":"a"}`), runner.Decider{Name: "ops", Role: "operator"}); !errors.Is(err, runner.ErrWaitClosed) {
 		t.Fatalf("decision after the timeout: %v", err)
 	}
 
@@ -160,7 +160,7 @@ func TestParkedRunTimesOut(t *testing.T) {
 	if len(w2) != 1 || w2[0].Status != store.WaitCancelled {
 		t.Fatalf("wait of a cancelled run: %+v", w2)
 	}
-	if _, err := r.Decide(ctx, w2[0].ID, json.RawMessage(`{"pick":"a"}`), "ops"); !errors.Is(err, runner.ErrWaitClosed) {
+	if _, err := r.Decide(ctx, w2[0].ID, json.RawMessage(`{"pick":"a"}`), runner.Decider{Name: "ops", Role: "operator"}); !errors.Is(err, runner.ErrWaitClosed) {
 		t.Fatalf("decision on a cancelled run: %v", err)
 	}
 }

@@ -102,6 +102,18 @@ func (r *Runner) Process(ctx context.Context, runID string) error {
 	} else {
 		state = engine.NewState(loaded.Compiled, run.TriggerNode, trigger)
 	}
+	if run.ParentRunID != "" {
+		// A child of a split borrows its parent's trigger, variables and outputs.
+		pc, err := r.parentOf(ctx, run.ParentRunID)
+		if errors.Is(err, store.ErrNotFound) {
+			return r.failUnloadable(ctx, run, err)
+		}
+		if err != nil {
+			return err // the store did not answer: the lease expires and the run is taken up again
+		}
+		trigger = pc.trigger
+		state.Inherit(pc.vars, pc.outputs)
+	}
 
 	// Keep the lease while executing; losing it (the run was cancelled, or we stalled past it and another
 	// worker took over) stops this execution between steps.
@@ -148,7 +160,7 @@ func (r *Runner) Process(ctx context.Context, runID string) error {
 		return fmt.Errorf("save run %s: %w", run.ID, err)
 	}
 	applyProgress(run, prog)
-	r.finish(run, out, prog.Starts)
+	r.finish(run, out, prog)
 	return nil
 }
 
@@ -158,6 +170,7 @@ func (r *Runner) failUnloadable(ctx context.Context, run *store.Run, cause error
 	prog := store.Progress{RunID: run.ID, LeaseOwner: r.Owner, Status: store.RunFailed, Attempt: run.Attempt,
 		Checkpoint: run.Checkpoint, Error: mustJSON(se), FinishedAt: time.Now().UTC()}
 	prog.Starts = r.deadLetterStarts(run, nil, se)
+	prog.ParentRunID, prog.Woken = run.ParentRunID, new([]string)
 	if err := r.Store.SaveProgress(context.WithoutCancel(ctx), prog); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return cause
@@ -166,6 +179,7 @@ func (r *Runner) failUnloadable(ctx context.Context, run *store.Run, cause error
 	}
 	r.countRun(run.FlowID, store.RunFailed)
 	r.enqueueStarts(prog.Starts)
+	r.enqueueIDs(*prog.Woken)
 	return cause
 }
 
@@ -262,5 +276,28 @@ func (r *Runner) Cancel(ctx context.Context, runID string) (*store.Run, error) {
 	}
 	r.countRun(run.FlowID, store.RunCancelled)
 	r.wake(ctx, run)
+	r.cancelChildren(ctx, runID)
 	return run, nil
+}
+
+// cancelChildren cancels the children of a split whose parent was cancelled, so none of them goes on alone; a
+// child that ended meanwhile is left as it is.
+func (r *Runner) cancelChildren(ctx context.Context, parentID string) {
+	f := store.RunFilter{ParentRunID: parentID, Status: []string{store.RunQueued, store.RunWaiting, store.RunRunning}, Limit: 500}
+	for {
+		page, err := r.Store.ListRuns(ctx, f)
+		if err != nil {
+			r.Logger.Warn("cancelling the children of a cancelled run failed", "run", parentID, "err", err)
+			return
+		}
+		for _, c := range page.Runs {
+			if _, err := r.Cancel(ctx, c.ID); err != nil && !errors.Is(err, ErrNotRetryable) {
+				r.Logger.Warn("cancelling a child run failed", "run", c.ID, "err", err)
+			}
+		}
+		if page.NextCursor == "" {
+			return
+		}
+		f.Cursor = page.NextCursor
+	}
 }

@@ -170,6 +170,9 @@ func (g *groupCommitter) run(ops []*groupOp) error {
 	defer cancel()
 	for _, op := range ops {
 		op.err = nil
+		if op.save != nil && op.save.Woken != nil {
+			*op.save.Woken = (*op.save.Woken)[:0] // a retried transaction reports again what it wakes
+		}
 		for _, c := range op.batch {
 			c.err = nil
 		}
@@ -418,6 +421,24 @@ func (s *gormStore) saveProgresses(tx *gorm.DB, ops []*groupOp, steps []stepRow)
 		if p.Wait != nil {
 			if err := s.insertWait(tx, p.RunID, p.Status, p.Wait); err != nil {
 				return nil, err
+			}
+		}
+		if len(p.Children) > 0 && p.Status == RunWaiting {
+			woken, err := s.startChildren(tx, p)
+			if err != nil {
+				return nil, err
+			}
+			if p.Woken != nil {
+				*p.Woken = append(*p.Woken, woken...)
+			}
+		}
+		if p.ParentRunID != "" && (p.Status == RunSucceeded || p.Status == RunFailed || p.Status == RunCancelled) {
+			woken, err := s.childEnded(tx, p.ParentRunID)
+			if err != nil {
+				return nil, err
+			}
+			if p.Woken != nil {
+				*p.Woken = append(*p.Woken, woken...)
 			}
 		}
 		numbered := true

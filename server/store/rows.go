@@ -135,29 +135,33 @@ func (r *versionRow) version() FlowVersion {
 }
 
 type runRow struct {
-	ID          string     `gorm:"column:id;primaryKey"`
-	FlowID      string     `gorm:"column:flow_id"`
-	FlowVersion int        `gorm:"column:flow_version"`
-	Doc         *string    `gorm:"column:doc"`
-	Mode        string     `gorm:"column:mode"`
-	Status      string     `gorm:"column:status"`
-	TriggerNode *string    `gorm:"column:trigger_node"`
-	Trigger     *string    `gorm:"column:trigger_payload"`
-	DedupKey    *string    `gorm:"column:dedup_key"`
-	BusinessKey *string    `gorm:"column:business_key"`
-	Attempt     int        `gorm:"column:attempt"`
-	Checkpoint  *string    `gorm:"column:checkpoint"`
-	Error       *string    `gorm:"column:error"`
-	Response    *string    `gorm:"column:response"`
-	ReplayOf    *string    `gorm:"column:replay_of"`
-	OrderingKey *string    `gorm:"column:ordering_key"`
-	Concurrency int        `gorm:"column:concurrency"`
-	AvailableAt *time.Time `gorm:"column:available_at"`
-	LeaseOwner  *string    `gorm:"column:lease_owner"`
-	LeaseUntil  *time.Time `gorm:"column:lease_until"`
-	CreatedAt   time.Time  `gorm:"column:created_at;autoCreateTime:false"`
-	StartedAt   *time.Time `gorm:"column:started_at"`
-	FinishedAt  *time.Time `gorm:"column:finished_at"`
+	ID           string     `gorm:"column:id;primaryKey"`
+	FlowID       string     `gorm:"column:flow_id"`
+	FlowVersion  int        `gorm:"column:flow_version"`
+	Doc          *string    `gorm:"column:doc"`
+	Mode         string     `gorm:"column:mode"`
+	Status       string     `gorm:"column:status"`
+	TriggerNode  *string    `gorm:"column:trigger_node"`
+	Trigger      *string    `gorm:"column:trigger_payload"`
+	DedupKey     *string    `gorm:"column:dedup_key"`
+	BusinessKey  *string    `gorm:"column:business_key"`
+	Attempt      int        `gorm:"column:attempt"`
+	Checkpoint   *string    `gorm:"column:checkpoint"`
+	Error        *string    `gorm:"column:error"`
+	Response     *string    `gorm:"column:response"`
+	ReplayOf     *string    `gorm:"column:replay_of"`
+	OrderingKey  *string    `gorm:"column:ordering_key"`
+	Concurrency  int        `gorm:"column:concurrency"`
+	AvailableAt  *time.Time `gorm:"column:available_at"`
+	LeaseOwner   *string    `gorm:"column:lease_owner"`
+	LeaseUntil   *time.Time `gorm:"column:lease_until"`
+	CreatedAt    time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	StartedAt    *time.Time `gorm:"column:started_at"`
+	FinishedAt   *time.Time `gorm:"column:finished_at"`
+	ParentRunID  *string    `gorm:"column:parent_run_id"`
+	ChildIndex   int        `gorm:"column:child_index"`
+	Held         bool       `gorm:"column:held"`
+	ChildrenOpen int        `gorm:"column:children_open"`
 }
 
 func (runRow) TableName() string { return "runs" }
@@ -167,62 +171,70 @@ func (runRow) TableName() string { return "runs" }
 var runListColumns = []string{
 	"id", "flow_id", "flow_version", "mode", "status", "trigger_node", "dedup_key", "business_key", "attempt",
 	"error", "response", "replay_of", "ordering_key", "concurrency", "available_at", "lease_owner", "lease_until", "created_at", "started_at",
-	"finished_at",
+	"finished_at", "parent_run_id", "child_index", "held", "children_open",
 }
 
 func newRunRow(r *Run) runRow {
 	return runRow{
-		ID:          r.ID,
-		FlowID:      r.FlowID,
-		FlowVersion: r.FlowVersion,
-		Doc:         nullJSON(r.Doc),
-		Mode:        r.Mode,
-		Status:      r.Status,
-		TriggerNode: nullString(r.TriggerNode),
-		Trigger:     nullJSON(r.Trigger),
-		DedupKey:    nullString(r.DedupKey),
-		BusinessKey: nullString(r.BusinessKey),
-		Attempt:     r.Attempt,
-		Checkpoint:  nullJSON(r.Checkpoint),
-		Error:       nullJSON(r.Error),
-		Response:    nullJSON(r.Response),
-		ReplayOf:    nullString(r.ReplayOf),
-		OrderingKey: nullString(r.OrderingKey),
-		Concurrency: r.Concurrency,
-		AvailableAt: nullTime(r.AvailableAt),
-		LeaseOwner:  nullString(r.LeaseOwner),
-		LeaseUntil:  nullTime(r.LeaseUntil),
-		CreatedAt:   dbTime(r.CreatedAt),
-		StartedAt:   nullTime(r.StartedAt),
-		FinishedAt:  nullTime(r.FinishedAt),
+		ID:           r.ID,
+		FlowID:       r.FlowID,
+		FlowVersion:  r.FlowVersion,
+		Doc:          nullJSON(r.Doc),
+		Mode:         r.Mode,
+		Status:       r.Status,
+		TriggerNode:  nullString(r.TriggerNode),
+		Trigger:      nullJSON(r.Trigger),
+		DedupKey:     nullString(r.DedupKey),
+		BusinessKey:  nullString(r.BusinessKey),
+		Attempt:      r.Attempt,
+		Checkpoint:   nullJSON(r.Checkpoint),
+		Error:        nullJSON(r.Error),
+		Response:     nullJSON(r.Response),
+		ReplayOf:     nullString(r.ReplayOf),
+		OrderingKey:  nullString(r.OrderingKey),
+		Concurrency:  r.Concurrency,
+		AvailableAt:  nullTime(r.AvailableAt),
+		LeaseOwner:   nullString(r.LeaseOwner),
+		LeaseUntil:   nullTime(r.LeaseUntil),
+		CreatedAt:    dbTime(r.CreatedAt),
+		StartedAt:    nullTime(r.StartedAt),
+		FinishedAt:   nullTime(r.FinishedAt),
+		ParentRunID:  nullString(r.ParentRunID),
+		ChildIndex:   r.ChildIndex,
+		Held:         r.Held,
+		ChildrenOpen: r.ChildrenOpen,
 	}
 }
 
 func (r *runRow) run() Run {
 	return Run{
-		ID:          r.ID,
-		FlowID:      r.FlowID,
-		FlowVersion: r.FlowVersion,
-		Doc:         fromNullJSON(r.Doc),
-		Mode:        r.Mode,
-		Status:      r.Status,
-		TriggerNode: fromNullString(r.TriggerNode),
-		Trigger:     fromNullJSON(r.Trigger),
-		DedupKey:    fromNullString(r.DedupKey),
-		BusinessKey: fromNullString(r.BusinessKey),
-		Attempt:     r.Attempt,
-		Checkpoint:  fromNullJSON(r.Checkpoint),
-		Error:       fromNullJSON(r.Error),
-		Response:    fromNullJSON(r.Response),
-		ReplayOf:    fromNullString(r.ReplayOf),
-		OrderingKey: fromNullString(r.OrderingKey),
-		Concurrency: r.Concurrency,
-		AvailableAt: fromNullTime(r.AvailableAt),
-		LeaseOwner:  fromNullString(r.LeaseOwner),
-		LeaseUntil:  fromNullTime(r.LeaseUntil),
-		CreatedAt:   r.CreatedAt.UTC(),
-		StartedAt:   fromNullTime(r.StartedAt),
-		FinishedAt:  fromNullTime(r.FinishedAt),
+		ID:           r.ID,
+		FlowID:       r.FlowID,
+		FlowVersion:  r.FlowVersion,
+		Doc:          fromNullJSON(r.Doc),
+		Mode:         r.Mode,
+		Status:       r.Status,
+		TriggerNode:  fromNullString(r.TriggerNode),
+		Trigger:      fromNullJSON(r.Trigger),
+		DedupKey:     fromNullString(r.DedupKey),
+		BusinessKey:  fromNullString(r.BusinessKey),
+		Attempt:      r.Attempt,
+		Checkpoint:   fromNullJSON(r.Checkpoint),
+		Error:        fromNullJSON(r.Error),
+		Response:     fromNullJSON(r.Response),
+		ReplayOf:     fromNullString(r.ReplayOf),
+		OrderingKey:  fromNullString(r.OrderingKey),
+		Concurrency:  r.Concurrency,
+		AvailableAt:  fromNullTime(r.AvailableAt),
+		LeaseOwner:   fromNullString(r.LeaseOwner),
+		LeaseUntil:   fromNullTime(r.LeaseUntil),
+		CreatedAt:    r.CreatedAt.UTC(),
+		StartedAt:    fromNullTime(r.StartedAt),
+		FinishedAt:   fromNullTime(r.FinishedAt),
+		ParentRunID:  fromNullString(r.ParentRunID),
+		ChildIndex:   r.ChildIndex,
+		Held:         r.Held,
+		ChildrenOpen: r.ChildrenOpen,
 	}
 }
 

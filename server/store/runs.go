@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,6 +152,9 @@ func (s *gormStore) ListRuns(ctx context.Context, filter RunFilter) (RunPage, er
 	if filter.FlowID != "" {
 		q = q.Where("flow_id = ?", filter.FlowID)
 	}
+	if filter.ParentRunID != "" {
+		q = q.Where("parent_run_id = ?", filter.ParentRunID)
+	}
 	if len(filter.Status) > 0 {
 		q = q.Where("status IN ?", filter.Status)
 	}
@@ -206,11 +211,11 @@ func (s *gormStore) ListSteps(ctx context.Context, runID string) ([]Step, error)
 
 // claimable is the condition under which a run may be taken by a worker at time now (the same for ClaimRun,
 // DueRuns and WakeRuns): queued or waiting with AvailableAt passed (or unset) and no live lease, or running with
-// an expired lease; and, for an ordered run, no earlier live run with its ordering key; and, for a capped flow,
+// an expired lease; not a held child (core.split); and, for an ordered run, no earlier live run with its ordering key; and, for a capped flow,
 // fewer live leases on the flow's runs than the cap.
 func claimable(db *gorm.DB, now time.Time) *gorm.DB {
 	return db.Where(
-		"((runs.status IN ? AND (runs.available_at IS NULL OR runs.available_at <= ?) AND (runs.lease_until IS NULL OR runs.lease_until < ?))"+
+		"NOT runs.held AND ((runs.status IN ? AND (runs.available_at IS NULL OR runs.available_at <= ?) AND (runs.lease_until IS NULL OR runs.lease_until < ?))"+
 			" OR (runs.status = ? AND runs.lease_until < ?))"+
 			" AND (runs.ordering_key IS NULL OR NOT EXISTS (SELECT 1 FROM runs o WHERE o.flow_id = runs.flow_id"+
 			" AND o.ordering_key = runs.ordering_key AND o.id < runs.id AND o.status IN ?))"+
@@ -470,8 +475,32 @@ func (s *gormStore) Transition(ctx context.Context, id string, from []string, to
 			}
 			return fmt.Errorf("store: transition run %s to %s: not in %v: %w", id, to, from, ErrConflict)
 		}
-		return nil
+		return s.childTransition(tx, id, from, to)
 	})
+}
+
+// childTransition keeps a split's count of open children right when a child changes status outside a worker's
+// save: a child cancelled ends (its parent may go on), and a failed child retried is open again while its parent
+// still waits for its children.
+func (s *gormStore) childTransition(tx *gorm.DB, id string, from []string, to string) error {
+	var parent []string
+	if err := tx.Model(&runRow{}).Where("id = ? AND parent_run_id IS NOT NULL", id).Pluck("parent_run_id", &parent).Error; err != nil {
+		return fmt.Errorf("store: transition run %s: read parent: %w", id, err)
+	}
+	if len(parent) == 0 {
+		return nil
+	}
+	terminal := func(st string) bool { return st == RunSucceeded || st == RunFailed || st == RunCancelled }
+	wasEnded := slices.ContainsFunc(from, terminal)
+	switch {
+	case terminal(to) && !wasEnded:
+		_, err := s.childEnded(tx, parent[0])
+		return err
+	case !terminal(to) && wasEnded:
+		return tx.Model(&runRow{}).Where("id = ? AND status = ? AND children_open > 0", parent[0], RunWaiting).
+			Update("children_open", gorm.Expr("children_open + 1")).Error
+	}
+	return nil
 }
 
 // DueRuns pages by id.
@@ -594,4 +623,134 @@ func (s *gormStore) CountRuns(ctx context.Context, status string) (int64, error)
 		return 0, fmt.Errorf("store: count runs: %w", err)
 	}
 	return n, nil
+}
+
+// childEnded counts a child of parent as ended, inside tx (the transaction recording the child's end): it
+// releases the parent's next held child and, when no child is left open, queues the parent. It returns the runs
+// it made claimable. On Postgres, SKIP LOCKED keeps two siblings ending at once from releasing the same child;
+// the one that finds none locked releases none, and the next end releases it.
+func (s *gormStore) childEnded(tx *gorm.DB, parent string) ([]string, error) {
+	now := dbTime(time.Now())
+	dec := tx.Model(&runRow{}).Where("id = ? AND children_open > 0", parent).Update("children_open", gorm.Expr("children_open - 1"))
+	if dec.Error != nil {
+		return nil, fmt.Errorf("store: end child of run %s: %w", parent, dec.Error)
+	}
+	if dec.RowsAffected == 0 {
+		return nil, nil // the parent no longer waits for its children (it went on, or was cancelled)
+	}
+	var woken []string
+	// held = ? (not a bare held), so both databases walk the (parent_run_id, held, child_index) index.
+	q := "SELECT id FROM runs WHERE parent_run_id = ? AND held = ? ORDER BY child_index LIMIT 1"
+	if s.dialect == DialectPostgres {
+		q += " FOR UPDATE SKIP LOCKED"
+	}
+	var next []string
+	if err := tx.Raw(q, parent, true).Scan(&next).Error; err != nil {
+		return nil, fmt.Errorf("store: next held child of run %s: %w", parent, err)
+	}
+	if len(next) > 0 {
+		res := tx.Model(&runRow{}).Where("id = ? AND held = ?", next[0], true).Updates(map[string]any{"held": false, "available_at": now})
+		if res.Error != nil {
+			return nil, fmt.Errorf("store: release child %s: %w", next[0], res.Error)
+		}
+		if res.RowsAffected > 0 {
+			woken = append(woken, next[0])
+		}
+	}
+	res := tx.Model(&runRow{}).Where("id = ? AND status = ? AND children_open = 0", parent, RunWaiting).
+		Updates(map[string]any{"status": RunQueued, "available_at": now})
+	if res.Error != nil {
+		return nil, fmt.Errorf("store: queue parent run %s: %w", parent, res.Error)
+	}
+	if res.RowsAffected > 0 {
+		woken = append(woken, parent)
+	}
+	return woken, nil
+}
+
+// startChildren opens the children of a split inside tx, the transaction that parks their parent (see
+// Progress.Children), and returns the ones it made claimable, and the parent if it has none to wait for.
+func (s *gormStore) startChildren(tx *gorm.DB, p *Progress) ([]string, error) {
+	var existing []runRow
+	if err := tx.Select("id", "dedup_key", "status", "attempt").Where("parent_run_id = ?", p.RunID).Find(&existing).Error; err != nil {
+		return nil, fmt.Errorf("store: children of run %s: %w", p.RunID, err)
+	}
+	byKey := make(map[string]runRow, len(existing))
+	for _, e := range existing {
+		byKey[fromNullString(e.DedupKey)] = e
+	}
+	now := dbTime(time.Now())
+	parallel := max(p.ChildParallel, 1)
+	opened := 0
+	var woken []string
+	var create []*groupOp
+	for _, c := range p.Children {
+		held := opened >= parallel
+		old, seen := byKey[c.DedupKey]
+		switch {
+		case !seen:
+			c.Held, c.ParentRunID, c.Status = held, p.RunID, RunQueued
+			if c.CreatedAt.IsZero() {
+				c.CreatedAt = now
+			}
+			c.CreatedAt = dbTime(c.CreatedAt)
+			create = append(create, &groupOp{create: c})
+		case old.Status == RunFailed || old.Status == RunCancelled:
+			raw, err := continueSteps(tx, old.ID, c.Checkpoint)
+			if err != nil {
+				return nil, err
+			}
+			cp, err := s.sealedArg(old.ID, "checkpoint", raw)
+			if err != nil {
+				return nil, err
+			}
+			res := tx.Model(&runRow{}).Where("id = ? AND status = ?", old.ID, old.Status).Updates(map[string]any{
+				"status": RunQueued, "held": held, "attempt": old.Attempt + 1, "checkpoint": cp, "error": nil,
+				"available_at": now, "finished_at": nil, "lease_owner": nil, "lease_until": nil,
+			})
+			if res.Error != nil {
+				return nil, fmt.Errorf("store: reopen child %s: %w", old.ID, res.Error)
+			}
+			c.ID, c.Held = old.ID, held
+		case old.Status == RunSucceeded:
+			continue
+		default: // still open: it counts, as it is
+			c.ID, c.Held = old.ID, true
+		}
+		opened++
+		if !c.Held {
+			woken = append(woken, c.ID)
+		}
+	}
+	if _, err := s.createRuns(tx, create, nil); err != nil {
+		return nil, err
+	}
+	for _, op := range create {
+		if op.err != nil {
+			return nil, fmt.Errorf("store: create child of run %s: %w", p.RunID, op.err)
+		}
+	}
+	if opened > 0 {
+		return woken, tx.Model(&runRow{}).Where("id = ?", p.RunID).Update("children_open", opened).Error
+	}
+	res := tx.Model(&runRow{}).Where("id = ? AND status = ?", p.RunID, RunWaiting).Updates(map[string]any{"status": RunQueued, "available_at": now})
+	if res.Error != nil {
+		return nil, fmt.Errorf("store: queue run %s: %w", p.RunID, res.Error)
+	}
+	return []string{p.RunID}, nil
+}
+
+// continueSteps sets the step count of checkpoint (a child's fresh start) to the steps run already has, so the
+// steps of its new attempt are numbered after those of the one that failed.
+func continueSteps(tx *gorm.DB, runID string, checkpoint json.RawMessage) (json.RawMessage, error) {
+	var last int
+	if err := tx.Raw("SELECT COALESCE(MAX(seq), 0) FROM steps WHERE run_id = ?", runID).Scan(&last).Error; err != nil {
+		return nil, fmt.Errorf("store: steps of run %s: %w", runID, err)
+	}
+	var st map[string]json.RawMessage
+	if err := json.Unmarshal(checkpoint, &st); err != nil {
+		return nil, fmt.Errorf("store: checkpoint of run %s: %w", runID, err)
+	}
+	st["seq"] = json.RawMessage(strconv.Itoa(last))
+	return json.Marshal(st)
 }

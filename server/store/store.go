@@ -107,6 +107,14 @@ type Run struct {
 	CreatedAt   time.Time
 	StartedAt   time.Time
 	FinishedAt  time.Time
+	// ParentRunID names the run whose core.split started this one as a child (one run per item); ChildIndex is
+	// the item's place. Held children are not claimable until a sibling ends and the store releases them, so
+	// no more of a parent's children execute at once than its split allows.
+	ParentRunID string
+	ChildIndex  int
+	Held        bool
+	// ChildrenOpen, on a parent, counts its children that have not ended; the last to end queues the parent.
+	ChildrenOpen int
 	// Wait, for CreateRun only, is the wait a run that executed before it was first stored (a synchronous
 	// webhook's run) parked on; it is inserted with the run. Reading a run leaves it nil.
 	Wait *Wait
@@ -150,7 +158,9 @@ type Step struct {
 
 // RunFilter narrows ListRuns. Results are newest first; Cursor continues after the last run of a page.
 type RunFilter struct {
-	FlowID      string
+	FlowID string
+	// ParentRunID lists the children of that run (core.split).
+	ParentRunID string
 	Status      []string
 	Mode        string
 	BusinessKey string
@@ -182,6 +192,20 @@ type Progress struct {
 	// Wait, with Status waiting, is the wait a step parked the run on (a person's decision), inserted in the
 	// same transaction, so a parked run always has its wait and a wait always its parked run.
 	Wait *Wait
+	// Children, with Status waiting, are the child runs of a split (core.split), one per item in item order,
+	// started in the same transaction: a child whose dedup key an earlier child of the run holds is not created
+	// again, and one that failed or was cancelled is queued again instead (retrying the parent retries only its
+	// failed children). ChildParallel children at most are claimable; the others are held until siblings end.
+	// The run waits for the children so opened; with none (every item succeeded before) it is queued at once.
+	Children      []*Run
+	ChildParallel int
+	// ParentRunID, for a child run reaching a terminal status, names its parent: the save counts the child as
+	// ended on the parent, releases the next held sibling and, when it was the last, queues the parent, all in
+	// the same transaction.
+	ParentRunID string
+	// Woken, when set, receives the runs the save made claimable (children it opened, a released sibling, the
+	// parent), which the caller enqueues.
+	Woken *[]string
 	// Starts are queued runs this progress starts, inserted in the same transaction only if the progress is
 	// applied: the runs of the dead-letter triggers watching a run that failed for good, so a failure is never
 	// recorded without them. A start whose dedup key is taken is skipped. Saving does not enqueue them.

@@ -50,6 +50,8 @@ type WaitFilter struct {
 	Status string
 	FlowID string
 	RunID  string
+	// Kind keeps waits of one kind ("approval").
+	Kind string
 	// After continues a listing after this wait id (ids grow with time, newest first: before it).
 	After string
 	Limit int
@@ -180,6 +182,9 @@ func (s *gormStore) ListWaits(ctx context.Context, f WaitFilter) ([]Wait, error)
 	}
 	if f.RunID != "" {
 		q = q.Where("run_id = ?", f.RunID)
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", f.Kind)
 	}
 	if f.After != "" {
 		q = q.Where("id < ?", f.After)

@@ -316,7 +316,7 @@ async function visibleTexts(page) {
 // Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
 const LANGUAGE_NEUTRAL = [
   /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/,
-  /Paid orders to HubSpot/, /Sync contacts to HubSpot/, /Failed payments to Slack/,
+  /Paid orders to HubSpot/, /Sync contacts to HubSpot/, /Order lines one by one/, /Failed payments to Slack/,
   /^[\w.+-]+@[\w.-]+$/, // e-mail addresses: the review's decider and the contact's key
   /^[\w.*-]+(, [\w.*-]+)+$/, // the allowed internal hosts, as configured
   // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
@@ -820,6 +820,59 @@ try {
   await page.goto(`${base}/reviews?status=decided`);
   await page.locator('.ant-table-row', { hasText: 'Sync contacts to HubSpot' }).waitFor();
 
+  // An approval: a live run parks on core.approval, the menu counts it, and it is approved with a comment from the
+  // Reviews & approvals screen; the run then follows approved.
+  {
+    const approvalFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'E2E-approve refunds', nodes: [
+      { id: 'manual', type: 'core.manual', version: 1, name: 'Refund request', position: { x: 0, y: 100 } },
+      { id: 'approve', type: 'core.approval', version: 1, name: 'Finance approves', position: { x: 300, y: 100 },
+        params: { title: 'E2E-refund {{ trigger.amount }} for order {{ trigger.order }}', details: 'Order **{{ trigger.order }}**\n\n- reason: {{ trigger.reason }}', role: 'operator', timeout: '1h' } },
+      { id: 'done', type: 'core.set-vars', version: 1, name: 'Note it', position: { x: 600, y: 100 },
+        params: { vars: [{ name: 'refunded', expression: 'trigger.order' }] } },
+    ], edges: [{ source: 'manual', sourcePort: 'main', target: 'approve', targetPort: 'main' },
+      { source: 'approve', sourcePort: 'approved', target: 'done', targetPort: 'main' }] });
+    await api('POST', `/api/v1/flows/${approvalFlow.id}/publish`, { message: 'approve refunds' });
+    const started = await api('POST', `/api/v1/flows/${approvalFlow.id}/run`, { payload: { amount: '900.00', order: 'A-1001', reason: 'damaged' } });
+    const runState = async (ok, what) => {
+      for (let i = 0; i < 150; i++) {
+        const r = await api('GET', `/api/v1/runs/${started.id}`);
+        if (ok(r)) return r;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      throw new Error(`the approval run never ${what}: ${JSON.stringify(await api('GET', `/api/v1/runs/${started.id}`))}`);
+    };
+    await runState((r) => r.status === 'waiting', 'parked for its approval');
+    // The link a notification carries opens the run's approval; closed, it stays closed.
+    await page.goto(`${base}/reviews?run=${started.id}`);
+    await page.waitForURL(/\/reviews\/[^/?]+\?run=/);
+    await page.locator('.ant-drawer .ferry-markdown').waitFor();
+    await page.locator('.ant-drawer .ant-drawer-close').click();
+    await page.waitForURL(/\/reviews\?run=/);
+    await page.locator('.ant-drawer-open').waitFor({ state: 'detached' });
+    check(/\/reviews\?run=/.test(new URL(page.url()).pathname + new URL(page.url()).search), `closing the linked approval went to ${page.url()}`);
+    await page.goto(`${base}/reviews?kind=approval`);
+    await page.locator('.ferry-header').getByText('Reviews & approvals').waitFor();
+    await page.locator('.ferry-header .ferry-nav-badge', { hasText: '1' }).waitFor();
+    await page.locator('.ant-table-row').getByRole('link', { name: 'E2E-refund 900.00 for order A-1001' }).click();
+    await page.waitForURL(/\/reviews\/[^/?]+/);
+    const approvalDrawer = page.locator('.ant-drawer');
+    await approvalDrawer.locator('.ferry-markdown b', { hasText: 'A-1001' }).waitFor();
+    await approvalDrawer.getByText('role operator, and admins').waitFor();
+    check(await approvalDrawer.getByRole('button', { name: 'Reject' }).isDisabled(), 'Reject was enabled without the comment a rejection needs');
+    await approvalDrawer.getByLabel('Comment').fill('within policy');
+    await shot(page, 'approval-open');
+    await approvalDrawer.getByRole('button', { name: 'Approve' }).click();
+    await approvalDrawer.getByText(`Decided by ${ADMIN.email}`).waitFor();
+    await approvalDrawer.getByText('within policy').waitFor();
+    await shot(page, 'approval-decided');
+    const finished = await runState((r) => r.status === 'succeeded' || r.status === 'failed', 'finished after the approval');
+    const approved = (finished.steps ?? []).find((s) => s.nodeId === 'approve' && s.status === 'succeeded');
+    const ap = approved?.output?.approval ?? {};
+    check(finished.status === 'succeeded' && approved?.port === 'approved' && ap.decision === 'approved' && ap.comment === 'within policy' &&
+      ap.by === ADMIN.email && typeof ap.at === 'string' && ap.at !== '' && (finished.steps ?? []).some((s) => s.nodeId === 'done'),
+      `the approval run ended as ${JSON.stringify(finished)}`);
+  }
+
   // A Slack message built with expressions: after a test run, the node panel previews the text and the blocks on
   // the sample; plain JSON blocks can become an expression and back without losing what was written.
   const slackCred = (await api('POST', '/api/v1/credentials', { name: 'E2E Slack', type: 'slack.webhook',
@@ -855,6 +908,33 @@ try {
   await blocksItem.getByRole('button', { name: 'Build it with an expression' }).click();
   await blocksItem.locator('.ferry-expr-value', { hasText: 'divider' }).waitFor();
   await closePanel();
+
+  // One run per item: a live run splits an order's three lines into child runs; the parent goes on once all of
+  // them ended, and its page lists the children, each linking to its own run.
+  const splitFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'Order lines one by one', nodes: [
+    { id: 'in', type: 'core.manual', position: { x: 0, y: 0 } },
+    { id: 'lines', type: 'core.split', position: { x: 260, y: 0 }, params: { items: 'trigger.lines', key: 'prev.sku', parallel: 2 } },
+    { id: 'check', type: 'core.condition', position: { x: 520, y: -80 }, params: { condition: 'prev.qty > 0' } },
+    { id: 'total', type: 'core.set-vars', position: { x: 520, y: 80 }, params: { vars: [{ name: 'lines', expression: 'prev.total' }] } }],
+    edges: [{ source: 'in', target: 'lines' }, { source: 'lines', sourcePort: 'each', target: 'check' }, { source: 'lines', sourcePort: 'done', target: 'total' }] });
+  await api('POST', `/api/v1/flows/${splitFlow.id}/publish`, { message: 'split' });
+  const started = await api('POST', `/api/v1/flows/${splitFlow.id}/run`, { payload: { order: 'E2E-3003',
+    lines: [{ sku: 'E2E-A', qty: 1 }, { sku: 'E2E-B', qty: 2 }, { sku: 'E2E-C', qty: 3 }] } });
+  const parentId = started.id ?? started.run?.id;
+  for (let i = 0; ; i++) {
+    const r = await api('GET', `/api/v1/runs/${parentId}`);
+    if (r.status === 'succeeded') break;
+    if (i > 150 || ['failed', 'cancelled'].includes(r.status)) throw new Error(`the split's parent run ended ${r.status}: ${JSON.stringify(r.error)}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  await page.goto(`${base}/runs/${parentId}`);
+  const childCard = page.locator('.ferry-child-runs');
+  await childCard.getByText('3 child runs').waitFor();
+  await childCard.locator('.ant-table-row').nth(2).waitFor();
+  check(await childCard.locator('.ant-table-row', { hasText: 'succeeded' }).count() === 3, 'the parent does not list three succeeded children');
+  await shot(page, 'run-split-children');
+  await childCard.locator('.ant-table-row').first().getByRole('link').click();
+  await page.getByText('Child of').waitFor();
 
   // Every other screen, at 1280×800 and at 1920×1080.
   const screens = [

@@ -134,6 +134,11 @@ export interface Run {
   error?: unknown;
   response?: unknown;
   replayOf?: string;
+  /** parentRunId names the run whose split started this one; childIndex is its item. */
+  parentRunId?: string;
+  childIndex?: number;
+  /** childrenOpen, on a parent waiting for its children, counts those not ended. */
+  childrenOpen?: number;
   createdAt?: string;
   startedAt?: string;
   finishedAt?: string;

@@ -17,7 +17,7 @@ const en = {
     review_decision_invalid: 'The decision is incomplete or does not fit the review.',
   },
   nav: {
-    dashboard: 'Dashboard', flows: 'Flows', templates: 'Templates', runs: 'Runs', deadLetters: 'Dead letters', reviews: 'Reviews', admin: 'Admin',
+    dashboard: 'Dashboard', flows: 'Flows', templates: 'Templates', runs: 'Runs', deadLetters: 'Dead letters', reviews: 'Reviews & approvals', admin: 'Admin',
     adminPages: {
       credentials: 'Credentials', users: 'Users', tokens: 'API tokens', audit: 'Audit log', rejections: 'Refused webhooks', settings: 'Settings',
     },
@@ -58,7 +58,7 @@ const en = {
     title: 'Run', retry: 'Retry', replay: 'Replay', cancel: 'Cancel run',
     retryConfirm: 'Resume this run at its failed step?', replayConfirm: 'Start a new run with the same payload?',
     cancelConfirm: 'Cancel this run?', retryDone: 'Retry started.', replayDone: 'Replay started.', cancelDone: 'Run cancelled.',
-    attempt: 'Attempt', finished: 'Finished', replayOf: 'Replay of', error: 'Error', trigger: 'Trigger payload', response: 'Response',
+    attempt: 'Attempt', finished: 'Finished', replayOf: 'Replay of', childOf: 'Child of', item: 'item {{index}}', children_one: '{{count}} child run', children_other: '{{count}} child runs', error: 'Error', trigger: 'Trigger payload', response: 'Response',
     noSteps: 'No steps yet.', input: 'Input', output: 'Output', node: 'Node', port: 'Port', started: 'Started',
   },
   admin: {

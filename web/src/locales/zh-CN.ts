@@ -19,7 +19,7 @@ const zhCN: Messages = {
     review_decision_invalid: '决定不完整，或与审核内容不符。',
   },
   nav: {
-    dashboard: '仪表盘', flows: '流程', templates: '模板', runs: '运行记录', deadLetters: '死信', reviews: '人工审核', admin: '管理',
+    dashboard: '仪表盘', flows: '流程', templates: '模板', runs: '运行记录', deadLetters: '死信', reviews: '审核与审批', admin: '管理',
     adminPages: {
       credentials: '凭据', users: '用户', tokens: 'API 令牌', audit: '审计日志', rejections: '被拒绝的 Webhook', settings: '设置',
     },
@@ -60,7 +60,7 @@ const zhCN: Messages = {
     title: '运行', retry: '重试', replay: '重放', cancel: '取消运行',
     retryConfirm: '从失败的步骤继续这次运行？', replayConfirm: '用相同的数据开始一次新的运行？',
     cancelConfirm: '取消这次运行？', retryDone: '已开始重试。', replayDone: '已开始重放。', cancelDone: '运行已取消。',
-    attempt: '尝试次数', finished: '结束时间', replayOf: '重放自', error: '错误', trigger: '触发数据', response: '响应',
+    attempt: '尝试次数', finished: '结束时间', replayOf: '重放自', childOf: '所属父运行', item: '第 {{index}} 项', children_one: '{{count}} 个子运行', children_other: '{{count}} 个子运行', error: '错误', trigger: '触发数据', response: '响应',
     noSteps: '还没有步骤。', input: '输入', output: '输出', node: '节点', port: '端口', started: '开始时间',
   },
   admin: {

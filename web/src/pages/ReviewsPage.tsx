@@ -1,13 +1,14 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App as AntApp, Button, Card, Checkbox, Descriptions, Drawer, Radio, Select, Space, Table, Tag, Typography } from 'antd';
+import { Alert, App as AntApp, Button, Card, Checkbox, Descriptions, Drawer, Input, Radio, Select, Space, Table, Tag, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { api, query } from '../api/client';
-import type { Flow } from '../api/types';
+import type { Flow, Me } from '../api/types';
 import { useCan } from '../permissions';
 import { ErrorAlert, formatTime, JsonView, StatusTag } from '../ui';
 import {
+  type ApprovalRequest, approvalDecision, type Block, decidedApproval, type Inline, KIND_APPROVAL, markdownBlocks, mayDecide as mayDecideReview,
   type Choices, chooseAll, conflictDecision, conflictFields, type ConflictRequest, decidedCandidate, decidedChoices, deciderName,
   isClosed, KIND_CONFLICT, KIND_MATCH, type MatchCandidate, matchCandidates, matchDecision, type MatchRequest, missingChoices,
   NONE_OF_THESE, REVIEW_STATUSES, type Review, type ReviewList, type ReviewStatusFilter, reviewTitle, showValue, type Side,
@@ -24,6 +25,10 @@ export default function ReviewsPage() {
   const [params, setParams] = useSearchParams();
   const status = (params.get('status') ?? 'open') as ReviewStatusFilter;
   const flow = params.get('flow') ?? '';
+  const kind = params.get('kind') ?? '';
+  const mine = params.get('assignee') === 'me';
+  // ?run= narrows the list to one run's reviews: the link a notification sent before an approval carries.
+  const runId = params.get('run') ?? '';
   // cursors[i] is the cursor that loads page i; page 0 needs none.
   const [cursors, setCursors] = useState<string[]>(['']);
   const page = cursors.length - 1;
@@ -38,10 +43,19 @@ export default function ReviewsPage() {
 
   const flows = useQuery({ queryKey: ['flows', ''], queryFn: () => api.get<{ flows: Flow[] }>('/api/v1/flows') });
   const list = useQuery({
-    queryKey: ['reviews', 'list', status, flow, cursors[page]],
-    queryFn: () => api.get<ReviewList>('/api/v1/reviews' + query({ status, flowId: flow, cursor: cursors[page], limit: PAGE_SIZE })),
+    queryKey: ['reviews', 'list', status, flow, kind, mine, runId, cursors[page]],
+    queryFn: () => api.get<ReviewList>('/api/v1/reviews' + query({
+      status, flowId: flow, kind, assignee: mine ? 'me' : '', runId, cursor: cursors[page], limit: PAGE_SIZE,
+    })),
   });
   const open = (reviewId: string) => navigate(`/reviews/${encodeURIComponent(reviewId)}${location.search}`);
+  // A link to one run's reviews opens its review at once when there is exactly one. Closing the drawer says so in
+  // the history entry's state, since the list is mounted afresh and would open it again.
+  const stay = (location.state as { stay?: boolean } | null)?.stay === true;
+  const only = runId && !id && !stay && list.data?.items.length === 1 ? list.data.items[0].id : '';
+  useEffect(() => {
+    if (only) navigate(`/reviews/${encodeURIComponent(only)}${location.search}`, { replace: true });
+  }, [only]); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
     <div className="ferry-page">
@@ -66,6 +80,20 @@ export default function ReviewsPage() {
           onChange={(v) => setFilter('flow', v ?? '')}
           options={(flows.data?.flows ?? []).map((f) => ({ value: f.id, label: f.name }))}
         />
+        <Select
+          aria-label={t('reviews.kind')}
+          style={{ width: 180 }}
+          value={kind}
+          onChange={(v: string) => setFilter('kind', v)}
+          options={[
+            { value: '', label: t('reviews.allKinds') },
+            ...[KIND_APPROVAL, KIND_CONFLICT, KIND_MATCH].map((k) => ({ value: k, label: t(`reviews.kinds.${k.split('.').join('_')}`) })),
+          ]}
+        />
+        <Checkbox checked={mine} onChange={(e) => setFilter('assignee', e.target.checked ? 'me' : '')}>{t('reviews.mine')}</Checkbox>
+        {runId && (
+          <Tag closable onClose={() => setFilter('run', '')}>{t('reviews.oneRun', { run: runId.slice(-12) })}</Tag>
+        )}
       </Space>
       <ErrorAlert error={list.error} style={{ marginBottom: 16 }} />
       <Table<Review>
@@ -74,7 +102,7 @@ export default function ReviewsPage() {
         dataSource={list.data?.items ?? []}
         pagination={false}
         rowClassName={(r) => (r.id === id ? 'ant-table-row-selected' : '')}
-        locale={{ emptyText: status === 'open' && !flow ? t('reviews.emptyOpen') : t('reviews.empty') }}
+        locale={{ emptyText: status === 'open' && !flow && !kind && !mine && !runId ? t('reviews.emptyOpen') : t('reviews.empty') }}
         columns={[
           {
             title: t('reviews.titleColumn'), dataIndex: 'title',
@@ -99,7 +127,7 @@ export default function ReviewsPage() {
         open={id !== ''}
         width={920}
         title={t('reviews.drawerTitle')}
-        onClose={() => navigate(`/reviews${location.search}`)}
+        onClose={() => navigate(`/reviews${location.search}`, { state: { stay: true } })}
         destroyOnHidden
       >
         {id && <ReviewDetail key={id} id={id} />}
@@ -119,7 +147,7 @@ export function ReviewDetail({ id }: { id: string }) {
   const { message } = AntApp.useApp();
   const can = useCan();
   const queryClient = useQueryClient();
-  const mayDecide = can('runs:operate');
+  const me = useQuery({ queryKey: ['me'], queryFn: () => api.get<Me>('/api/v1/auth/me'), staleTime: 60_000 });
   // Personal data is masked as in runs; a caller who may reveal it can ask (each reveal is audited).
   const mayReveal = can('runs:reveal');
   const [reveal, setReveal] = useState(false);
@@ -161,6 +189,9 @@ export function ReviewDetail({ id }: { id: string }) {
   if (review.isError) return <ErrorAlert error={review.error} />;
   const r = review.data;
   const isOpen = r.status === 'open';
+  // The server checks again; this only spares people a form they may not submit.
+  const mayDecide = me.data !== undefined &&
+    mayDecideReview(r, { email: me.data.user?.email, role: me.data.role, permissions: me.data.permissions ?? [] });
 
   return (
     <div className="ferry-review">
@@ -187,7 +218,9 @@ export function ReviewDetail({ id }: { id: string }) {
       )}
       {r.status === 'timed_out' && <Alert type="warning" showIcon style={{ marginBottom: 16 }} message={t('reviews.timedOutNote', { when: formatTime(r.timeoutAt) })} />}
       {r.status === 'cancelled' && <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('reviews.cancelledNote')} />}
-      {isOpen && !mayDecide && <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('reviews.readOnly')} />}
+      {isOpen && !mayDecide && (
+        <Alert type="info" showIcon style={{ marginBottom: 16 }} message={r.kind === KIND_APPROVAL ? t('reviews.approval.notAssignee') : t('reviews.readOnly')} />
+      )}
       {(isClosed(decide.error) || (seenOpen.current && !isOpen && !decide.isSuccess)) && (
         <Alert type="warning" showIcon style={{ marginBottom: 16 }} message={t('reviews.closedTitle')} description={t('reviews.closedHelp')} />
       )}
@@ -198,7 +231,10 @@ export function ReviewDetail({ id }: { id: string }) {
       {r.kind === KIND_MATCH && (
         <MatchForm review={r} editable={isOpen && mayDecide} busy={decide.isPending} onSubmit={(d) => decide.mutate(d)} />
       )}
-      {r.kind !== KIND_CONFLICT && r.kind !== KIND_MATCH && (
+      {r.kind === KIND_APPROVAL && (
+        <ApprovalForm review={r} editable={isOpen && mayDecide} busy={decide.isPending} onSubmit={(d) => decide.mutate(d)} />
+      )}
+      {r.kind !== KIND_CONFLICT && r.kind !== KIND_MATCH && r.kind !== KIND_APPROVAL && (
         <>
           <Alert type="info" showIcon style={{ marginBottom: 16 }} message={t('reviews.unknownKind', { kind: r.kind })} />
           <Card size="small" title={t('reviews.request')}><JsonView value={r.request} /></Card>
@@ -329,6 +365,98 @@ function MatchForm({ review, editable, busy, onSubmit }: FormProps) {
           {t('reviews.submit')}
         </Button>
       )}
+    </>
+  );
+}
+
+/** ApprovalForm shows what an approval asks, who may decide, and Approve / Reject with a comment. */
+function ApprovalForm({ review, editable, busy, onSubmit }: FormProps) {
+  const { t } = useTranslation();
+  const req = (review.request ?? {}) as Partial<ApprovalRequest>;
+  const [comment, setComment] = useState('');
+  const decided = decidedApproval(review.decision);
+  const reject = approvalDecision(review.request, false, comment);
+  const who = [
+    req.assignee?.role ? t('reviews.approval.role', { role: t(`reviews.approval.roles.${req.assignee.role}`, { defaultValue: req.assignee.role }) }) : '',
+    ...(req.assignee?.users ?? []),
+  ].filter(Boolean).join(', ');
+
+  return (
+    <>
+      <Card size="small" className="ferry-approval" title={req.title || review.title} style={{ marginBottom: 16 }}>
+        {req.details ? <Markdown source={req.details} /> : <Typography.Text type="secondary">{t('reviews.approval.noDetails')}</Typography.Text>}
+      </Card>
+      <Descriptions size="small" column={1} style={{ marginBottom: 12 }}>
+        <Descriptions.Item label={t('reviews.approval.assignee')}>{t('reviews.approval.assigneeText', { who: who || '—' })}</Descriptions.Item>
+      </Descriptions>
+      {decided && (
+        <Alert
+          type={decided.approve ? 'success' : 'error'}
+          style={{ marginBottom: 16 }}
+          message={decided.approve ? t('reviews.approval.approved') : t('reviews.approval.rejected')}
+          description={decided.comment}
+        />
+      )}
+      {editable && (
+        <>
+          <Input.TextArea
+            aria-label={t('reviews.approval.comment')}
+            placeholder={req.commentRequiredOnReject ? t('reviews.approval.commentRequired') : t('reviews.approval.commentOptional')}
+            value={comment}
+            maxLength={4000}
+            autoSize={{ minRows: 3, maxRows: 8 }}
+            onChange={(e) => setComment(e.target.value)}
+          />
+          <Space style={{ marginTop: 12 }}>
+            <Button type="primary" loading={busy} onClick={() => onSubmit(approvalDecision(review.request, true, comment))}>
+              {t('reviews.approval.approve')}
+            </Button>
+            <Button danger disabled={reject === null} loading={busy} onClick={() => reject && onSubmit(reject)}>
+              {t('reviews.approval.reject')}
+            </Button>
+            {reject === null && <Typography.Text type="secondary">{t('reviews.approval.why')}</Typography.Text>}
+          </Space>
+        </>
+      )}
+      {req.input !== undefined && (
+        <Card size="small" title={t('reviews.approval.input')} style={{ marginTop: 16 }}><JsonView value={req.input} /></Card>
+      )}
+    </>
+  );
+}
+
+/** Markdown shows an approval's details from markdownBlocks: elements only, never HTML from the text. */
+function Markdown({ source }: { source: string }) {
+  return (
+    <div className="ferry-markdown">
+      {markdownBlocks(source).map((b: Block, i) => {
+        if (b.kind === 'heading') return <Typography.Paragraph key={i} strong><Inlines parts={b.text} /></Typography.Paragraph>;
+        if (b.kind === 'list') {
+          const items = b.items.map((it, j) => <li key={j}><Inlines parts={it} /></li>);
+          return b.ordered ? <ol key={i}>{items}</ol> : <ul key={i}>{items}</ul>;
+        }
+        return (
+          <Typography.Paragraph key={i}>
+            {b.lines.map((l, j) => <span key={j}>{j > 0 && <br />}<Inlines parts={l} /></span>)}
+          </Typography.Paragraph>
+        );
+      })}
+    </div>
+  );
+}
+
+function Inlines({ parts }: { parts: Inline[] }) {
+  return (
+    <>
+      {parts.map((p, i) => {
+        switch (p.kind) {
+          case 'bold': return <b key={i}>{p.text}</b>;
+          case 'italic': return <i key={i}>{p.text}</i>;
+          case 'code': return <code key={i}>{p.text}</code>;
+          case 'link': return <a key={i} href={p.href} target="_blank" rel="noopener noreferrer">{p.text}</a>;
+          default: return <span key={i}>{p.text}</span>;
+        }
+      })}
     </>
   );
 }

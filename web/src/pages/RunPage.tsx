@@ -80,11 +80,17 @@ export default function RunPage() {
           <Descriptions.Item label={t('run.finished')}>{formatTime(r.finishedAt)}</Descriptions.Item>
           <Descriptions.Item label={t('runs.duration')}>{r.durationMs !== undefined ? `${r.durationMs} ms` : ''}</Descriptions.Item>
           {r.replayOf && <Descriptions.Item label={t('run.replayOf')}><Link to={`/runs/${r.replayOf}`}>{r.replayOf}</Link></Descriptions.Item>}
+          {r.parentRunId && (
+            <Descriptions.Item label={t('run.childOf')}>
+              <Link to={`/runs/${r.parentRunId}`}>{r.parentRunId}</Link> · {t('run.item', { index: (r.childIndex ?? 0) + 1 })}
+            </Descriptions.Item>
+          )}
         </Descriptions>
         {r.error !== undefined && r.error !== null && (<><Typography.Text strong>{t('run.error')}</Typography.Text><JsonView value={r.error} /></>)}
       </Card>
       <Suspense fallback={null}><RunGraph run={r} /></Suspense>
       <StepsTable steps={r.steps ?? []} />
+      {(r.steps ?? []).some((s) => s.nodeType === 'core.split' && s.status === 'waiting') && <ChildRuns parent={r} />}
       <Card size="small" title={t('run.trigger')} style={{ marginTop: 16 }}><JsonView value={r.trigger} /></Card>
       {r.response !== undefined && <Card size="small" title={t('run.response')} style={{ marginTop: 16 }}><JsonView value={r.response} /></Card>}
     </div>
@@ -116,6 +122,42 @@ function WaitingReviews({ runId }: { runId: string }) {
         />
       ))}
     </>
+  );
+}
+
+/**
+ * ChildRuns shows the runs a split started: how many ended in each status, and each child (its item number,
+ * business key and status) with a link, refreshed while the parent waits for them.
+ */
+function ChildRuns({ parent }: { parent: Run }) {
+  const { t } = useTranslation();
+  const children = useQuery({
+    queryKey: ['runs', 'children', parent.id],
+    queryFn: () => api.get<{ runs: Run[]; nextCursor?: string }>('/api/v1/runs' + query({ parent: parent.id, limit: 500 })),
+    refetchInterval: parent.status === 'waiting' ? 2000 : false,
+  });
+  const runs = [...(children.data?.runs ?? [])].sort((a, b) => (a.childIndex ?? 0) - (b.childIndex ?? 0));
+  const counts: Record<string, number> = {};
+  for (const c of runs) counts[c.status] = (counts[c.status] ?? 0) + 1;
+  return (
+    <Card size="small" className="ferry-child-runs" style={{ marginTop: 16 }}
+      title={t('run.children', { count: runs.length })}
+      extra={<Space size={4}>{Object.entries(counts).map(([status, n]) => <span key={status}><StatusTag status={status} /> {n}</span>)}</Space>}>
+      <ErrorAlert error={children.error} />
+      <Table<Run>
+        rowKey="id"
+        size="small"
+        loading={children.isPending}
+        dataSource={runs}
+        pagination={{ pageSize: 20, hideOnSinglePage: true }}
+        columns={[
+          { title: '#', dataIndex: 'childIndex', width: 60, render: (i?: number) => (i ?? 0) + 1 },
+          { title: t('runs.businessKey'), dataIndex: 'businessKey' },
+          { title: t('runs.status'), dataIndex: 'status', render: (v: string) => <StatusTag status={v} /> },
+          { title: t('run.title'), dataIndex: 'id', render: (v: string) => <Link to={`/runs/${v}`}>{v}</Link> },
+        ]}
+      />
+    </Card>
   );
 }
 

@@ -171,3 +171,116 @@ export function reviewTitle(r: Review, t: Translate): string {
   }
   return r.title || r.id;
 }
+
+export const KIND_APPROVAL = 'approval';
+
+/** Assignee names who may decide an approval: people with role, the listed e-mails, and admins. */
+export interface Assignee { role?: string; users?: string[] }
+
+/** ApprovalRequest is what a core.approval step asks: a title, details in Markdown, and who may decide. */
+export interface ApprovalRequest {
+  title: string;
+  details?: string;
+  assignee?: Assignee;
+  commentRequiredOnReject?: boolean;
+  input?: unknown;
+}
+
+/** ApprovalDecision approves or rejects, with a comment. */
+export interface ApprovalDecision { approve: boolean; comment?: string }
+
+/**
+ * approvalDecision is the decision the Approve and Reject buttons post, or null when a rejection needs a comment
+ * and none is given (the server refuses it too).
+ */
+export function approvalDecision(request: unknown, approve: boolean, comment: string): ApprovalDecision | null {
+  const req = (request ?? {}) as Partial<ApprovalRequest>;
+  const text = comment.trim();
+  if (!approve && req.commentRequiredOnReject && text === '') return null;
+  return text === '' ? { approve } : { approve, comment: text };
+}
+
+/** decidedApproval reads a decided approval: approved or rejected, and the comment. */
+export function decidedApproval(decision: unknown): ApprovalDecision | undefined {
+  const d = decision as Partial<ApprovalDecision> | null | undefined;
+  return d && typeof d.approve === 'boolean' ? { approve: d.approve, comment: typeof d.comment === 'string' ? d.comment : undefined } : undefined;
+}
+
+/** Decider is the signed-in person as far as deciding goes: their e-mail, role and permissions. */
+export interface Decider { email?: string; role?: string; permissions: string[] }
+
+/**
+ * mayDecide mirrors the server's rule: a review whose request names an assignee may be decided by admins, people
+ * with the assigned role and the listed e-mails; one that names nobody by those who operate runs.
+ */
+export function mayDecide(r: Review, me: Decider): boolean {
+  const assignee = (r.request as { assignee?: unknown } | null)?.assignee;
+  if (assignee === undefined || assignee === null) return me.permissions.includes('runs:operate');
+  if (me.role === 'admin') return true;
+  const a = (typeof assignee === 'object' ? assignee : {}) as Assignee;
+  if (a.role && a.role === me.role) return true;
+  const email = (me.email ?? '').trim().toLowerCase();
+  return email !== '' && Array.isArray(a.users) && a.users.some((u) => typeof u === 'string' && u.toLowerCase() === email);
+}
+
+/** Inline is a piece of a Markdown line: text, bold, italic, code, or a link with a safe address. */
+export type Inline = { kind: 'text' | 'bold' | 'italic' | 'code'; text: string } | { kind: 'link'; text: string; href: string };
+
+/** Block is a paragraph (its lines) or a list (its items); headings are shown as bold paragraphs. */
+export type Block = { kind: 'paragraph'; lines: Inline[][] } | { kind: 'list'; ordered: boolean; items: Inline[][] } | { kind: 'heading'; text: Inline[] };
+
+/**
+ * markdownBlocks reads the small Markdown an approval's details are written in (paragraphs, lists, headings,
+ * bold, italic, code, links) into blocks the page renders as elements: nothing is ever inserted as HTML, and
+ * links keep only http, https and mailto addresses.
+ */
+export function markdownBlocks(src: string): Block[] {
+  const blocks: Block[] = [];
+  let para: Inline[][] | null = null;
+  let list: { ordered: boolean; items: Inline[][] } | null = null;
+  const flush = () => {
+    if (para) blocks.push({ kind: 'paragraph', lines: para });
+    if (list) blocks.push({ kind: 'list', ...list });
+    para = null;
+    list = null;
+  };
+  for (const raw of src.replace(/\r\n?/g, '\n').split('\n')) {
+    const line = raw.trimEnd();
+    if (line.trim() === '') { flush(); continue; }
+    const heading = /^#{1,6}\s+(.*)$/.exec(line);
+    if (heading) { flush(); blocks.push({ kind: 'heading', text: markdownInline(heading[1]) }); continue; }
+    const item = /^\s*(?:([-*+])|(\d+)[.)])\s+(.*)$/.exec(line);
+    if (item) {
+      const ordered = item[2] !== undefined;
+      if (para || (list && list.ordered !== ordered)) flush();
+      if (!list) list = { ordered, items: [] };
+      list.items.push(markdownInline(item[3]));
+      continue;
+    }
+    if (list) flush();
+    if (!para) para = [];
+    para.push(markdownInline(line.trim()));
+  }
+  flush();
+  return blocks;
+}
+
+const SAFE_LINK = /^(https?:\/\/|mailto:)/i;
+
+/** markdownInline reads one line's bold, italic, code and links; anything else is text. */
+export function markdownInline(line: string): Inline[] {
+  const out: Inline[] = [];
+  const re = /`([^`]+)`|\*\*([^*]+)\*\*|__([^_]+)__|\*([^*]+)\*|_([^_]+)_|\[([^\]]+)\]\(([^)\s]+)\)/g;
+  let last = 0;
+  for (let m = re.exec(line); m !== null; m = re.exec(line)) {
+    if (m.index > last) out.push({ kind: 'text', text: line.slice(last, m.index) });
+    if (m[1] !== undefined) out.push({ kind: 'code', text: m[1] });
+    else if (m[2] !== undefined || m[3] !== undefined) out.push({ kind: 'bold', text: m[2] ?? m[3] });
+    else if (m[4] !== undefined || m[5] !== undefined) out.push({ kind: 'italic', text: m[4] ?? m[5] });
+    else if (SAFE_LINK.test(m[7])) out.push({ kind: 'link', text: m[6], href: m[7] });
+    else out.push({ kind: 'text', text: m[0] });
+    last = m.index + m[0].length;
+  }
+  if (last < line.length) out.push({ kind: 'text', text: line.slice(last) });
+  return out;
+}
