@@ -215,5 +215,6 @@ func (r *Runner) undeliveredFlowEvent(ctx context.Context, w *store.Wait) (*node
 	if err != nil {
 		return nil, err
 	}
-	return &nodes.Resume{WaitID: got.ID, Request: got.Request, Decision: got.Decision, DecidedBy: got.DecidedBy}, nil
+	return &nodes.Resume{WaitID: got.ID, Request: got.Request, Decision: got.Decision, DecidedBy: got.DecidedBy,
+		DecidedAt: got.DecidedAt}, nil
 }
