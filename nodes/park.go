@@ -23,6 +23,20 @@ type Park struct {
 	Request any
 	// Timeout is how long the run waits; zero means DefaultParkTimeout, and it is capped at MaxParkTimeout.
 	Timeout time.Duration
+	// Event, when set, makes the wait one for an event rather than a person: the run resumes when an event
+	// with this name and key is delivered (core.wait-event).
+	Event *ParkEvent
+}
+
+// ParkEvent names the event a parked run waits for.
+type ParkEvent struct {
+	// Name is the event's name ("payment.paid", or "flow:<flowId>" for the runs of a flow's trigger).
+	Name string
+	// Key correlates the event with this run (an order number).
+	Key string
+	// Lookback lets an event delivered up to this long before the run parked resume it at once, so an event
+	// that raced ahead of its wait is not lost; zero: only events from the moment the run parks.
+	Lookback time.Duration
 }
 
 // Park timeouts. A review nobody answers must not hold a run forever, nor vanish before the team is back from a

@@ -35,8 +35,8 @@ func TestSpecs(t *testing.T) {
 			checkFields(t, &s, s.Params, "")
 		})
 	})
-	if count != 18 {
-		t.Fatalf("%d core nodes registered, want 18", count)
+	if count != 19 {
+		t.Fatalf("%d core nodes registered, want 19", count)
 	}
 }
 

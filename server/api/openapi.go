@@ -175,6 +175,11 @@ func schemas() map[string]any {
 			"ReviewDecision": map[string]any{"type": "object", "description": "crm.conflict: {\"fields\": {\"<field>\": \"source\" | \"target\"}}, one choice per field listed; " +
 				"crm.match: {\"candidate\": \"<id>\"}, or \"\" for none of them; " +
 				"approval: {\"approve\": true | false, \"comment\": \"why\"}"},
+			"EventRequest": obj(map[string]any{"name": map[string]any{"type": "string", "description": "the event's name, as core.wait-event names it (payment.paid)"},
+				"key":  map[string]any{"type": "string", "description": "the correlation key (an order number)"},
+				"id":   map[string]any{"type": "string", "description": "the event's id, so a second delivery is recognised; generated when left out"},
+				"data": anyJSON}, "name", "key"),
+			"EventDelivered": obj(map[string]any{"id": str, "resumed": list(str), "duplicate": boolean}, "id", "resumed", "duplicate"),
 			"WebhookAccepted": obj(map[string]any{"runId": str, "status": str, "duplicate": boolean,
 				"runs": list(obj(map[string]any{"runId": str, "status": str, "duplicate": boolean}, "runId"))}, "runId"),
 			"NodeCatalog": obj(map[string]any{"nodes": list(map[string]any{"type": "object", "description": "A node spec: type, version, name, category, description, inputs, outputs, dynamicOutputs, params (name, label, type, default, required, secret, advanced, expression, display, options, showIf, examples, fields), credentials, docs."})}, "nodes"),

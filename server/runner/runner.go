@@ -55,6 +55,7 @@ type Runner struct {
 	published publishedCache
 	watchers  watcherCache
 	parents   parentCache
+	listeners listenerCache
 	// testRunsKept bounds the test runs each flow keeps; see SetTestRunsKept.
 	testRunsKept atomic.Int64
 }
@@ -199,6 +200,7 @@ func (r *Runner) ForgetFlows() {
 	r.published.entries = nil
 	r.published.mu.Unlock()
 	r.watchers.forget()
+	r.listeners.forget()
 }
 
 // Published returns the flow and its published version, or ErrNotPublished. Answers are remembered for
@@ -290,6 +292,7 @@ func (r *Runner) Accept(ctx context.Context, t Trigger) (*store.Run, error) {
 		// The run is committed; the sweeper will find it.
 		r.Logger.Warn("enqueue failed; the sweeper will pick the run up", "run", run.ID, "err", err)
 	}
+	r.emitFlowEvents(ctx, run)
 	return run, nil
 }
 
@@ -334,6 +337,9 @@ func (r *Runner) AcceptMany(ctx context.Context, ts []Trigger) ([]Accepted, erro
 			r.Logger.Warn("enqueue failed; the sweeper will pick the runs up", "runs", len(entries), "err", err)
 		}
 	}
+	for _, a := range out {
+		r.emitFlowEvents(ctx, a.Run)
+	}
 	return out, nil
 }
 
@@ -369,6 +375,7 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 			if err := r.Queue.Enqueue(ctx, run.ID, run.AvailableAt); err != nil {
 				r.Logger.Warn("enqueue failed; the sweeper will pick the run up", "run", run.ID, "err", err)
 			}
+			r.emitFlowEvents(ctx, run)
 			return &Result{Run: run}, nil
 		}
 		if err != nil {
@@ -434,6 +441,7 @@ func (r *Runner) RunNow(ctx context.Context, t Trigger, timeout time.Duration) (
 		}
 	}
 	r.finish(run, out, prog)
+	r.emitFlowEvents(ctx, run)
 	if t.Mode == nodes.ModeTest {
 		// Anyone allowed to test may do it often: each flow keeps only its newest test runs.
 		if _, err := r.PruneTestRuns(context.WithoutCancel(ctx), run.FlowID); err != nil {
@@ -608,6 +616,7 @@ func (r *Runner) finish(run *store.Run, out engine.Outcome, prog store.Progress)
 	if prog.Woken != nil {
 		r.enqueueIDs(*prog.Woken)
 	}
+	r.takenAtOnce(run, out)
 	if out.Error != nil && run.Status == store.RunFailed {
 		r.Logger.Info("run failed", "run", run.ID, "flow", run.FlowID, "node", out.Error.NodeID, "code", out.Error.Code)
 	}
@@ -656,6 +665,13 @@ func (r *Runner) AcceptPolled(ctx context.Context, p Polled) ([]string, error) {
 	if err := r.Queue.EnqueueBatch(ctx, entries); err != nil {
 		// The runs are committed; the sweeper will find them.
 		r.Logger.Warn("enqueue failed; the sweeper will pick the runs up", "flow", p.Flow.FlowID, "runs", len(created), "err", err)
+	}
+	byID := map[string]*store.Run{}
+	for _, run := range runs {
+		byID[run.ID] = run
+	}
+	for _, id := range created {
+		r.emitFlowEvents(ctx, byID[id])
 	}
 	return created, nil
 }

@@ -58,6 +58,9 @@ func (r *Runner) resumeWait(ctx context.Context, runID, waitID string) (*nodes.R
 		if now.Before(w.TimeoutAt) {
 			return nil, w.TimeoutAt, nil
 		}
+		if res, err := r.undeliveredFlowEvent(ctx, w); res != nil || err != nil {
+			return res, time.Time{}, err
+		}
 		err := r.Store.EndWait(ctx, waitID, store.WaitTimedOut, now)
 		if errors.Is(err, store.ErrConflict) {
 			return r.resumeWait(ctx, runID, waitID) // decided in the meantime: read it again
@@ -76,8 +79,12 @@ func parkedWait(run *store.Run, p *engine.Parked) *store.Wait {
 	if p == nil {
 		return nil
 	}
-	return &store.Wait{ID: p.ID, FlowID: run.FlowID, NodeID: p.NodeID, NodeType: p.NodeType, Kind: p.Park.Kind,
+	w := &store.Wait{ID: p.ID, FlowID: run.FlowID, NodeID: p.NodeID, NodeType: p.NodeType, Kind: p.Park.Kind,
 		Title: p.Park.Title, Request: mustJSON(p.Park.Request), CreatedAt: time.Now().UTC(), TimeoutAt: p.Deadline.UTC()}
+	if ev := p.Park.Event; ev != nil {
+		w.EventName, w.EventKey, w.EventSince = ev.Name, ev.Key, w.CreatedAt.Add(-max(ev.Lookback, 0))
+	}
+	return w
 }
 
 // Decide records a person's decision on an open wait and queues its run to resume with it. The decision is

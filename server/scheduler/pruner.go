@@ -72,9 +72,9 @@ func (p *Pruner) Run(ctx context.Context) {
 		b, err := p.Bound(ctx, time.Now())
 		if err != nil && ctx.Err() == nil {
 			p.Runner.Logger.Warn("bounding the audit log, refused webhooks and sign-in throttles failed", "err", err)
-		} else if b.AuditEvents+b.Rejections+b.Throttles > 0 {
+		} else if b.AuditEvents+b.Rejections+b.Throttles+b.Events > 0 {
 			p.Runner.Logger.Info("pruned anonymous traffic past its bounds", "auditEvents", b.AuditEvents,
-				"webhookRejections", b.Rejections, "signInThrottles", b.Throttles)
+				"webhookRejections", b.Rejections, "signInThrottles", b.Throttles, "events", b.Events)
 		}
 	}
 }
@@ -82,10 +82,13 @@ func (p *Pruner) Run(ctx context.Context) {
 // Bounded is what one Bound pass deleted.
 type Bounded struct {
 	AuditEvents, Rejections, Throttles int64
+	// Events counts delivered events older than runner.EventRetention.
+	Events int64
 }
 
 // Bound enforces the bounds of the tables anonymous traffic feeds: expired sign-in throttles, anonymous audit
-// events beyond AuditAnonymous, each flow's refused webhook calls beyond RejectionsPerFlow. It deletes in
+// events beyond AuditAnonymous, each flow's refused webhook calls beyond RejectionsPerFlow, and delivered events
+// (core.wait-event) older than runner.EventRetention, whatever the run retention. It deletes in
 // batches, pausing between them like Once.
 func (p *Pruner) Bound(ctx context.Context, now time.Time) (Bounded, error) {
 	batch, pause := p.Batch, p.Pause
@@ -114,6 +117,7 @@ func (p *Pruner) Bound(ctx context.Context, now time.Time) (Bounded, error) {
 	}{
 		{&b.AuditEvents, func() (int64, error) { return st.PruneAnonymousAudit(ctx, audit, batch) }},
 		{&b.Rejections, func() (int64, error) { return st.PruneWebhookRejections(ctx, rejections, batch) }},
+		{&b.Events, func() (int64, error) { return st.PruneEvents(ctx, now.Add(-runner.EventRetention), batch) }},
 	} {
 		for {
 			n, err := step.prune()

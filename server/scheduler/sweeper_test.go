@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/server/queue"
+	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/scheduler"
 	"github.com/ferry-hq/ferry/server/store"
 	"github.com/ferry-hq/ferry/server/store/storetest"
@@ -229,13 +230,23 @@ func TestPrunerBoundsAnonymousTables(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		for i, age := range []time.Duration{runner.EventRetention + time.Hour, runner.EventRetention + time.Minute, time.Hour} {
+			e := store.Event{ID: fmt.Sprint("e", i), Name: "payment.paid", Key: "A-1", ReceivedAt: now.Add(-age)}
+			if _, err := a.Store.DeliverEvent(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
 		p := &scheduler.Pruner{Runner: a.Runner, Batch: 4, AuditAnonymous: 10, RejectionsPerFlow: 7}
 		got, err := p.Bound(ctx, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != (scheduler.Bounded{AuditEvents: 15, Rejections: 18, Throttles: 1}) {
-			t.Fatalf("bound deleted %+v, want 15 audit events, 18 rejections, 1 throttle", got)
+		if got != (scheduler.Bounded{AuditEvents: 15, Rejections: 18, Throttles: 1, Events: 2}) {
+			t.Fatalf("bound deleted %+v, want 15 audit events, 18 rejections, 1 throttle, 2 events", got)
+		}
+		// The event kept is still recognised when delivered again.
+		if d, err := a.Store.DeliverEvent(ctx, store.Event{ID: "e2", Name: "payment.paid", Key: "A-1"}); err != nil || !d.Duplicate {
+			t.Fatalf("the newest event was pruned: %+v %v", d, err)
 		}
 		page, _ := a.Store.ListWebhookRejections(ctx, store.RejectionFilter{FlowID: flow, Limit: 100})
 		if len(page.Rejections) != 7 || page.Rejections[0].RemoteIP != "203.0.113.24" {

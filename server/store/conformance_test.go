@@ -53,6 +53,8 @@ func runConformance(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("PollCommitsRace", func(t *testing.T) { testPollCommitsRace(t, open(t)) })
 	t.Run("Waits", func(t *testing.T) { testWaits(t, open(t)) })
 	t.Run("WaitDecisionRace", func(t *testing.T) { testWaitDecisionRace(t, open(t)) })
+	t.Run("Events", func(t *testing.T) { testEvents(t, open(t)) })
+	t.Run("EventParkRace", func(t *testing.T) { testEventParkRace(t, open(t)) })
 	t.Run("StepInputRefs", func(t *testing.T) { testStepInputRefs(t, open(t)) })
 	t.Run("AuthStore", func(t *testing.T) { testAuthStore(t, open(t)) })
 	t.Run("Throttles", func(t *testing.T) { testThrottles(t, open(t)) })

@@ -350,6 +350,9 @@ func (s *gormStore) insertWait(tx *gorm.DB, runID, status string, wait *Wait) er
 	if err := tx.Create(&row).Error; err != nil {
 		return insertError(err, "insert wait")
 	}
+	if row.EventName != "" && !wait.EventSince.IsZero() {
+		return s.takeEarlierEvent(tx, &row, wait.EventSince)
+	}
 	return nil
 }
 

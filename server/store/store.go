@@ -287,6 +287,7 @@ type Store interface {
 	PollStore
 	WaitStore
 	RotationStore
+	EventStore
 }
 
 // DueQuery narrows DueRuns. The sweeper pages through every due run with After at start, and between full

@@ -37,6 +37,12 @@ type Wait struct {
 	CreatedAt time.Time
 	TimeoutAt time.Time
 	DecidedAt time.Time
+	// EventName and EventKey, for a wait of core.wait-event, name the event that decides it (DeliverEvent).
+	EventName string
+	EventKey  string
+	// EventSince, when set on a new event wait, lets an event received at or after it, before the wait was
+	// inserted, decide the wait at once: an event that raced ahead of its wait is not lost.
+	EventSince time.Time
 }
 
 // WaitFilter narrows ListWaits; empty fields do not filter.
@@ -49,6 +55,8 @@ type WaitFilter struct {
 	// After continues a listing after this wait id (ids grow with time, newest first: before it).
 	After string
 	Limit int
+	// Events lists the waits for an event (core.wait-event) instead of the waits for a person (reviews).
+	Events bool
 }
 
 // Decision is a person's answer to an open wait.
@@ -66,7 +74,8 @@ type WaitStore interface {
 	GetWait(ctx context.Context, id string) (*Wait, error)
 	// ListWaits returns waits newest first.
 	ListWaits(ctx context.Context, f WaitFilter) ([]Wait, error)
-	// CountWaits counts waits with the status (all when empty), for the app's badge.
+	// CountWaits counts waits for a person with the status (all when empty), for the app's badge; waits for an
+	// event are nobody's to decide and are not counted.
 	CountWaits(ctx context.Context, status string) (int64, error)
 	// DecideWait records the decision and queues the wait's run, due at once, in one transaction, only while the
 	// wait is open and its run waiting: ErrConflict otherwise (decided already, timed out, run cancelled), and
@@ -96,6 +105,8 @@ type waitRow struct {
 	CreatedAt time.Time  `gorm:"column:created_at"`
 	TimeoutAt time.Time  `gorm:"column:timeout_at"`
 	DecidedAt *time.Time `gorm:"column:decided_at"`
+	EventName string     `gorm:"column:event_name"`
+	EventKey  string     `gorm:"column:event_key"`
 }
 
 func (waitRow) TableName() string { return "waits" }
@@ -111,7 +122,7 @@ func (s *gormStore) newWaitRow(w *Wait) (waitRow, error) {
 	}
 	row := waitRow{ID: w.ID, RunID: w.RunID, FlowID: w.FlowID, NodeID: w.NodeID, NodeType: w.NodeType, Kind: w.Kind,
 		Title: title, Status: WaitOpen, Request: nullString(string(w.Request)), CreatedAt: dbTime(w.CreatedAt),
-		TimeoutAt: dbTime(w.TimeoutAt)}
+		TimeoutAt: dbTime(w.TimeoutAt), EventName: w.EventName, EventKey: w.EventKey}
 	if w.ID == "" || w.RunID == "" || w.Kind == "" {
 		return row, fmt.Errorf("store: wait of run %s: id, run and kind are required", w.RunID)
 	}
@@ -132,7 +143,7 @@ func (s *gormStore) openWaitRow(row *waitRow) (*Wait, error) {
 	}
 	w := &Wait{ID: row.ID, RunID: row.RunID, FlowID: row.FlowID, NodeID: row.NodeID, NodeType: row.NodeType,
 		Kind: row.Kind, Title: row.Title, Status: row.Status, DecidedBy: row.DecidedBy,
-		CreatedAt: row.CreatedAt.UTC(), TimeoutAt: row.TimeoutAt.UTC()}
+		CreatedAt: row.CreatedAt.UTC(), TimeoutAt: row.TimeoutAt.UTC(), EventName: row.EventName, EventKey: row.EventKey}
 	if row.Request != nil {
 		w.Request = json.RawMessage(*row.Request)
 	}
@@ -178,6 +189,11 @@ func (s *gormStore) ListWaits(ctx context.Context, f WaitFilter) ([]Wait, error)
 	if f.After != "" {
 		q = q.Where("id < ?", f.After)
 	}
+	if f.Events {
+		q = q.Where("event_name <> ''")
+	} else {
+		q = q.Where("event_name = ''")
+	}
 	var rows []waitRow
 	if err := q.Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: list waits: %w", err)
@@ -194,7 +210,7 @@ func (s *gormStore) ListWaits(ctx context.Context, f WaitFilter) ([]Wait, error)
 }
 
 func (s *gormStore) CountWaits(ctx context.Context, status string) (int64, error) {
-	q := s.r.WithContext(ctx).Model(&waitRow{})
+	q := s.r.WithContext(ctx).Model(&waitRow{}).Where("event_name = ''")
 	if status != "" {
 		q = q.Where("status = ?", status)
 	}
