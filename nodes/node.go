@@ -150,6 +150,17 @@ type Split struct {
 	Items    []any
 	Keys     []string
 	Parallel int
+	// Flow, when set, makes each child a run of that flow (core.subflow) instead of the split's port: it starts
+	// at the flow's trigger with its item as the trigger payload, and borrows nothing from the parent.
+	Flow *Subflow
+}
+
+// Subflow names the flow a child run executes: a pinned version, or the published one (Version 0). With Forget,
+// the step does not wait for the child: it goes on at once and the child runs on its own.
+type Subflow struct {
+	FlowID  string
+	Version int
+	Forget  bool
 }
 
 // Response is an HTTP answer a flow gives to the caller of a synchronous webhook.

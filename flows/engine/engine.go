@@ -127,6 +127,9 @@ type Engine struct {
 	Resume func(ctx context.Context, runID, waitID string) (*nodes.Resume, time.Time, error)
 	// NewWaitID names a new wait; nil uses UUIDv7, as run ids do.
 	NewWaitID func() string
+	// Subflows finds the flow a subflow step starts (core.subflow): its compiled version and its number, the
+	// published one when version is 0. The server reads it from the store; without it subflows fail.
+	Subflows func(ctx context.Context, flowID string, version int) (*flows.Compiled, int, error)
 }
 
 // State is everything needed to resume a run: the run's checkpoint.
@@ -141,6 +144,9 @@ type State struct {
 	Visits map[string]int `json:"visits,omitempty"`
 	// Joins holds, per joining node (core.merge), the inputs that arrived and whether it has run.
 	Joins map[string]*JoinState `json:"joins,omitempty"`
+	// Borrows is set on the state of a split's child, which borrows its parent's trigger, variables and outputs
+	// when it executes (Inherit); a subflow's run borrows nothing.
+	Borrows bool `json:"borrows,omitempty"`
 	// inherited names the outputs a child run borrowed from its parent (Inherit), left out of its checkpoint.
 	inherited map[string]bool
 }
@@ -334,15 +340,40 @@ type Outcome struct {
 	// Park is set when the run parked for a person (Status waiting): what the store keeps of the wait.
 	Park *Parked
 	// Split is set when the run parked for child runs (Status waiting): the caller starts them with the
-	// run's progress, each from ChildState.
+	// run's progress, each from ChildState (or, for a subflow, from its Target's trigger).
 	Split *Splitting
+	// Started are subflow runs steps started without waiting for them: the caller starts them with the run's
+	// progress.
+	Started []*Splitting
 }
 
 // Splitting is a split a step started: the node, the children to start, and the wait the step resumes from.
+// For a subflow, Target is the flow's compiled version the children run, and Version its number.
 type Splitting struct {
-	NodeID string
-	WaitID string
+	NodeID  string
+	WaitID  string
+	Target  *flows.Compiled
+	Version int
 	nodes.Split
+}
+
+// CodeSubflowUnavailable fails a step whose subflow cannot be run: no such flow, not published, or a version
+// that does not exist.
+const CodeSubflowUnavailable = "subflow_unavailable"
+
+// subflow finds the flow version a subflow step runs, through Engine.Subflows.
+func (e *Engine) subflow(ctx context.Context, sf *nodes.Subflow) (*flows.Compiled, int, error) {
+	if e.Subflows == nil {
+		return nil, 0, nodes.NewPermanent(CodeSubflowUnavailable, errors.New("this engine cannot start other flows"))
+	}
+	c, v, err := e.Subflows(ctx, sf.FlowID, sf.Version)
+	if err != nil {
+		return nil, 0, nodes.NewPermanent(CodeSubflowUnavailable, fmt.Errorf("flow %s: %w", sf.FlowID, err))
+	}
+	if len(c.Triggers) == 0 {
+		return nil, 0, nodes.NewPermanent(CodeSubflowUnavailable, fmt.Errorf("flow %s has no trigger to start at", sf.FlowID))
+	}
+	return c, v, nil
 }
 
 // ChildWaitPrefix starts the wait id of a step waiting for its child runs; the caller's Resume hook tells such
@@ -351,15 +382,19 @@ const ChildWaitPrefix = "children:"
 
 // split records step as waiting for its children and parks the run until they end (the caller's Resume hook
 // says when), leaving the step pending to run again then.
-func (e *Engine) split(out Outcome, st *State, node *flows.CompiledNode, step Step, sp *nodes.Split) Outcome {
+func (e *Engine) split(out Outcome, st *State, node *flows.CompiledNode, step Step, sp *Splitting) Outcome {
 	id := ChildWaitPrefix + node.Def.ID + ":" + strconv.Itoa(max(st.Pending[0].Visit, 1))
 	step.Status = StepWaiting
 	step.Output = map[string]any{"children": len(sp.Items), "parallel": sp.Parallel, "port": sp.Port}
+	if sp.Flow != nil {
+		step.Output = map[string]any{"children": len(sp.Items), "flowId": sp.Flow.FlowID, "version": sp.Version}
+	}
 	out.Steps = append(out.Steps, step)
 	e.observe(step)
 	st.Pending[0].Wait, st.Pending[0].Resume = id, nil
 	out.Status, out.AvailableAt = StatusWaiting, e.now().Add(nodes.MaxParkTimeout)
-	out.Split = &Splitting{NodeID: node.Def.ID, WaitID: id, Split: *sp}
+	sp.WaitID = id
+	out.Split = sp
 	return out
 }
 
@@ -368,7 +403,7 @@ func (e *Engine) split(out Outcome, st *State, node *flows.CompiledNode, step St
 // the caller lends them to the child when it executes (Inherit), so ten thousand children do not store ten
 // thousand copies of the parent's data.
 func ChildState(c *flows.Compiled, nodeID, port string, item any) *State {
-	st := &State{Outputs: map[string]any{nodeID: item}}
+	st := &State{Outputs: map[string]any{nodeID: item}, Borrows: true}
 	if n := c.Nodes[nodeID]; n != nil {
 		st.follow(n, port, item)
 	}
@@ -643,7 +678,22 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 			return e.park(out, run, st, node, step, res.Park)
 		}
 		if res.Split != nil && run.Mode == nodes.ModeLive {
-			return e.split(out, st, node, step, res.Split)
+			sp := &Splitting{NodeID: node.Def.ID, Split: *res.Split}
+			if res.Split.Flow != nil {
+				if sp.Target, sp.Version, err = e.subflow(ctx, res.Split.Flow); err != nil {
+					step.Status = StepFailed
+					typed := nodes.Classify(err)
+					step.Error = &StepError{Code: typed.Code, Message: typed.Error(), Kind: string(typed.Kind), NodeID: node.Def.ID}
+					out.Steps = append(out.Steps, step)
+					e.observe(step)
+					st.Pending[0].Attempt = 1
+					return e.fail(out, step.Error)
+				}
+			}
+			if res.Split.Flow == nil || !res.Split.Flow.Forget {
+				return e.split(out, st, node, step, sp)
+			}
+			out.Started = append(out.Started, sp) // started with the run's progress; the step goes on at once
 		}
 		step.Status = StepSucceeded
 		if dry {

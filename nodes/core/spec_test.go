@@ -35,8 +35,8 @@ func TestSpecs(t *testing.T) {
 			checkFields(t, &s, s.Params, "")
 		})
 	})
-	if count != 19 {
-		t.Fatalf("%d core nodes registered, want 19", count)
+	if count != 20 {
+		t.Fatalf("%d core nodes registered, want 20", count)
 	}
 }
 

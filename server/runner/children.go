@@ -31,15 +31,52 @@ func (r *Runner) children(run *store.Run, c *flows.Compiled, sp *engine.Splittin
 		if run.BusinessKey != "" {
 			bk = run.BusinessKey + ":" + key
 		}
-		out[i] = &store.Run{
+		child := &store.Run{
 			ID: uuid.Must(uuid.NewV7()).String(), FlowID: run.FlowID, FlowVersion: run.FlowVersion, Doc: run.Doc,
 			Mode: run.Mode, Status: store.RunQueued, TriggerNode: run.TriggerNode,
 			DedupKey: childKeyPrefix + run.ID + ":" + sp.NodeID + ":" + key, BusinessKey: bk, Attempt: 1,
 			AvailableAt: now, CreatedAt: now, ParentRunID: run.ID, ChildIndex: i,
-			Checkpoint: mustJSON(engine.ChildState(c, sp.NodeID, sp.Port, item)),
 		}
+		if sp.Flow != nil && sp.Target != nil {
+			// A subflow's run: the other flow's version, from its trigger, with the item as its payload.
+			trigger := subflowTrigger(sp.Target)
+			child.FlowID, child.FlowVersion, child.Doc, child.TriggerNode = sp.Flow.FlowID, sp.Version, nil, trigger
+			child.Trigger = mustJSON(item)
+			child.Checkpoint = mustJSON(engine.NewState(sp.Target, trigger, item))
+			child.BusinessKey = run.BusinessKey
+		} else {
+			child.Checkpoint = mustJSON(engine.ChildState(c, sp.NodeID, sp.Port, item))
+		}
+		out[i] = child
 	}
 	return out
+}
+
+// subflowTrigger is the trigger a subflow's run starts at: the flow's manual trigger, else its first.
+func subflowTrigger(c *flows.Compiled) string {
+	for _, t := range c.Triggers {
+		if t.Spec.Type == "core.manual" {
+			return t.Def.ID
+		}
+	}
+	return c.Triggers[0].Def.ID
+}
+
+// subflowTarget is the engine's Subflows hook: the flow version a subflow step starts, the published one when
+// version is 0.
+func (r *Runner) subflowTarget(ctx context.Context, flowID string, version int) (*flows.Compiled, int, error) {
+	if version > 0 {
+		l, err := r.Version(ctx, flowID, version)
+		if err != nil {
+			return nil, 0, err
+		}
+		return l.Compiled, version, nil
+	}
+	_, l, err := r.Published(ctx, flowID)
+	if err != nil {
+		return nil, 0, err
+	}
+	return l.Compiled, l.Version, nil
 }
 
 // childKeyPrefix starts a child run's dedup key: "child:<parent run>:<split node>:<item key>".
@@ -102,6 +139,7 @@ func (r *Runner) childrenSummary(ctx context.Context, parentID string) (map[stri
 	counts := map[string]int{}
 	listed := []any{}
 	collect := r.collects(ctx, parentID)
+	collect = collect || len(all) == 1 // a single child (a subflow) always gives its output
 	for _, c := range all {
 		counts[c.Status]++
 		if c.Status == store.RunSucceeded && !collect {
@@ -114,7 +152,12 @@ func (r *Runner) childrenSummary(ctx context.Context, parentID string) (map[stri
 				entry["error"] = map[string]any{"code": e.Code, "message": e.Message, "nodeId": e.NodeID}
 			}
 		}
-		if collect && c.Status == store.RunSucceeded {
+		if collect && c.Status == store.RunSucceeded && len(c.Response) > 0 {
+			var resp nodes.Response
+			if json.Unmarshal(c.Response, &resp) == nil {
+				entry["output"] = resp.Body // a flow that answers (core.respond) gives its answer
+			}
+		} else if collect && c.Status == store.RunSucceeded {
 			steps, err := r.Store.ListSteps(ctx, c.ID)
 			if err != nil {
 				return nil, err

@@ -101,6 +101,9 @@ func New(st store.Store, q queue.Queue, eng *engine.Engine, m *metrics.Metrics, 
 		ShutdownGrace: 20 * time.Second,
 		cache:         versionCache{entries: map[versionKey]*Loaded{}}}
 	r.SetTestRunsKept(DefaultTestRunsKept)
+	if eng != nil && eng.Subflows == nil {
+		eng.Subflows = r.subflowTarget
+	}
 	if eng != nil && eng.Resume == nil {
 		eng.Resume = r.resumeWait
 	}
@@ -508,6 +511,9 @@ func (r *Runner) progress(run *store.Run, c *flows.Compiled, st *engine.State, o
 	}
 	if out.Split != nil {
 		p.Children, p.ChildParallel = r.children(run, c, out.Split), out.Split.Parallel
+	}
+	for _, sp := range out.Started {
+		p.Starts = append(p.Starts, r.children(run, c, sp)...)
 	}
 	p.ParentRunID, p.Woken = run.ParentRunID, new([]string)
 	return p

@@ -102,7 +102,7 @@ func (r *Runner) Process(ctx context.Context, runID string) error {
 	} else {
 		state = engine.NewState(loaded.Compiled, run.TriggerNode, trigger)
 	}
-	if run.ParentRunID != "" {
+	if run.ParentRunID != "" && state.Borrows {
 		// A child of a split borrows its parent's trigger, variables and outputs.
 		pc, err := r.parentOf(ctx, run.ParentRunID)
 		if errors.Is(err, store.ErrNotFound) {

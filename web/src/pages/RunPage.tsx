@@ -90,7 +90,7 @@ export default function RunPage() {
       </Card>
       <Suspense fallback={null}><RunGraph run={r} /></Suspense>
       <StepsTable steps={r.steps ?? []} />
-      {(r.steps ?? []).some((s) => s.nodeType === 'core.split' && s.status === 'waiting') && <ChildRuns parent={r} />}
+      <ChildRuns parent={r} />
       <Card size="small" title={t('run.trigger')} style={{ marginTop: 16 }}><JsonView value={r.trigger} /></Card>
       {r.response !== undefined && <Card size="small" title={t('run.response')} style={{ marginTop: 16 }}><JsonView value={r.response} /></Card>}
     </div>
@@ -126,8 +126,9 @@ function WaitingReviews({ runId }: { runId: string }) {
 }
 
 /**
- * ChildRuns shows the runs a split started: how many ended in each status, and each child (its item number,
- * business key and status) with a link, refreshed while the parent waits for them.
+ * ChildRuns shows the runs a split or a subflow step started: how many ended in each status, and each child (its
+ * item number, business key and status) with a link, refreshed while the parent waits for them. A run that
+ * started none shows nothing.
  */
 function ChildRuns({ parent }: { parent: Run }) {
   const { t } = useTranslation();
@@ -137,6 +138,7 @@ function ChildRuns({ parent }: { parent: Run }) {
     refetchInterval: parent.status === 'waiting' ? 2000 : false,
   });
   const runs = [...(children.data?.runs ?? [])].sort((a, b) => (a.childIndex ?? 0) - (b.childIndex ?? 0));
+  if (runs.length === 0 && !children.error) return null; // no split, no subflow: nothing to list
   const counts: Record<string, number> = {};
   for (const c of runs) counts[c.status] = (counts[c.status] ?? 0) + 1;
   return (
