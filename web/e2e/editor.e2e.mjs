@@ -316,7 +316,7 @@ async function visibleTexts(page) {
 // Text that is the same in every language: the product's name, data the test typed, identifiers, codes.
 const LANGUAGE_NEUTRAL = [
   /^Ferry/, /Order paid/, /E2E-/, /@shop\.example/, /^[a-z][\w-]*(\.[\w-]+)+$/, /^[\w-]+$/, /^[A-Z0-9_]+$/, /^\//, /Fulfil paid orders/, /E2E Shopify/, /Poll shop orders/,
-  /Paid orders to HubSpot/, /Sync contacts to HubSpot/, /Order lines one by one/, /Failed payments to Slack/,
+  /Paid orders to HubSpot/, /Sync contacts to HubSpot/, /Order lines one by one/, /Order lines total/, /Failed payments to Slack/,
   /^[\w.+-]+@[\w.-]+$/, // e-mail addresses: the review's decider and the contact's key
   /^[\w.*-]+(, [\w.*-]+)+$/, // the allowed internal hosts, as configured
   // Run data: the flow's own step names and the errors runs recorded (engine messages, kept as the engine wrote them).
@@ -907,6 +907,30 @@ try {
   check((await blocksItem.locator('textarea').inputValue()).includes('"divider"'), 'the divider was lost switching to plain JSON');
   await blocksItem.getByRole('button', { name: 'Build it with an expression' }).click();
   await blocksItem.locator('.ferry-expr-value', { hasText: 'divider' }).waitFor();
+  await closePanel();
+
+  // The code node is edited in a code editor; a syntax error is marked at its line and column.
+  const codeFlow = await api('POST', '/api/v1/flows', { schema: 1, name: 'Order lines total', nodes: [
+    { id: 'in', type: 'core.manual', position: { x: 0, y: 0 } },
+    { id: 'total', type: 'core.code', position: { x: 280, y: 0 }, params: { code: 'let cents = 0;\nfor (const l of $input.lines) cents += l.qty * l.price;\nreturn { cents };' } }],
+    edges: [{ source: 'in', target: 'total' }] });
+  await page.goto(`${base}/flows/${codeFlow.id}`);
+  await page.locator('.react-flow__node[data-id="total"]').click();
+  await page.locator('.ant-drawer').waitFor();
+  const codeEditor = page.locator('.ferry-code-input .cm-content');
+  await codeEditor.waitFor();
+  check((await codeEditor.innerText()).includes('cents += l.qty'), 'the code editor does not show the script');
+  await codeEditor.click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('\nreturn cents +;');
+  await closePanel();
+  // Saving refuses the script and says where it is wrong; the code editor marks the place.
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('.react-flow__node[data-id="total"]').click();
+  await page.locator('.ant-drawer').waitFor();
+  await page.locator('.ferry-code-input .cm-lint-marker-error').first().waitFor();
+  await page.locator('.ant-drawer').getByText(/line 4/).first().waitFor();
+  await shot(page, 'node-panel-code-error');
   await closePanel();
 
   // One run per item: a live run splits an order's three lines into child runs; the parent goes on once all of

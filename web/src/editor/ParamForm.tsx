@@ -5,6 +5,7 @@ import type { Field, Problem } from '../api/types';
 import { formView, keyValueRows, rowsToKeyValue, type FieldView } from './form';
 import { ExpressionInput } from './expression/ExpressionInput';
 import { MappingTable } from './MappingTable';
+import { CodeInput } from './CodeInput';
 import { LoadedSelect, type OptionsSource } from './LoadedSelect';
 
 type Values = Record<string, unknown>;
@@ -117,6 +118,8 @@ function FieldInput({ view, sample, params, fields, source, onChange }: FieldPro
       return <Input value={str} onChange={(e) => text(e.target.value)} placeholder={t('editor.durationPlaceholder')} />;
     case 'cron':
       return <Input className="ferry-mono" value={str} onChange={(e) => text(e.target.value)} placeholder="0 */5 * * * *" />;
+    case 'code':
+      return <CodeInput value={str} onChange={text} problems={view.problems} ariaLabel={field.label || field.name} />;
     case 'textarea':
       return <Input.TextArea autoSize={{ minRows: 2, maxRows: 12 }} value={str} onChange={(e) => text(e.target.value)} aria-label={field.label || field.name} />;
     case 'number':

@@ -3,7 +3,7 @@ import type { Field, NodeSpec, Problem } from '../api/types';
 /** Widget is the input a parameter is edited with, chosen from its type alone. */
 export type Widget =
   | 'input' | 'textarea' | 'expression' | 'template' | 'number' | 'integer' | 'switch' | 'select'
-  | 'duration' | 'cron' | 'json' | 'keyvalue' | 'list';
+  | 'duration' | 'cron' | 'json' | 'keyvalue' | 'list' | 'code';
 
 /**
  * widgetFor picks a parameter's input from its type: expressions get the expression editor, and text that may
@@ -25,7 +25,7 @@ export function widgetFor(field: Field): Widget {
     case 'list': return 'list';
     // Program source (core.code's JavaScript; field.language names the language) is edited as multi-line text
     // until the editor has a code editor; so is a type this build does not know, which may hold several lines.
-    case 'code': return 'textarea';
+    case 'code': return 'code';
     default: return 'textarea';
   }
 }

@@ -34,8 +34,8 @@ describe('formView', () => {
     expect(widgetFor({ name: 'm', label: 'M', type: 'text' })).toBe('textarea');
   });
 
-  it('edits code, and types it does not know, as multi-line text', () => {
-    expect(widgetFor({ name: 'code', label: 'JavaScript', type: 'code', language: 'javascript' })).toBe('textarea');
+  it('edits code in the code editor, and types it does not know as multi-line text', () => {
+    expect(widgetFor({ name: 'code', label: 'JavaScript', type: 'code', language: 'javascript' })).toBe('code');
     expect(widgetFor({ name: 'x', label: 'X', type: 'future' as unknown as Field['type'] })).toBe('textarea');
   });
 
