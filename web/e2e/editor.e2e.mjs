@@ -956,6 +956,8 @@ try {
   await childCard.getByText('3 child runs').waitFor();
   await childCard.locator('.ant-table-row').nth(2).waitFor();
   check(await childCard.locator('.ant-table-row', { hasText: 'succeeded' }).count() === 3, 'the parent does not list three succeeded children');
+  // The run's graph shows on the split how its children ended.
+  await page.locator('.ferry-node-children', { hasText: '3/3 succeeded, 0 failed' }).waitFor();
   await shot(page, 'run-split-children');
   await childCard.locator('.ant-table-row').first().getByRole('link').click();
   await page.getByText('Child of').waitFor();

@@ -6,20 +6,21 @@ import type { FerryNode } from './convert';
 import { useEditorState } from './context';
 import { inputPorts, outputPorts } from './ports';
 import { formatMicros } from '../ui';
-import { dryRunPreview, stepErrorText } from './stepView';
+import { childProgress, dryRunPreview, stepErrorText } from './stepView';
 
 const stepColors: Record<string, string> = { succeeded: 'green', failed: 'red', dry_run: 'purple', skipped: 'default', waiting: 'gold' };
 
 /** FerryNodeView draws one node: its input ports on the left, its output ports (error last, dashed) on the right. */
 export const FerryNodeView = memo(function FerryNodeView({ id, data, selected }: NodeProps<FerryNode>) {
   const { t } = useTranslation();
-  const { specs, problems, steps } = useEditorState();
+  const { specs, problems, steps, childrenOpen } = useEditorState();
   const node = data.node;
   const spec = specs.get(node.type);
   const ins = inputPorts(spec);
   const outs = outputPorts(spec, node.params);
   const nodeProblems = problems.get(id) ?? [];
   const step = steps.get(id);
+  const progress = childProgress(step, childrenOpen);
   const rows = Math.max(ins.length, outs.length);
   const failed = step?.status === 'failed';
   const failure = failed ? stepErrorText(step.error) : null;
@@ -72,6 +73,15 @@ export const FerryNodeView = memo(function FerryNodeView({ id, data, selected }:
           ) : step && (
             <Tag color={stepColors[step.status] ?? 'default'}>
               {t(`status.${step.status}`, { defaultValue: step.status })} {formatMicros(step.durationUs)}
+            </Tag>
+          )}
+          {progress && (
+            <Tag color={progress.failed ? 'red' : 'blue'} className="ferry-node-children">
+              {progress.succeeded !== undefined
+                ? t('canvas.childrenDone', { succeeded: progress.succeeded, total: progress.total, failed: progress.failed ?? 0 })
+                : progress.ended !== undefined
+                  ? t('canvas.childrenRunning', { ended: progress.ended, total: progress.total })
+                  : t('canvas.childrenStarted', { total: progress.total })}
             </Tag>
           )}
           {nodeProblems.length > 0 && (

@@ -33,7 +33,8 @@ export default function RunGraph({ run }: { run: RunDetail }) {
     specs: new Map((catalog.data?.nodes ?? []).map((s) => [s.type, s])),
     problems: new Map(),
     steps: lastSteps(run.steps ?? []),
-  }), [catalog.data, run.steps]);
+    childrenOpen: run.status === 'waiting' ? run.childrenOpen ?? 0 : undefined,
+  }), [catalog.data, run.steps, run.status, run.childrenOpen]);
 
   const error = version.error ?? catalog.error;
   return (

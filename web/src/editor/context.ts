@@ -6,6 +6,8 @@ export interface EditorState {
   specs: Map<string, NodeSpec>;
   problems: Map<string, Problem[]>;
   steps: Map<string, Step>;
+  /** childrenOpen is how many child runs the run drawn still waits for (a split or a subflow), when it waits. */
+  childrenOpen?: number;
 }
 
 export const EditorContext = createContext<EditorState>({ specs: new Map(), problems: new Map(), steps: new Map() });

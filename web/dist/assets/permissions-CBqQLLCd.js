@@ -1,0 +1,1 @@
+import{aa as n,a9 as r}from"./index-n2ErwWHm.js";function i(){var e;const a=n({queryKey:["me"],queryFn:()=>r.get("/api/v1/auth/me"),staleTime:6e4}),s=new Set(((e=a.data)==null?void 0:e.permissions)??[]);return t=>s.has(t)}export{i as u};
