@@ -885,3 +885,89 @@ func TestSplitAcrossWorkers(t *testing.T) {
 	}
 	t.Logf("1,000 children on two workers, one killed: each side effect under its own key; %d requests repeated a key", replays)
 }
+
+// TestApprovalAcrossRestart: a run parks for an approval, every process is killed, and new processes take over:
+// the approval decided through the new API process resumes the run once, on the approved port, with who decided.
+func TestApprovalAcrossRestart(t *testing.T) {
+	f := startFleet(t, 1)
+	flowID := f.importFlow(`{"schema":1,"name":"approve refunds","nodes":[
+{"id":"webhook","type":"core.webhook","params":{"method":"POST","respond":"immediately"}},
+{"id":"ask","type":"core.approval","params":{"title":"Refund {{ trigger.body.amount }}","role":"operator"}},
+{"id":"refund","type":"core.set-vars","params":{"vars":[{"name":"refunded","expression":"true"}]}},
+{"id":"declined","type":"core.set-vars","params":{"vars":[{"name":"refunded","expression":"false"}]}}],
+"edges":[{"source":"webhook","target":"ask"},{"source":"ask","sourcePort":"approved","target":"refund"},
+{"source":"ask","sourcePort":"rejected","target":"declined"}]}`)
+	answers := f.deliver(flowID, [][]byte{[]byte(`{"order_id":"R-1","amount":"800.00"}`)}, 1)
+	runID := answers[0].runID
+	if answers[0].err != nil || runID == "" {
+		t.Fatalf("delivery: %+v", answers[0])
+	}
+	testenv.WaitFor(t, "the run to park for its approval", 30*time.Second, func() bool {
+		for _, r := range f.runs(flowID) {
+			if r.ID == runID && r.Status == "waiting" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, p := range f.procs {
+		p.kill()
+	}
+	f.procs = nil
+	f.api = f.start("api-2", "api")
+	f.start("worker-2", "worker")
+	res, err := f.apiRequest(http.MethodGet, "/api/v1/reviews?status=open&kind=approval", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Items []struct {
+			ID    string `json:"id"`
+			RunID string `json:"runId"`
+		} `json:"items"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&list)
+	res.Body.Close()
+	if err != nil || len(list.Items) != 1 || list.Items[0].RunID != runID {
+		t.Fatalf("open approvals after the restart: %+v %v", list, err)
+	}
+	res, err = f.apiRequest(http.MethodPost, "/api/v1/reviews/"+list.Items[0].ID+"/decision", strings.NewReader(`{"approve":true,"comment":"checked the order"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("decision: %d", res.StatusCode)
+	}
+	runs := f.settle(flowID, 60*time.Second)
+	if runs[runID].Status != "succeeded" {
+		t.Fatalf("run ended %s: %s", runs[runID].Status, runs[runID].Error)
+	}
+	res, err = f.apiRequest(http.MethodGet, "/api/v1/runs/"+runID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var detail struct {
+		Steps []struct {
+			NodeID string          `json:"nodeId"`
+			Status string          `json:"status"`
+			Port   string          `json:"port"`
+			Output json.RawMessage `json:"output"`
+		} `json:"steps"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&detail); err != nil {
+		t.Fatal(err)
+	}
+	var path []string
+	decidedBy := false
+	for _, s := range detail.Steps {
+		path = append(path, s.NodeID+":"+s.Status+":"+s.Port)
+		if s.NodeID == "ask" && s.Status == "succeeded" && strings.Contains(string(s.Output), `"by":"it@shop.example"`) {
+			decidedBy = true
+		}
+	}
+	if got := strings.Join(path, " "); got != "webhook:succeeded:main ask:waiting: ask:succeeded:approved refund:succeeded:main" || !decidedBy {
+		t.Fatalf("steps %s (decided by shown: %v)", got, decidedBy)
+	}
+}
