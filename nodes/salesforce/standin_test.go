@@ -66,6 +66,9 @@ func newStandIn(t *testing.T) *standIn {
 	return s
 }
 
+// externalIDFields are the fields marked External ID in the stand-in's org: the payments' and the order lines'.
+var externalIDFields = map[string]bool{"Payment_Id__c": true, "Line_Key__c": true}
+
 func sfErrors(w http.ResponseWriter, status int, code, msg string, fields ...string) {
 	if fields == nil {
 		fields = []string{}
@@ -180,7 +183,7 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 
 func (s *standIn) sobject(w http.ResponseWriter, r *http.Request, parts []string, body map[string]any) {
 	typ := parts[0]
-	if typ != "Account" && typ != "Opportunity" && typ != "Invoice__c" {
+	if typ != "Account" && typ != "Opportunity" && typ != "Invoice__c" && typ != "Order_Line__c" {
 		sfErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 		return
 	}
@@ -211,7 +214,7 @@ func (s *standIn) sobject(w http.ResponseWriter, r *http.Request, parts []string
 		// sObject Rows by External ID: the record with the value, 404 NOT_FOUND for none, 300 and the records'
 		// URLs for several.
 		field, value := parts[1], parts[2]
-		if field != "Payment_Id__c" {
+		if !externalIDFields[field] {
 			sfErrors(w, http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+field)
 			return
 		}
@@ -235,7 +238,7 @@ func (s *standIn) sobject(w http.ResponseWriter, r *http.Request, parts []string
 		}
 	case len(parts) == 3 && r.Method == http.MethodPatch:
 		field, value := parts[1], parts[2]
-		if field != "Payment_Id__c" {
+		if !externalIDFields[field] {
 			sfErrors(w, http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+field)
 			return
 		}
