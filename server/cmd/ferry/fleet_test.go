@@ -971,3 +971,97 @@ func TestApprovalAcrossRestart(t *testing.T) {
 		t.Fatalf("steps %s (decided by shown: %v)", got, decidedBy)
 	}
 }
+
+// TestEventAtTheTimeout: runs wait for a payment event with a short timeout, and each one's event is posted to
+// the API process within milliseconds of the instant its wait times out (before, at, after), while two worker
+// processes take the timeouts: every run goes one way only, once (the event resumes it, or the timeout does and
+// the late event resumes nothing).
+func TestEventAtTheTimeout(t *testing.T) {
+	f := startFleet(t, 2)
+	flowID := f.importFlow(`{"schema":1,"name":"wait for payment","nodes":[
+{"id":"webhook","type":"core.webhook","params":{"method":"POST","respond":"immediately"}},
+{"id":"wait","type":"core.wait-event","params":{"event":"payment.paid","key":"{{ trigger.body.order_id }}","timeout":"3s"}},
+{"id":"paid","type":"core.set-vars","params":{"vars":[{"name":"way","expression":"'received'"}]}},
+{"id":"late","type":"core.set-vars","params":{"vars":[{"name":"way","expression":"'timeout'"}]}}],
+"edges":[{"source":"webhook","target":"wait"},{"source":"wait","sourcePort":"received","target":"paid"},
+{"source":"wait","sourcePort":"timeout","target":"late"}]}`)
+	const n = 20
+	answers := f.deliver(flowID, orders("race", n), 8)
+	type parked struct {
+		Steps []struct {
+			NodeID string `json:"nodeId"`
+			Status string `json:"status"`
+			Port   string `json:"port"`
+			Output struct {
+				TimeoutAt time.Time `json:"timeoutAt"`
+			} `json:"output"`
+		} `json:"steps"`
+	}
+	detail := func(runID string) parked {
+		t.Helper()
+		res, err := f.apiRequest(http.MethodGet, "/api/v1/runs/"+runID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var d parked
+		if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	var posted sync.WaitGroup
+	for i, a := range answers {
+		if a.err != nil || a.runID == "" {
+			t.Fatalf("delivery %d: %+v", i, a)
+		}
+		var at time.Time
+		testenv.WaitFor(t, "the run to park", 20*time.Second, func() bool {
+			for _, s := range detail(a.runID).Steps {
+				if s.NodeID == "wait" && s.Status == "waiting" {
+					at = s.Output.TimeoutAt
+					return true
+				}
+			}
+			return false
+		})
+		posted.Add(1)
+		order := fmt.Sprintf("race-%d", i)
+		// Spread around the instant: a few milliseconds before it, at it, and after it.
+		offset := time.Duration(i-n/2) * 3 * time.Millisecond
+		time.AfterFunc(time.Until(at.Add(offset)), func() {
+			defer posted.Done()
+			res, err := f.apiRequest(http.MethodPost, "/api/v1/events",
+				strings.NewReader(`{"name":"payment.paid","key":"`+order+`","id":"pay-`+order+`","data":{"amount":"12.50"}}`))
+			if err != nil {
+				t.Errorf("event for %s: %v", order, err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusAccepted && res.StatusCode != http.StatusCreated {
+				t.Errorf("event for %s: %d", order, res.StatusCode)
+			}
+		})
+	}
+	posted.Wait()
+	runs := f.settle(flowID, 60*time.Second)
+	ways := map[string]int{}
+	for _, a := range answers {
+		if r := runs[a.runID]; r.Status != "succeeded" {
+			t.Fatalf("run %s ended %s: %s", a.runID, r.Status, r.Error)
+		}
+		taken := 0
+		var way string
+		for _, s := range detail(a.runID).Steps {
+			if s.NodeID == "paid" || s.NodeID == "late" {
+				taken++
+				way = s.NodeID
+			}
+		}
+		if taken != 1 {
+			t.Fatalf("run %s went on %d times", a.runID, taken)
+		}
+		ways[way]++
+	}
+	t.Logf("%d runs, each one way once: %d by the event, %d by the timeout", n, ways["paid"], ways["late"])
+}
