@@ -11,9 +11,11 @@ import (
 	"testing"
 )
 
-// testOnly are the packages of helpers for tests: nodetest and the CRM stand-ins' conflicttest harness.
+// testOnly are the packages of helpers for tests: nodetest, runnertest and the CRM stand-ins' conflicttest
+// harness.
 var testOnly = map[string]bool{
 	"github.com/ferry-hq/ferry/internal/nodetest":            true,
+	"github.com/ferry-hq/ferry/internal/runnertest":          true,
 	"github.com/ferry-hq/ferry/nodes/connector/conflicttest": true,
 }
 

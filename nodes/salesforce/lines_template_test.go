@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"io/fs"
 	"testing"
-	"time"
 
 	"github.com/ferry-hq/ferry/flows/engine"
 	"github.com/ferry-hq/ferry/flows/templates"
+	"github.com/ferry-hq/ferry/internal/runnertest"
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 	"github.com/ferry-hq/ferry/nodes/egress"
 	_ "github.com/ferry-hq/ferry/nodes/shopify"
-	"github.com/ferry-hq/ferry/server/queue/memq"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/store"
 )
@@ -26,31 +25,17 @@ import (
 func TestOrderLinesTemplateRuns(t *testing.T) {
 	ctx := context.Background()
 	s := newStandIn(t)
-	st, err := store.Open(ctx, "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	eng := &engine.Engine{HTTP: testenv.LocalClient(), Credentials: engine.StaticCredentials(map[string]*nodes.ResolvedCredential{
 		"salesforce":    {Name: "Salesforce", Type: CredentialOAuth2, Fields: fields(), Destinations: egress.MustDestinations(s.URL)},
 		"shopify-store": {Name: "Shop", Type: "shopify.store", Fields: map[string]string{}},
 	})}
-	r := runner.New(st, memq.New(), eng, nil, nil)
+	r := runnertest.New(t, eng)
+	st := r.Store
 	doc, err := fs.ReadFile(templates.FS(), "shopify-salesforce-order-lines.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &store.Flow{Name: "order lines", Draft: doc}
-	if err := st.CreateFlow(ctx, f); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Publish(ctx, f.ID, doc, "", ""); err != nil {
-		t.Fatal(err)
-	}
-	l, err := r.Version(ctx, f.ID, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := runnertest.Publish(t, r, "order lines", doc)
 	event := map[string]any{"provider": "shopify", "type": "paid", "orderId": "gid://shopify/Order/5551", "orderNumber": "#1051",
 		"items": []any{
 			map[string]any{"sku": "TEA-01", "name": "绿茶 Green tea", "quantity": 2, "unitPrice": map[string]any{"minor": 4800, "currency": "CNY", "decimal": "48.00"}},
@@ -64,18 +49,7 @@ func TestOrderLinesTemplateRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for {
-			wait, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-			d, err := r.Queue.Receive(wait)
-			cancel()
-			if err != nil {
-				break
-			}
-			if err := r.Process(ctx, d.RunID()); err != nil {
-				t.Fatal(err)
-			}
-			_ = d.Ack(ctx)
-		}
+		runnertest.Drain(t, r)
 		got, _ := st.GetRun(ctx, run.ID)
 		if got.Status != store.RunSucceeded {
 			t.Fatalf("order run: %s %s", got.Status, got.Error)

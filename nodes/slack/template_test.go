@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"io/fs"
 	"testing"
-	"time"
 
 	"github.com/ferry-hq/ferry/flows/engine"
 	"github.com/ferry-hq/ferry/flows/templates"
+	"github.com/ferry-hq/ferry/internal/runnertest"
 	"github.com/ferry-hq/ferry/internal/testenv"
 	"github.com/ferry-hq/ferry/nodes"
 	_ "github.com/ferry-hq/ferry/nodes/core"
 	"github.com/ferry-hq/ferry/nodes/egress"
-	"github.com/ferry-hq/ferry/server/queue/memq"
 	"github.com/ferry-hq/ferry/server/runner"
 	"github.com/ferry-hq/ferry/server/store"
 )
@@ -30,56 +29,27 @@ const brokenFlow = `{"schema":1,"name":"Shop orders to CRM","nodes":[{"id":"in",
 func TestDeadLetterTemplateRuns(t *testing.T) {
 	ctx := context.Background()
 	s := newStandIn(t)
-	st, err := store.Open(ctx, "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	eng := &engine.Engine{HTTP: testenv.LocalClient(), Credentials: engine.StaticCredentials(map[string]*nodes.ResolvedCredential{
 		"slack-webhook": {Name: "Alerts channel", Type: WebhookCredential, Fields: hook(hookURL),
 			Destinations: egress.MustDestinations(s.URL + WebhookPath)},
 	})}
-	r := runner.New(st, memq.New(), eng, nil, nil)
+	r := runnertest.New(t, eng)
 	r.PublicURL = "https://ferry.example.com"
+	st := r.Store
 
 	doc, err := fs.ReadFile(templates.FS(), "deadletter-slack.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	publish := func(name string, doc []byte) *runner.Loaded {
-		f := &store.Flow{Name: name, Draft: doc}
-		if err := st.CreateFlow(ctx, f); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Publish(ctx, f.ID, doc, "", ""); err != nil {
-			t.Fatal(err)
-		}
-		l, err := r.Version(ctx, f.ID, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
-	alerts := publish("Dead letter: tell the team on Slack", doc)
-	broken := publish("Shop orders to CRM", []byte(brokenFlow))
+	alerts := runnertest.Publish(t, r, "Dead letter: tell the team on Slack", doc)
+	broken := runnertest.Publish(t, r, "Shop orders to CRM", []byte(brokenFlow))
 
 	run, err := r.Accept(ctx, runner.Trigger{Flow: broken, Node: "in", Payload: map[string]any{"id": "A1024"},
 		BusinessKey: "A1024", Mode: nodes.ModeLive})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		wait, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		d, err := r.Queue.Receive(wait)
-		cancel()
-		if err != nil {
-			break
-		}
-		if err := r.Process(ctx, d.RunID()); err != nil {
-			t.Fatal(err)
-		}
-		_ = d.Ack(ctx)
-	}
+	runnertest.Drain(t, r)
 	if got, _ := st.GetRun(ctx, run.ID); got.Status != store.RunFailed {
 		t.Fatalf("the broken flow's run: %s", got.Status)
 	}

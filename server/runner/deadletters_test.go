@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferry-hq/ferry/internal/runnertest"
 	"github.com/ferry-hq/ferry/nodes"
 	_ "github.com/ferry-hq/ferry/nodes/core" // core.deadletter
 	"github.com/ferry-hq/ferry/server/runner"
@@ -46,21 +47,7 @@ func flowRuns(t *testing.T, r *runner.Runner, flowID string) []store.Run {
 }
 
 // drain processes every run the queue hands out until it has none due.
-func drain(t *testing.T, r *runner.Runner) {
-	t.Helper()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		d, err := r.Queue.Receive(ctx)
-		cancel()
-		if err != nil {
-			return
-		}
-		if err := r.Process(context.Background(), d.RunID()); err != nil {
-			t.Fatal(err)
-		}
-		_ = d.Ack(context.Background())
-	}
-}
+func drain(t *testing.T, r *runner.Runner) { runnertest.Drain(t, r) }
 
 // TestDeadLetterStartsWatchers: a live run that fails for good starts, in the same commit, one run of every
 // dead-letter trigger watching its flow and code, with the failure described; a failing alert starts nothing,
