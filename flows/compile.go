@@ -370,7 +370,10 @@ func findCycle(f *Flow, c *Compiled) []string {
 		color[n.Def.ID] = grey
 		stack = append(stack, n.Def.ID)
 		for _, port := range n.Spec.OutputPorts(n.Def.Params) {
-			for _, next := range n.Next[port.ID] {
+			for i, next := range n.Next[port.ID] {
+				if i < len(n.NextPort[port.ID]) && next.Spec.IsBackInput(n.NextPort[port.ID][i]) {
+					continue // an edge that closes a loop (core.loop's next) is the cycle a flow may have
+				}
 				switch color[next.Def.ID] {
 				case grey:
 					for i, id := range stack {
@@ -413,6 +416,9 @@ func joins(f *Flow, c *Compiled) {
 	for _, n := range c.Nodes {
 		for port, targets := range n.Next {
 			for i, t := range targets {
+				if t.Spec.IsBackInput(n.NextPort[port][i]) {
+					continue // a loop's way back does not make its body lead to what comes before it
+				}
 				into[t.Def.ID] = append(into[t.Def.ID], n.Def.ID)
 				if connected[t.Def.ID] == nil {
 					connected[t.Def.ID] = map[string]bool{}

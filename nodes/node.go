@@ -79,6 +79,9 @@ type Exec struct {
 	// Resume is set when the step runs again after it parked the run (Result.Park): how the wait ended. Nil on
 	// every other execution.
 	Resume *Resume
+	// Iteration, for a node that closes a loop (an input of kind PortBack), is the round this arrival starts:
+	// 1 when the data came in from before the loop, one more each time it came back.
+	Iteration int
 	// Sending, set on live steps, records durably that the step is about to send a request it cannot repeat (a
 	// write the provider cannot deduplicate), before it is sent: if the process dies before the step's outcome
 	// is saved, the run resumes with the step failed with code, message and details (an unknown outcome), and

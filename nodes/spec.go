@@ -118,6 +118,9 @@ type PortKind string
 const (
 	PortMain  PortKind = "main"
 	PortError PortKind = "error"
+	// PortBack is an input that closes a loop (core.loop's "next"): an edge into it may lead back to a node that
+	// comes before, the one kind of cycle a flow may have.
+	PortBack PortKind = "back"
 )
 
 // ErrorPort is the id of the output port every node has: when a step fails for good and this port is connected,
@@ -207,6 +210,16 @@ func (s *Spec) HasOutput(params map[string]json.RawMessage, port string) bool {
 	for _, p := range s.OutputPorts(params) {
 		if p.ID == port {
 			return true
+		}
+	}
+	return false
+}
+
+// IsBackInput reports whether port is an input that closes a loop (PortBack).
+func (s *Spec) IsBackInput(port string) bool {
+	for _, p := range s.Inputs {
+		if p.ID == port {
+			return p.Kind == PortBack
 		}
 	}
 	return false

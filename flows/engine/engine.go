@@ -144,6 +144,8 @@ type State struct {
 	Visits map[string]int `json:"visits,omitempty"`
 	// Joins holds, per joining node (core.merge), the inputs that arrived and whether it has run.
 	Joins map[string]*JoinState `json:"joins,omitempty"`
+	// Rounds counts, per loop node (core.loop), the round its latest arrival started.
+	Rounds map[string]int `json:"rounds,omitempty"`
 	// Borrows is set on the state of a split's child, which borrows its parent's trigger, variables and outputs
 	// when it executes (Inherit); a subflow's run borrows nothing.
 	Borrows bool `json:"borrows,omitempty"`
@@ -157,8 +159,10 @@ type Pending struct {
 	Input any    `json:"input,omitempty"`
 	// Port is the input port the step's input arrives at, for a node that joins branches: joinedPort once the
 	// arrivals are joined into its input, empty for a check that no other branch can reach it any more.
-	Port    string `json:"port,omitempty"`
-	Attempt int    `json:"attempt,omitempty"`
+	Port string `json:"port,omitempty"`
+	// Round, for a loop node, is the round this arrival starts (nodes.Exec.Iteration).
+	Round   int `json:"round,omitempty"`
+	Attempt int `json:"attempt,omitempty"`
 	// Visit numbers the times the run reached this node (0 or 1 for the first), so a node reached by two
 	// paths sends a different idempotency key on each visit and the same one on every retry of a visit (I4).
 	Visit int `json:"visit,omitempty"`
@@ -207,7 +211,29 @@ func (st *State) follow(n *flows.CompiledNode, port string, value any) {
 			in = n.NextPort[port][i]
 		}
 		st.push(t.Def.ID, in, value)
+		if loops(t) {
+			// A loop counts its rounds: data from before it starts the first, data coming back the next.
+			if st.Rounds == nil {
+				st.Rounds = map[string]int{}
+			}
+			if t.Spec.IsBackInput(in) {
+				st.Rounds[t.Def.ID]++
+			} else {
+				st.Rounds[t.Def.ID] = 1
+			}
+			st.Pending[len(st.Pending)-1].Round = st.Rounds[t.Def.ID]
+		}
 	}
+}
+
+// loops reports whether n closes a loop: one of its inputs is of kind PortBack.
+func loops(n *flows.CompiledNode) bool {
+	for _, in := range n.Spec.Inputs {
+		if in.Kind == nodes.PortBack {
+			return true
+		}
+	}
+	return false
 }
 
 // join records the arrival p brings to joining node n, and reports whether n runs now: every connected input
@@ -571,7 +597,7 @@ func (e *Engine) execute(ctx context.Context, c *flows.Compiled, run *Run, persi
 			Input: p.Input, Env: env, RunID: run.ID, FlowID: run.FlowID, NodeID: node.Def.ID, Attempt: p.Attempt,
 			Mode: run.Mode, IdempotencyKey: IdempotencyKey(run.ID, node.Def.ID, p.Visit), HTTP: e.HTTP, Logger: e.Logger,
 			Credential: noCredential, Breakers: e.Breakers, Resume: p.Resume,
-			Rotations: e.Rotations,
+			Rotations: e.Rotations, Iteration: p.Round,
 		}
 		if node.Def.Credential != "" {
 			cred := e.stepCredential(node, run.Mode)
