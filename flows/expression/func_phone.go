@@ -151,3 +151,43 @@ func ParseE164(s string) (*phonenumbers.PhoneNumber, error) {
 	}
 	return n, nil
 }
+
+// ParseE164List reads what a phone-number field rendered (a list, or text separated by commas, semicolons or
+// line breaks) and parses each number with ParseE164, refusing an empty list and one longer than max: the SMS
+// connectors read their recipients with it, each then writing the numbers as its provider takes them.
+func ParseE164List(v any, max int) ([]*phonenumbers.PhoneNumber, error) {
+	split := func(s string) []string {
+		return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == '\n' || r == '\r' })
+	}
+	var raw []string
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			raw = append(raw, split(fmt.Sprint(e))...)
+		}
+	case []string:
+		for _, e := range t {
+			raw = append(raw, split(e)...)
+		}
+	default:
+		raw = split(fmt.Sprint(v))
+	}
+	var out []*phonenumbers.PhoneNumber
+	for _, s := range raw {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := ParseE164(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	switch {
+	case len(out) == 0:
+		return nil, fmt.Errorf("no phone number")
+	case len(out) > max:
+		return nil, fmt.Errorf("%d phone numbers: at most %d at once", len(out), max)
+	}
+	return out, nil
+}

@@ -73,3 +73,21 @@ func TestParseE164(t *testing.T) {
 		}
 	}
 }
+
+func TestParseE164List(t *testing.T) {
+	got, err := ParseE164List([]any{"+86 138-0013-8000", "+44 20 7946 0958; +8613900139000"}, 3)
+	if err != nil || len(got) != 3 || got[2].GetNationalNumber() != 13900139000 {
+		t.Fatalf("list: %v %v", got, err)
+	}
+	if got, err := ParseE164List("+8613800138000,\n+8613900139000", 5); err != nil || len(got) != 2 {
+		t.Fatalf("text: %v %v", got, err)
+	}
+	for _, bad := range []any{"", " , ;", "+8613800138000, 13900139000"} {
+		if _, err := ParseE164List(bad, 5); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, err := ParseE164List("+8613800138000,+8613900139000", 1); err == nil {
+		t.Error("more numbers than allowed accepted")
+	}
+}
